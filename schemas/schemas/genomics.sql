@@ -1,0 +1,2 @@
+-- Samples, sequencing runs, variant calls and analyses.
+CREATE SCHEMA genomics;

@@ -1,0 +1,31 @@
+"""schemactl: hand-written PostgreSQL DDL as the single source of truth.
+
+The Python API mirrors the CLI: `schemactl.diff(config, "name")`, `schemactl.check(config)`,
+... with `schemactl.load_config()` to read `schemactl.toml`. Heavy modules load on first use
+so that `schemactl --help` stays instant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+_API = {"diff", "drift", "check", "new", "rehash", "init", "clean", "DiffResult", "CheckResult", "Finding"}
+__all__ = sorted(_API | {"load_config", "Config", "SchemactlError", "__version__"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    if name in ("load_config", "Config"):
+        from . import config
+
+        return getattr(config, name)
+    if name == "SchemactlError":
+        from .errors import SchemactlError
+
+        return SchemactlError
+    raise AttributeError(name)

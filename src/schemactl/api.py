@@ -1,0 +1,381 @@
+"""The Python API: one typed function per command, returning dataclasses.
+
+The CLI (cli.py) only parses options, calls these and prints. Nothing here prints or exits;
+errors are `SchemactlError` subclasses carrying their exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+
+from . import __version__, ddl, engine, migfiles, pgserver, verify
+from .config import STARTER, Config
+from .destructive import DestructiveStatement, find_destructive
+from .errors import ConfigError, DestructiveChangeError, SQLFileError, ServerUnavailable, UsageError
+from .migfiles import MigrationPair
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+# ------------------------------------------------------------------ results ----
+
+
+@dataclass
+class DiffResult:
+    """What `diff` found and did."""
+
+    status: str  # "written", "printed", "no-changes"
+    up_sql: str = ""
+    down_sql: str = ""
+    version: str | None = None  # "0003_add_users" when written
+    up_path: Path | None = None
+    down_path: Path | None = None
+    destructive: list[DestructiveStatement] = field(default_factory=list)
+    verified: bool = True
+    problems: list[str] = field(default_factory=list)  # why verification failed
+
+
+@dataclass
+class Finding:
+    """One reason `check` fails."""
+
+    kind: str  # "schema-drift", "integrity", "models"
+    message: str
+    detail: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckResult:
+    """What `check` found: `ok` is True when there is nothing to report."""
+
+    findings: list[Finding]
+    pending_sql: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when migrations, integrity file and (if checked) models are all in sync."""
+        return not self.findings
+
+
+# ------------------------------------------------------------------ helpers ----
+
+
+def _filter(config: Config) -> engine.SchemaFilter:
+    return engine.SchemaFilter(
+        include=config.include_schemas,
+        exclude=(*config.exclude_schemas, config.tracking_schema),
+    )
+
+
+@contextlib.contextmanager
+def _scratch(config: Config, dev_url: str | None, pg_version: int | None) -> Iterator[pgserver.Sandbox]:
+    with pgserver.sandbox(dev_url or config.resolved_dev_url(), pg_version or config.pg_version) as box:
+        box.create_roles(config.roles)
+        yield box
+
+
+def _migration_files(config: Config, pairs: list[MigrationPair]) -> list[tuple[ddl.SQLFile, bool]]:
+    out = []
+    for pair in pairs:
+        f = ddl.read_sql_file(pair.up, config.root)
+        out.append((f, "no-transaction" not in migfiles.directives(f.text)))
+    return out
+
+
+def _replay(box: pgserver.Sandbox, db: str, files: list[tuple[ddl.SQLFile, bool]]) -> None:
+    with contextlib.closing(box.connect(db)) as conn:
+        for f, transactional in files:
+            ddl.execute_file(conn, f, transactional)
+
+
+def _load_schemas(box: pgserver.Sandbox, db: str, files: list[ddl.SQLFile]) -> None:
+    with contextlib.closing(box.connect(db)) as conn:
+        ddl.load_schema_files(conn, files)
+
+
+@contextlib.contextmanager
+def _pool() -> Iterator[ThreadPoolExecutor]:
+    # Database work releases the GIL, so loading two databases at once halves the wait.
+    # On the way out (including Ctrl-C) queued work is cancelled; running queries end when
+    # the sandbox closes around us.
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="schemactl")
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _results(*futures: Future[Any]) -> list[Any]:
+    """Wait for all futures; re-raise the first error in the order given."""
+    errors = [f.exception() for f in futures]
+    for e in errors:
+        if e is not None:
+            raise e
+    return [f.result() for f in futures]
+
+
+def _prepare(
+    config: Config, box: pgserver.Sandbox, pool: ThreadPoolExecutor, progress: Progress
+) -> tuple[str, str, list[MigrationPair]]:
+    """Create the replay and target databases and fill them; return their names."""
+    pairs = migfiles.list_migrations(config.generated)
+    schema_files = ddl.discover(config.schemas, config.load_order, config.root)
+    migration_files = _migration_files(config, pairs)
+    replay_db = box.create_database("replay")
+    target_db = box.create_database("target")
+    progress(f"loading {len(schema_files)} schema files and replaying {len(pairs)} migrations")
+    # The schemas' error is reported first: it is the file the user most likely just edited.
+    _results(
+        pool.submit(_load_schemas, box, target_db, schema_files),
+        pool.submit(_replay, box, replay_db, migration_files),
+    )
+    return replay_db, target_db, pairs
+
+
+def _describe(prefix: str, diffs: list[verify.Difference]) -> list[str]:
+    return [f"{prefix}{line}" for d in diffs for line in d.describe()]
+
+
+def _run_migration(box: pgserver.Sandbox, db: str, label: str, text: str) -> str | None:
+    """Apply migration text in one transaction; return an error description or None."""
+    f = ddl.SQLFile(Path(label), label, text)
+    try:
+        with contextlib.closing(box.connect(db)) as conn:
+            ddl.execute_file(conn, f)
+    except SQLFileError as e:
+        return e.message
+    return None
+
+
+def _verify(
+    box: pgserver.Sandbox,
+    replay_db: str,
+    target_db: str,
+    up_text: str,
+    down_text: str,
+    before: verify.Snapshot,
+    target: verify.Snapshot,
+    schemas: engine.SchemaFilter,
+    pool: ThreadPoolExecutor,
+) -> list[str]:
+    """Apply up to the replay and down to the target database, compare both with pg_dump."""
+
+    def one(db: str, label: str, text: str, want: verify.Snapshot) -> list[str]:
+        error = _run_migration(box, db, label, text)
+        if error:
+            return [f"{label} fails: {error}"]
+        return _describe(f"{label}: ", verify.compare(want, verify.snapshot(box, db, schemas)))
+
+    up, down = _results(
+        pool.submit(one, replay_db, "up", up_text, target),
+        pool.submit(one, target_db, "down", down_text, before),
+    )
+    return up + down
+
+
+def _header(version: str, direction: str, destructive: list[DestructiveStatement], problems: list[str]) -> str:
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    lines = [f"-- {version} ({direction})", f"-- Generated by schemactl {__version__} at {now}."]
+    if problems:
+        lines += [
+            "-- UNVERIFIED: applying this file did not reproduce the expected schema.",
+            "-- Review and fix it by hand, then run `schemactl rehash`. Remaining differences:",
+            *[f"--   {p}" for p in problems],
+        ]
+    else:
+        lines.append("-- Verified with pg_dump: up reaches schemas/, down returns to the previous state.")
+    if destructive and direction == "up":
+        lines.append("-- Destructive:")
+        lines += [f"--   {d.reason}" for d in destructive]
+    return "\n".join(lines) + "\n\n"
+
+
+# ------------------------------------------------------------------ commands ----
+
+
+def diff(
+    config: Config,
+    name: str | None,
+    *,
+    allow_destructive: bool = False,
+    print_only: bool = False,
+    dev_url: str | None = None,
+    pg_version: int | None = None,
+    progress: Progress = _quiet,
+) -> DiffResult:
+    """Generate, verify and write the next up/down migration pair from `schemas/`."""
+    if name is None and not print_only:
+        raise UsageError("a migration name is required", hint='pass -m "what changed"')
+    slug = migfiles.slugify(name) if name is not None else ""
+    schemas = _filter(config)
+    with _scratch(config, dev_url, pg_version) as box, _pool() as pool:
+        replay_db, target_db, pairs = _prepare(config, box, pool, progress)
+        progress("comparing")
+        snap_before, snap_target = pool.submit(verify.snapshot, box, replay_db, schemas), pool.submit(
+            verify.snapshot, box, target_db, schemas
+        )
+        up, down = engine.both_directions(box, replay_db, target_db, schemas)
+        before, target = _results(snap_before, snap_target)
+        if not up:
+            problems = _describe("", verify.compare(target, before))
+            return DiffResult("no-changes", verified=not problems, problems=problems)
+        destructive = find_destructive(up)
+        if destructive and not allow_destructive and not print_only:
+            raise DestructiveChangeError(
+                f"the migration would lose data ({len(destructive)} destructive statement"
+                f"{'s' if len(destructive) > 1 else ''})",
+                hint="review them, then run again with --allow-destructive",
+                statements=[f"{d.reason}: {d.statement}" for d in destructive],
+            )
+        version = f"{migfiles.next_version(pairs):04d}_{slug}" if slug else "preview"
+        progress("verifying")
+        problems = _verify(box, replay_db, target_db, up, down, before, target, schemas, pool)
+    result = DiffResult("printed", up, down, destructive=destructive, verified=not problems, problems=problems)
+    if print_only:
+        return result
+    up_text = _header(version, "up", destructive, problems) + up
+    down_text = _header(version, "down", destructive, problems) + down
+    result.status, result.version = "written", version
+    result.up_path = config.generated / f"{version}.up.sql"
+    result.down_path = config.generated / f"{version}.down.sql"
+    migfiles.write_atomic(result.up_path, up_text)
+    migfiles.write_atomic(result.down_path, down_text)
+    migfiles.write_sum(config.generated, migfiles.list_migrations(config.generated))
+    return result
+
+
+def drift(
+    config: Config,
+    url: str,
+    *,
+    dev_url: str | None = None,
+    pg_version: int | None = None,
+    progress: Progress = _quiet,
+) -> str:
+    """Return the SQL that would bring the live database at `url` to the state of `schemas/`."""
+    from . import dburl
+
+    params = dburl.conn_params(url)
+    try:
+        psycopg2.connect(**params, connect_timeout=10).close()
+    except psycopg2.OperationalError as e:
+        raise ServerUnavailable(
+            f"cannot connect to {dburl.mask(url)}: {pgserver._first_line(e)}",
+            hint="check the host, port, database name and credentials",
+        ) from None
+    schemas = _filter(config)
+    files = ddl.discover(config.schemas, config.load_order, config.root)
+    with _scratch(config, dev_url, pg_version) as box:
+        target_db = box.create_database("target")
+        progress(f"loading {len(files)} schema files")
+        _load_schemas(box, target_db, files)
+        progress("comparing with the live database")
+        live = engine.inspect(dburl.sqlalchemy_url(params), schemas)
+        target = engine.inspect(box.sqlalchemy_url(target_db), schemas)
+        return engine.migration_sql(live, target)
+
+
+def check(
+    config: Config,
+    *,
+    models: bool = True,
+    dev_url: str | None = None,
+    pg_version: int | None = None,
+    progress: Progress = _quiet,
+) -> CheckResult:
+    """Check that migrations reproduce `schemas/` and match `schemactl.sum`."""
+    findings: list[Finding] = []
+    notes: list[str] = []
+    pairs = migfiles.list_migrations(config.generated)
+    for f in migfiles.check_sum(config.generated, pairs):
+        findings.append(
+            Finding("integrity", f.message, [f"hint: if the change is deliberate, run `schemactl rehash`"])
+        )
+    schemas = _filter(config)
+    pending = ""
+    with _scratch(config, dev_url, pg_version) as box, _pool() as pool:
+        replay_db, target_db, _ = _prepare(config, box, pool, progress)
+        progress("comparing")
+        before, target = _results(
+            pool.submit(verify.snapshot, box, replay_db, schemas),
+            pool.submit(verify.snapshot, box, target_db, schemas),
+        )
+        differences = verify.compare(target, before)
+        if differences:
+            pending, _ = engine.both_directions(box, replay_db, target_db, schemas)
+            findings.append(
+                Finding(
+                    "schema-drift",
+                    f"{config.rel(config.schemas)}/ has changes that no migration holds yet"
+                    + ("" if pending else " (and migra cannot express them)"),
+                    _describe("", differences),
+                )
+            )
+    if models:
+        notes.append("models check skipped: `generate-models` is not available yet")
+    return CheckResult(findings, pending, notes)
+
+
+def new(config: Config, name: str) -> MigrationPair:
+    """Create an empty hand-written up/down pair (for data migrations) and update the sum."""
+    slug = migfiles.slugify(name)
+    pairs = migfiles.list_migrations(config.generated)
+    version = f"{migfiles.next_version(pairs):04d}_{slug}"
+    texts = {}
+    for direction in ("up", "down"):
+        texts[direction] = (
+            f"-- {version} ({direction})\n"
+            f"-- Hand-written migration created by schemactl {__version__}.\n"
+            "-- Directives: `-- schemactl:no-transaction` runs the file outside a transaction.\n\n"
+        )
+    up = config.generated / f"{version}.up.sql"
+    down = config.generated / f"{version}.down.sql"
+    migfiles.write_atomic(up, texts["up"])
+    migfiles.write_atomic(down, texts["down"])
+    migfiles.write_sum(config.generated, migfiles.list_migrations(config.generated))
+    return MigrationPair(migfiles.next_version(pairs), slug, up, down)
+
+
+def rehash(config: Config) -> Path:
+    """Rewrite `schemactl.sum` from the migration files as they are now."""
+    migfiles.write_sum(config.generated, migfiles.list_migrations(config.generated))
+    return config.generated / migfiles.SUM_FILE
+
+
+def init(directory: Path) -> list[Path]:
+    """Create a starter `schemactl.toml` and the schemas/, generated/, models/ directories."""
+    target = directory / "schemactl.toml"
+    if target.exists():
+        raise ConfigError(f"{target} already exists; not overwriting it")
+    created: list[Path] = []
+    directory.mkdir(parents=True, exist_ok=True)
+    for sub in ("schemas", "generated", "models"):
+        d = directory / sub
+        if not d.exists():
+            d.mkdir()
+            created.append(d)
+    target.write_text(STARTER, encoding="utf-8")
+    created.insert(0, target)
+    return created
+
+
+def clean(dev_url: str) -> list[str]:
+    """Drop scratch databases that earlier runs left on a dev server; return their names."""
+    server = pgserver.DevServer(dev_url, None)  # dropping databases needs no local binaries
+    names = server.leftovers()
+    for name in names:
+        server.drop_database(name)
+    return names

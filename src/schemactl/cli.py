@@ -1,0 +1,374 @@
+"""The command line: parse options, call the library (api.py), print, exit.
+
+Errors from the library are caught in one place (`main`) and printed as `error:` / `hint:`
+lines with the exit code they carry. Set SCHEMACTL_DEBUG=1 to see tracebacks instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+from typer.exceptions import TyperException
+
+from . import __version__
+from .errors import ExitCode, Interrupted, SchemactlError, SQLFileError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .config import Config
+
+app = typer.Typer(
+    name="schemactl",
+    help="Hand-written PostgreSQL DDL as the single source of truth: verified migrations, "
+    "models and drift checks.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@dataclass
+class _State:
+    project: Path | None = None
+    pg_version: int | None = None
+    dev_url: str | None = None
+    verbose: int = 0
+    quiet: bool = False
+
+
+_state = _State()
+
+
+def _err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _out() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _config() -> Config:
+    from .config import load_config
+
+    return load_config(_state.project)
+
+
+@contextlib.contextmanager
+def _working(message: str) -> Iterator[Callable[[str], None]]:
+    """Show a spinner on a terminal (or lines with -v) and yield a progress callback."""
+    console = _err()
+    if _state.quiet or not console.is_terminal:
+        yield (lambda m: console.print(f"… {m}", markup=False)) if _state.verbose else (lambda m: None)
+        return
+    with console.status(message) as status:
+        def update(m: str) -> None:
+            if _state.verbose:
+                console.print(f"… {m}", markup=False)
+            status.update(m)
+
+        yield update
+
+
+def _info(message: str) -> None:
+    if not _state.quiet:
+        _err().print(message, markup=False)
+
+
+def _print_sql(sql: str) -> None:
+    console = _out()
+    if console.is_terminal:
+        from rich.syntax import Syntax
+
+        console.print(Syntax(sql, "sql", theme="ansi_dark", background_color="default"))
+    else:
+        sys.stdout.write(sql)
+        sys.stdout.flush()
+
+
+def _json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _rel(config: Config, p: Path | None) -> str | None:
+    return None if p is None else config.rel(p)
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+
+
+# ------------------------------------------------------------------ commands ----
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"schemactl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    project: Annotated[Optional[Path], typer.Option("--project", "-C", help="Project directory (default: found by walking up from the current one).")] = None,
+    pg_version: Annotated[Optional[int], typer.Option("--pg-version", help="PostgreSQL major version of the ephemeral server.")] = None,
+    dev_url: Annotated[Optional[str], typer.Option("--dev-url", help="Use this existing server for scratch databases.", envvar="SCHEMACTL_DEV_URL")] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="Say what is happening.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only results and errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Hand-written PostgreSQL DDL as the single source of truth."""
+    _state.project, _state.pg_version, _state.dev_url = project, pg_version, dev_url
+    _state.verbose, _state.quiet = verbose, quiet
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path("."),
+) -> int:
+    """Create a commented schemactl.toml and the schemas/, generated/, models/ directories."""
+    from . import api
+
+    for p in api.init(directory):
+        _info(f"created {p}")
+    return 0
+
+
+@app.command()
+def diff(
+    message: Annotated[Optional[str], typer.Option("--message", "-m", help="Name of the migration, e.g. \"add sample table\".")] = None,
+    allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="Write the migration even if it drops or rewrites data.")] = False,
+    print_only: Annotated[bool, typer.Option("--print", help="Show the SQL (verified) without writing files.")] = False,
+    db: Annotated[Optional[str], typer.Option("--db", help="Show the SQL that brings this live database to schemas/ (writes nothing).")] = None,
+    env: Annotated[Optional[str], typer.Option("--env", help="Like --db, with the URL of a configured environment.")] = None,
+    fmt: FormatOpt = Format.text,
+) -> int:
+    """Generate the next verified up/down migration from the DDL in schemas/."""
+    from . import api
+
+    config = _config()
+    if db or env:
+        url = db or config.environment_url(env or "")
+        with _working("comparing schemas/ with the database") as progress:
+            sql = api.drift(config, url, dev_url=_state.dev_url, pg_version=_state.pg_version, progress=progress)
+        if fmt is Format.json:
+            _json({"status": "drift" if sql else "no-changes", "sql": sql})
+        elif sql:
+            _print_sql(sql)
+        else:
+            _info("no changes: the database matches schemas/")
+        return 0
+    with _working("generating migration") as progress:
+        result = api.diff(
+            config,
+            message,
+            allow_destructive=allow_destructive,
+            print_only=print_only,
+            dev_url=_state.dev_url,
+            pg_version=_state.pg_version,
+            progress=progress,
+        )
+    code = 0 if result.verified else int(ExitCode.UNVERIFIED)
+    if fmt is Format.json:
+        _json(
+            {
+                "status": result.status,
+                "version": result.version,
+                "up_file": _rel(config, result.up_path),
+                "down_file": _rel(config, result.down_path),
+                "verified": result.verified,
+                "problems": result.problems,
+                "destructive": [{"statement": d.statement, "reason": d.reason} for d in result.destructive],
+                "up_sql": result.up_sql,
+                "down_sql": result.down_sql,
+            }
+        )
+        return code
+    if result.status == "no-changes":
+        if result.verified:
+            _info("no changes: the migrations already produce schemas/")
+            return 0
+        _error(
+            "migra found no changes, but the migrations and schemas/ still differ:",
+            "write this change by hand with `schemactl new -m NAME`",
+            detail=result.problems,
+        )
+        return code
+    if result.status == "printed":
+        _print_sql("-- up\n" + result.up_sql + "\n-- down\n" + result.down_sql)
+    else:
+        _info(f"wrote {_rel(config, result.up_path)}")
+        _info(f"wrote {_rel(config, result.down_path)}")
+    for d in result.destructive:
+        _info(f"warning: {d.reason}")
+    if not result.verified:
+        _error(
+            "the migration could not be verified" + (" (files marked UNVERIFIED)" if result.status == "written" else ""),
+            "review the SQL and fix it by hand; then `schemactl rehash`",
+            detail=result.problems,
+        )
+    elif result.status == "written":
+        _info("verified: up reaches schemas/, down returns to the previous state")
+    return code
+
+
+@app.command()
+def check(
+    no_models: Annotated[bool, typer.Option("--no-models", help="Do not compare the models file.")] = False,
+    fmt: FormatOpt = Format.text,
+) -> int:
+    """Exit 0 when the migrations reproduce schemas/ and match schemactl.sum; else list why."""
+    from . import api
+
+    config = _config()
+    with _working("checking") as progress:
+        result = api.check(
+            config, models=not no_models, dev_url=_state.dev_url, pg_version=_state.pg_version, progress=progress
+        )
+    if fmt is Format.json:
+        _json(
+            {
+                "ok": result.ok,
+                "findings": [{"kind": f.kind, "message": f.message, "detail": f.detail} for f in result.findings],
+                "pending_sql": result.pending_sql,
+                "notes": result.notes,
+            }
+        )
+    else:
+        for note in result.notes:
+            _info(f"note: {note}")
+        for f in result.findings:
+            _err().print(f"finding: {f.message}", markup=False)
+            for line in f.detail:
+                _err().print(f"  {line}", markup=False)
+        if result.pending_sql:
+            _info("pending SQL (run `schemactl diff -m NAME` to turn it into a migration):")
+            _print_sql(result.pending_sql)
+        if result.ok:
+            _info("ok: migrations, schemas/ and schemactl.sum agree")
+    return 0 if result.ok else int(ExitCode.FINDINGS)
+
+
+@app.command()
+def new(
+    message: Annotated[str, typer.Option("--message", "-m", help="Name of the migration.")],
+) -> int:
+    """Create an empty hand-written up/down pair (for data migrations)."""
+    from . import api
+
+    config = _config()
+    pair = api.new(config, message)
+    _info(f"created {config.rel(pair.up)} and {config.rel(pair.down)}")
+    return 0
+
+
+@app.command()
+def rehash() -> int:
+    """Rewrite generated/schemactl.sum after a deliberate edit of migration files."""
+    from . import api
+
+    config = _config()
+    _info(f"wrote {config.rel(api.rehash(config))}")
+    return 0
+
+
+@app.command()
+def clean(
+    dev_url: Annotated[Optional[str], typer.Option("--dev-url", help="The dev server to clean.")] = None,
+) -> int:
+    """Drop scratch databases that interrupted runs left on a dev server."""
+    from . import api
+
+    url = dev_url or _state.dev_url
+    if not url:
+        with contextlib.suppress(SchemactlError):
+            url = _config().resolved_dev_url()
+    if not url:
+        from .errors import UsageError
+
+        raise UsageError("no dev server to clean", hint="pass --dev-url URL (or set dev_url)")
+    names = api.clean(url)
+    for n in names:
+        _info(f"dropped {n}")
+    _info(f"{len(names)} leftover database(s) dropped")
+    return 0
+
+
+# ------------------------------------------------------------------ errors ----
+
+
+def _error(message: str, hint: str | None = None, detail: list[str] | None = None, source: SQLFileError | None = None) -> None:
+    console = _err()
+    console.print(f"[bold red]error:[/bold red] {_escape(message)}")
+    if source is not None and source.source_line is not None and source.line is not None:
+        console.print(f"  {source.line:>4} | {source.source_line}", markup=False)
+        if source.column:
+            console.print("       | " + " " * (source.column - 1) + "^", markup=False)
+    for line in detail or []:
+        console.print(f"  {line}", markup=False)
+    if hint:
+        console.print(f"[bold]hint:[/bold] {_escape(hint)}")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Interrupted(signum)
+
+
+def main() -> None:
+    """Entry point of the `schemactl` command."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    debug = bool(os.environ.get("SCHEMACTL_DEBUG"))
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as e:
+        code = e.exit_code
+    except TyperException as e:  # usage errors from option parsing
+        _error(e.format_message(), "run `schemactl --help` (or `schemactl COMMAND --help`)")
+        code = getattr(e, "exit_code", int(ExitCode.USAGE))
+    except (KeyboardInterrupt, typer.Abort):
+        _err().print("interrupted", markup=False)
+        code = int(ExitCode.INTERRUPTED)
+    except Interrupted as e:
+        _err().print("interrupted", markup=False)
+        code = 128 + e.signum
+    except SchemactlError as e:
+        if debug:
+            raise
+        from .errors import DestructiveChangeError
+
+        detail = e.statements if isinstance(e, DestructiveChangeError) else None
+        _error(e.message, e.hint, detail, e if isinstance(e, SQLFileError) else None)
+        code = int(e.exit_code)
+    except Exception as e:  # a bug: say so in one line, no traceback unless debugging
+        if debug:
+            raise
+        _error(
+            f"internal error: {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}",
+            "this is a bug in schemactl; rerun with SCHEMACTL_DEBUG=1 for details and report it",
+        )
+        code = 70
+    sys.exit(code if isinstance(code, int) else 0)

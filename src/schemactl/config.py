@@ -1,0 +1,258 @@
+"""Project configuration: `schemactl.toml` or `[tool.schemactl]` in `pyproject.toml`.
+
+Settings are validated strictly (unknown keys and wrong types name the key) because a typo
+in a CI config should fail loudly rather than silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+CONFIG_FILE = "schemactl.toml"
+PYPROJECT = "pyproject.toml"
+
+# Component folders under schemas/ load in this order; anything else loads last.
+DEFAULT_LOAD_ORDER = [
+    "extensions",
+    "schemas",
+    "types",
+    "sequences",
+    "tables",
+    "functions",
+    "views",
+    "triggers",
+]
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Environment:
+    """A named target database; `url` may hold `${VAR}` references, resolved on use."""
+
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Config:
+    """A loaded project configuration with all paths made absolute."""
+
+    root: Path
+    source: Path | None
+    schemas: Path
+    generated: Path
+    models: Path
+    roles: tuple[str, ...] = ()
+    include_schemas: tuple[str, ...] = ()
+    exclude_schemas: tuple[str, ...] = ()
+    load_order: tuple[str, ...] = tuple(DEFAULT_LOAD_ORDER)
+    pg_version: int | None = None
+    dev_url: str | None = None
+    tracking_schema: str = "schemactl"
+    environments: dict[str, Environment] = field(default_factory=dict)
+
+    def rel(self, path: Path) -> str:
+        """Return `path` relative to the project root when it lies inside it (for messages)."""
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def environment_url(self, name: str) -> str:
+        """Return the resolved URL of environment `name`, interpolating `${VAR}`."""
+        env = self.environments.get(name)
+        if env is None:
+            known = ", ".join(sorted(self.environments)) or "none are configured"
+            raise ConfigError(
+                f"unknown environment {name!r} (known: {known})",
+                hint=f"add an [environments.{name}] table with a url to {self._source_name()}",
+            )
+        return interpolate(env.url, f"environments.{name}.url")
+
+    def resolved_dev_url(self) -> str | None:
+        """Return `dev_url` with `${VAR}` references resolved, or None."""
+        return interpolate(self.dev_url, "dev_url") if self.dev_url else None
+
+    def _source_name(self) -> str:
+        return self.source.name if self.source else CONFIG_FILE
+
+
+def interpolate(value: str, setting: str) -> str:
+    """Replace `${VAR}` with the environment variable's value; unset variables are errors."""
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in os.environ:
+            raise ConfigError(
+                f"setting {setting} uses ${{{name}}}, which is not set in the environment",
+                hint=f"export {name}=... before running schemactl",
+            )
+        return os.environ[name]
+
+    return _ENV_REF.sub(sub, value)
+
+
+# key -> (expected python type, description used in messages)
+_STR_KEYS = {"schemas", "generated", "models", "dev_url", "tracking_schema"}
+_LIST_KEYS = {"roles", "include_schemas", "exclude_schemas", "load_order"}
+_KNOWN = _STR_KEYS | _LIST_KEYS | {"pg_version", "environments"}
+
+
+def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
+    """Walk up from `start` to the first directory with a schemactl configuration."""
+    for d in [start, *start.parents]:
+        found = _config_in(d)
+        if found is not None:
+            return found
+    return None
+
+
+def _config_in(d: Path) -> tuple[Path, dict[str, Any]] | None:
+    own = d / CONFIG_FILE
+    if own.is_file():
+        return own, _read_toml(own)
+    py = d / PYPROJECT
+    if py.is_file():
+        data = _read_toml(py)
+        section = data.get("tool", {}).get("schemactl")
+        if isinstance(section, dict):
+            return py, section
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path.name}: invalid TOML: {e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path.name}: not UTF-8 text") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+
+
+def load_config(project: Path | None = None, cwd: Path | None = None) -> Config:
+    """Find and validate the configuration: in `project` if given, else walking up from cwd."""
+    start = (cwd or Path.cwd()).resolve()
+    if project is not None:
+        project = project.resolve()
+        if not project.is_dir():
+            raise ConfigError(f"--project {project}: no such directory")
+        found = _config_in(project)
+        if found is None:
+            raise ConfigError(
+                f"no {CONFIG_FILE} (or [tool.schemactl] in {PYPROJECT}) in {project}",
+                hint="run `schemactl init` there to create one",
+            )
+    else:
+        found = find_config(start)
+        if found is None:
+            raise ConfigError(
+                f"no {CONFIG_FILE} (or [tool.schemactl] in {PYPROJECT}) found in {start} "
+                "or any parent directory",
+                hint="run `schemactl init` to create one, or pass --project DIR",
+            )
+    path, data = found
+    return parse_config(data, path)
+
+
+def parse_config(data: dict[str, Any], source: Path) -> Config:
+    """Validate a configuration mapping read from `source`."""
+    where = source.name if source.name == CONFIG_FILE else f"{source.name} [tool.schemactl]"
+    unknown = sorted(set(data) - _KNOWN)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown setting {unknown[0]!r}",
+            hint="known settings: " + ", ".join(sorted(_KNOWN)),
+        )
+    for key in _STR_KEYS & set(data):
+        if not isinstance(data[key], str) or not data[key]:
+            raise ConfigError(f"{where}: setting {key!r} must be a non-empty string")
+    for key in _LIST_KEYS & set(data):
+        v = data[key]
+        if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+            raise ConfigError(f"{where}: setting {key!r} must be a list of non-empty strings")
+    pg_version = data.get("pg_version")
+    if pg_version is not None and (isinstance(pg_version, bool) or not isinstance(pg_version, int)):
+        raise ConfigError(f"{where}: setting 'pg_version' must be an integer such as 15")
+    if data.get("include_schemas") and data.get("exclude_schemas"):
+        raise ConfigError(f"{where}: set include_schemas or exclude_schemas, not both")
+    tracking = data.get("tracking_schema", "schemactl")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", tracking):
+        raise ConfigError(
+            f"{where}: setting 'tracking_schema' must be a lower-case identifier, got {tracking!r}"
+        )
+
+    envs: dict[str, Environment] = {}
+    raw_envs = data.get("environments", {})
+    if not isinstance(raw_envs, dict):
+        raise ConfigError(f"{where}: 'environments' must be a table of [environments.NAME] tables")
+    for name, table in raw_envs.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: environments.{name} must be a table with a 'url'")
+        extra = sorted(set(table) - {"url"})
+        if extra:
+            raise ConfigError(f"{where}: unknown setting 'environments.{name}.{extra[0]}'")
+        url = table.get("url")
+        if not isinstance(url, str) or not url:
+            raise ConfigError(f"{where}: environments.{name}.url must be a non-empty string")
+        envs[name] = Environment(name, url)
+
+    root = source.parent
+    return Config(
+        root=root,
+        source=source,
+        schemas=root / data.get("schemas", "schemas"),
+        generated=root / data.get("generated", "generated"),
+        models=root / data.get("models", "models/models.py"),
+        roles=tuple(data.get("roles", ())),
+        include_schemas=tuple(data.get("include_schemas", ())),
+        exclude_schemas=tuple(data.get("exclude_schemas", ())),
+        load_order=tuple(data.get("load_order", DEFAULT_LOAD_ORDER)),
+        pg_version=pg_version,
+        dev_url=data.get("dev_url"),
+        tracking_schema=tracking,
+        environments=envs,
+    )
+
+
+STARTER = """\
+# schemactl configuration. Every setting is optional; the values shown are the defaults.
+# Reference: README.md, "Configuration".
+
+# Hand-written DDL, loaded in component-folder order (see load_order), files sorted by path.
+schemas = "schemas"
+# Generated up/down migrations and the integrity file schemactl.sum.
+generated = "generated"
+# SQLAlchemy models written by `schemactl generate-models`.
+models = "models/models.py"
+
+# Roles created in every ephemeral server before the DDL runs (for GRANTs and policies).
+roles = []
+
+# Limit diffs to some schemas, or leave some out (not both).
+# include_schemas = ["public"]
+# exclude_schemas = ["audit"]
+
+# Order of component folders under schemas/; folders not listed load last.
+# load_order = ["extensions", "schemas", "types", "sequences", "tables", "functions", "views", "triggers"]
+
+# PostgreSQL major version of the ephemeral server (default: newest installed).
+# pg_version = 15
+
+# Use an existing server for scratch databases instead of starting one.
+# dev_url = "postgresql://me@localhost/postgres"
+
+# Databases that `apply`, `rollback` and `status` can target with --env NAME.
+# [environments.production]
+# url = "postgresql://app:${DB_PASSWORD}@db.example.com/app"
+"""

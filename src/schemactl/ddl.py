@@ -1,0 +1,242 @@
+"""Find the DDL files under `schemas/` and load them into a database.
+
+Files load in component-folder order (config `load_order`), sorted by path inside. A file
+that fails only because something it needs is defined in a later file is retried after the
+others, until a round makes no progress; then the first remaining error is real and is
+reported as `path:line:col: message` with the line quoted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import psycopg2.errorcodes as codes
+
+from . import sqltext
+from .errors import ConfigError, SQLFileError
+
+# SQLSTATEs that can mean "defined in a file that has not loaded yet".
+_MISSING_DEPENDENCY = {
+    codes.UNDEFINED_TABLE,
+    codes.UNDEFINED_OBJECT,
+    codes.UNDEFINED_FUNCTION,
+    codes.UNDEFINED_COLUMN,
+    codes.INVALID_SCHEMA_NAME,
+    codes.WRONG_OBJECT_TYPE,  # e.g. a FK to a view that a later file replaces by a table
+}
+_TRANSACTION_CONTROL = re.compile(
+    r"^\s*(begin|commit|rollback|start\s+transaction|end|abort|savepoint|release|prepare\s+transaction)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class SQLFile:
+    """A SQL file's text with the path used in messages (relative to the project)."""
+
+    path: Path
+    rel: str
+    text: str
+
+
+def discover(schemas_dir: Path, load_order: tuple[str, ...], project_root: Path) -> list[SQLFile]:
+    """Return every `*.sql` under `schemas_dir` in load order, read and checked for psql syntax."""
+    rel_dir = _rel(schemas_dir, project_root)
+    if not schemas_dir.is_dir():
+        raise ConfigError(
+            f"schemas directory {rel_dir}/ does not exist",
+            hint="create it and put your CREATE statements there, or set `schemas` in the config",
+        )
+    rank = {name: i for i, name in enumerate(load_order)}
+
+    def key(p: Path) -> tuple[int, tuple[str, ...]]:
+        parts = p.relative_to(schemas_dir).parts
+        return (rank.get(parts[0], len(rank)) if len(parts) > 1 else len(rank), parts)
+
+    paths = sorted((p for p in schemas_dir.rglob("*.sql") if p.is_file()), key=key)
+    if not paths:
+        raise ConfigError(
+            f"schemas directory {rel_dir}/ holds no .sql files",
+            hint="put your CREATE TABLE / CREATE TYPE ... statements in .sql files there",
+        )
+    return [read_sql_file(p, project_root) for p in paths]
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def read_sql_file(path: Path, project_root: Path) -> SQLFile:
+    """Read a SQL file as UTF-8 and reject psql meta-commands and transaction control."""
+    rel = _rel(path, project_root)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise SQLFileError(
+            f"{rel}:{line}: not valid UTF-8 (byte 0x{raw[e.start]:02x})",
+            hint="save the file as UTF-8 (for example: iconv -f LATIN1 -t UTF-8)",
+            path=rel,
+            line=line,
+        ) from None
+    f = SQLFile(path, rel, text)
+    check_script(f)
+    return f
+
+
+def check_script(f: SQLFile) -> list[sqltext.Statement]:
+    """Split a file into statements, refusing psql meta-commands and BEGIN/COMMIT."""
+    index = sqltext.LineIndex(f.text)
+    try:
+        statements, metas = sqltext.split(f.text)
+    except sqltext.SplitError as e:
+        raise _positioned(f, index, e.offset, str(e), None) from None
+    if metas:
+        cmd = metas[0].text.split()[0]
+        raise _positioned(
+            f,
+            index,
+            metas[0].offset,
+            f"psql meta-command {cmd} is not supported",
+            "schemactl loads every .sql file under schemas/ itself and runs plain SQL only; "
+            "remove \\i includes and \\set variables",
+        )
+    for st in statements:
+        body = sqltext.strip_comments(st.text)
+        if _TRANSACTION_CONTROL.match(body):
+            word = body.split()[0].upper()
+            raise _positioned(
+                f,
+                index,
+                st.offset + (len(st.text) - len(st.text.lstrip())),
+                f"transaction control statement {word} is not allowed here",
+                "schemactl runs each file in its own transaction; remove BEGIN/COMMIT",
+            )
+    return statements
+
+
+def _positioned(
+    f: SQLFile, index: sqltext.LineIndex, offset: int, message: str, hint: str | None
+) -> SQLFileError:
+    line, col = index.position(offset)
+    return SQLFileError(
+        f"{f.rel}:{line}:{col}: {message}",
+        hint=hint,
+        path=f.rel,
+        line=line,
+        column=col,
+        source_line=index.line_text(line),
+    )
+
+
+class _Failed(Exception):
+    def __init__(self, error: SQLFileError, deferrable: bool) -> None:
+        self.error = error
+        self.deferrable = deferrable
+
+
+def execute_file(conn: Any, f: SQLFile, transactional: bool = True) -> None:
+    """Run one file on `conn` (in one transaction unless told not to); errors name the line."""
+    try:
+        if transactional:
+            _execute(conn, f)
+        else:
+            _execute_each(conn, f)
+    except _Failed as e:
+        raise e.error from None
+
+
+def _execute_each(conn: Any, f: SQLFile) -> None:
+    # For `-- schemactl:no-transaction` files (CREATE INDEX CONCURRENTLY and the like):
+    # each statement runs on its own, in autocommit.
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for st in sqltext.split(f.text)[0]:
+            try:
+                cur.execute(st.text)
+            except psycopg2.Error as e:
+                pos = getattr(e.diag, "statement_position", None)
+                offset = st.offset + (int(pos) - 1 if pos else 0)
+                raise _Failed(_sql_error(f, e, offset), False) from None
+
+
+def _execute(conn: Any, f: SQLFile) -> None:
+    conn.autocommit = False
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f.text)  # no parameters: psycopg2 sends the text as is, one round trip
+        conn.commit()
+    except psycopg2.Error as e:
+        conn.rollback()
+        offset = _error_offset(conn, f, e)
+        raise _Failed(_sql_error(f, e, offset), e.pgcode in _MISSING_DEPENDENCY) from None
+    finally:
+        conn.autocommit = True
+
+
+def _error_offset(conn: Any, f: SQLFile, e: psycopg2.Error) -> int | None:
+    pos = getattr(e.diag, "statement_position", None)
+    if pos:
+        return int(pos) - 1
+    # No position from the server (e.g. "relation does not exist" in some statements):
+    # find the failing statement by running the file again statement by statement.
+    try:
+        statements = sqltext.split(f.text)[0]
+    except sqltext.SplitError:
+        return None
+    conn.autocommit = False
+    try:
+        with conn.cursor() as cur:
+            for st in statements:
+                try:
+                    cur.execute(st.text)
+                except psycopg2.Error as inner:
+                    inner_pos = getattr(inner.diag, "statement_position", None)
+                    return st.offset + (int(inner_pos) - 1 if inner_pos else 0)
+    finally:
+        conn.rollback()
+    return None
+
+
+def _sql_error(f: SQLFile, e: psycopg2.Error, offset: int | None) -> SQLFileError:
+    diag = e.diag
+    message = diag.message_primary or str(e).strip().splitlines()[0]
+    hint = diag.message_hint or diag.message_detail
+    if e.pgcode == codes.UNDEFINED_OBJECT and re.match(r'role ".*" does not exist', message):
+        hint = "list the role under `roles` in schemactl.toml so every scratch server creates it"
+    elif e.pgcode in (codes.UNDEFINED_FILE, codes.FEATURE_NOT_SUPPORTED) and "extension" in message:
+        hint = "install the extension's package for the PostgreSQL that schemactl uses"
+    if offset is None:
+        return SQLFileError(f"{f.rel}: {message}", hint=hint, path=f.rel)
+    return _positioned(f, sqltext.LineIndex(f.text), offset, message, hint)
+
+
+def load_schema_files(
+    conn: Any, files: list[SQLFile], on_file: Callable[[SQLFile], None] | None = None
+) -> None:
+    """Load DDL files, retrying those that wait on later definitions until none progress."""
+    pending = list(files)
+    while pending:
+        deferred: list[tuple[SQLFile, SQLFileError]] = []
+        for f in pending:
+            try:
+                _execute(conn, f)
+            except _Failed as e:
+                if not e.deferrable:
+                    raise e.error from None
+                deferred.append((f, e.error))
+                continue
+            if on_file:
+                on_file(f)
+        if len(deferred) == len(pending):  # no progress: the first failure is real
+            raise deferred[0][1]
+        pending = [f for f, _ in deferred]

@@ -1,0 +1,51 @@
+"""Find the statements of a migration that can lose data, and say why for each one."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import sqltext
+
+_IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+_QNAME = rf"{_IDENT}(?:\s*\.\s*{_IDENT})*"
+_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(rf"^drop\s+(?P<kind>table|schema|type|domain|sequence|extension)\s+(?:if\s+exists\s+)?(?P<name>{_QNAME})", re.I | re.S), "drops {kind} {name}"),
+    (re.compile(rf"^drop\s+(?P<kind>function|procedure|aggregate)\s+(?:if\s+exists\s+)?(?P<name>{_QNAME})", re.I | re.S), "drops {kind} {name}"),
+    (re.compile(rf"^alter\s+table\s+(?:only\s+)?(?:if\s+exists\s+)?(?P<name>{_QNAME})\s+drop\s+(?:column\s+)?(?!constraint\b)(?:if\s+exists\s+)?(?P<column>{_IDENT})", re.I | re.S), "drops column {column} of {name}"),
+    (re.compile(rf"^alter\s+table\s+(?:only\s+)?(?:if\s+exists\s+)?(?P<name>{_QNAME})\s+alter\s+(?:column\s+)?(?P<column>{_IDENT})\s+(?:set\s+data\s+)?type\b", re.I | re.S), "changes the type of column {column} of {name} (values may not convert)"),
+    (re.compile(rf"^truncate\s+(?:table\s+)?(?P<name>{_QNAME})", re.I | re.S), "empties table {name}"),
+]
+# migra replaces a changed enum by renaming the old type, creating the new one and dropping
+# the renamed one; that last drop loses nothing by itself (the column changes are reported).
+_ENUM_SWAP = re.compile(r"__old_version_to_be_dropped\"?\s*;?\s*$", re.I)
+
+
+@dataclass(frozen=True)
+class DestructiveStatement:
+    """A statement that can lose data, with a one-line reason."""
+
+    statement: str
+    reason: str
+
+
+def find_destructive(sql: str) -> list[DestructiveStatement]:
+    """Return each statement of `sql` that drops or rewrites data, in order."""
+    out: list[DestructiveStatement] = []
+    for st in sqltext.split(sql)[0]:
+        body = sqltext.strip_comments(st.text).strip()
+        if _ENUM_SWAP.search(body):
+            continue
+        for pattern, reason in _RULES:
+            m = pattern.match(body)
+            if m:
+                out.append(DestructiveStatement(" ".join(body.split()), reason.format(**_words(m))))
+                break
+    return out
+
+
+def _words(m: re.Match[str]) -> dict[str, str]:
+    words = {k: " ".join(v.split()) for k, v in m.groupdict().items() if v}
+    if "kind" in words:
+        words["kind"] = words["kind"].lower()
+    return words

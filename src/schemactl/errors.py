@@ -1,0 +1,101 @@
+"""The one error hierarchy. Every error the user can cause carries its own exit code.
+
+The CLI catches `SchemactlError` at a single place and prints `error:` / `hint:` lines;
+library callers get the same data as attributes.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Documented process exit codes (README, "Exit codes")."""
+
+    OK = 0
+    FINDINGS = 1  # `check` found drift, or a command has findings to report
+    USAGE = 2  # bad command line or configuration
+    DESTRUCTIVE = 3  # destructive change refused without --allow-destructive
+    UNVERIFIED = 4  # a generated migration failed independent verification
+    INTEGRITY = 5  # checksum / integrity-file / history mismatch
+    LOCKED = 6  # lock wait timed out
+    UNAVAILABLE = 7  # database server or PostgreSQL binaries unavailable
+    SQL = 8  # a schema or migration file failed to execute
+    INTERRUPTED = 130  # Ctrl-C (SIGINT); SIGTERM gives 143
+
+
+class SchemactlError(Exception):
+    """Base class: a message for the user, an optional hint, and an exit code."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ConfigError(SchemactlError):
+    """The configuration file or a setting is missing or invalid."""
+
+    exit_code = ExitCode.USAGE
+
+
+class UsageError(SchemactlError):
+    """The command was called with arguments that cannot work."""
+
+    exit_code = ExitCode.USAGE
+
+
+class SQLFileError(SchemactlError):
+    """A schema or migration file failed to load; names the file, line and column."""
+
+    exit_code = ExitCode.SQL
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        source_line: str | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.path = path
+        self.line = line
+        self.column = column
+        self.source_line = source_line
+
+
+class ServerUnavailable(SchemactlError):
+    """PostgreSQL binaries are missing, or a server could not be started or reached."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+
+class DestructiveChangeError(SchemactlError):
+    """The migration would drop or rewrite data and --allow-destructive was not given."""
+
+    exit_code = ExitCode.DESTRUCTIVE
+
+    def __init__(self, message: str, hint: str | None, statements: list[str]) -> None:
+        super().__init__(message, hint)
+        self.statements = statements
+
+
+class IntegrityError(SchemactlError):
+    """Migration files do not match the integrity file, or are numbered inconsistently."""
+
+    exit_code = ExitCode.INTEGRITY
+
+
+class Interrupted(SchemactlError):
+    """SIGINT or SIGTERM arrived; work was rolled back and temporary servers stopped."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self, signum: int) -> None:
+        super().__init__("interrupted")
+        self.signum = signum

@@ -1,0 +1,197 @@
+"""Migration files on disk: `NNNN_name.up.sql` / `.down.sql` pairs and the integrity file.
+
+`schemactl.sum` holds one SHA-256 per file plus, on its first line, a hash chained over all
+of them. Any added, edited or removed file changes that first line, so two branches that
+each add a migration conflict in git instead of merging silently (the idea of atlas.sum).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import IntegrityError, UsageError
+
+SUM_FILE = "schemactl.sum"
+_FILE = re.compile(r"^(?P<version>\d{4,})_(?P<slug>[a-z0-9_]+)\.(?P<direction>up|down)\.sql$")
+_DIRECTIVE = re.compile(r"^--\s*schemactl:(?P<key>[a-z-]+)(?:\s+(?P<value>.*?))?\s*$")
+MAX_SLUG = 60
+
+
+@dataclass(frozen=True)
+class MigrationPair:
+    """One migration: its version number, slug and the paths of both files."""
+
+    version: int
+    slug: str
+    up: Path
+    down: Path
+
+    @property
+    def id(self) -> str:
+        """The `NNNN_slug` stem shared by both files."""
+        return self.up.name[: -len(".up.sql")]
+
+
+def slugify(name: str) -> str:
+    """Turn a free-form migration name into a safe file-name part (ASCII, [a-z0-9_])."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_")[:MAX_SLUG].strip("_")
+    if not slug:
+        raise UsageError(
+            f"migration name {name!r} has no letters or digits to build a file name from",
+            hint='use a short description such as -m "add sample table"',
+        )
+    return slug
+
+
+def list_migrations(generated: Path) -> list[MigrationPair]:
+    """Return the migrations in `generated/` in version order, checking numbering and pairs."""
+    if not generated.is_dir():
+        return []
+    found: dict[int, dict[str, Path]] = {}
+    slugs: dict[int, set[str]] = {}
+    for p in generated.iterdir():
+        m = _FILE.match(p.name)
+        if not m:
+            continue
+        v = int(m.group("version"))
+        found.setdefault(v, {})[m.group("direction")] = p
+        slugs.setdefault(v, set()).add(m.group("slug"))
+    pairs: list[MigrationPair] = []
+    for v in sorted(found):
+        if len(slugs[v]) > 1:
+            names = ", ".join(sorted(f"{v:04d}_{s}" for s in slugs[v]))
+            raise IntegrityError(
+                f"two migrations share version {v:04d}: {names}",
+                hint="this usually follows a git merge: renumber the newer one (both files), "
+                "check it still applies (`schemactl check`), then run `schemactl rehash`",
+            )
+        files = found[v]
+        for direction in ("up", "down"):
+            if direction not in files:
+                other = next(iter(files.values())).name
+                raise IntegrityError(
+                    f"{_rel(generated)}/{other} has no matching .{direction}.sql file",
+                    hint=f"restore the .{direction}.sql file (it may be empty for a one-way change)",
+                )
+        pairs.append(MigrationPair(v, next(iter(slugs[v])), files["up"], files["down"]))
+    for expected, pair in enumerate(pairs, start=1):
+        if pair.version != expected:
+            raise IntegrityError(
+                f"migration numbering has a gap: expected {expected:04d}, found {pair.id}",
+                hint="migrations are numbered 0001, 0002, ... without gaps; renumber the files",
+            )
+    return pairs
+
+
+def _rel(p: Path) -> str:
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        return str(p)
+
+
+def next_version(pairs: list[MigrationPair]) -> int:
+    """Return the number the next migration gets."""
+    return pairs[-1].version + 1 if pairs else 1
+
+
+def directives(text: str) -> dict[str, str]:
+    """Read `-- schemactl:key value` lines from a file's leading comment block."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        s = line.strip()
+        if not s:
+            continue
+        if not s.startswith("--"):
+            break
+        m = _DIRECTIVE.match(s)
+        if m:
+            out[m.group("key")] = m.group("value") or ""
+    return out
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a file so that readers see the old or the new content, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+# ---------------------------------------------------------------- integrity ----
+
+
+def file_hash(path: Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def compute_sum(pairs: list[MigrationPair]) -> str:
+    """Return the text of `schemactl.sum` for these migrations."""
+    lines: list[str] = []
+    chain = hashlib.sha256(b"schemactl.sum v1").hexdigest()
+    for pair in pairs:
+        for path in (pair.up, pair.down):
+            h = file_hash(path)
+            chain = hashlib.sha256(f"{chain} {path.name} {h}".encode()).hexdigest()
+            lines.append(f"{path.name} {h}")
+    return "\n".join([f"sum {chain}", *lines]) + "\n"
+
+
+def write_sum(generated: Path, pairs: list[MigrationPair]) -> None:
+    """Rewrite `schemactl.sum` from the files on disk."""
+    write_atomic(generated / SUM_FILE, compute_sum(pairs))
+
+
+@dataclass(frozen=True)
+class IntegrityFinding:
+    """A migration file that disagrees with `schemactl.sum`."""
+
+    kind: str  # "edited", "added", "removed", "sum-file"
+    file: str
+    message: str
+
+
+def check_sum(generated: Path, pairs: list[MigrationPair]) -> list[IntegrityFinding]:
+    """Compare the migration files with `schemactl.sum`; return each disagreement."""
+    sum_path = generated / SUM_FILE
+    if not sum_path.exists():
+        if not pairs:
+            return []
+        return [IntegrityFinding("sum-file", SUM_FILE, f"{SUM_FILE} is missing")]
+    recorded: dict[str, str] = {}
+    first = ""
+    for i, line in enumerate(sum_path.read_text(encoding="utf-8").splitlines()):
+        parts = line.split()
+        if i == 0:
+            first = line.strip()
+        elif len(parts) == 2:
+            recorded[parts[0]] = parts[1]
+    findings: list[IntegrityFinding] = []
+    on_disk = {p.name: p for pair in pairs for p in (pair.up, pair.down)}
+    for name in sorted(set(on_disk) | set(recorded)):
+        if name not in recorded:
+            findings.append(IntegrityFinding("added", name, f"{name} is not in {SUM_FILE}"))
+        elif name not in on_disk:
+            findings.append(IntegrityFinding("removed", name, f"{name} is in {SUM_FILE} but gone"))
+        elif file_hash(on_disk[name]) != recorded[name]:
+            findings.append(
+                IntegrityFinding("edited", name, f"{name} was edited after it was generated")
+            )
+    if not findings and first != compute_sum(pairs).splitlines()[0]:
+        findings.append(IntegrityFinding("sum-file", SUM_FILE, f"{SUM_FILE} was edited by hand"))
+    return findings
