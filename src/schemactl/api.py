@@ -270,7 +270,7 @@ def drift(
 
     params = dburl.conn_params(url)
     try:
-        psycopg2.connect(**params, connect_timeout=10).close()
+        psycopg2.connect(**{"connect_timeout": 10, **params}).close()
     except psycopg2.OperationalError as e:
         raise ServerUnavailable(
             f"cannot connect to {dburl.mask(url)}: {pgserver._first_line(e)}",

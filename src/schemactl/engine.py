@@ -7,6 +7,7 @@ computed from the same pair of inspections.
 
 from __future__ import annotations
 
+import copy
 import re
 import warnings
 from dataclasses import dataclass
@@ -62,10 +63,79 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     """Return the SQL that takes the `i_from` database to the `i_target` one."""
     from migra import Migration
 
+    i_from, additions = _enum_additions(i_from, i_target)
     m = Migration(i_from, i_target)
     m.set_safety(False)  # destructive statements are reported by schemactl, not refused here
     m.add_all_changes(privileges=True)
-    return _tidy("".join(s + "\n\n" for s in reorder(list(m.statements))))
+    return _tidy("".join(s + "\n\n" for s in additions + reorder(list(m.statements))))
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _enum_additions(i_from: Any, i_target: Any) -> tuple[Any, list[str]]:
+    """Turn enum changes that only add labels into ALTER TYPE ... ADD VALUE.
+
+    migra rewrites every changed enum (rename, create, cast each column, drop), which fails
+    when a view uses the column and looks like a lossy type change. When the old labels are
+    an ordered subsequence of the new ones, adding values is exact and loses nothing. The
+    enums are then made equal on a copy of the source inspection so migra skips them.
+    """
+    statements: list[str] = []
+    patched: dict[str, Any] = {}
+    for key, new in i_target.enums.items():
+        old = i_from.enums.get(key)
+        if old is None or old.elements == new.elements or not _is_subsequence(old.elements, new.elements):
+            continue
+        present = set(old.elements)
+        for i, label in enumerate(new.elements):
+            if label in present:
+                continue
+            # Anchor on the next existing label so the order matches the DDL exactly.
+            after = next((x for x in new.elements[i + 1 :] if x in present), None)
+            where = f" before {_literal(after)}" if after is not None else ""
+            if after is None and i > 0:
+                where = f" after {_literal(new.elements[i - 1])}"
+            statements.append(f"alter type {new.quoted_full_name} add value {_literal(label)}{where};")
+            present.add(label)
+        patched[key] = new
+    if not patched:
+        return i_from, []
+    clone = copy.copy(i_from)
+    clone.enums = {**i_from.enums, **patched}
+    # Columns hold their enum object too; give the affected relations copies that point at
+    # the new enum, so their columns compare equal as well.
+    by_name = {e.quoted_full_name: e for e in patched.values()}
+    copies: dict[int, Any] = {}
+    for prop in ("relations", "tables", "selectables"):
+        objects = dict(getattr(i_from, prop))
+        for k, rel in objects.items():
+            cols = getattr(rel, "columns", None) or {}
+            if not any(c.is_enum and c.enum.quoted_full_name in by_name for c in cols.values()):
+                continue
+            if id(rel) not in copies:
+                rel_copy = copy.copy(rel)
+                rel_copy.columns = type(cols)(
+                    (name, _with_enum(c, by_name)) for name, c in cols.items()
+                )
+                copies[id(rel)] = rel_copy
+            objects[k] = copies[id(rel)]
+        setattr(clone, prop, objects)
+    return clone, statements
+
+
+def _with_enum(column: Any, by_name: dict[str, Any]) -> Any:
+    if not (column.is_enum and column.enum.quoted_full_name in by_name):
+        return column
+    c = copy.copy(column)
+    c.enum = by_name[column.enum.quoted_full_name]
+    return c
+
+
+def _is_subsequence(short: list[str], long: list[str]) -> bool:
+    it = iter(long)
+    return all(x in it for x in short)
 
 
 _CREATE_COMPOSITE = re.compile(r'^create type\s+\S+\s+as\s*\(', re.I)

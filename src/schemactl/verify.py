@@ -81,7 +81,9 @@ def parse_dump(text: str, schemas: SchemaFilter) -> Snapshot:
         line = raw.strip()
         # psql meta lines: pg_dump >= 15.14 wraps its output in \restrict / \unrestrict
         # with a random key, different on every run.
-        if not line or line.startswith("--") or line.startswith("\\"):
+        # SET lines are session settings pg_dump emits when they change between entries,
+        # so they land in whichever entry happens to come first: not part of any object.
+        if not line or line.startswith(("--", "\\", "SET ", "SELECT pg_catalog.set_config")):
             continue
         body.append(line)
     flush()

@@ -1,0 +1,84 @@
+"""`check`, the integrity file, `new` and `rehash`."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from schemactl import api
+from schemactl.errors import IntegrityError
+
+from .conftest import Project
+
+
+@pytest.fixture
+def synced(project: Project, dev_url: str) -> Project:
+    project.schema("tables/t.sql", "create table t (id int primary key, name text);")
+    assert api.diff(project.config, "base", dev_url=dev_url).verified
+    return project
+
+
+def test_in_sync_project_passes(synced: Project, dev_url: str) -> None:
+    result = api.check(synced.config, dev_url=dev_url)
+    assert result.ok, result.findings
+    assert result.notes  # says the models part is skipped
+
+
+def test_pending_schema_change_is_a_finding(synced: Project, dev_url: str) -> None:
+    synced.schema("tables/u.sql", "create table u (id int);")
+    result = api.check(synced.config, dev_url=dev_url)
+    assert [f.kind for f in result.findings] == ["schema-drift"]
+    assert 'create table "public"."u"' in result.pending_sql
+    assert "TABLE public.u: missing" in result.findings[0].detail
+
+
+def test_edited_migration_is_detected_and_rehash_accepts_it(synced: Project, dev_url: str) -> None:
+    up = synced.root / "generated" / "0001_base.up.sql"
+    up.write_text(up.read_text() + "\n-- reviewed\n")
+    result = api.check(synced.config, dev_url=dev_url)
+    assert [(f.kind, f.message) for f in result.findings] == [
+        ("integrity", "0001_base.up.sql was edited after it was generated")
+    ]
+    api.rehash(synced.config)
+    assert api.check(synced.config, dev_url=dev_url).ok
+
+
+def test_added_and_removed_files_are_detected(synced: Project, dev_url: str) -> None:
+    gen = synced.root / "generated"
+    (gen / "0002_copy.up.sql").write_text("select 1;\n")
+    (gen / "0002_copy.down.sql").write_text("")
+    messages = [f.message for f in api.check(synced.config, dev_url=dev_url).findings]
+    assert "0002_copy.up.sql is not in schemactl.sum" in messages
+    (gen / "0002_copy.up.sql").unlink()
+    (gen / "0002_copy.down.sql").unlink()
+    (gen / "0001_base.down.sql").unlink()
+    with pytest.raises(IntegrityError, match="0001_base.up.sql has no matching .down.sql"):
+        api.check(synced.config, dev_url=dev_url)
+
+
+def test_duplicate_version_after_merge_is_an_error(synced: Project) -> None:
+    gen = synced.root / "generated"
+    for d in ("up", "down"):
+        shutil.copy(gen / f"0001_base.{d}.sql", gen / f"0001_other.{d}.sql")
+    with pytest.raises(IntegrityError, match="two migrations share version 0001: 0001_base, 0001_other"):
+        api.check(synced.config)
+
+
+def test_sum_chain_changes_with_every_file(synced: Project, dev_url: str) -> None:
+    first = (synced.root / "generated" / "schemactl.sum").read_text().splitlines()[0]
+    synced.schema("tables/u.sql", "create table u (id int);")
+    api.diff(synced.config, "u", dev_url=dev_url)
+    lines = (synced.root / "generated" / "schemactl.sum").read_text().splitlines()
+    assert lines[0] != first and lines[0].startswith("sum ")
+    assert [ln.split()[0] for ln in lines[1:]] == [
+        "0001_base.up.sql", "0001_base.down.sql", "0002_u.up.sql", "0002_u.down.sql",
+    ]
+
+
+def test_new_creates_a_hand_written_pair(synced: Project, dev_url: str) -> None:
+    pair = api.new(synced.config, "backfill names")
+    assert pair.up.name == "0002_backfill_names.up.sql"
+    pair.up.write_text(pair.up.read_text() + "update t set name = 'x' where name is null;\n")
+    api.rehash(synced.config)
+    assert api.check(synced.config, dev_url=dev_url).ok

@@ -1,0 +1,125 @@
+"""The real `schemactl` process: exit codes and the exact lines users see."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .conftest import Project, run_cli
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_version_and_help() -> None:
+    p = run_cli("--version", cwd=REPO)
+    assert p.returncode == 0 and p.stdout.startswith("schemactl ")
+    p = run_cli("--help", cwd=REPO)
+    assert p.returncode == 0
+    for command in ("init", "diff", "check", "new", "rehash", "clean"):
+        assert command in p.stdout
+
+
+def test_usage_error_exit_2(tmp_path: Path) -> None:
+    p = run_cli("diff", "--bogus", cwd=tmp_path)
+    assert p.returncode == 2
+    assert p.stderr.splitlines()[0] == "error: No such option: --bogus"
+
+
+def test_no_config(tmp_path: Path) -> None:
+    p = run_cli("check", cwd=tmp_path)
+    assert p.returncode == 2
+    assert p.stderr.startswith("error: no schemactl.toml")
+    assert "hint: run `schemactl init`" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_diff_check_cycle_through_the_cli(project: Project) -> None:
+    project.schema("tables/t.sql", "create table t (id int primary key);")
+    p = project.cli("diff", "-m", "create t")
+    assert p.returncode == 0, p.stderr
+    assert "wrote generated/0001_create_t.up.sql" in p.stderr
+    assert project.cli("check", "--no-models").returncode == 0
+    project.schema("tables/t.sql", "create table t (id int primary key, note text);")
+    p = project.cli("check", "--no-models", "--format", "json")
+    assert p.returncode == 1
+    report = json.loads(p.stdout)
+    assert report["ok"] is False
+    assert report["findings"][0]["kind"] == "schema-drift"
+    assert 'add column "note" text' in report["pending_sql"]
+
+
+def test_sql_error_is_one_line_with_position_and_exit_8(project: Project) -> None:
+    project.schema("tables/sample.sql", "create table ok (id int);\nselect *\n    FORM ok;\n")
+    p = project.cli("diff", "-m", "x")
+    assert p.returncode == 8
+    lines = p.stderr.splitlines()
+    assert lines[0] == 'error: schemas/tables/sample.sql:3:5: syntax error at or near "FORM"'
+    assert lines[1] == "     3 |     FORM ok;"
+    assert lines[2] == "       |     ^"
+
+
+def test_destructive_refusal_exit_3(project: Project) -> None:
+    project.schema("tables/t.sql", "create table t (id int, gone text);")
+    assert project.cli("diff", "-m", "one").returncode == 0
+    project.schema("tables/t.sql", "create table t (id int);")
+    p = project.cli("diff", "-m", "two")
+    assert p.returncode == 3
+    assert p.stderr.splitlines()[0] == "error: the migration would lose data (1 destructive statement)"
+    assert 'drops column "gone" of "public"."t": alter table "public"."t" drop column "gone"' in p.stderr
+    assert "hint: review them, then run again with --allow-destructive" in p.stderr
+    assert project.cli("diff", "-m", "two", "--allow-destructive").returncode == 0
+
+
+def test_unverified_migration_exit_4(project: Project) -> None:
+    project.schema("t.sql", "create table t (id int);\ncomment on table t is 'migra misses comments';")
+    p = project.cli("diff", "-m", "commented")
+    assert p.returncode == 4
+    assert "error: the migration could not be verified (files marked UNVERIFIED)" in p.stderr
+    assert "-- UNVERIFIED" in (project.root / "generated" / "0001_commented.up.sql").read_text()
+
+
+def test_drift_against_a_live_database(project: Project, server, database: str) -> None:  # type: ignore[no-untyped-def]
+    p = server.conn_params(database)
+    url = f"postgresql://postgres@/{database}?host={p['host']}&port={p['port']}"
+    project.schema("t.sql", "create table t (id int);")
+    out = project.cli("diff", "--db", url)
+    assert out.returncode == 0, out.stderr
+    assert 'create table "public"."t"' in out.stdout
+    assert not (project.root / "generated").exists()
+
+
+def test_unreachable_database_exit_7_and_password_masked(project: Project) -> None:
+    project.schema("t.sql", "create table t (id int);")
+    p = project.cli("diff", "--db", "postgresql://app:Sup3rSecretPw@127.0.0.1:1/nope?connect_timeout=2")
+    assert p.returncode == 7
+    assert "Sup3rSecretPw" not in p.stderr + p.stdout
+    assert "postgresql://app:***@127.0.0.1:1/nope" in p.stderr
+
+
+def test_init_then_new(tmp_path: Path) -> None:
+    assert run_cli("init", cwd=tmp_path).returncode == 0
+    p = run_cli("init", cwd=tmp_path)
+    assert p.returncode == 2 and "already exists" in p.stderr
+    p = run_cli("new", "-m", "seed data", cwd=tmp_path)
+    assert p.returncode == 0
+    assert (tmp_path / "generated" / "0001_seed_data.up.sql").exists()
+
+
+@pytest.mark.skipif(os.environ.get("SCHEMACTL_SKIP_EXAMPLE") == "1", reason="example check disabled")
+def test_bundled_example_is_in_sync() -> None:
+    p = run_cli("check", cwd=REPO)
+    assert p.returncode == 0, p.stderr
+    assert "ok: migrations, schemas/ and schemactl.sum agree" in p.stderr
+
+
+def test_python_module_and_api_exports() -> None:
+    import schemactl
+
+    assert callable(schemactl.diff) and callable(schemactl.check)
+    out = subprocess.run(["python", "-c", "import schemactl, sys; print('schemactl.api' in sys.modules)"],
+                         capture_output=True, text=True)
+    assert out.stdout.strip() == "False"  # heavy modules load lazily

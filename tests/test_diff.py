@@ -1,0 +1,171 @@
+"""`diff` against real servers: each change kind, verification, destructive refusal."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from schemactl import api, engine, pgserver, verify
+from schemactl.errors import DestructiveChangeError, UsageError
+
+from .conftest import Project
+
+BASE = """
+create type mood as enum ('sad', 'ok');
+create sequence counter;
+create table person (
+    id int primary key,
+    name text not null,
+    mood mood default 'ok'
+);
+create index person_name_idx on person (name);
+create function shout(t text) returns text language sql immutable as $$ select upper(t) $$;
+create view loud_people as select id, shout(name) as name from person;
+create function touch() returns trigger language plpgsql as $$ begin return new; end $$;
+create trigger person_touch before update on person for each row execute function touch();
+"""
+
+
+def diff(project: Project, dev_url: str, name: str = "change", **kw: object) -> api.DiffResult:
+    return api.diff(project.config, name, dev_url=dev_url, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def based(project: Project, dev_url: str) -> Project:
+    project.schema("schema.sql", BASE)
+    result = diff(project, dev_url, "base")
+    assert result.status == "written" and result.verified, result.problems
+    return project
+
+
+CHANGES = {
+    "add table": ("create table pet (id int primary key, owner int references person(id));", "create table"),
+    "add column": ("alter table person add column email text;", 'add column "email"'),
+    "add index": ("create unique index person_name_uq on person (lower(name));", "person_name_uq"),
+    "add check": ("alter table person add constraint name_len check (length(name) < 100);", "name_len"),
+    "enum value": ("alter type mood add value 'happy';", "happy"),
+    "view change": ("create or replace view loud_people as select id, shout(name) as name, mood from person;", "loud_people"),
+    "function body": ("create or replace function shout(t text) returns text language sql immutable as $$ select upper(t) || '!' $$;", "'!'"),
+    "trigger": ("create trigger person_touch2 after insert on person for each row execute function touch();", "person_touch2"),
+    "sequence": ("create sequence other_counter;", "other_counter"),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=list(CHANGES))
+def test_change_kinds_produce_verified_migrations(based: Project, dev_url: str, change: str) -> None:
+    statement, expected = CHANGES[change]
+    based.schema("zz_change.sql", statement)
+    result = diff(based, dev_url, change)
+    assert result.status == "written", result
+    assert result.verified, result.problems
+    assert expected in result.up_sql
+    assert result.version == f"0002_{change.replace(' ', '_')}"
+    assert based.migrations()[-2:] == [f"{result.version}.down.sql", f"{result.version}.up.sql"]
+    up = result.up_path.read_text()  # type: ignore[union-attr]
+    assert up.startswith(f"-- {result.version} (up)\n")
+    assert "Verified with pg_dump" in up
+    # after the migration there is nothing left to generate
+    assert diff(based, dev_url, "again").status == "no-changes"
+
+
+def test_no_changes_writes_nothing(based: Project, dev_url: str) -> None:
+    before = based.migrations()
+    result = diff(based, dev_url, "nothing")
+    assert result.status == "no-changes" and result.verified
+    assert based.migrations() == before
+
+
+def test_print_writes_nothing(based: Project, dev_url: str) -> None:
+    based.schema("zz.sql", "create table extra (id int);")
+    before = based.migrations()
+    result = api.diff(based.config, None, print_only=True, dev_url=dev_url)
+    assert result.status == "printed" and 'create table "public"."extra"' in result.up_sql
+    assert based.migrations() == before
+
+
+def test_destructive_change_is_refused_and_listed(based: Project, dev_url: str) -> None:
+    based.schema("schema.sql", BASE.replace("    mood mood default 'ok'\n", "    mood text\n"))
+    with pytest.raises(DestructiveChangeError) as e:
+        diff(based, dev_url, "drop things")
+    assert any("changes the type of column" in s and '"mood"' in s for s in e.value.statements)
+    assert len(based.migrations()) == 2  # nothing written
+    result = diff(based, dev_url, "drop things", allow_destructive=True)
+    assert result.verified, result.problems
+    assert "-- Destructive:" in result.up_path.read_text()  # type: ignore[union-attr]
+
+
+def test_dropped_table_is_destructive(based: Project, dev_url: str) -> None:
+    based.schema("zz.sql", "create table extra (id int);")
+    diff(based, dev_url, "extra")
+    based.remove("zz.sql")
+    with pytest.raises(DestructiveChangeError) as e:
+        diff(based, dev_url, "drop extra")
+    assert e.value.statements == ['drops table "public"."extra": drop table "public"."extra"']
+
+
+def test_migra_miss_is_caught_by_verification(based: Project, dev_url: str) -> None:
+    # migra does not compare sequence options: it sees no change here, pg_dump does.
+    based.schema("zz.sql", "alter sequence counter start with 500;")
+    result = diff(based, dev_url, "restart")
+    assert result.status == "no-changes"
+    assert not result.verified
+    assert any("SEQUENCE public.counter" in p for p in result.problems)
+    assert len(based.migrations()) == 2
+
+
+def test_partially_wrong_migration_is_written_unverified(based: Project, dev_url: str) -> None:
+    # migra creates the table but misses the comment on it: the file is marked.
+    based.schema("zz.sql", "create table noted (id int);\ncomment on table noted is 'hello';")
+    result = diff(based, dev_url, "noted")
+    assert result.status == "written" and not result.verified
+    assert any("COMMENT" in p and "noted" in p for p in result.problems)
+    header = result.up_path.read_text()  # type: ignore[union-attr]
+    assert "-- UNVERIFIED" in header and "hello" in header
+
+
+def test_composite_types_are_created_before_tables_that_use_them(project: Project, dev_url: str) -> None:
+    project.schema("schema.sql", "create type pair as (a int, b int);\ncreate table t (p pair);\ncreate function f(p pair) returns int language sql as 'select 1';\n")
+    up = diff(project, dev_url, "composite")
+    assert up.verified, up.problems
+    project.schema("schema.sql", "select 1;")
+    down = diff(project, dev_url, "drop composite", allow_destructive=True)
+    assert down.verified, down.problems
+
+
+def test_bad_names_are_refused_or_made_safe(based: Project, dev_url: str) -> None:
+    with pytest.raises(UsageError):
+        diff(based, dev_url, "'; --")
+    based.schema("zz.sql", "create table extra (id int);")
+    result = diff(based, dev_url, "x'; drop table t; -- ünïcode/../slash")
+    assert result.version == "0002_x_drop_table_t_unicode_slash"
+    assert result.up_path.parent == based.root / "generated"  # type: ignore[union-attr]
+
+
+def test_include_and_exclude_schemas(project: Project, dev_url: str) -> None:
+    project.write_config('include_schemas = ["app"]\n')
+    project.schema("schema.sql", "create schema app;\ncreate schema other;\ncreate table app.a (id int);\ncreate table other.o (id int);\n")
+    result = diff(project, dev_url, "only app")
+    assert result.verified, result.problems
+    assert '"app"."a"' in result.up_sql and "other" not in result.up_sql
+
+
+def test_verification_compares_independently(server: pgserver.EphemeralServer) -> None:
+    # The comparison itself: a column moved between tables is a difference even though
+    # the sorted lines of the whole dump would be the same.
+    a, b = server.create_database("a"), server.create_database("b")
+    try:
+        for db, sql in ((a, "create table t1 (x int, y int); create table t2 (z int);"),
+                        (b, "create table t1 (x int); create table t2 (z int, y int);")):
+            with contextlib.closing(server.connect(db)) as conn, conn.cursor() as cur:
+                cur.execute(sql)
+        f = engine.SchemaFilter()
+        diffs = verify.compare(verify.snapshot(server, a, f), verify.snapshot(server, b, f))
+        assert [d.object for d in diffs] == ["TABLE public.t1", "TABLE public.t2"]
+        # column order alone is not a difference
+        with contextlib.closing(server.connect(b)) as conn, conn.cursor() as cur:
+            cur.execute("drop table t1, t2; create table t1 (x int, y int); create table t2 (z int);")
+        assert verify.compare(verify.snapshot(server, a, f), verify.snapshot(server, b, f)) == []
+    finally:
+        server.drop_database(a)
+        server.drop_database(b)

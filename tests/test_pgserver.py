@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from schemactl import pgserver
+from schemactl.errors import ServerUnavailable
+
+
+def _server_pids(base_dir: str) -> list[int]:
+    out = subprocess.run(["pgrep", "-f", base_dir], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def test_server_runs_unprivileged_on_a_private_socket(server: pgserver.EphemeralServer) -> None:
+    with contextlib.closing(server.connect("postgres")) as conn, conn.cursor() as cur:
+        cur.execute("show listen_addresses")
+        assert cur.fetchone() == ("",)  # Unix socket only
+        cur.execute("select pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    uid = os.stat(f"/proc/{pid}").st_uid
+    if os.geteuid() == 0:
+        assert uid != 0, "PostgreSQL must not run as root"
+    # the temporary directory is private
+    assert stat.S_IMODE(os.stat(server.base_dir).st_mode) == 0o700
+
+
+def test_close_leaves_no_process_and_no_directory() -> None:
+    box = pgserver.EphemeralServer(pgserver.find_binaries())
+    base = box.base_dir
+    assert _server_pids(base)
+    box.close()
+    assert not _server_pids(base)
+    assert not Path(base).exists()
+
+
+def test_sandbox_cleans_up_after_an_error() -> None:
+    seen: list[str] = []
+    with pytest.raises(RuntimeError, match="boom"):
+        with pgserver.sandbox() as box:
+            assert isinstance(box, pgserver.EphemeralServer)
+            seen.append(box.base_dir)
+            raise RuntimeError("boom")
+    assert not _server_pids(seen[0])
+    assert not Path(seen[0]).exists()
+
+
+def test_initialised_cluster_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path / "cache"))
+    with pgserver.sandbox():
+        pass
+    cached = list((tmp_path / "cache").iterdir())
+    assert len(cached) == 1 and (cached[0] / "PG_VERSION").exists()
+    with pgserver.sandbox() as box:  # second start copies the cache and works
+        with contextlib.closing(box.connect("postgres")) as conn, conn.cursor() as cur:
+            cur.execute("select 1")
+            assert cur.fetchone() == (1,)
+
+
+def test_missing_binaries_say_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SCHEMACTL_PG_BIN", str(tmp_path))
+    with pytest.raises(ServerUnavailable) as e:
+        pgserver.find_binaries()
+    assert "holds no `postgres` binary" in e.value.message
+    monkeypatch.delenv("SCHEMACTL_PG_BIN")
+    with pytest.raises(ServerUnavailable) as e:
+        pgserver.find_binaries(version=3)
+    assert "no PostgreSQL 3 server binaries found" in e.value.message
+    assert "apt-get install postgresql-3" in (e.value.hint or "")
+
+
+def test_dev_server_databases_are_tagged_and_cleaned(server: pgserver.EphemeralServer, dev_url: str) -> None:
+    from schemactl import api
+
+    dev = pgserver.DevServer(dev_url, server.binaries)
+    leftover = dev.create_database("leftover")  # as if a run had been killed
+    assert leftover in dev.leftovers()
+    assert leftover in api.clean(dev_url)
+    assert leftover not in dev.leftovers()
