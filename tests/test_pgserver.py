@@ -82,3 +82,52 @@ def test_dev_server_databases_are_tagged_and_cleaned(server: pgserver.EphemeralS
     assert leftover in dev.leftovers()
     assert leftover in api.clean(dev_url)
     assert leftover not in dev.leftovers()
+
+
+@pytest.mark.parametrize(("sig", "code"), [(2, 130), (15, 143)], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_diff_stops_server_and_removes_temp_dir(tmp_path: Path, sig: int, code: int) -> None:
+    import sys
+    import time
+
+    import tempfile
+
+    # A TMPDIR of our own that the server's unprivileged user can reach (pytest's is 0700).
+    tmp = Path(tempfile.mkdtemp(prefix="sigtest-", dir="/tmp"))
+    tmp.chmod(0o755)
+    proj = tmp_path / "proj"
+    (proj / "schemas").mkdir(parents=True)
+    (proj / "schemactl.toml").write_text("")
+    # enough DDL that loading is still running when the signal arrives
+    (proj / "schemas" / "s.sql").write_text(
+        "\n".join(f"create table t{i} (id int primary key, v text);" for i in range(3000))
+    )
+    p = subprocess.Popen([sys.executable, "-m", "schemactl", "diff", "-m", "x"], cwd=proj,
+                         env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(tmp.glob("schemactl-pg-*/tmp/.s.PGSQL.*")):
+        time.sleep(0.05)
+    assert any(tmp.glob("schemactl-pg-*")), "server never started"
+    base = str(next(tmp.glob("schemactl-pg-*")))
+    time.sleep(0.5)
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == code, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert not _server_pids(base)
+    assert list(tmp.iterdir()) == []
+    tmp.rmdir()
+
+
+def test_unreachable_tmpdir_falls_back_for_the_server_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    monkeypatch.setenv("TMPDIR", str(private))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    with pgserver.sandbox() as box:
+        assert isinstance(box, pgserver.EphemeralServer)
+        if os.geteuid() == 0:
+            assert not box.base_dir.startswith(str(private))
+        else:
+            assert box.base_dir.startswith(str(private))

@@ -32,6 +32,12 @@ def test_begin_atomic_bodies_stay_whole() -> None:
     ]
 
 
+def test_dollar_quote_at_line_start_after_a_word() -> None:
+    # regression: "as\n$$" was taken for an identifier continuing past the newline
+    sql = "create function f() returns int as\n$$ select 1; $$\nlanguage sql;\nselect 2;"
+    assert texts(sql) == ["create function f() returns int as\n$$ select 1; $$\nlanguage sql", "select 2"]
+
+
 def test_positional_parameters_are_not_dollar_quotes() -> None:
     assert texts("prepare p as select $1; select 2") == ["prepare p as select $1", "select 2"]
 

@@ -334,13 +334,15 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
+def _on_signal(signum: int, frame: Any) -> None:
+    # Raised instead of KeyboardInterrupt, which typer turns into a silent exit.
     raise Interrupted(signum)
 
 
 def main() -> None:
     """Entry point of the `schemactl` command."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
     debug = bool(os.environ.get("SCHEMACTL_DEBUG"))
     try:
         code = app(standalone_mode=False)
@@ -353,8 +355,8 @@ def main() -> None:
         _err().print("interrupted", markup=False)
         code = int(ExitCode.INTERRUPTED)
     except Interrupted as e:
-        _err().print("interrupted", markup=False)
-        code = 128 + e.signum
+        _err().print("interrupted: stopped the temporary server and removed its files", markup=False)
+        code = e.exit_code
     except SchemactlError as e:
         if debug:
             raise

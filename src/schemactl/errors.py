@@ -91,11 +91,12 @@ class IntegrityError(SchemactlError):
     exit_code = ExitCode.INTEGRITY
 
 
-class Interrupted(SchemactlError):
-    """SIGINT or SIGTERM arrived; work was rolled back and temporary servers stopped."""
-
-    exit_code = ExitCode.INTERRUPTED
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived. Like KeyboardInterrupt it is a BaseException on purpose:
+    no `except Exception` on the way up may swallow it, and every `finally` still runs, so
+    transactions roll back and temporary servers stop. Exit code 128 + signal number."""
 
     def __init__(self, signum: int) -> None:
-        super().__init__("interrupted")
+        super().__init__(f"interrupted by signal {signum}")
         self.signum = signum
+        self.exit_code = 128 + signum

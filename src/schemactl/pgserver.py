@@ -23,6 +23,7 @@ import pwd
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import uuid
@@ -355,13 +356,45 @@ def _unprivileged_user() -> pwd.struct_passwd | None:
     )
 
 
+def _reachable_by(path: Path, user: pwd.struct_passwd) -> bool:
+    """Whether `user` can traverse every directory down to `path` (the server must reach it)."""
+    groups = {user.pw_gid, *os.getgrouplist(user.pw_name, user.pw_gid)}
+    for d in [path, *path.parents]:
+        st = os.stat(d)
+        if st.st_uid == user.pw_uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid in groups:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
+def _temp_parent(run_as: pwd.struct_passwd | None) -> str | None:
+    """Where our private temporary directory goes: TMPDIR, unless the server user cannot reach it."""
+    default = Path(tempfile.gettempdir())
+    if run_as is None or _reachable_by(default, run_as):
+        return None
+    for candidate in (Path("/tmp"), Path("/var/tmp")):
+        if candidate.is_dir() and _reachable_by(candidate, run_as):
+            log.debug("%s is not reachable by %s; using %s", default, run_as.pw_name, candidate)
+            return str(candidate)
+    raise ServerUnavailable(
+        f"the temporary directory {default} is not reachable by the user {run_as.pw_name!r} "
+        "that runs the server",
+        hint="set TMPDIR to a directory that user can traverse (such as /tmp)",
+    )
+
+
 class EphemeralServer(Sandbox):
     """A private PostgreSQL cluster in a temporary directory, removed on close."""
 
     def __init__(self, binaries: PgBinaries) -> None:
         self.binaries = binaries
         run_as = _unprivileged_user()
-        self.base_dir = tempfile.mkdtemp(prefix="schemactl-pg-")  # mode 0700
+        self.base_dir = tempfile.mkdtemp(prefix="schemactl-pg-", dir=_temp_parent(run_as))  # 0700
         cache = _cache_dir(binaries)
         try:
             self._pg = _Postgresql(

@@ -26,7 +26,6 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.IGNORECASE,
 )
-_WORD_BEFORE_DOLLAR = re.compile(r"[A-Za-z0-9_]$")
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ def split(sql: str) -> tuple[list[Statement], list[MetaCommand]]:
             pos = _skip_quoted(sql, pos, '"', m.start(), "quoted identifier")
         elif kind == "dollar":
             # `$1` params and identifiers like a$b$ are not dollar quotes.
-            if m.start() > 0 and _WORD_BEFORE_DOLLAR.search(sql, 0, m.start()):
+            if m.start() > 0 and (sql[m.start() - 1].isalnum() or sql[m.start() - 1] == "_"):
                 pos = m.start() + 1
                 continue
             tag = m.group()
