@@ -54,9 +54,9 @@ def generate_schema(n: int, seed: int = 1) -> str:
     types = ["integer", "bigint", "text", "varchar(80)", "numeric(12,2)", "boolean", "date",
              "timestamptz", "jsonb", "uuid"]
     for i in range(n):
-        cols = [f"id bigint generated always as identity primary key",
-                f"code varchar(32) not null",
-                f"state status not null default 'new'",
+        cols = ["id bigint generated always as identity primary key",
+                "code varchar(32) not null",
+                "state status not null default 'new'",
                 "updated_at timestamptz not null default now()"]
         for c in range(rnd.randint(3, 8)):
             cols.append(f"c{c} {rnd.choice(types)}")

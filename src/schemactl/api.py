@@ -273,7 +273,7 @@ def drift(
         psycopg2.connect(**{"connect_timeout": 10, **params}).close()
     except psycopg2.OperationalError as e:
         raise ServerUnavailable(
-            f"cannot connect to {dburl.mask(url)}: {pgserver._first_line(e)}",
+            f"cannot connect to {dburl.mask(url)}: {pgserver.first_line(e)}",
             hint="check the host, port, database name and credentials",
         ) from None
     schemas = _filter(config)
@@ -302,7 +302,7 @@ def check(
     pairs = migfiles.list_migrations(config.generated)
     for f in migfiles.check_sum(config.generated, pairs):
         findings.append(
-            Finding("integrity", f.message, [f"hint: if the change is deliberate, run `schemactl rehash`"])
+            Finding("integrity", f.message, ["hint: if the change is deliberate, run `schemactl rehash`"])
         )
     schemas = _filter(config)
     pending = ""

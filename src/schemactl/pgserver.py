@@ -436,7 +436,7 @@ class DevServer(Sandbox):
             self.connect(self.admin_db).close()
         except psycopg2.OperationalError as e:
             raise ServerUnavailable(
-                f"cannot connect to the dev server: {_first_line(e)}",
+                f"cannot connect to the dev server: {first_line(e)}",
                 hint="check --dev-url / dev_url (host, port, user, password)",
             ) from None
 
@@ -467,7 +467,7 @@ class DevServer(Sandbox):
                 return [r[0] for r in cur.fetchall()]
 
 
-def _first_line(e: BaseException) -> str:
+def first_line(e: BaseException) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
