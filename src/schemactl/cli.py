@@ -351,9 +351,6 @@ def main() -> None:
     except TyperException as e:  # usage errors from option parsing
         _error(e.format_message(), "run `schemactl --help` (or `schemactl COMMAND --help`)")
         code = getattr(e, "exit_code", int(ExitCode.USAGE))
-    except (KeyboardInterrupt, typer.Abort):
-        _err().print("interrupted", markup=False)
-        code = int(ExitCode.INTERRUPTED)
     except Interrupted as e:
         _err().print("interrupted: stopped the temporary server and removed its files", markup=False)
         code = e.exit_code
