@@ -14,12 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg2
-
 from . import __version__, ddl, engine, migfiles, pgserver, verify
 from .config import STARTER, Config
 from .destructive import DestructiveStatement, find_destructive
-from .errors import ConfigError, DestructiveChangeError, SQLFileError, ServerUnavailable, UsageError
+from .errors import ConfigError, DestructiveChangeError, SQLFileError, UsageError
 from .migfiles import MigrationPair
 
 Progress = Callable[[str], None]
@@ -269,13 +267,7 @@ def drift(
     from . import dburl
 
     params = dburl.conn_params(url)
-    try:
-        psycopg2.connect(**{"connect_timeout": 10, **params}).close()
-    except psycopg2.OperationalError as e:
-        raise ServerUnavailable(
-            f"cannot connect to {dburl.mask(url)}: {pgserver.first_line(e)}",
-            hint="check the host, port, database name and credentials",
-        ) from None
+    dburl.connect(url, application_name="schemactl diff").close()  # a clear error before any work
     schemas = _filter(config)
     files = ddl.discover(config.schemas, config.load_order, config.root)
     with _scratch(config, dev_url, pg_version) as box:

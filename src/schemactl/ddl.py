@@ -146,27 +146,33 @@ class _Failed(Exception):
 
 def execute_file(conn: Any, f: SQLFile, transactional: bool = True) -> None:
     """Run one file on `conn` (in one transaction unless told not to); errors name the line."""
+    if not transactional:
+        # `-- schemactl:no-transaction` files (CREATE INDEX CONCURRENTLY and the like):
+        # each statement on its own, in autocommit.
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            run_statements(cur, f)
+        return
     try:
-        if transactional:
-            _execute(conn, f)
-        else:
-            _execute_each(conn, f)
+        _execute(conn, f)
     except _Failed as e:
         raise e.error from None
 
 
-def _execute_each(conn: Any, f: SQLFile) -> None:
-    # For `-- schemactl:no-transaction` files (CREATE INDEX CONCURRENTLY and the like):
-    # each statement runs on its own, in autocommit.
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        for st in sqltext.split(f.text)[0]:
-            try:
-                cur.execute(st.text)
-            except psycopg2.Error as e:
-                pos = getattr(e.diag, "statement_position", None)
-                offset = st.offset + (int(pos) - 1 if pos else 0)
-                raise _Failed(_sql_error(f, e, offset), False) from None
+def run_statements(cur: Any, f: SQLFile) -> None:
+    """Run a file's statements one at a time on `cur`, in whatever transaction mode is set.
+
+    One round trip per statement, as psql does; in exchange a failure names its statement
+    exactly, without re-running anything.
+    """
+    for st in sqltext.split(f.text)[0]:
+        try:
+            cur.execute(st.text)
+        except psycopg2.Error as e:
+            pos = getattr(e.diag, "statement_position", None)
+            lead = len(st.text) - len(st.text.lstrip())
+            offset = st.offset + (int(pos) - 1 if pos else lead)
+            raise _sql_error(f, e, offset, st.text.strip()) from None
 
 
 def _execute(conn: Any, f: SQLFile) -> None:
@@ -177,7 +183,8 @@ def _execute(conn: Any, f: SQLFile) -> None:
         conn.commit()
     except psycopg2.Error as e:
         conn.rollback()
-        offset = _error_offset(conn, f, e)
+        # A cancelled statement (Ctrl-C, statement_timeout) would only be cancelled again.
+        offset = None if e.pgcode == codes.QUERY_CANCELED else _error_offset(conn, f, e)
         raise _Failed(_sql_error(f, e, offset), e.pgcode in _MISSING_DEPENDENCY) from None
     finally:
         conn.autocommit = True
@@ -207,17 +214,34 @@ def _error_offset(conn: Any, f: SQLFile, e: psycopg2.Error) -> int | None:
     return None
 
 
-def _sql_error(f: SQLFile, e: psycopg2.Error, offset: int | None) -> SQLFileError:
+def _sql_error(f: SQLFile, e: psycopg2.Error, offset: int | None, statement: str | None = None) -> SQLFileError:
     diag = e.diag
-    message = diag.message_primary or str(e).strip().splitlines()[0]
+    message = diag.message_primary or (str(e).strip().splitlines() or [type(e).__name__])[0]
     hint = diag.message_hint or diag.message_detail
     if e.pgcode == codes.UNDEFINED_OBJECT and re.match(r'role ".*" does not exist', message):
         hint = "list the role under `roles` in schemactl.toml so every scratch server creates it"
     elif e.pgcode in (codes.UNDEFINED_FILE, codes.FEATURE_NOT_SUPPORTED) and "extension" in message:
         hint = "install the extension's package for the PostgreSQL that schemactl uses"
+    elif e.pgcode == codes.ACTIVE_SQL_TRANSACTION:
+        hint = "put `-- schemactl:no-transaction` on the file's first line to run it outside a transaction"
+    elif e.pgcode == codes.LOCK_NOT_AVAILABLE:
+        hint = "another session holds a lock this statement needs; retry later or raise --lock-timeout"
     if offset is None:
-        return SQLFileError(f"{f.rel}: {message}", hint=hint, path=f.rel)
-    return _positioned(f, sqltext.LineIndex(f.text), offset, message, hint)
+        return SQLFileError(f"{f.rel}: {message}", hint=hint, path=f.rel, statement=statement, sqlstate=e.pgcode)
+    if statement is None:
+        statement = _statement_at(f, offset)
+    err = _positioned(f, sqltext.LineIndex(f.text), offset, message, hint)
+    err.statement, err.sqlstate = statement, e.pgcode
+    return err
+
+
+def _statement_at(f: SQLFile, offset: int) -> str | None:
+    try:
+        statements = sqltext.split(f.text)[0]
+    except sqltext.SplitError:
+        return None
+    found = [st for st in statements if st.offset <= offset]
+    return found[-1].text.strip() if found else None
 
 
 def load_schema_files(

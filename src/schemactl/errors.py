@@ -25,14 +25,15 @@ class ExitCode(IntEnum):
 
 
 class SchemactlError(Exception):
-    """Base class: a message for the user, an optional hint, and an exit code."""
+    """Base class: a message for the user, an optional hint, detail lines, and an exit code."""
 
     exit_code: ExitCode = ExitCode.USAGE
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, detail: list[str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.detail = detail or []
 
 
 class ConfigError(SchemactlError):
@@ -61,12 +62,16 @@ class SQLFileError(SchemactlError):
         line: int | None = None,
         column: int | None = None,
         source_line: str | None = None,
+        statement: str | None = None,
+        sqlstate: str | None = None,
     ) -> None:
         super().__init__(message, hint)
         self.path = path
         self.line = line
         self.column = column
         self.source_line = source_line
+        self.statement = statement  # the failing statement, when known
+        self.sqlstate = sqlstate  # the server's error code, when the server reported one
 
 
 class ServerUnavailable(SchemactlError):
@@ -81,7 +86,7 @@ class DestructiveChangeError(SchemactlError):
     exit_code = ExitCode.DESTRUCTIVE
 
     def __init__(self, message: str, hint: str | None, statements: list[str]) -> None:
-        super().__init__(message, hint)
+        super().__init__(message, hint, statements)
         self.statements = statements
 
 
@@ -89,6 +94,26 @@ class IntegrityError(SchemactlError):
     """Migration files do not match the integrity file, or are numbered inconsistently."""
 
     exit_code = ExitCode.INTEGRITY
+
+
+class LockTimeout(SchemactlError):
+    """Another schemactl held the migration lock for longer than we were willing to wait."""
+
+    exit_code = ExitCode.LOCKED
+
+
+class MigrationFailed(SchemactlError):
+    """A migration failed on the target database and was rolled back (or stopped partway).
+
+    `error` is the file-positioned SQL error; `completed` lists the steps that succeeded
+    before it, so callers can report partial progress."""
+
+    exit_code = ExitCode.SQL
+
+    def __init__(self, message: str, hint: str | None, error: SQLFileError, completed: list[object]) -> None:
+        super().__init__(message, hint)
+        self.error = error
+        self.completed = completed
 
 
 class Interrupted(BaseException):

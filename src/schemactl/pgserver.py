@@ -198,23 +198,9 @@ class Sandbox:
 
     def pg_dump(self, dbname: str, exclude_schemas: list[str]) -> str:
         """Return `pg_dump --schema-only --no-owner` text of `dbname`."""
-        params = self.conn_params(dbname)
-        env = dict(os.environ)
-        conninfo = []
-        for key in ("host", "port", "user", "dbname", "sslmode"):
-            if params.get(key):
-                conninfo.append(f"{key}='{str(params[key])}'")
-        if params.get("password"):
-            env["PGPASSWORD"] = str(params["password"])  # never on the command line
         if self.binaries is None:
             raise ServerUnavailable("pg_dump is needed but no PostgreSQL binaries were found")
-        args = [self.binaries.tool("pg_dump"), "--schema-only", "--no-owner", "-d", " ".join(conninfo)]
-        for s in exclude_schemas:
-            args += ["--exclude-schema", s]
-        p = subprocess.run(args, capture_output=True, text=True, env=env)
-        if p.returncode != 0:
-            raise ServerUnavailable(f"pg_dump failed: {p.stderr.strip().splitlines()[-1:]}")
-        return p.stdout
+        return pg_dump(self.binaries, self.conn_params(dbname), exclude_schemas)
 
     def close(self) -> None:
         """Release the sandbox (stop the server, or nothing for a dev server)."""
@@ -465,6 +451,21 @@ class DevServer(Sandbox):
                     (DB_TAG + "%",),
                 )
                 return [r[0] for r in cur.fetchall()]
+
+
+def pg_dump(binaries: PgBinaries, params: dict[str, Any], exclude_schemas: list[str]) -> str:
+    """Return `pg_dump --schema-only --no-owner` text of the database `params` name."""
+    env = dict(os.environ)
+    if params.get("password"):
+        env["PGPASSWORD"] = str(params["password"])  # never on the command line
+    args = [binaries.tool("pg_dump"), "--schema-only", "--no-owner", "-d", dburl.conninfo(params)]
+    for s in exclude_schemas:
+        args += ["--exclude-schema", s]
+    p = subprocess.run(args, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        last = (p.stderr.strip().splitlines() or ["no message"])[-1]
+        raise ServerUnavailable(f"pg_dump failed: {last}")
+    return p.stdout
 
 
 def first_line(e: BaseException) -> str:
