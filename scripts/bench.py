@@ -8,12 +8,14 @@ measures in one run:
   floor   `psql -X -1 -f schema.sql` into an already running server (best of --repeat)
   diff    `schemactl diff -m init` on a project with no migrations yet (writes the first)
   check   `schemactl check --no-models` on the same project, now in sync
+  apply   `schemactl apply` of M small migrations into an empty database, against psql
+          running the same files in one session, each file in its own transaction
 
 Every figure is printed in seconds and as a ratio to the floor measured in the same run,
 with the peak RSS of the schemactl process. Usage:
 
   python scripts/bench.py              # N = 1000
-  python scripts/bench.py --tables 100 --tables 1000
+  python scripts/bench.py --tables 100 --tables 1000 --migrations 200
 """
 
 from __future__ import annotations
@@ -94,24 +96,70 @@ def run_schemactl(args: list[str], cwd: Path) -> tuple[float, int]:
     return elapsed, int(peak) // 1024
 
 
-def floor(box: pgserver.EphemeralServer, sql_file: Path, repeat: int) -> float:
-    """Best time of psql loading the file in one transaction into the running server."""
+def floor(box: pgserver.EphemeralServer, sql_file: Path, repeat: int, single_transaction: bool = True) -> float:
+    """Best time of psql loading the file (in one transaction) into the running server."""
     psql = shutil.which("psql") or box.binaries.tool("psql")  # type: ignore[union-attr]
     best = float("inf")
     for _ in range(repeat):
         db = box.create_database("floor")
         p = box.conn_params(db)
         start = time.perf_counter()
-        subprocess.run([psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-h", str(p["host"]), "-p", str(p["port"]),
+        subprocess.run([psql, "-X", "-q", *(["-1"] if single_transaction else []), "-v", "ON_ERROR_STOP=1", "-h", str(p["host"]), "-p", str(p["port"]),
                         "-U", "postgres", "-d", db, "-f", str(sql_file)], check=True, capture_output=True)
         best = min(best, time.perf_counter() - start)
         box.drop_database(db)
     return best
 
 
+def small_migrations(m: int) -> list[str]:
+    """Return the up files of `m` small migrations, the kind a project accumulates."""
+    out = []
+    for i in range(m):
+        if i % 4 == 0:
+            out.append(f"create table m{i:04d} (id bigint generated always as identity primary key, "
+                       f"name text not null, created_at timestamptz not null default now());\n"
+                       f"create index m{i:04d}_name on m{i:04d} (name);\n")
+        elif i % 4 == 1:
+            out.append(f"alter table m{i - 1:04d} add column note text;\n"
+                       f"insert into m{i - 1:04d} (name) values ('a'), ('b');\n")
+        elif i % 4 == 2:
+            out.append(f"alter table m{i - 2:04d} alter column note set default 'n/a';\n"
+                       f"comment on column m{i - 2:04d}.note is 'free text';\n")
+        else:
+            out.append(f"create view m{i:04d}_v as select id, name from m{i - 3:04d};\n")
+    return out
+
+
+def bench_apply(box: pgserver.EphemeralServer, m: int, repeat: int) -> list[tuple[str, int, float, float, int]]:
+    """Time `schemactl apply` of `m` migrations against psql running the same files."""
+    with tempfile.TemporaryDirectory(prefix="schemactl-bench-") as tmp:
+        proj = Path(tmp)
+        (proj / "schemas").mkdir()
+        (proj / "generated").mkdir()
+        (proj / "schemactl.toml").write_text('schemas = "schemas"\ngenerated = "generated"\n')
+        driver = []
+        for i, text in enumerate(small_migrations(m), start=1):
+            up = proj / "generated" / f"{i:04d}_step.up.sql"
+            up.write_text(text)
+            (proj / "generated" / f"{i:04d}_step.down.sql").write_text("")
+            driver += ["begin;", f"\\i {up}", "commit;"]
+        (proj / "driver.sql").write_text("\n".join(driver) + "\n")
+        base = floor(box, proj / "driver.sql", repeat, single_transaction=False)
+        best, peak = float("inf"), 0
+        for _ in range(repeat):
+            db = box.create_database("apply")
+            p = box.conn_params(db)
+            url = f"postgresql://postgres@/{db}?host={p['host']}&port={p['port']}"
+            secs, peak = run_schemactl(["apply", "--db", url], proj)
+            best = min(best, secs)
+            box.drop_database(db)
+    return [("floor: psql (files)", m, base, 1.0, 0), ("schemactl apply", m, best, best / base, peak)]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tables", type=int, action="append", help="schema size (repeatable; default 1000)")
+    ap.add_argument("--migrations", type=int, default=200, help="small migrations for the apply benchmark")
     ap.add_argument("--repeat", type=int, default=3, help="floor runs per size (best is kept)")
     a = ap.parse_args()
     sizes = a.tables or [1000]
@@ -132,10 +180,11 @@ def main() -> int:
                                     ("schemactl check", ["check", "--no-models"])):
                     secs, peak = run_schemactl(args, proj)
                     rows.append((label, n, secs, secs / base, peak))
+        rows += bench_apply(box, a.migrations, a.repeat)
     finally:
         box.close()
 
-    print(f"{'operation':<22} {'tables':>7} {'seconds':>9} {'x floor':>8} {'peak MiB':>9}")
+    print(f"{'operation':<22} {'size':>7} {'seconds':>9} {'x floor':>8} {'peak MiB':>9}")
     for label, n, secs, ratio, peak in rows:
         print(f"{label:<22} {n:>7} {secs:>9.2f} {ratio:>8.2f} {peak if peak else '-':>9}")
     return 0

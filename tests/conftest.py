@@ -33,6 +33,19 @@ def dev_url(server: pgserver.EphemeralServer) -> str:
     return f"postgresql://postgres@/postgres?host={p['host']}&port={p['port']}"
 
 
+def url_of(server: pgserver.EphemeralServer, dbname: str, password: str | None = None) -> str:
+    """A libpq URL for `dbname` on the session cluster (the password is ignored by trust auth)."""
+    p = server.conn_params(dbname)
+    auth = f"postgres:{password}" if password else "postgres"
+    return f"postgresql://{auth}@/{dbname}?host={p['host']}&port={p['port']}"
+
+
+@pytest.fixture
+def target_url(server: pgserver.EphemeralServer, database: str) -> str:
+    """URL of a fresh empty database that migrations are applied to."""
+    return url_of(server, database)
+
+
 @pytest.fixture
 def database(server: pgserver.EphemeralServer) -> Iterator[str]:
     """A fresh empty database on the session cluster, dropped afterwards."""
@@ -61,6 +74,15 @@ class Project:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(textwrap.dedent(sql))
         return p
+
+    def migration(self, version: int, slug: str, up: str, down: str = "") -> tuple[Path, Path]:
+        """Write a hand-made migration pair into generated/."""
+        d = self.root / "generated"
+        d.mkdir(exist_ok=True)
+        paths = d / f"{version:04d}_{slug}.up.sql", d / f"{version:04d}_{slug}.down.sql"
+        paths[0].write_text(textwrap.dedent(up))
+        paths[1].write_text(textwrap.dedent(down))
+        return paths
 
     def remove(self, rel: str) -> None:
         (self.root / "schemas" / rel).unlink()

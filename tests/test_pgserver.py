@@ -87,9 +87,8 @@ def test_dev_server_databases_are_tagged_and_cleaned(server: pgserver.EphemeralS
 @pytest.mark.parametrize(("sig", "code"), [(2, 130), (15, 143)], ids=["SIGINT", "SIGTERM"])
 def test_interrupted_diff_stops_server_and_removes_temp_dir(tmp_path: Path, sig: int, code: int) -> None:
     import sys
-    import time
-
     import tempfile
+    import time
 
     # A TMPDIR of our own that the server's unprivileged user can reach (pytest's is 0700).
     tmp = Path(tempfile.mkdtemp(prefix="sigtest-", dir="/tmp"))

@@ -1,7 +1,8 @@
 """schemactl: hand-written PostgreSQL DDL as the single source of truth.
 
 The Python API mirrors the CLI: `schemactl.diff(config, "name")`, `schemactl.check(config)`,
-... with `schemactl.load_config()` to read `schemactl.toml`. Heavy modules load on first use
+`schemactl.apply_migrations(config, url)`, ... with `schemactl.load_config()` to read
+`schemactl.toml`. Heavy modules load on first use
 so that `schemactl --help` stays instant.
 """
 
@@ -12,7 +13,20 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = {"diff", "drift", "check", "new", "rehash", "init", "clean", "DiffResult", "CheckResult", "Finding"}
-__all__ = sorted(_API | {"load_config", "Config", "SchemactlError", "__version__"})
+# Where each runner name lives (module, attribute).
+_RUNNER = {
+    "apply_migrations": "runner",
+    "rollback_migrations": "runner",
+    "RunResult": "runner",
+    "Step": "runner",
+    "get_migration_status": "status",
+    "StatusResult": "status",
+    "MigrationStatus": "status",
+    "baseline": "bookkeeping",
+    "repair": "bookkeeping",
+    "BaselineResult": "bookkeeping",
+}
+__all__ = sorted(_API | set(_RUNNER) | {"load_config", "Config", "SchemactlError", "__version__"})
 
 
 def __getattr__(name: str) -> Any:
@@ -20,6 +34,10 @@ def __getattr__(name: str) -> Any:
         from . import api
 
         return getattr(api, name)
+    if name in _RUNNER:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_RUNNER[name]}", __name__), name)
     if name in ("load_config", "Config"):
         from . import config
 

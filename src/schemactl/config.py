@@ -77,6 +77,21 @@ class Config:
             )
         return interpolate(env.url, f"environments.{name}.url")
 
+    def database_url(self, db: str | None = None, env: str | None = None) -> str:
+        """The target database: `db`, else environment `env`'s URL, else SCHEMACTL_DATABASE_URL,
+        else DATABASE_URL."""
+        if db:
+            return db
+        if env:
+            return self.environment_url(env)
+        for var in ("SCHEMACTL_DATABASE_URL", "DATABASE_URL"):
+            if os.environ.get(var):
+                return os.environ[var]
+        raise ConfigError(
+            "no database given",
+            hint="pass --db URL or --env NAME, or set SCHEMACTL_DATABASE_URL (or DATABASE_URL)",
+        )
+
     def resolved_dev_url(self) -> str | None:
         """Return `dev_url` with `${VAR}` references resolved, or None."""
         return interpolate(self.dev_url, "dev_url") if self.dev_url else None

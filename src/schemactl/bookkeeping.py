@@ -1,0 +1,133 @@
+"""Commands that change only the bookkeeping, never the schema: `baseline` and `repair`."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+from . import dburl, ddl, ledger, session
+from .config import Config
+from .errors import IntegrityError
+from .status import parse_version, read_files, read_sql, states
+
+DEFAULT_LOCK_WAIT = session.DEFAULT_LOCK_WAIT
+
+
+@dataclass
+class BaselineResult:
+    """What `baseline` recorded."""
+
+    version: int
+    recorded: list[str]
+    forced: bool
+    differences: list[str] = field(default_factory=list)
+
+
+def baseline(
+    config: Config,
+    database: str,
+    version: int | str,
+    *,
+    force: bool = False,
+    lock_wait: float = DEFAULT_LOCK_WAIT,
+    dev_url: str | None = None,
+    pg_version: int | None = None,
+) -> BaselineResult:
+    """Record migrations 0001..`version` as applied without running them, after checking the
+    live schema matches their replay (`force` records them despite differences)."""
+    from . import engine, pgserver, verify  # heavy (SQLAlchemy); only baseline needs them
+
+    files = read_files(config)
+    upto = parse_version(version, files, "--version")
+    chosen = [files[v] for v in sorted(files) if v <= upto]
+    schemas = engine.SchemaFilter(config.include_schemas, (*config.exclude_schemas, config.tracking_schema))
+    params = dburl.conn_params(database)
+    with session.open_session(database, "baseline") as conn:
+        if ledger.read(conn, config.tracking_schema).rows:
+            raise IntegrityError(
+                "this database already has migrations recorded; baseline adopts a database schemactl has not managed",
+                hint="see `schemactl status`",
+            )
+    with pgserver.sandbox(dev_url or config.resolved_dev_url(), pg_version or config.pg_version) as box:
+        box.create_roles(config.roles)
+        replay = box.create_database("baseline")
+        with contextlib.closing(box.connect(replay)) as rconn:
+            for f in chosen:
+                sqlfile, transactional = read_sql(config, f.pair.up)
+                ddl.execute_file(rconn, sqlfile, transactional)
+        expected = verify.snapshot(box, replay, schemas)
+        binaries = box.binaries or pgserver.find_binaries(pg_version or config.pg_version)
+        live = verify.parse_dump(pgserver.pg_dump(binaries, params, schemas.excluded_for_dump), schemas)
+    differences = [line for d in verify.compare(expected, live) for line in d.describe()]
+    if differences and not force:
+        raise IntegrityError(
+            f"the database does not match migrations 0001..{upto:04d} "
+            f"({len(verify.compare(expected, live))} objects differ)",
+            hint="pick the version the database really is at, or record it anyway with --force",
+            detail=differences,
+        )
+    schema = config.tracking_schema
+    with session.open_session(database, "baseline") as conn, session.migration_lock(conn, schema, lock_wait):
+        ledger.ensure(conn, schema)
+        if ledger.read(conn, schema).rows:
+            raise IntegrityError(
+                "another run recorded migrations while baseline was comparing; nothing recorded"
+            )
+        with session.transaction(conn) as cur:
+            for f in chosen:
+                ledger.put(cur, schema, f.version, f.name, f.checksum, "baseline")
+            ledger.log(
+                cur,
+                schema,
+                ledger.Entry(
+                    action="baseline",
+                    status="forced" if differences else "ok",
+                    started_at=ledger.now(),
+                    version=upto,
+                    name=files[upto].name,
+                    error=f"{len(differences)} differing lines ignored (--force)" if differences else None,
+                ),
+            )
+    return BaselineResult(upto, [f.name for f in chosen], bool(differences), differences)
+
+
+def repair(config: Config, database: str, *, lock_wait: float = DEFAULT_LOCK_WAIT) -> list[str]:
+    """Re-record checksums of edited applied files, forget applied files that are gone, and clear
+    partial no-transaction runs; each change is logged in the history. Returns what changed."""
+    files = read_files(config)
+    schema = config.tracking_schema
+    changes: list[str] = []
+    with session.open_session(database, "repair") as conn, session.migration_lock(conn, schema, lock_wait):
+        ledger.ensure(conn, schema)
+        led = ledger.read(conn, schema)
+        with session.transaction(conn) as cur:
+            for s in states(files, led, config):
+                if s.state == "changed":
+                    cur.execute(
+                        f"UPDATE {schema}.migrations SET checksum = %s WHERE version = %s",
+                        (s.checksum, s.version),
+                    )
+                    what = f"{s.name}: recorded checksum {s.recorded_checksum} -> {s.checksum}"
+                elif s.state == "missing":
+                    ledger.remove(cur, schema, s.version)
+                    what = f"{s.name}: forgotten (its files are gone)"
+                elif s.state == "partial":
+                    ledger.remove(cur, schema, s.version)
+                    what = f"{s.name}: partial no-transaction run cleared; the next apply runs it again"
+                else:
+                    continue
+                ledger.log(
+                    cur,
+                    schema,
+                    ledger.Entry(
+                        action="repair",
+                        status="ok",
+                        started_at=ledger.now(),
+                        version=s.version,
+                        name=s.name,
+                        checksum=s.checksum,
+                        error=what,
+                    ),
+                )
+                changes.append(what)
+    return changes

@@ -1,0 +1,429 @@
+"""Run the files in `generated/` against real databases: `apply` and `rollback`.
+
+Rules that make it safe for CI and production:
+
+* every run holds the migration lock (session.py), so concurrent appliers queue up;
+* before anything runs, every applied migration's file is checked against the checksum the
+  database recorded, so an edited or deleted file stops the run;
+* a migration and its bookkeeping rows commit in one transaction: a crash or a kill at any
+  moment leaves the database at a migration boundary that the ledger describes exactly.
+  Files marked `-- schemactl:no-transaction` cannot have that guarantee; they are marked
+  `running` first, so a run that stops partway is visible and must be resolved (`repair`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg2
+from psycopg2.errorcodes import UNDEFINED_OBJECT
+
+from . import dburl, ddl, ledger, session
+from .config import Config
+from .errors import (
+    IntegrityError,
+    Interrupted,
+    MigrationFailed,
+    ServerUnavailable,
+    SQLFileError,
+    UsageError,
+)
+from .status import MigrationFile, label, parse_version, read_files, read_sql, states, validate
+
+DEFAULT_LOCK_WAIT = session.DEFAULT_LOCK_WAIT
+
+
+# ------------------------------------------------------------------ results ----
+
+
+@dataclass
+class Step:
+    """One migration run (in a dry run: one that would run)."""
+
+    version: int
+    name: str  # NNNN_slug
+    direction: str  # "up" or "down"
+    status: str  # applied, rolled-back, skipped; in a dry run: would-apply, would-roll-back, would-skip
+    file: str
+    transactional: bool = True
+    duration_ms: int = 0
+    sql: str = ""  # the file's text, filled in dry runs
+
+
+@dataclass
+class RunResult:
+    """What `apply` or `rollback` did (or, with `dry_run`, would do)."""
+
+    steps: list[Step]
+    current: int | None  # the version the database is at afterwards
+    dry_run: bool
+    database: str  # masked URL
+
+
+def _one_line(text: str | None, limit: int = 200) -> str | None:
+    if text is None:
+        return None
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# ------------------------------------------------------------------ running one file ----
+
+
+@dataclass
+class _Job:
+    """One file to run and how to record it."""
+
+    version: int
+    name: str
+    action: str  # apply / rollback
+    checksum: str
+    sqlfile: ddl.SQLFile
+    transactional: bool
+    finish: Callable[[Any, int], None]  # bookkeeping, run in the same transaction as the file
+
+
+def _run(conn: Any, schema: str, job: _Job, before: int | None, completed: list[Step]) -> int:
+    """Run one migration file with its bookkeeping; return its duration in ms."""
+    started, t0 = ledger.now(), time.monotonic()
+
+    def elapsed() -> int:
+        return int((time.monotonic() - t0) * 1000)
+
+    def record_failure(status: str, error: str, statement: str | None) -> None:
+        with contextlib.suppress(psycopg2.Error), session.transaction(conn) as cur:
+            if not job.transactional and job.action == "apply":
+                ledger.put(cur, schema, job.version, job.name, job.checksum, "failed", elapsed())
+            ledger.log(
+                cur,
+                schema,
+                ledger.Entry(
+                    action=job.action,
+                    status=status,
+                    started_at=started,
+                    version=job.version,
+                    name=job.name,
+                    duration_ms=elapsed(),
+                    checksum=job.checksum,
+                    error=error,
+                    statement=statement,
+                ),
+            )
+
+    try:
+        if job.transactional:
+            with session.transaction(conn) as cur:
+                ddl.run_statements(cur, job.sqlfile)
+                job.finish(cur, elapsed())
+        else:
+            if job.action == "apply":  # visible if we die partway (see module docstring)
+                with session.transaction(conn) as cur:
+                    ledger.put(cur, schema, job.version, job.name, job.checksum, "running")
+            with conn.cursor() as cur:
+                ddl.run_statements(cur, job.sqlfile)
+            with session.transaction(conn) as cur:
+                job.finish(cur, elapsed())
+        return elapsed()
+    except SQLFileError as e:
+        interrupted = session.interrupt_pending()
+        if conn.closed:
+            raise _lost(job, e.message) from None
+        record_failure("interrupted" if interrupted else "failed", e.message, e.statement)
+        session.checkpoint()  # an interrupt caused this: exit 130 rather than report an SQL error
+        raise _failed(job, e, before, completed) from None
+    except (Interrupted, KeyboardInterrupt):
+        if not conn.closed:
+            record_failure("interrupted", "interrupted by a signal", None)
+        raise
+    except psycopg2.Error as e:  # the bookkeeping or the COMMIT failed (deferred constraint, lost server)
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        if conn.closed:
+            raise _lost(job, first) from None
+        message = (e.diag.message_primary if e.diag else None) or first
+        record_failure("failed", message, "COMMIT")
+        session.checkpoint()
+        error = SQLFileError(
+            f"{job.sqlfile.rel}: {message} (at COMMIT)", path=job.sqlfile.rel, sqlstate=e.pgcode
+        )
+        raise _failed(job, error, before, completed) from None
+
+
+def _failed(job: _Job, e: SQLFileError, before: int | None, completed: list[Step]) -> MigrationFailed:
+    detail = [f"failing statement: {_one_line(e.statement)}"] if e.statement else []
+    at = f"is at {before:04d}" if before else "has no migration applied"
+    hint = e.hint
+    if e.sqlstate == UNDEFINED_OBJECT and e.message.endswith("does not exist") and ": role " in e.message:
+        hint = "roles are server-wide and not part of migrations: create the role on this server first"
+    if job.transactional:
+        detail.append(f"{job.name} was rolled back; the database {at}")
+    else:
+        detail.append(f"{job.name} ran outside a transaction: the statements before this one stay applied")
+        hint = "undo them by hand (or finish them), then run `schemactl repair`; the next apply runs it again"
+    err = MigrationFailed(f"{job.action} of {job.name} failed: {e.message}", hint, e, list(completed))
+    err.detail = detail
+    return err
+
+
+def _lost(job: _Job, reason: str) -> ServerUnavailable:
+    if job.transactional:
+        hint = f"the server rolls back {job.name} (it ran in one transaction); run the command again"
+    else:
+        hint = f"{job.name} ran outside a transaction and may have stopped partway; see `schemactl status`"
+    return ServerUnavailable(f"lost the connection while running {job.name}: {reason}", hint=hint)
+
+
+def apply_migrations(
+    config: Config,
+    database: str,
+    *,
+    target: int | str | None = None,
+    environment: str | None = None,
+    dry_run: bool = False,
+    allow_out_of_order: bool = False,
+    lock_wait: float = DEFAULT_LOCK_WAIT,
+    lock_timeout: str | None = None,
+    statement_timeout: str | None = None,
+    on_step: Callable[[Step], None] | None = None,
+) -> RunResult:
+    """Apply pending migrations (up to `target`) in order, each with its bookkeeping in one transaction."""
+    files = read_files(config)
+    upto = parse_version(target, files, "--target") if target is not None else None
+    schema = config.tracking_schema
+    with session.open_session(database, "apply") as conn:
+        if dry_run:
+            led = ledger.read(conn, schema)
+            return RunResult(
+                _plan_apply(config, files, led, upto, environment, allow_out_of_order, True),
+                led.current,
+                True,
+                dburl.mask(database),
+            )
+        with session.migration_lock(conn, schema, lock_wait):
+            ledger.ensure(conn, schema)
+            led = ledger.read(conn, schema)
+            plan = _plan_apply(config, files, led, upto, environment, allow_out_of_order, False)
+            session.set_timeouts(conn, lock_timeout, statement_timeout)
+            done: list[Step] = []
+            current = led.current
+            for step in plan:
+                f = files[step.version]
+                if step.status == "skipped":
+                    with session.transaction(conn) as cur:
+                        ledger.put(cur, schema, f.version, f.name, f.checksum, "skipped")
+                        ledger.log(
+                            cur,
+                            schema,
+                            ledger.Entry(
+                                action="apply",
+                                status="skipped",
+                                started_at=ledger.now(),
+                                version=f.version,
+                                name=f.name,
+                                checksum=f.checksum,
+                                error=f"runs only in {', '.join(f.environments or ())}",
+                            ),
+                        )
+                else:
+                    sqlfile, transactional = read_sql(config, f.pair.up)
+                    step.duration_ms = _run(
+                        conn,
+                        schema,
+                        _Job(
+                            f.version,
+                            f.name,
+                            "apply",
+                            f.checksum,
+                            sqlfile,
+                            transactional,
+                            _finish_apply(schema, f),
+                        ),
+                        current,
+                        done,
+                    )
+                current = max(current or 0, f.version)
+                done.append(step)
+                if on_step:
+                    on_step(step)
+                session.checkpoint()
+            return RunResult(done, ledger.read(conn, schema).current, False, dburl.mask(database))
+
+
+def _finish_apply(schema: str, f: MigrationFile) -> Callable[[Any, int], None]:
+    def finish(cur: Any, ms: int) -> None:
+        # One round trip for both rows: at hundreds of small migrations it shows.
+        cur.execute(
+            ledger.put_sql(cur, schema, f.version, f.name, f.checksum, "applied", ms)
+            + b";\n"
+            + ledger.log_sql(
+                cur,
+                schema,
+                ledger.Entry(
+                    action="apply",
+                    status="ok",
+                    version=f.version,
+                    name=f.name,
+                    started_at=ledger.now() - dt.timedelta(milliseconds=ms),
+                    duration_ms=ms,
+                    checksum=f.checksum,
+                ),
+            )
+        )
+
+    return finish
+
+
+def _plan_apply(
+    config: Config,
+    files: dict[int, MigrationFile],
+    led: ledger.Ledger,
+    upto: int | None,
+    environment: str | None,
+    allow_out_of_order: bool,
+    dry_run: bool,
+) -> list[Step]:
+    statuses = states(files, led, config)
+    validate(statuses)
+    late = [s for s in statuses if s.state == "out-of-order" and (upto is None or s.version <= upto)]
+    if late and not allow_out_of_order:
+        raise IntegrityError(
+            f"{', '.join(s.name for s in late)} {'is' if len(late) == 1 else 'are'} pending but the database is "
+            f"already at {label(led.current, files, led)} (out of order)",
+            hint="this usually follows a merge; apply anyway with --allow-out-of-order, or renumber the "
+            "migration above the current version",
+        )
+    steps = []
+    for s in statuses:
+        if s.state not in ("pending", "failed", "out-of-order") or (upto is not None and s.version > upto):
+            continue
+        f = files[s.version]
+        runs = f.runs_in(environment)
+        _, transactional = read_sql(config, f.pair.up)
+        status = ("would-apply" if runs else "would-skip") if dry_run else ("applied" if runs else "skipped")
+        step = Step(f.version, f.name, "up", status, config.rel(f.pair.up), transactional)
+        if dry_run and runs:
+            step.sql = f.pair.up.read_text(encoding="utf-8")
+        steps.append(step)
+    return steps
+
+
+def rollback_migrations(
+    config: Config,
+    database: str,
+    *,
+    steps: int | None = None,
+    target: int | str | None = None,
+    dry_run: bool = False,
+    lock_wait: float = DEFAULT_LOCK_WAIT,
+    lock_timeout: str | None = None,
+    statement_timeout: str | None = None,
+    on_step: Callable[[Step], None] | None = None,
+) -> RunResult:
+    """Run down files newest first: the last `steps` migrations, or all above `target`."""
+    if (steps is None) == (target is None):
+        raise UsageError("say how far to roll back: --steps N or --target VERSION (0 for everything)")
+    if steps is not None and steps < 1:
+        raise UsageError(f"--steps {steps}: must be 1 or more")
+    files = read_files(config)
+    to = parse_version(target, files, "--target", allow_zero=True) if target is not None else None
+    schema = config.tracking_schema
+    with session.open_session(database, "rollback") as conn:
+        lock = contextlib.nullcontext() if dry_run else session.migration_lock(conn, schema, lock_wait)
+        with lock:
+            led = ledger.read(conn, schema)
+            validate(states(files, led, config))
+            in_effect = sorted((v for v, r in led.rows.items() if r.in_effect), reverse=True)
+            if steps is not None and steps > len(in_effect):
+                have = (
+                    f"only {len(in_effect)} {'is' if len(in_effect) == 1 else 'are'}"
+                    if in_effect
+                    else "none is"
+                )
+                raise UsageError(
+                    f"--steps {steps}: cannot roll back {steps} migration(s), {have} applied",
+                    hint="see `schemactl status`",
+                )
+            chosen = in_effect[:steps] if steps is not None else [v for v in in_effect if v > (to or 0)]
+            plan = []
+            for v in chosen:
+                f, row = files[v], led.rows[v]
+                _, transactional = read_sql(config, f.pair.down)
+                skip = row.state == "skipped"
+                status = (
+                    ("would-skip" if skip else "would-roll-back")
+                    if dry_run
+                    else ("skipped" if skip else "rolled-back")
+                )
+                step = Step(v, f.name, "down", status, config.rel(f.pair.down), transactional)
+                if dry_run and not skip:
+                    step.sql = f.pair.down.read_text(encoding="utf-8")
+                plan.append(step)
+            if dry_run:
+                return RunResult(plan, led.current, True, dburl.mask(database))
+            session.set_timeouts(conn, lock_timeout, statement_timeout)
+            done: list[Step] = []
+            for step in plan:
+                f = files[step.version]
+                if step.status == "skipped":
+                    with session.transaction(conn) as cur:
+                        ledger.remove(cur, schema, f.version)
+                        ledger.log(
+                            cur,
+                            schema,
+                            ledger.Entry(
+                                action="rollback",
+                                status="skipped",
+                                started_at=ledger.now(),
+                                version=f.version,
+                                name=f.name,
+                                checksum=f.checksum,
+                            ),
+                        )
+                else:
+                    sqlfile, transactional = read_sql(config, f.pair.down)
+                    step.duration_ms = _run(
+                        conn,
+                        schema,
+                        _Job(
+                            f.version,
+                            f.name,
+                            "rollback",
+                            f.checksum,
+                            sqlfile,
+                            transactional,
+                            _finish_rollback(schema, f),
+                        ),
+                        ledger.read(conn, schema).current,
+                        done,
+                    )
+                done.append(step)
+                if on_step:
+                    on_step(step)
+                session.checkpoint()
+            return RunResult(done, ledger.read(conn, schema).current, False, dburl.mask(database))
+
+
+def _finish_rollback(schema: str, f: MigrationFile) -> Callable[[Any, int], None]:
+    def finish(cur: Any, ms: int) -> None:
+        cur.execute(
+            cur.mogrify(f"DELETE FROM {schema}.migrations WHERE version = %s;\n", (f.version,))
+            + ledger.log_sql(
+                cur,
+                schema,
+                ledger.Entry(
+                    action="rollback",
+                    status="ok",
+                    started_at=ledger.now() - dt.timedelta(milliseconds=ms),
+                    version=f.version,
+                    name=f.name,
+                    duration_ms=ms,
+                    checksum=f.checksum,
+                ),
+            )
+        )
+
+    return finish

@@ -1,0 +1,198 @@
+"""Where each migration stands: the files in `generated/` against the database's ledger.
+
+`apply`, `rollback`, `baseline` and `repair` all start here: read the files, read the ledger,
+work out every migration's state, and refuse to go on while an applied file was edited or
+removed or a no-transaction run stopped partway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import dburl, ddl, ledger, migfiles, session
+from .config import Config
+from .errors import IntegrityError, UsageError
+from .migfiles import MigrationPair
+
+
+@dataclass
+class MigrationStatus:
+    """One migration as the files and the database see it."""
+
+    version: int
+    name: str
+    # applied, baseline, skipped, pending, changed (checksum differs), missing (applied, file
+    # gone), out-of-order (pending below the current version), failed (last attempt failed;
+    # apply retries it), partial (a no-transaction file stopped partway; needs `repair`)
+    state: str
+    file: str | None = None
+    checksum: str | None = None
+    recorded_checksum: str | None = None
+    applied_at: dt.datetime | None = None
+    applied_by: str | None = None
+    execution_ms: int | None = None
+    error: str | None = None
+    environments: tuple[str, ...] | None = None
+
+
+@dataclass
+class StatusResult:
+    """Every migration with its state, and the version the database is at."""
+
+    migrations: list[MigrationStatus]
+    current: int | None
+    database: str
+    ledger_exists: bool
+
+    @property
+    def pending(self) -> list[MigrationStatus]:
+        """Migrations `apply` would run."""
+        return [m for m in self.migrations if m.state in ("pending", "failed", "out-of-order")]
+
+    @property
+    def problems(self) -> list[MigrationStatus]:
+        """Migrations that stop `apply` until someone acts."""
+        return [m for m in self.migrations if m.state in ("changed", "missing", "partial")]
+
+
+# ------------------------------------------------------------------ files ----
+
+
+@dataclass(frozen=True)
+class MigrationFile:
+    pair: MigrationPair
+    checksum: str
+    environments: tuple[str, ...] | None
+
+    @property
+    def version(self) -> int:
+        return self.pair.version
+
+    @property
+    def name(self) -> str:
+        return self.pair.id
+
+    def runs_in(self, environment: str | None) -> bool:
+        if self.environments is None:
+            return True
+        if environment is None:
+            raise UsageError(
+                f"{self.name} runs only in {', '.join(self.environments)}, and this run names no environment",
+                hint="say which environment the database is: --env NAME (or SCHEMACTL_ENV)",
+            )
+        return environment in self.environments
+
+
+def read_files(config: Config) -> dict[int, MigrationFile]:
+    out = {}
+    for pair in migfiles.list_migrations(config.generated):
+        text = pair.up.read_text(encoding="utf-8", errors="replace")
+        envs = migfiles.directives(text).get("environments")
+        names = tuple(e.strip() for e in envs.split(",") if e.strip()) if envs is not None else None
+        out[pair.version] = MigrationFile(pair, migfiles.file_hash(pair.up), names)
+    return out
+
+
+def read_sql(config: Config, path: Path) -> tuple[ddl.SQLFile, bool]:
+    f = ddl.read_sql_file(path, config.root)
+    return f, "no-transaction" not in migfiles.directives(f.text)
+
+
+def label(version: int | None, files: dict[int, MigrationFile], led: ledger.Ledger | None = None) -> str:
+    if version is None:
+        return "no migration (empty)"
+    if version in files:
+        return files[version].name
+    row = led.rows.get(version) if led else None
+    return row.name if row else f"{version:04d}"
+
+
+# ------------------------------------------------------------------ status ----
+
+
+def states(files: dict[int, MigrationFile], led: ledger.Ledger, config: Config) -> list[MigrationStatus]:
+    """Return every migration known to the files or the ledger, with its state."""
+    current = led.current
+    out = []
+    for v in sorted(set(files) | set(led.rows)):
+        f, row = files.get(v), led.rows.get(v)
+        s = MigrationStatus(v, f.name if f else row.name if row else f"{v:04d}", "pending")
+        if f:
+            s.file, s.checksum, s.environments = config.rel(f.pair.up), f.checksum, f.environments
+        if row:
+            s.recorded_checksum, s.applied_at, s.applied_by = row.checksum, row.applied_at, row.applied_by
+            s.execution_ms = row.execution_ms
+        if row and row.state in ("running", "failed"):
+            s.state = "partial"
+            s.error = (led.failures[v].error if v in led.failures else None) or "stopped while running"
+        elif row and f is None:
+            s.state = "missing"
+        elif row:
+            s.state = row.state if row.checksum == f.checksum else "changed"
+        elif current is not None and v < current:
+            s.state = "out-of-order"
+        elif v in led.failures:
+            s.state, s.error = "failed", led.failures[v].error or led.failures[v].status
+        out.append(s)
+    return out
+
+
+def validate(statuses: list[MigrationStatus]) -> None:
+    """Refuse to run while an applied file was edited or removed, or a partial run is unresolved."""
+    changed = [s for s in statuses if s.state == "changed"]
+    if changed:
+        detail = []
+        for s in changed:
+            detail += [
+                f"{s.file}: recorded {s.recorded_checksum}",
+                f"{' ' * len(s.file or '')}  file     {s.checksum}",
+            ]
+        names = ", ".join(s.name for s in changed)
+        raise IntegrityError(
+            f"applied migration{'s' if len(changed) > 1 else ''} {names} changed since "
+            f"{'they were' if len(changed) > 1 else 'it was'} applied (checksum differs)",
+            hint="restore the file from version control; if the edit was deliberate (the database already "
+            "matches it), run `schemactl repair` to record the new checksum",
+            detail=detail,
+        )
+    missing = [s for s in statuses if s.state == "missing"]
+    if missing:
+        raise IntegrityError(
+            f"{', '.join(s.name for s in missing)} applied to this database but the file is gone",
+            hint="restore the migration files; if they were removed on purpose, `schemactl repair` forgets them",
+        )
+    partial = [s for s in statuses if s.state == "partial"]
+    if partial:
+        s = partial[0]
+        raise IntegrityError(
+            f"{s.name} ran outside a transaction (-- schemactl:no-transaction) and stopped partway: {s.error}",
+            hint="undo what it did by hand (see `schemactl status`), then run `schemactl repair`; "
+            "the next apply runs it again",
+        )
+
+
+def get_migration_status(config: Config, database: str) -> StatusResult:
+    """Return every migration's state on the database at `database` (changes nothing)."""
+    files = read_files(config)
+    with session.open_session(database, "status") as conn:
+        led = ledger.read(conn, config.tracking_schema)
+    return StatusResult(states(files, led, config), led.current, dburl.mask(database), led.version > 0)
+
+
+def parse_version(
+    value: int | str, files: dict[int, MigrationFile], flag: str, allow_zero: bool = False
+) -> int:
+    text = str(value).strip()
+    digits = text.split("_", 1)[0]
+    if not digits.isdigit():
+        raise UsageError(f"{flag} {text!r} is not a migration version", hint="use the number, e.g. 3 or 0003")
+    v = int(digits)
+    if not (v in files or (allow_zero and v == 0)):
+        last = max(files) if files else 0
+        raise UsageError(
+            f"{flag} {text}: there is no migration {v:04d}",
+            hint=f"versions run from 0001 to {last:04d}" if files else "generated/ holds no migrations yet",
+        )
+    return v

@@ -1,0 +1,187 @@
+"""The runner as CI runs it: real `schemactl` processes, killed, interrupted, racing each other."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from schemactl import pgserver
+
+from .conftest import Project, url_of
+
+
+def _query(url: str, sql: str) -> list[tuple]:
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        rows = cur.fetchall() if cur.description else []
+        conn.commit()
+        return rows
+
+
+def _popen(project: Project, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "schemactl", *args],
+        cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def test_apply_status_rollback_from_the_command_line(project: Project, server, database: str) -> None:
+    url = url_of(server, database, password="sekret")  # trust auth ignores it; it must never be printed
+    project.migration(1, "a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n")
+    project.migration(2, "b", "CREATE TABLE b (id int);\n", "DROP TABLE b;\n")
+    r = project.cli("apply", "--db", url)
+    assert r.returncode == 0, r.stderr
+    assert "applied 0001_a (" in r.stderr and "done: 2 migration(s); the database is at 0002_b" in r.stderr
+    r = project.cli("status", "--db", url)
+    assert r.returncode == 0 and "0002     b     applied" in r.stdout
+    assert "postgresql://postgres:***@/" in r.stderr and ": at 0002_b, 0 pending" in r.stderr
+    r = project.cli("status", "--db", url, "--format", "json")
+    data = json.loads(r.stdout)
+    assert data["current"] == "0002_b" and [m["state"] for m in data["migrations"]] == ["applied", "applied"]
+    r = project.cli("rollback", "--db", url, "--steps", "1", "--dry-run")
+    assert r.returncode == 0 and "DROP TABLE b;" in r.stdout and "nothing was changed" in r.stderr
+    r = project.cli("rollback", "--db", url, "--steps", "1", "--format", "json")
+    data = json.loads(r.stdout)
+    assert data["ok"] and data["current"] == "0001_a" and data["steps"][0]["status"] == "rolled-back"
+    r = project.cli("apply", "--db", url, "--dry-run", "--format", "json")
+    assert json.loads(r.stdout)["steps"][0]["sql"] == "CREATE TABLE b (id int);\n"
+    everything = r.stdout + r.stderr + "".join(str(v) for v in _query(url, "SELECT * FROM schemactl.history"))
+    assert "sekret" not in everything
+
+
+def test_failure_reports_file_statement_and_exit_code(project: Project, target_url: str) -> None:
+    project.migration(1, "bad", "CREATE TABLE a (id int);\nALTER TABLE a ADD COLUMN id int;\n")
+    r = project.cli("apply", "--db", target_url)
+    assert r.returncode == 8
+    assert r.stderr.splitlines()[0] == (
+        'error: apply of 0001_bad failed: generated/0001_bad.up.sql:2:1: column "id" of relation "a" already exists'
+    )
+    assert "failing statement: ALTER TABLE a ADD COLUMN id int" in r.stderr and "Traceback" not in r.stderr
+    r = project.cli("apply", "--db", target_url, "--format", "json")
+    error = json.loads(r.stdout)["error"]
+    assert (error["file"], error["line"], error["sqlstate"]) == ("generated/0001_bad.up.sql", 2, "42701")
+
+
+@pytest.fixture
+def password_server() -> pgserver.EphemeralServer:
+    """A cluster that asks for passwords (over its Unix socket) for every role but postgres."""
+    box = pgserver.EphemeralServer(pgserver.find_binaries())
+    try:
+        with contextlib.closing(box.connect("postgres")) as conn, conn.cursor() as cur:
+            cur.execute("CREATE ROLE app LOGIN PASSWORD 'right-password'")
+            Path(box.base_dir, "data", "pg_hba.conf").write_text(
+                "local all postgres trust\nlocal all all scram-sha-256\n"
+            )
+            cur.execute("SELECT pg_reload_conf()")
+        time.sleep(0.3)
+        yield box
+    finally:
+        box.close()
+
+
+def test_connection_failures_are_one_clear_line(project: Project, server, password_server) -> None:
+    project.migration(1, "a", "CREATE TABLE a (id int);\n")
+    p = password_server.conn_params("postgres")
+    cases = {
+        "postgresql://app:wrong-password@/postgres?host={host}&port={port}": 'password authentication failed for user "app"',
+        "postgresql://postgres:sekret@/no_such_db?host={host}&port={port}": 'database "no_such_db" does not exist',
+        "postgresql://postgres:sekret@127.0.0.1:1/db": "Connection refused",
+    }
+    for template, reason in cases.items():
+        url = template.format(host=p["host"], port=p["port"])
+        for command in ("apply", "status", "rollback --steps 1"):
+            r = project.cli(*command.split(), "--db", url)
+            assert r.returncode == 7, (command, r.stderr)
+            first, *rest = r.stderr.splitlines()
+            assert first.startswith("error: cannot connect to postgresql://") and reason in first
+            assert rest[-1].startswith("hint: ") and len(rest) == 1
+            assert "wrong-password" not in r.stderr and "sekret" not in r.stderr
+    r = project.cli("apply")
+    assert r.returncode == 2 and "error: no database given" in r.stderr
+
+
+def test_eight_concurrent_appliers_apply_each_migration_once(project: Project, target_url: str) -> None:
+    project.migration(1, "counter", "CREATE TABLE counter (version int);\n")
+    for v in range(2, 7):
+        project.migration(v, f"m{v}", f"INSERT INTO counter VALUES ({v});\nSELECT pg_sleep(0.05);\n")
+    procs = [_popen(project, "apply", "--db", target_url, "--lock-wait", "120") for _ in range(8)]
+    outputs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, outputs
+    assert _query(target_url, "SELECT version FROM counter ORDER BY 1") == [(v,) for v in range(2, 7)]
+    assert _query(target_url, "SELECT version, count(*) FROM schemactl.history WHERE status = 'ok' GROUP BY 1 ORDER BY 1") \
+        == [(v, 1) for v in range(1, 7)]
+    did_work = [err for _, err in outputs if "applied 0001_counter" in err]
+    assert len(did_work) == 1  # the others waited for the lock, then found nothing pending
+
+
+def _consistent(url: str, n: int) -> int:
+    """Assert the database sits at a migration boundary its ledger describes; return that version."""
+    tables = {r[0] for r in _query(url, "SELECT tablename FROM pg_tables WHERE tablename LIKE 't\\_%'")}
+    applied = [r[0] for r in _query(url, "SELECT version FROM schemactl.migrations WHERE state = 'applied' ORDER BY 1")] \
+        if _query(url, "SELECT to_regclass('schemactl.migrations')") != [(None,)] else []
+    assert applied == list(range(1, len(applied) + 1)), applied  # a prefix, no holes
+    assert tables == {f"t_{v}" for v in applied}, (tables, applied)
+    logged = [r[0] for r in _query(url, "SELECT version FROM log ORDER BY 1")] if applied else []
+    assert logged == [v for v in applied if v > 1]  # each data change exactly once
+    if applied:
+        ok = _query(url, "SELECT count(*) FROM schemactl.history WHERE action = 'apply' AND status = 'ok'")
+        rolled = _query(url, "SELECT count(*) FROM schemactl.history WHERE action = 'rollback' AND status = 'ok'")
+        assert ok[0][0] - rolled[0][0] == len(applied)
+    return len(applied)
+
+
+def test_sigkill_at_random_moments_leaves_a_migration_boundary(project: Project, target_url: str) -> None:
+    n = 20
+    project.migration(1, "t_1", "CREATE TABLE t_1 (id int);\nCREATE TABLE log (version int);\n",
+                      "DROP TABLE log;\nDROP TABLE t_1;\n")
+    for v in range(2, n + 1):
+        project.migration(v, f"t_{v}",
+                          f"CREATE TABLE t_{v} (id int);\nINSERT INTO log VALUES ({v});\nSELECT pg_sleep(0.05);\n",
+                          f"DELETE FROM log WHERE version = {v};\nDROP TABLE t_{v};\n")
+    seed = int(os.environ.get("SCHEMACTL_TEST_SEED", time.time()))
+    rng = random.Random(seed)
+    kills, at = 0, 0
+    for _ in range(14):
+        # Apply until everything is in, then roll it all back: both directions get killed.
+        command = ("rollback", "--target", "0") if at == n else ("apply",)
+        p = _popen(project, *command, "--db", target_url, "--lock-wait", "30")
+        time.sleep(rng.uniform(0.25, 1.2))
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            kills += 1
+        p.communicate(timeout=60)
+        at = _consistent(target_url, n)
+    r = project.cli("apply", "--db", target_url, "--lock-wait", "30")
+    assert r.returncode == 0, (seed, r.stderr)
+    assert _consistent(target_url, n) == n, seed
+    assert kills >= 7, f"seed {seed}: the kills should land mid-run most of the time"
+
+
+def test_ctrl_c_rolls_back_the_running_migration(project: Project, target_url: str) -> None:
+    project.migration(1, "a", "CREATE TABLE a (id int);\n")
+    project.migration(2, "slow", "CREATE TABLE b (id int);\nSELECT pg_sleep(60);\n")
+    p = _popen(project, "apply", "--db", target_url)
+    deadline = time.monotonic() + 30
+    while not _query(target_url, "SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'"):
+        assert time.monotonic() < deadline and p.poll() is None
+        time.sleep(0.05)
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 130, err
+    assert time.monotonic() - t0 < 10  # the statement was cancelled, not waited for
+    assert "interrupted" in err.splitlines()[-1] and "rolled back" in err.splitlines()[-1] and "Traceback" not in err
+    assert _query(target_url, "SELECT to_regclass('b')") == [(None,)]
+    assert _query(target_url, "SELECT version, state FROM schemactl.migrations") == [(1, "applied")]
+    assert _query(target_url, "SELECT version, status FROM schemactl.history WHERE status <> 'ok'") == [(2, "interrupted")]
