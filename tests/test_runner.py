@@ -269,3 +269,26 @@ def test_resolve_database_precedence(project: Project, monkeypatch: pytest.Monke
     monkeypatch.delenv("DATABASE_URL")
     with pytest.raises(ConfigError, match="no database given"):
         config.database_url(None, None)
+
+
+def test_rollback_refuses_an_empty_down_file_of_a_real_change(project: Project, target_url: str) -> None:
+    project.migration(1, "a", "CREATE TABLE a (id int);\n", "-- nothing here\n")
+    project.migration(2, "noop", "-- a placeholder\n", "")
+    runner.apply_migrations(project.config, target_url)
+    assert runner.rollback_migrations(project.config, target_url, steps=1).current == 1  # empty both ways: fine
+    with pytest.raises(IntegrityError, match=r"0001_a cannot be rolled back: generated/0001_a.down.sql has no statements"):
+        runner.rollback_migrations(project.config, target_url, steps=1)
+    assert status.get_migration_status(project.config, target_url).current == 1
+
+
+def test_custom_tracking_schema_is_used_and_ignored_by_diff(project: Project, target_url: str, dev_url: str) -> None:
+    from schemactl import api
+
+    project.write_config('tracking_schema = "ops_ledger"\n')
+    project.schema("tables.sql", "CREATE TABLE a (id int);\n")
+    api.diff(project.config, "init", dev_url=dev_url)
+    runner.apply_migrations(project.config, target_url)
+    assert _query(target_url, "SELECT version, state FROM ops_ledger.migrations") == [(1, "applied")]
+    assert _query(target_url, "SELECT to_regnamespace('schemactl')") == [(None,)]
+    # The ledger is not part of the schema: the live database is in sync with schemas/.
+    assert api.drift(project.config, target_url, dev_url=dev_url) == ""

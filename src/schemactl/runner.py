@@ -23,7 +23,7 @@ from typing import Any
 import psycopg2
 from psycopg2.errorcodes import UNDEFINED_OBJECT
 
-from . import dburl, ddl, ledger, session
+from . import dburl, ddl, ledger, session, sqltext
 from .config import Config
 from .errors import (
     IntegrityError,
@@ -351,8 +351,14 @@ def rollback_migrations(
             plan = []
             for v in chosen:
                 f, row = files[v], led.rows[v]
-                _, transactional = read_sql(config, f.pair.down)
+                down, transactional = read_sql(config, f.pair.down)
                 skip = row.state == "skipped"
+                if not skip and _empty(down) and not _empty(read_sql(config, f.pair.up)[0]):
+                    # Running nothing and deleting the ledger row would claim an undo that never happened.
+                    raise IntegrityError(
+                        f"{f.name} cannot be rolled back: {config.rel(f.pair.down)} has no statements",
+                        hint="write the SQL that undoes it in that file, then run `schemactl rehash`",
+                    )
                 status = (
                     ("would-skip" if skip else "would-roll-back")
                     if dry_run
@@ -405,6 +411,10 @@ def rollback_migrations(
                     on_step(step)
                 session.checkpoint()
             return RunResult(done, ledger.read(conn, schema).current, False, dburl.mask(database))
+
+
+def _empty(f: ddl.SQLFile) -> bool:
+    return not sqltext.split(f.text)[0]
 
 
 def _finish_rollback(schema: str, f: MigrationFile) -> Callable[[Any, int], None]:
