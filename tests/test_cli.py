@@ -113,7 +113,7 @@ def test_init_then_new(tmp_path: Path) -> None:
 def test_bundled_example_is_in_sync() -> None:
     p = run_cli("check", cwd=REPO)
     assert p.returncode == 0, p.stderr
-    assert "ok: migrations, schemas/ and schemactl.sum agree" in p.stderr
+    assert "ok: migrations, schemas/, schemactl.sum and models/models.py agree" in p.stderr
 
 
 def test_python_module_and_api_exports() -> None:

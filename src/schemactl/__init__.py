@@ -12,7 +12,20 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = {"diff", "drift", "check", "new", "rehash", "init", "clean", "DiffResult", "CheckResult", "Finding"}
+_API = {
+    "diff",
+    "drift",
+    "check",
+    "generate_models",
+    "new",
+    "rehash",
+    "init",
+    "clean",
+    "DiffResult",
+    "CheckResult",
+    "Finding",
+    "ModelsResult",
+}
 # Where each runner name lives (module, attribute).
 _RUNNER = {
     "apply_migrations": "runner",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, ddl, engine, migfiles, pgserver, verify
-from .config import STARTER, Config
+from .config import STARTER, Config, ModelSettings
 from .destructive import DestructiveStatement, find_destructive
 from .errors import ConfigError, DestructiveChangeError, SQLFileError, UsageError
 from .migfiles import MigrationPair
@@ -46,6 +46,16 @@ class DiffResult:
 
 
 @dataclass
+class ModelsResult:
+    """What `generate-models` wrote."""
+
+    path: Path
+    changed: bool  # False when the file already held exactly this text
+    warnings: list[str]  # objects sqlacodegen could not represent
+    schemas: list[str]
+
+
+@dataclass
 class Finding:
     """One reason `check` fails."""
 
@@ -61,6 +71,7 @@ class CheckResult:
     findings: list[Finding]
     pending_sql: str = ""
     notes: list[str] = field(default_factory=list)
+    models_checked: bool = False
 
     @property
     def ok(self) -> bool:
@@ -288,7 +299,8 @@ def check(
     pg_version: int | None = None,
     progress: Progress = _quiet,
 ) -> CheckResult:
-    """Check that migrations reproduce `schemas/` and match `schemactl.sum`."""
+    """Check that migrations reproduce `schemas/`, match `schemactl.sum`, and (unless `models` is
+    False) that the models file matches a fresh generation."""
     findings: list[Finding] = []
     notes: list[str] = []
     pairs = migfiles.list_migrations(config.generated)
@@ -306,6 +318,8 @@ def check(
             pool.submit(verify.snapshot, box, target_db, schemas),
         )
         differences = verify.compare(target, before)
+        if models:
+            _check_models(config, box, target_db, findings, notes)
         if differences:
             pending, _ = engine.both_directions(box, replay_db, target_db, schemas)
             findings.append(
@@ -316,9 +330,47 @@ def check(
                     _describe("", differences),
                 )
             )
-    if models:
-        notes.append("models check skipped: `generate-models` is not available yet")
-    return CheckResult(findings, pending, notes)
+    return CheckResult(findings, pending, notes, models_checked=models and config.models.exists())
+
+
+def _check_models(
+    config: Config, box: pgserver.Sandbox, db: str, findings: list[Finding], notes: list[str]
+) -> None:
+    from . import models as codegen
+
+    rel = config.rel(config.models)
+    if not config.models.exists():
+        notes.append(f"{rel} does not exist; models not checked (create it with `schemactl generate-models`)")
+        return
+    fresh = codegen.render(config, config.model_settings, box.sqlalchemy_url(db))
+    if config.models.read_text(encoding="utf-8") != fresh.text:
+        findings.append(Finding("models", f"{rel} is out of date; run `schemactl generate-models`"))
+
+
+def generate_models(
+    config: Config,
+    *,
+    settings: ModelSettings | None = None,
+    dev_url: str | None = None,
+    pg_version: int | None = None,
+    progress: Progress = _quiet,
+) -> ModelsResult:
+    """Load `schemas/` into a scratch database and write SQLAlchemy models for it (sqlacodegen)."""
+    from . import models as codegen
+
+    settings = settings or config.model_settings
+    files = ddl.discover(config.schemas, config.load_order, config.root)
+    with _scratch(config, dev_url, pg_version) as box:
+        db = box.create_database("models")
+        progress(f"loading {len(files)} schema files")
+        _load_schemas(box, db, files)
+        progress("generating models")
+        rendered = codegen.render(config, settings, box.sqlalchemy_url(db))
+    path = config.models
+    changed = not path.exists() or path.read_text(encoding="utf-8") != rendered.text
+    if changed:
+        migfiles.write_atomic(path, rendered.text)
+    return ModelsResult(path, changed, rendered.warnings, rendered.schemas)
 
 
 def new(config: Config, name: str) -> MigrationPair:

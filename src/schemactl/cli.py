@@ -266,8 +266,54 @@ def check(
             _info("pending SQL (run `schemactl diff -m NAME` to turn it into a migration):")
             _print_sql(result.pending_sql)
         if result.ok:
-            _info("ok: migrations, schemas/ and schemactl.sum agree")
+            if result.models_checked:
+                _info(f"ok: migrations, schemas/, schemactl.sum and {config.rel(config.models)} agree")
+            else:
+                _info("ok: migrations, schemas/ and schemactl.sum agree")
     return 0 if result.ok else int(ExitCode.FINDINGS)
+
+
+class Generator(str, Enum):
+    declarative = "declarative"
+    dataclasses = "dataclasses"
+    tables = "tables"
+    sqlmodels = "sqlmodels"
+
+
+@app.command("generate-models")
+def generate_models(
+    generator: Annotated[Optional[Generator], typer.Option("--generator", help="sqlacodegen generator (default: models_generator, else declarative).", show_default=False)] = None,
+    schema: Annotated[Optional[list[str]], typer.Option("--schema", help="Only this schema (repeatable; default: all that diff looks at).", show_default=False)] = None,
+    exclude_table: Annotated[Optional[list[str]], typer.Option("--exclude-table", help="Leave out this table or view, as name or schema.name (repeatable).", show_default=False)] = None,
+    views: Annotated[Optional[bool], typer.Option("--views/--no-views", help="Generate models for views too.", show_default=False)] = None,
+    option: Annotated[Optional[list[str]], typer.Option("--option", help="sqlacodegen generator option, e.g. use_inflect (repeatable).", show_default=False)] = None,
+) -> int:
+    """Write SQLAlchemy models for the DDL in schemas/ (sqlacodegen) to the configured models file."""
+    from dataclasses import replace
+
+    from . import api
+
+    config = _config()
+    base = config.model_settings
+    settings = replace(
+        base,
+        generator=generator.value if generator else base.generator,
+        schemas=tuple(schema) if schema else base.schemas,
+        exclude_tables=tuple(exclude_table) if exclude_table else base.exclude_tables,
+        views=base.views if views is None else views,
+        options=tuple(option) if option else base.options,
+    )
+    with _working("generating models") as progress:
+        result = api.generate_models(
+            config, settings=settings, dev_url=_state.dev_url, pg_version=_state.pg_version, progress=progress
+        )
+    for w in result.warnings:
+        _info(f"warning: {w}")
+    rel = config.rel(result.path)
+    _info(f"wrote {rel}" if result.changed else f"{rel} is up to date")
+    if settings != base:
+        _info("note: `schemactl check` compares with the settings in the config; put lasting choices there")
+    return 0
 
 
 @app.command()

@@ -41,6 +41,20 @@ class Environment:
     url: str
 
 
+GENERATORS = ("declarative", "dataclasses", "tables", "sqlmodels")
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """How `generate-models` calls sqlacodegen (flags override these)."""
+
+    generator: str = "declarative"
+    schemas: tuple[str, ...] = ()  # empty: every schema diff/check look at
+    exclude_tables: tuple[str, ...] = ()  # "table" or "schema.table"
+    views: bool = True
+    options: tuple[str, ...] = ()  # sqlacodegen generator options, e.g. "use_inflect"
+
+
 @dataclass(frozen=True)
 class Config:
     """A loaded project configuration with all paths made absolute."""
@@ -58,6 +72,7 @@ class Config:
     dev_url: str | None = None
     tracking_schema: str = "schemactl"
     environments: dict[str, Environment] = field(default_factory=dict)
+    model_settings: ModelSettings = field(default_factory=ModelSettings)
 
     def rel(self, path: Path) -> str:
         """Return `path` relative to the project root when it lies inside it (for messages)."""
@@ -116,9 +131,17 @@ def interpolate(value: str, setting: str) -> str:
 
 
 # key -> (expected python type, description used in messages)
-_STR_KEYS = {"schemas", "generated", "models", "dev_url", "tracking_schema"}
-_LIST_KEYS = {"roles", "include_schemas", "exclude_schemas", "load_order"}
-_KNOWN = _STR_KEYS | _LIST_KEYS | {"pg_version", "environments"}
+_STR_KEYS = {"schemas", "generated", "models", "dev_url", "tracking_schema", "models_generator"}
+_LIST_KEYS = {
+    "roles",
+    "include_schemas",
+    "exclude_schemas",
+    "load_order",
+    "models_schemas",
+    "models_exclude_tables",
+    "models_options",
+}
+_KNOWN = _STR_KEYS | _LIST_KEYS | {"pg_version", "environments", "models_views"}
 
 
 def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
@@ -201,6 +224,13 @@ def parse_config(data: dict[str, Any], source: Path) -> Config:
         raise ConfigError(f"{where}: setting 'pg_version' must be an integer such as 15")
     if data.get("include_schemas") and data.get("exclude_schemas"):
         raise ConfigError(f"{where}: set include_schemas or exclude_schemas, not both")
+    generator = data.get("models_generator", "declarative")
+    if generator not in GENERATORS:
+        raise ConfigError(
+            f"{where}: setting 'models_generator' must be one of {', '.join(GENERATORS)}, got {generator!r}"
+        )
+    if not isinstance(data.get("models_views", True), bool):
+        raise ConfigError(f"{where}: setting 'models_views' must be true or false")
     tracking = data.get("tracking_schema", "schemactl")
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", tracking):
         raise ConfigError(
@@ -237,6 +267,13 @@ def parse_config(data: dict[str, Any], source: Path) -> Config:
         dev_url=data.get("dev_url"),
         tracking_schema=tracking,
         environments=envs,
+        model_settings=ModelSettings(
+            generator=generator,
+            schemas=tuple(data.get("models_schemas", ())),
+            exclude_tables=tuple(data.get("models_exclude_tables", ())),
+            views=data.get("models_views", True),
+            options=tuple(data.get("models_options", ())),
+        ),
     )
 
 
@@ -248,8 +285,14 @@ STARTER = """\
 schemas = "schemas"
 # Generated up/down migrations and the integrity file schemactl.sum.
 generated = "generated"
-# SQLAlchemy models written by `schemactl generate-models`.
+# SQLAlchemy models written by `schemactl generate-models` (one module for all schemas).
 models = "models/models.py"
+# sqlacodegen generator: declarative, dataclasses, tables, or sqlmodels (needs sqlmodel).
+# models_generator = "declarative"
+# models_schemas = []            # default: every schema diff and check look at
+# models_exclude_tables = []     # "table" or "schema.table"
+# models_views = true
+# models_options = []            # sqlacodegen options, e.g. ["use_inflect", "nojoined"]
 
 # Roles created in every ephemeral server before the DDL runs (for GRANTs and policies).
 roles = []
