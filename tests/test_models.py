@@ -145,6 +145,9 @@ def test_generator_choice_exclusions_and_bad_options(project: Project, dev_url: 
     models = _import(project.root / "models" / "models.py")
     assert set(models.Base.metadata.tables) == {"purchase", "customer"}
     assert "MappedAsDataclass" in (project.root / "models" / "models.py").read_text()
+    # use_inflect still works although schemactl defers importing inflect (see engine-notes).
+    api.generate_models(project.config, settings=ModelSettings(options=("use_inflect",)), dev_url=dev_url)
+    assert "purchases: Mapped[list['Purchase']]" in (project.root / "models" / "models.py").read_text()
     with pytest.raises(UsageError, match="option 'frobnicate' is not valid for the declarative generator"):
         api.generate_models(project.config, settings=ModelSettings(options=("frobnicate",)), dev_url=dev_url)
     project.write_config('models_generator = "pydantic"\n')

@@ -313,13 +313,16 @@ def check(
     with _scratch(config, dev_url, pg_version) as box, _pool() as pool:
         replay_db, target_db, _ = _prepare(config, box, pool, progress)
         progress("comparing")
-        before, target = _results(
+        # The models are generated while pg_dump runs: reflection is Python work, the dumps
+        # are other processes, so the two overlap almost completely.
+        snapshots = (
             pool.submit(verify.snapshot, box, replay_db, schemas),
             pool.submit(verify.snapshot, box, target_db, schemas),
         )
-        differences = verify.compare(target, before)
         if models:
             _check_models(config, box, target_db, findings, notes)
+        before, target = _results(*snapshots)
+        differences = verify.compare(target, before)
         if differences:
             pending, _ = engine.both_directions(box, replay_db, target_db, schemas)
             findings.append(

@@ -40,7 +40,39 @@ class Rendered:
     schemas: list[str]
 
 
+class _LazyInflectEngine:
+    """Creates the real `inflect.engine()` on first use."""
+
+    def __getattr__(self, name: str) -> Any:
+        import inflect  # the real module: the stand-in is out of sys.modules by now
+
+        engine = inflect.engine()
+        self.__dict__.update({"_real": engine})
+        return getattr(engine, name)
+
+
+def _import_generators() -> None:
+    """Import sqlacodegen.generators without paying for `inflect` unless it is used.
+
+    sqlacodegen imports `inflect` at module level and builds an engine in every generator's
+    constructor, but uses it only with the `use_inflect` option. Importing inflect takes
+    ~2.7 s (typeguard instruments it at import), more than the rest of a `check`; so while
+    sqlacodegen loads, `inflect` is a stand-in whose engine imports the real one on first use.
+    """
+    if "sqlacodegen.generators" in sys.modules or "inflect" in sys.modules:
+        return
+    stand_in = types.ModuleType("inflect")
+    stand_in.engine = _LazyInflectEngine  # type: ignore[attr-defined]
+    sys.modules["inflect"] = stand_in
+    try:
+        importlib.import_module("sqlacodegen.generators")
+    finally:
+        if sys.modules.get("inflect") is stand_in:
+            del sys.modules["inflect"]
+
+
 def _generator_class(name: str) -> Any:
+    _import_generators()
     found = {ep.name: ep for ep in entry_points(group="sqlacodegen.generators")}
     if name not in found:
         raise UsageError(
