@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
+from . import catalog
 from .pgserver import Sandbox
 
 
@@ -51,6 +52,7 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
     try:
         with engine.connect() as conn:
             inspector = get_inspector(conn)
+            inspector.schemactl_sequences = catalog.read_sequences(conn, schemas.keeps)
     finally:
         engine.dispose()
     for prop in PROPS.split():
@@ -67,7 +69,8 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     m = Migration(i_from, i_target)
     m.set_safety(False)  # destructive statements are reported by schemactl, not refused here
     m.add_all_changes(privileges=True)
-    return _tidy("".join(s + "\n\n" for s in additions + reorder(list(m.statements))))
+    statements = catalog.fix_sequences(list(m.statements), i_from.schemactl_sequences, i_target.schemactl_sequences)
+    return _tidy("".join(s + "\n\n" for s in additions + reorder(statements)))
 
 
 def _literal(value: str) -> str:

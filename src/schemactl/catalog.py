@@ -1,0 +1,86 @@
+"""Catalog facts schemainspect does not read, and the statements migra misses because of it.
+
+Each query lives in `sql/*.sql`. `engine.inspect` runs them on the same connection as the
+inspection and attaches the results to the inspector, so both directions of a diff use one
+read of each database.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+
+def _query(name: str) -> str:
+    return resources.files("schemactl").joinpath(f"sql/{name}.sql").read_text("utf-8")
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """A sequence's options as PostgreSQL stores them."""
+
+    schema: str
+    name: str
+    data_type: str
+    start: int
+    increment: int
+    minvalue: int
+    maxvalue: int
+    cache: int
+    cycle: bool
+
+    @property
+    def quoted(self) -> str:
+        """`"schema"."name"`, as migra writes it."""
+        return f"{_ident(self.schema)}.{_ident(self.name)}"
+
+    def options(self, since: Sequence | None = None) -> str:
+        """The option clauses that differ from `since` (all of them when None)."""
+        parts = []
+        for attr, clause in (
+            ("data_type", "as {}"),
+            ("increment", "increment by {}"),
+            ("minvalue", "minvalue {}"),
+            ("maxvalue", "maxvalue {}"),
+            ("start", "start with {}"),
+            ("cache", "cache {}"),
+        ):
+            value = getattr(self, attr)
+            if since is None or getattr(since, attr) != value:
+                parts.append(clause.format(value))
+        if since is None or since.cycle != self.cycle:
+            parts.append("cycle" if self.cycle else "no cycle")
+        return " ".join(parts)
+
+
+def read_sequences(conn: Any, keeps: Any) -> dict[str, Sequence]:
+    """Return the sequences in the schemas `keeps(schema)` accepts, by quoted name."""
+    rows = conn.exec_driver_sql(_query("sequences")).fetchall()
+    found = (Sequence(*row) for row in rows)
+    return {s.quoted: s for s in found if keeps(s.schema)}
+
+
+_CREATE_SEQUENCE = re.compile(r'^create sequence (?:if not exists )?(?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+");$', re.I)
+
+
+def fix_sequences(statements: list[str], before: dict[str, Sequence], after: dict[str, Sequence]) -> list[str]:
+    """Give migra's bare `create sequence` statements their options, and alter sequences whose
+    options changed (migra compares sequences by name only)."""
+    out = []
+    for statement in statements:
+        m = _CREATE_SEQUENCE.match(statement.strip())
+        seq = after.get(m.group("name")) if m else None
+        if seq is not None:
+            statement = f"create sequence {seq.quoted} {seq.options()};"
+        out.append(statement)
+    for name, seq in after.items():
+        old = before.get(name)
+        if old is not None and old != seq:
+            out.append(f"alter sequence {seq.quoted} {seq.options(old)};")
+    return out
