@@ -84,3 +84,59 @@ def fix_sequences(statements: list[str], before: dict[str, Sequence], after: dic
         if old is not None and old != seq:
             out.append(f"alter sequence {seq.quoted} {seq.options(old)};")
     return out
+
+
+@dataclass(frozen=True)
+class Collation:
+    """A collation's definition as PostgreSQL stores it."""
+
+    schema: str
+    name: str
+    provider: str  # i = icu, c = libc, d = default
+    lc_collate: str | None
+    lc_ctype: str | None
+    icu_locale: str | None
+    deterministic: bool
+
+    @property
+    def quoted(self) -> str:
+        """`"schema"."name"`, as migra writes it."""
+        return f"{_ident(self.schema)}.{_ident(self.name)}"
+
+    @property
+    def create_statement(self) -> str:
+        """A CREATE COLLATION that reproduces this one."""
+        if self.provider == "i":
+            options = f"provider = icu, locale = {_literal(self.icu_locale or '')}"
+        else:
+            options = (
+                f"provider = libc, lc_collate = {_literal(self.lc_collate or '')}, "
+                f"lc_ctype = {_literal(self.lc_ctype or '')}"
+            )
+        if not self.deterministic:
+            options += ", deterministic = false"
+        return f"create collation if not exists {self.quoted} ({options});"
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def read_collations(conn: Any, keeps: Any) -> dict[str, Collation]:
+    """Return the collations in the schemas `keeps(schema)` accepts, by quoted name."""
+    rows = conn.exec_driver_sql(_query("collations")).fetchall()
+    found = (Collation(*row) for row in rows)
+    return {c.quoted: c for c in found if keeps(c.schema)}
+
+
+_CREATE_COLLATION = re.compile(r'^create collation if not exists (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+") \(', re.I)
+
+
+def fix_collations(statements: list[str], after: dict[str, Collation]) -> list[str]:
+    """Rewrite migra's CREATE COLLATION statements from the catalog (ICU locales included)."""
+    out = []
+    for statement in statements:
+        m = _CREATE_COLLATION.match(statement.strip())
+        collation = after.get(m.group("name")) if m else None
+        out.append(collation.create_statement if collation is not None else statement)
+    return out

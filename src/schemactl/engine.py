@@ -53,12 +53,44 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
         with engine.connect() as conn:
             inspector = get_inspector(conn)
             inspector.schemactl_sequences = catalog.read_sequences(conn, schemas.keeps)
+            inspector.schemactl_collations = catalog.read_collations(conn, schemas.keeps)
     finally:
         engine.dispose()
     for prop in PROPS.split():
         objects = getattr(inspector, prop)
         setattr(inspector, prop, {k: v for k, v in objects.items() if schemas.keeps(v.schema)})
+    for relation in inspector.relations.values():
+        for column in relation.columns.values():
+            column.__class__ = _collated_column_class(type(column))
     return inspector
+
+
+_COLLATED: dict[type, type] = {}
+
+
+def _collated_column_class(base: type) -> type:
+    """A subclass of schemainspect's column class whose definition keeps its COLLATE clause.
+
+    schemainspect adds the collation to `ADD COLUMN` but leaves it out of the column list of
+    `CREATE TABLE`, so new tables lose their columns' collations (docs/engine-notes.md).
+    """
+    if base.__name__ == "CollatedColumn":
+        return base
+    if base not in _COLLATED:
+
+        class CollatedColumn(base):  # type: ignore[misc, valid-type]
+            @property
+            def creation_clause(self) -> str:
+                plain = super().creation_clause
+                head = f"{self.quoted_name} {self.dbtypestr}"
+                return head + self.collation_subclause + plain[len(head) :]
+
+            @property
+            def add_column_clause(self) -> str:
+                return f"add column {self.creation_clause}"
+
+        _COLLATED[base] = CollatedColumn
+    return _COLLATED[base]
 
 
 def migration_sql(i_from: Any, i_target: Any) -> str:
@@ -70,7 +102,8 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     m.set_safety(False)  # destructive statements are reported by schemactl, not refused here
     m.add_all_changes(privileges=True)
     statements = catalog.fix_sequences(list(m.statements), i_from.schemactl_sequences, i_target.schemactl_sequences)
-    return _tidy("".join(s + "\n\n" for s in additions + reorder(statements)))
+    statements = catalog.fix_collations(statements, i_target.schemactl_collations)
+    return _tidy("".join(s + "\n\n" for s in additions + identity_before_default(reorder(statements))))
 
 
 def _literal(value: str) -> str:
@@ -169,6 +202,30 @@ def reorder(statements: list[str]) -> list[str]:
         at = max(i for i, s in enumerate(kept) if _DROP_TABLE.match(s.strip())) + 1
         statements = kept[:at] + moved + kept[at:]
     return statements
+
+
+_COLUMN_ALTER = re.compile(r'^alter table (?P<table>\S+) alter column (?P<column>"(?:[^"]|"")+") (?P<action>.*);$', re.I | re.S)
+
+
+def identity_before_default(statements: list[str]) -> list[str]:
+    """Drop a column's identity before giving it a default (docs/engine-notes.md).
+
+    migra writes `set default` before `drop identity` when a column turns from identity to a
+    plain default, which PostgreSQL refuses ("column ... is an identity column").
+    """
+    out = list(statements)
+    for i, statement in enumerate(statements):
+        m = _COLUMN_ALTER.match(statement.strip())
+        if not m or m.group("action").lower() != "drop identity":
+            continue
+        key = (m.group("table"), m.group("column"))
+        for j in range(i):
+            other = _COLUMN_ALTER.match(out[j].strip())
+            if other and (other.group("table"), other.group("column")) == key and \
+                    other.group("action").lower().startswith("set default"):
+                out.insert(j, out.pop(i))
+                break
+    return out
 
 
 def _tidy(sql: str) -> str:
