@@ -101,3 +101,40 @@ def test_icu_collations_keep_their_locale(project: Project, dev_url: str) -> Non
                        "CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);\n")
     assert "(provider = icu, locale = 'en-u-kn-true');" in result.up_sql
     assert "(provider = icu, locale = 'und-u-ks-level2', deterministic = false);" in result.up_sql
+
+
+def test_inheriting_tables_keep_inherited_columns_inherited(project: Project, dev_url: str, server, database: str) -> None:
+    # migra created the child before its parent, redeclared inherited columns (making them
+    # local) and dropped the parent before the child.
+    result = roundtrip(project, dev_url, "CREATE TABLE t (id int);\n",
+                       "CREATE TABLE base (id bigserial, kind text NOT NULL);\n"
+                       "CREATE TABLE child_a (CHECK (kind = 'A'), note text) INHERITS (base);\n")
+    up = result.up_sql
+    assert up.index('create table "public"."base"') < up.index('create table "public"."child_a"')
+    assert 'create table "public"."child_a" (\n    "note" text\n) inherits ("public"."base");' in up
+    down = result.down_sql
+    assert down.index('drop table "public"."child_a"') < down.index('drop table "public"."base"')
+
+
+def test_parent_column_added_where_a_child_had_its_own(project: Project, dev_url: str) -> None:
+    # Down: the child's own column must go before the parent gains one of that name.
+    roundtrip(project, dev_url,
+              "CREATE TABLE base (created_at timestamp DEFAULT now(), e int);\nCREATE TABLE a (a1 int) INHERITS (base);\n",
+              "CREATE TABLE base (created_at timestamp DEFAULT now());\nCREATE TABLE a (a1 int, e int) INHERITS (base);\n")
+
+
+def test_partitions_attach_detach_and_drop_with_their_parent(project: Project, dev_url: str) -> None:
+    parent = "CREATE TABLE m (city int NOT NULL, day date NOT NULL{extra}) PARTITION BY RANGE (day);\n"
+    p1 = "CREATE TABLE m_2006 PARTITION OF m FOR VALUES FROM ('2006-01-01') TO ('2007-01-01');\n"
+    p2_attached = "CREATE TABLE m_2007 PARTITION OF m FOR VALUES FROM ('2007-01-01') TO ('2008-01-01');\n"
+    p2_plain = "CREATE TABLE m_2007 (city int NOT NULL, day date NOT NULL);\n"
+    result = roundtrip(project, dev_url, parent.format(extra="") + p1 + p2_attached,
+                       parent.format(extra=", extra text") + p1 + p2_plain)
+    # Down re-attaches m_2007 (the right way round, after m loses "extra").
+    assert result.down_sql.strip().endswith(
+        'alter table "public"."m" attach partition "public"."m_2007" FOR VALUES FROM (\'2007-01-01\') TO (\'2008-01-01\');'
+    )
+    # Dropping a partitioned table drops its partitions: they must go first.
+    project.schema("schema.sql", "CREATE TABLE other (id int);\n")
+    gone = api.diff(project.config, "drop all", allow_destructive=True, dev_url=dev_url)
+    assert gone.verified, gone.problems

@@ -54,12 +54,16 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
             inspector = get_inspector(conn)
             inspector.schemactl_sequences = catalog.read_sequences(conn, schemas.keeps)
             inspector.schemactl_collations = catalog.read_collations(conn, schemas.keeps)
+            inspector.schemactl_inherited = catalog.read_inherited_columns(conn, schemas.keeps)
     finally:
         engine.dispose()
     for prop in PROPS.split():
         objects = getattr(inspector, prop)
         setattr(inspector, prop, {k: v for k, v in objects.items() if schemas.keeps(v.schema)})
     for relation in inspector.relations.values():
+        # schemainspect's ATTACH PARTITION statement reads `partition_spec`, an attribute it
+        # never sets (AttributeError when a table becomes a partition); it is `partition_def`.
+        relation.partition_spec = relation.partition_def
         for column in relation.columns.values():
             column.__class__ = _collated_column_class(type(column))
     return inspector
@@ -103,7 +107,15 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     m.add_all_changes(privileges=True)
     statements = catalog.fix_sequences(list(m.statements), i_from.schemactl_sequences, i_target.schemactl_sequences)
     statements = catalog.fix_collations(statements, i_target.schemactl_collations)
+    parents = {**_parents(i_target), **_parents(i_from)}
+    statements = catalog.fix_inheritance(statements, parents, i_target.schemactl_inherited)
+    statements = fix_attach(statements, parents)
     return _tidy("".join(s + "\n\n" for s in additions + identity_before_default(reorder(statements))))
+
+
+def _parents(inspector: Any) -> dict[str, list[str]]:
+    """Child table (or partition) -> the table it inherits from (or is a partition of)."""
+    return {name: [t.parent_table] for name, t in inspector.tables.items() if t.parent_table}
 
 
 def _literal(value: str) -> str:
@@ -226,6 +238,29 @@ def identity_before_default(statements: list[str]) -> list[str]:
                 out.insert(j, out.pop(i))
                 break
     return out
+
+
+_ATTACH = re.compile(r"^alter table (?P<a>\S+) attach partition (?P<b>\S+) (?P<bound>.*);$", re.I | re.S)
+
+
+def fix_attach(statements: list[str], parents: dict[str, list[str]]) -> list[str]:
+    """Repair ATTACH PARTITION (docs/engine-notes.md, "partitioning").
+
+    schemainspect names the partition where the partitioned table belongs and vice versa,
+    and migra attaches before the parent's column changes, which the partition must match.
+    Attaches are written the right way round and moved to the end.
+    """
+    attaches, rest = [], []
+    for statement in statements:
+        m = _ATTACH.match(statement.strip())
+        if m is None:
+            rest.append(statement)
+            continue
+        child, parent = m.group("a"), m.group("b")
+        if parent not in parents.get(child, []):
+            child, parent = parent, child
+        attaches.append(f"alter table {parent} attach partition {child} {m.group('bound')};")
+    return rest + attaches
 
 
 def _tidy(sql: str) -> str:
