@@ -138,3 +138,40 @@ def test_partitions_attach_detach_and_drop_with_their_parent(project: Project, d
     project.schema("schema.sql", "CREATE TABLE other (id int);\n")
     gone = api.diff(project.config, "drop all", allow_destructive=True, dev_url=dev_url)
     assert gone.verified, gone.problems
+
+
+COMMENTED = """
+CREATE TABLE t (id int CONSTRAINT positive CHECK (id > 0), x int);
+CREATE INDEX t_x ON t (x);
+CREATE VIEW v AS SELECT id FROM t;
+CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1';
+CREATE TYPE e AS ENUM ('a');
+COMMENT ON TABLE t IS 'a table';
+COMMENT ON COLUMN t.id IS 'it''s the id';
+COMMENT ON CONSTRAINT positive ON t IS 'ids are positive';
+COMMENT ON INDEX t_x IS 'by x';
+COMMENT ON VIEW v IS 'a view';
+COMMENT ON FUNCTION f() IS 'one';
+COMMENT ON TYPE e IS 'an enum';
+"""
+
+
+def test_comments_are_created_changed_and_removed(project: Project, dev_url: str) -> None:
+    result = roundtrip(project, dev_url, "CREATE TABLE t (id int CONSTRAINT positive CHECK (id > 0), x int);\n", COMMENTED)
+    assert "comment on COLUMN public.t.id is 'it''s the id';" in result.up_sql
+    assert "comment on CONSTRAINT positive on public.t is 'ids are positive';" in result.up_sql
+    changed = roundtrip(project, dev_url, COMMENTED, COMMENTED.replace("'a table'", "'the table'"))
+    assert changed.up_sql.strip() == "comment on TABLE public.t is 'the table';"
+    # Removing an object removes its comment with it; a comment removed from a kept object is set to NULL
+    # first, while every object of the old state still exists.
+    gone = roundtrip(project, dev_url, COMMENTED, COMMENTED.replace("COMMENT ON VIEW v IS 'a view';", "")
+                     .replace("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1';", "")
+                     .replace("COMMENT ON FUNCTION f() IS 'one';", ""))
+    assert gone.up_sql.startswith("comment on FUNCTION public.f() is null;\n\ncomment on VIEW public.v is null;")
+
+
+def test_comments_survive_when_the_migration_recreates_their_object(project: Project, dev_url: str) -> None:
+    # A column type change makes migra drop and re-create the view; its comment must come back.
+    before = "CREATE TABLE t (id int);\nCREATE VIEW v AS SELECT id FROM t;\nCOMMENT ON VIEW v IS 'keep me';\n"
+    result = roundtrip(project, dev_url, before, before.replace("id int", "id bigint"))
+    assert result.up_sql.strip().endswith("comment on VIEW public.v is 'keep me';")

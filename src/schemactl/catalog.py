@@ -222,3 +222,77 @@ def _creates(statement: str, name: str) -> bool:
 def _drop_name(statement: str) -> str | None:
     m = _DROP_TABLE.match(statement.strip())
     return m.group("name") if m else None
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A COMMENT ON some object."""
+
+    type: str  # as pg_identify_object names it: "table", "table column", "function", ...
+    schema: str
+    identity: str  # as COMMENT ON accepts it, e.g. public.t.id or c on public.t
+    text: str
+    owner: str  # the relation, function, type or schema it belongs to
+
+    @property
+    def target(self) -> str:
+        """`TABLE public.t`, `CONSTRAINT c ON DOMAIN public.d`, ... for COMMENT ON."""
+        kind = self.type
+        if kind.endswith(" column"):
+            return f"COLUMN {self.identity}"
+        if kind == "domain constraint":
+            name, _, domain = self.identity.partition(" on ")
+            return f"CONSTRAINT {name} ON DOMAIN {domain}"
+        if kind == "table constraint":
+            return f"CONSTRAINT {self.identity}"
+        if kind == "composite type":
+            return f"TYPE {self.identity}"
+        return f"{kind.upper()} {self.identity}"
+
+    def statement(self, text: str | None) -> str:
+        """COMMENT ON this object IS `text` (NULL removes it)."""
+        return f"comment on {self.target} is {'null' if text is None else _literal(text)};"
+
+
+def read_comments(conn: Any, keeps: Any) -> dict[tuple[str, str], Comment]:
+    """Return the comments on objects in the schemas `keeps(schema)` accepts."""
+    rows = conn.exec_driver_sql(_query("comments").replace("%", "%%")).fetchall()
+    found = (Comment(*row) for row in rows)
+    return {(c.type, c.identity): c for c in found if keeps(c.schema)}
+
+
+def comment_statements(
+    statements: list[str], before: dict[tuple[str, str], Comment], after: dict[tuple[str, str], Comment]
+) -> tuple[list[str], list[str]]:
+    """Return (first, last): comments to remove before anything else runs (every object of
+    the old state still exists then), and comments to set after everything else (every
+    object of the new state exists then), including those on objects the migration
+    re-creates (a new object starts without a comment)."""
+    first = [c.statement(None) for key, c in before.items() if key not in after]
+    recreated = _created_names(statements)
+    last = [
+        c.statement(c.text)
+        for key, c in after.items()
+        if key not in before or before[key].text != c.text or _bare(c.owner) in recreated
+    ]
+    return first, last
+
+
+_CREATED = re.compile(
+    r'^create (?:or replace )?(?:unlogged |materialized |recursive )*(?:table|view|function|procedure|type|domain|sequence|schema|aggregate|index|unique index)\s+(?:if not exists\s+)?(?P<name>[^\s(]+)',
+    re.I,
+)
+
+
+def _created_names(statements: list[str]) -> set[str]:
+    out = set()
+    for statement in statements:
+        m = _CREATED.match(statement.strip())
+        if m:
+            out.add(_bare(m.group("name")))
+    return out
+
+
+def _bare(name: str) -> str:
+    """`"public"."t"`, `public.t`, `public.f(integer)` -> `public.t` / `public.f` (for matching)."""
+    return name.split("(", 1)[0].replace('"', "").lower()

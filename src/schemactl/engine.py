@@ -55,6 +55,7 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
             inspector.schemactl_sequences = catalog.read_sequences(conn, schemas.keeps)
             inspector.schemactl_collations = catalog.read_collations(conn, schemas.keeps)
             inspector.schemactl_inherited = catalog.read_inherited_columns(conn, schemas.keeps)
+            inspector.schemactl_comments = catalog.read_comments(conn, schemas.keeps)
     finally:
         engine.dispose()
     for prop in PROPS.split():
@@ -110,6 +111,8 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     parents = {**_parents(i_target), **_parents(i_from)}
     statements = catalog.fix_inheritance(statements, parents, i_target.schemactl_inherited)
     statements = fix_attach(statements, parents)
+    first, last = catalog.comment_statements(statements, i_from.schemactl_comments, i_target.schemactl_comments)
+    statements = first + statements + last
     return _tidy("".join(s + "\n\n" for s in additions + identity_before_default(reorder(statements))))
 
 
