@@ -175,3 +175,31 @@ def test_comments_survive_when_the_migration_recreates_their_object(project: Pro
     before = "CREATE TABLE t (id int);\nCREATE VIEW v AS SELECT id FROM t;\nCOMMENT ON VIEW v IS 'keep me';\n"
     result = roundtrip(project, dev_url, before, before.replace("id int", "id bigint"))
     assert result.up_sql.strip().endswith("comment on VIEW public.v is 'keep me';")
+
+
+GRANTS = """
+CREATE SCHEMA app;
+CREATE TABLE app.t (id int);
+CREATE VIEW app.v AS SELECT id FROM app.t;
+CREATE SEQUENCE app.q;
+CREATE FUNCTION app.f(n int) RETURNS int LANGUAGE sql AS 'select n';
+"""
+
+
+def test_privileges_on_schemas_views_sequences_functions_and_grant_option(project: Project, dev_url: str) -> None:
+    project.write_config('roles = ["analyst"]\n')
+    granted = GRANTS + (
+        "GRANT USAGE ON SCHEMA app TO analyst;\n"
+        "GRANT SELECT ON app.t TO analyst WITH GRANT OPTION;\n"
+        "GRANT SELECT ON app.v TO analyst;\n"
+        "GRANT USAGE ON SEQUENCE app.q TO analyst;\n"
+        "REVOKE EXECUTE ON FUNCTION app.f(int) FROM PUBLIC;\n"
+        "GRANT EXECUTE ON FUNCTION app.f(int) TO analyst;\n"
+    )
+    result = roundtrip(project, dev_url, GRANTS, granted)
+    for line in ("grant usage on SCHEMA app to analyst;", "grant select on TABLE app.t to analyst with grant option;",
+                 "grant select on TABLE app.v to analyst;", "grant usage on SEQUENCE app.q to analyst;",
+                 "grant execute on FUNCTION app.f(integer) to analyst;"):
+        assert line in result.up_sql
+    assert result.up_sql.startswith("revoke execute on FUNCTION app.f(integer) from PUBLIC;")
+    assert "revoke usage on SCHEMA app from analyst;" in result.down_sql

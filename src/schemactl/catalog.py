@@ -296,3 +296,41 @@ def _created_names(statements: list[str]) -> set[str]:
 def _bare(name: str) -> str:
     """`"public"."t"`, `public.t`, `public.f(integer)` -> `public.t` / `public.f` (for matching)."""
     return name.split("(", 1)[0].replace('"', "").lower()
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One privilege on one object for one grantee (not the owner)."""
+
+    kind: str  # TABLE, SEQUENCE, FUNCTION, PROCEDURE, SCHEMA
+    schema: str
+    identity: str
+    grantee: str  # quoted role name or PUBLIC
+    privilege: str
+    grantable: bool
+
+    def grant(self) -> str:
+        option = " with grant option" if self.grantable else ""
+        return f"grant {self.privilege.lower()} on {self.kind} {self.identity} to {self.grantee}{option};"
+
+    def revoke(self) -> str:
+        return f"revoke {self.privilege.lower()} on {self.kind} {self.identity} from {self.grantee};"
+
+
+def read_grants(conn: Any, keeps: Any) -> set[Grant]:
+    """Return the non-owner privileges on objects in the schemas `keeps(schema)` accepts."""
+    rows = conn.exec_driver_sql(_query("privileges").replace("%", "%%")).fetchall()
+    return {g for g in (Grant(*row) for row in rows) if keeps(g.schema)}
+
+
+def grant_statements(statements: list[str], before: set[Grant], after: set[Grant]) -> tuple[list[str], list[str]]:
+    """Return (first, last): revokes while every old object still exists, grants once every
+    new object exists, including grants on objects the migration re-creates."""
+    recreated = _created_names(statements)
+    first = [g.revoke() for g in sorted(before - after, key=_grant_key)]
+    last = [g.grant() for g in sorted(after, key=_grant_key) if g not in before or _bare(g.identity) in recreated]
+    return first, last
+
+
+def _grant_key(g: Grant) -> tuple[str, str, str, str]:
+    return (g.kind, g.identity, g.grantee, g.privilege)

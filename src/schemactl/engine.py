@@ -56,6 +56,7 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
             inspector.schemactl_collations = catalog.read_collations(conn, schemas.keeps)
             inspector.schemactl_inherited = catalog.read_inherited_columns(conn, schemas.keeps)
             inspector.schemactl_comments = catalog.read_comments(conn, schemas.keeps)
+            inspector.schemactl_grants = catalog.read_grants(conn, schemas.keeps)
     finally:
         engine.dispose()
     for prop in PROPS.split():
@@ -105,14 +106,15 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     i_from, additions = _enum_additions(i_from, i_target)
     m = Migration(i_from, i_target)
     m.set_safety(False)  # destructive statements are reported by schemactl, not refused here
-    m.add_all_changes(privileges=True)
+    m.add_all_changes(privileges=False)  # privileges are ours: catalog.grant_statements
     statements = catalog.fix_sequences(list(m.statements), i_from.schemactl_sequences, i_target.schemactl_sequences)
     statements = catalog.fix_collations(statements, i_target.schemactl_collations)
     parents = {**_parents(i_target), **_parents(i_from)}
     statements = catalog.fix_inheritance(statements, parents, i_target.schemactl_inherited)
     statements = fix_attach(statements, parents)
     first, last = catalog.comment_statements(statements, i_from.schemactl_comments, i_target.schemactl_comments)
-    statements = first + statements + last
+    revokes, grants = catalog.grant_statements(statements, i_from.schemactl_grants, i_target.schemactl_grants)
+    statements = revokes + first + statements + last + grants
     return _tidy("".join(s + "\n\n" for s in additions + identity_before_default(reorder(statements))))
 
 
