@@ -162,12 +162,12 @@ def test_comments_are_created_changed_and_removed(project: Project, dev_url: str
     assert "comment on CONSTRAINT positive on public.t is 'ids are positive';" in result.up_sql
     changed = roundtrip(project, dev_url, COMMENTED, COMMENTED.replace("'a table'", "'the table'"))
     assert changed.up_sql.strip() == "comment on TABLE public.t is 'the table';"
-    # Removing an object removes its comment with it; a comment removed from a kept object is set to NULL
-    # first, while every object of the old state still exists.
+    # A comment removed from a kept object is set to NULL first, while every object of the old
+    # state still exists; a dropped object takes its comment (and privileges) with it.
     gone = roundtrip(project, dev_url, COMMENTED, COMMENTED.replace("COMMENT ON VIEW v IS 'a view';", "")
                      .replace("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1';", "")
                      .replace("COMMENT ON FUNCTION f() IS 'one';", ""))
-    assert gone.up_sql.startswith("comment on FUNCTION public.f() is null;\n\ncomment on VIEW public.v is null;")
+    assert gone.up_sql == 'comment on VIEW public.v is null;\n\ndrop function if exists "public"."f"();\n'
 
 
 def test_comments_survive_when_the_migration_recreates_their_object(project: Project, dev_url: str) -> None:
@@ -203,3 +203,17 @@ def test_privileges_on_schemas_views_sequences_functions_and_grant_option(projec
         assert line in result.up_sql
     assert result.up_sql.startswith("revoke execute on FUNCTION app.f(integer) from PUBLIC;")
     assert "revoke usage on SCHEMA app from analyst;" in result.down_sql
+
+
+def test_storage_parameters_and_force_rls(project: Project, dev_url: str) -> None:
+    before = "CREATE TABLE t (id int);\n"
+    after = ("CREATE TABLE t (id int) WITH (fillfactor = 70, autovacuum_enabled = false);\n"
+             "ALTER TABLE t ENABLE ROW LEVEL SECURITY;\nALTER TABLE t FORCE ROW LEVEL SECURITY;\n"
+             "CREATE MATERIALIZED VIEW mv WITH (fillfactor = 80) AS SELECT id FROM t;\n")
+    result = roundtrip(project, dev_url, before, after)
+    assert "alter table public.t set (fillfactor = '70', autovacuum_enabled = 'false');" in result.up_sql
+    assert "alter table public.t force row level security;" in result.up_sql
+    assert "alter materialized view public.mv set (fillfactor = '80');" in result.up_sql
+    assert "alter table public.t reset (fillfactor, autovacuum_enabled);" in result.down_sql
+    changed = roundtrip(project, dev_url, after, after.replace("fillfactor = 70, ", ""))
+    assert changed.up_sql.strip() == "alter table public.t reset (fillfactor, autovacuum_enabled);\n\nalter table public.t set (autovacuum_enabled = 'false');"

@@ -268,8 +268,9 @@ def comment_statements(
     the old state still exists then), and comments to set after everything else (every
     object of the new state exists then), including those on objects the migration
     re-creates (a new object starts without a comment)."""
-    first = [c.statement(None) for key, c in before.items() if key not in after]
-    recreated = _created_names(statements)
+    recreated, dropped = _created_names(statements), _dropped_names(statements)
+    # Objects the migration drops take their comments with them.
+    first = [c.statement(None) for key, c in before.items() if key not in after and _bare(c.owner) not in dropped]
     last = [
         c.statement(c.text)
         for key, c in after.items()
@@ -291,6 +292,16 @@ def _created_names(statements: list[str]) -> set[str]:
         if m:
             out.add(_bare(m.group("name")))
     return out
+
+
+_DROPPED = re.compile(
+    r"^drop (?:materialized view|view|table|function|procedure|aggregate|type|domain|sequence|schema|index)\s+(?:if exists\s+)?(?P<name>[^\s;]+)",
+    re.I,
+)
+
+
+def _dropped_names(statements: list[str]) -> set[str]:
+    return {_bare(m.group("name")) for s in statements if (m := _DROPPED.match(s.strip()))}
 
 
 def _bare(name: str) -> str:
@@ -326,11 +337,68 @@ def read_grants(conn: Any, keeps: Any) -> set[Grant]:
 def grant_statements(statements: list[str], before: set[Grant], after: set[Grant]) -> tuple[list[str], list[str]]:
     """Return (first, last): revokes while every old object still exists, grants once every
     new object exists, including grants on objects the migration re-creates."""
-    recreated = _created_names(statements)
-    first = [g.revoke() for g in sorted(before - after, key=_grant_key)]
+    recreated, dropped = _created_names(statements), _dropped_names(statements)
+    gone = before - after
+    first = [g.revoke() for g in sorted(gone, key=_grant_key) if _bare(g.identity) not in dropped]
     last = [g.grant() for g in sorted(after, key=_grant_key) if g not in before or _bare(g.identity) in recreated]
     return first, last
 
 
 def _grant_key(g: Grant) -> tuple[str, str, str, str]:
     return (g.kind, g.identity, g.grantee, g.privilege)
+
+
+@dataclass(frozen=True)
+class Storage:
+    """A table's or materialized view's storage parameters and FORCE ROW LEVEL SECURITY."""
+
+    schema: str
+    identity: str
+    kind: str  # "table" or "materialized view"
+    options: tuple[str, ...]  # "key=value"
+    force_rls: bool
+
+    def changes(self, old: Storage | None) -> list[str]:
+        """ALTER statements that take `old` (None: a new or re-created object) to this."""
+        before = dict(o.split("=", 1) for o in (old.options if old else ()))
+        after = dict(o.split("=", 1) for o in self.options)
+        out = []
+        if list(before.items()) != list(after.items()):
+            # PostgreSQL keeps options in the order they were set, and pg_dump shows that
+            # order: to reproduce it exactly, clear what differs in place and set the rest
+            # in the target's order.
+            keep = 0
+            for (k1, v1), (k2, v2) in zip(before.items(), after.items(), strict=False):
+                if (k1, v1) != (k2, v2):
+                    break
+                keep += 1
+            reset = [k for k in list(before)[keep:]]
+            if reset:
+                out.append(f"alter {self.kind} {self.identity} reset ({', '.join(reset)});")
+            tail = list(after.items())[keep:]
+            if tail:
+                pairs = ", ".join(f"{k} = {_literal(v)}" for k, v in tail)
+                out.append(f"alter {self.kind} {self.identity} set ({pairs});")
+        if self.force_rls != (old.force_rls if old else False):
+            out.append(f"alter table {self.identity} {'' if self.force_rls else 'no '}force row level security;")
+        return out
+
+
+def read_storage(conn: Any, keeps: Any) -> dict[str, Storage]:
+    """Return storage settings of tables/materialized views that have any, by identity."""
+    rows = conn.exec_driver_sql(_query("storage").replace("%", "%%")).fetchall()
+    found = (Storage(schema, ident, kind, tuple(opts), force) for schema, ident, kind, opts, force in rows)
+    return {s.identity: s for s in found if keeps(s.schema)}
+
+
+def storage_statements(statements: list[str], before: dict[str, Storage], after: dict[str, Storage]) -> list[str]:
+    """Statements (run last) that give tables and materialized views their storage settings."""
+    recreated = _created_names(statements)
+    out = []
+    for identity, new in sorted(after.items()):
+        old = None if _bare(identity) in recreated else before.get(identity)
+        out += new.changes(old)
+    for identity, old in sorted(before.items()):
+        if identity not in after and _bare(identity) not in recreated | _dropped_names(statements):
+            out += Storage(old.schema, identity, old.kind, (), False).changes(old)
+    return out

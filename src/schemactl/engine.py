@@ -57,6 +57,7 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
             inspector.schemactl_inherited = catalog.read_inherited_columns(conn, schemas.keeps)
             inspector.schemactl_comments = catalog.read_comments(conn, schemas.keeps)
             inspector.schemactl_grants = catalog.read_grants(conn, schemas.keeps)
+            inspector.schemactl_storage = catalog.read_storage(conn, schemas.keeps)
     finally:
         engine.dispose()
     for prop in PROPS.split():
@@ -114,7 +115,8 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     statements = fix_attach(statements, parents)
     first, last = catalog.comment_statements(statements, i_from.schemactl_comments, i_target.schemactl_comments)
     revokes, grants = catalog.grant_statements(statements, i_from.schemactl_grants, i_target.schemactl_grants)
-    statements = revokes + first + statements + last + grants
+    storage = catalog.storage_statements(statements, i_from.schemactl_storage, i_target.schemactl_storage)
+    statements = revokes + first + statements + storage + last + grants
     return _tidy("".join(s + "\n\n" for s in additions + identity_before_default(reorder(statements))))
 
 
