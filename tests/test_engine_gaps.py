@@ -217,3 +217,20 @@ def test_storage_parameters_and_force_rls(project: Project, dev_url: str) -> Non
     assert "alter table public.t reset (fillfactor, autovacuum_enabled);" in result.down_sql
     changed = roundtrip(project, dev_url, after, after.replace("fillfactor = 70, ", ""))
     assert changed.up_sql.strip() == "alter table public.t reset (fillfactor, autovacuum_enabled);\n\nalter table public.t set (autovacuum_enabled = 'false');"
+
+
+def test_domains_are_created_altered_and_dropped(project: Project, dev_url: str) -> None:
+    base = "CREATE TYPE mood AS ENUM ('ok', 'sad');\nCREATE TABLE t (id int);\n"
+    domains = ("CREATE DOMAIN posint AS int CONSTRAINT positive CHECK (VALUE > 0);\n"
+               "CREATE DOMAIN feeling AS mood DEFAULT 'ok' NOT NULL;\n"
+               "CREATE TABLE u (id posint, f feeling);\n")
+    result = roundtrip(project, dev_url, base, base + domains)
+    up = result.up_sql
+    assert up.index("create domain public.posint as integer constraint positive CHECK ((VALUE > 0));") \
+        < up.index('create table "public"."u"')
+    assert "create domain public.feeling as mood default 'ok'::mood not null;" in up
+    assert result.down_sql.index('drop table "public"."u"') < result.down_sql.index("drop domain public.posint;")
+    changed = roundtrip(project, dev_url, base + domains,
+                        base + domains.replace("CHECK (VALUE > 0)", "CHECK (VALUE > 10)").replace(" NOT NULL", ""))
+    assert "alter domain public.feeling drop not null;" in changed.up_sql
+    assert "alter domain public.posint add constraint positive CHECK ((VALUE > 10));" in changed.up_sql

@@ -402,3 +402,70 @@ def storage_statements(statements: list[str], before: dict[str, Storage], after:
         if identity not in after and _bare(identity) not in recreated | _dropped_names(statements):
             out += Storage(old.schema, identity, old.kind, (), False).changes(old)
     return out
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A domain's definition."""
+
+    schema: str
+    identity: str
+    base_type: str
+    collation: str | None
+    default: str | None
+    not_null: bool
+    checks: tuple[str, ...]  # "name CHECK (...)", sorted by name
+
+    @property
+    def create_statement(self) -> str:
+        parts = [f"create domain {self.identity} as {self.base_type}"]
+        if self.collation:
+            parts.append(f"collate {self.collation}")
+        if self.default is not None:
+            parts.append(f"default {self.default}")
+        if self.not_null:
+            parts.append("not null")
+        parts += [f"constraint {c}" for c in self.checks]
+        return " ".join(parts) + ";"
+
+    def alter_statements(self, old: Domain) -> list[str] | None:
+        """ALTER DOMAIN statements from `old` to this, or None if it must be re-created."""
+        if (old.base_type, old.collation) != (self.base_type, self.collation):
+            return None
+        out = []
+        name = self.identity
+        if old.default != self.default:
+            out.append(f"alter domain {name} " + (f"set default {self.default};" if self.default else "drop default;"))
+        if old.not_null != self.not_null:
+            out.append(f"alter domain {name} {'set' if self.not_null else 'drop'} not null;")
+        for check in sorted(set(old.checks) - set(self.checks)):
+            out.append(f"alter domain {name} drop constraint {check.split(' ', 1)[0]};")
+        for check in sorted(set(self.checks) - set(old.checks)):
+            out.append(f"alter domain {name} add constraint {check};")
+        return out
+
+
+def read_domains(conn: Any, keeps: Any) -> dict[str, Domain]:
+    """Return the domains in the schemas `keeps(schema)` accepts, by identity."""
+    rows = conn.exec_driver_sql(_query("domains")).fetchall()
+    found = (Domain(*row[:6], tuple(row[6])) for row in rows)
+    return {d.identity: d for d in found if keeps(d.schema)}
+
+
+def domain_statements(before: dict[str, Domain], after: dict[str, Domain]) -> tuple[list[str], list[str], list[str]]:
+    """Return (create, alter, drop) statements for domains. Creates go before the first table
+    is created (tables use domains); drops after the last table is dropped."""
+    create, alter, drop = [], [], []
+    for name, new in sorted(after.items()):
+        old = before.get(name)
+        if old is None:
+            create.append(new.create_statement)
+            continue
+        changes = new.alter_statements(old)
+        if changes is None:  # a new base type: only drop and create can do it
+            drop.append(f"drop domain {name};")
+            create.append(new.create_statement)
+        else:
+            alter += changes
+    drop += [f"drop domain {name};" for name in sorted(set(before) - set(after))]
+    return create, alter, drop

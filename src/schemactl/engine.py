@@ -58,11 +58,16 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
             inspector.schemactl_comments = catalog.read_comments(conn, schemas.keeps)
             inspector.schemactl_grants = catalog.read_grants(conn, schemas.keeps)
             inspector.schemactl_storage = catalog.read_storage(conn, schemas.keeps)
+            inspector.schemactl_domains = catalog.read_domains(conn, schemas.keeps)
     finally:
         engine.dispose()
     for prop in PROPS.split():
         objects = getattr(inspector, prop)
         setattr(inspector, prop, {k: v for k, v in objects.items() if schemas.keeps(v.schema)})
+    # schemainspect's enum query picks up domains over enums (same type category): they are
+    # domains, created by catalog.domain_statements, not enums.
+    domains = {(d.schema, d.identity.rsplit(".", 1)[-1].strip('"')) for d in inspector.schemactl_domains.values()}
+    inspector.enums = {k: e for k, e in inspector.enums.items() if (e.schema, e.name) not in domains}
     for relation in inspector.relations.values():
         # schemainspect's ATTACH PARTITION statement reads `partition_spec`, an attribute it
         # never sets (AttributeError when a table becomes a partition); it is `partition_def`.
@@ -116,6 +121,7 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     first, last = catalog.comment_statements(statements, i_from.schemactl_comments, i_target.schemactl_comments)
     revokes, grants = catalog.grant_statements(statements, i_from.schemactl_grants, i_target.schemactl_grants)
     storage = catalog.storage_statements(statements, i_from.schemactl_storage, i_target.schemactl_storage)
+    statements = _with_domains(statements, *catalog.domain_statements(i_from.schemactl_domains, i_target.schemactl_domains))
     statements = revokes + first + statements + storage + last + grants
     return _tidy("".join(s + "\n\n" for s in additions + identity_before_default(reorder(statements))))
 
@@ -247,6 +253,32 @@ def identity_before_default(statements: list[str]) -> list[str]:
     return out
 
 
+def _with_domains(statements: list[str], create: list[str], alter: list[str], drop: list[str]) -> list[str]:
+    """Place domain statements among migra's (docs/engine-notes.md, "domains").
+
+    Creates and alters go right after the last schema/extension/type/collation creation (a
+    domain may be over an enum or in a new schema, and tables and functions may use it).
+    Drops go after the last statement that can still use the domain (table, column, view,
+    function changes) and before types, schemas and extensions are dropped.
+    """
+    def matching(pattern: re.Pattern[str]) -> list[int]:
+        return [i for i, s in enumerate(statements) if pattern.match(s.strip())]
+
+    users = matching(_DOMAIN_USERS)
+    after_users = max(users, default=-1) + 1
+    at_drop = next((i for i in matching(_DROP_BASE) if i >= after_users), len(statements))
+    out = statements[:at_drop] + drop + statements[at_drop:]
+    at_create = max(matching(_CREATE_BASE), default=-1) + 1
+    if at_create > at_drop:
+        at_create += len(drop)
+    return out[:at_create] + create + alter + out[at_create:]
+
+
+_DOMAIN_USERS = re.compile(
+    r"^(?:alter table|drop table|drop view|drop materialized view|drop function|drop procedure)\b", re.I
+)
+_DROP_BASE = re.compile(r"^drop (?:type|schema|extension|collation)\b", re.I)
+_CREATE_BASE = re.compile(r"^create (?:schema|extension|type|collation)\b", re.I)
 _ATTACH = re.compile(r"^alter table (?P<a>\S+) attach partition (?P<b>\S+) (?P<bound>.*);$", re.I | re.S)
 
 
