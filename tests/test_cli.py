@@ -75,11 +75,12 @@ def test_destructive_refusal_exit_3(project: Project) -> None:
 
 
 def test_unverified_migration_exit_4(project: Project) -> None:
-    project.schema("t.sql", "create table t (id int);\ncomment on table t is 'migra misses comments';")
-    p = project.cli("diff", "-m", "commented")
+    # An open engine gap (docs/engine-notes.md): migra creates NOT VALID checks as valid ones.
+    project.schema("t.sql", "create table t (id int);\nalter table t add constraint c check (id > 0) not valid;")
+    p = project.cli("diff", "-m", "not valid")
     assert p.returncode == 4
     assert "error: the migration could not be verified (files marked UNVERIFIED)" in p.stderr
-    assert "-- UNVERIFIED" in (project.root / "generated" / "0001_commented.up.sql").read_text()
+    assert "-- UNVERIFIED" in (project.root / "generated" / "0001_not_valid.up.sql").read_text()
 
 
 def test_drift_against_a_live_database(project: Project, server, database: str) -> None:  # type: ignore[no-untyped-def]

@@ -105,21 +105,21 @@ def test_dropped_table_is_destructive(based: Project, dev_url: str) -> None:
 
 
 def test_migra_miss_is_caught_by_verification(based: Project, dev_url: str) -> None:
-    # migra does not compare sequence options: it sees no change here, pg_dump does.
-    based.schema("zz.sql", "alter sequence counter start with 500;")
-    result = diff(based, dev_url, "restart")
+    # An open engine gap: default privileges are not compared; migra sees no change, pg_dump does.
+    based.schema("zz.sql", "alter default privileges grant select on tables to public;")
+    result = diff(based, dev_url, "default privileges")
     assert result.status == "no-changes"
     assert not result.verified
-    assert any("SEQUENCE public.counter" in p for p in result.problems)
+    assert any("DEFAULT PRIVILEGES" in p for p in result.problems)
     assert len(based.migrations()) == 2
 
 
 def test_partially_wrong_migration_is_written_unverified(based: Project, dev_url: str) -> None:
-    # migra creates the table but misses the comment on it: the file is marked.
-    based.schema("zz.sql", "create table noted (id int);\ncomment on table noted is 'hello';")
+    # An open engine gap: migra creates the table but makes its NOT VALID check valid.
+    based.schema("zz.sql", "create table noted (id int);\nalter table noted add constraint hello check (id > 0) not valid;")
     result = diff(based, dev_url, "noted")
     assert result.status == "written" and not result.verified
-    assert any("COMMENT" in p and "noted" in p for p in result.problems)
+    assert any("NOT VALID" in p for p in result.problems) and any("noted" in p for p in result.problems)
     header = result.up_path.read_text()  # type: ignore[union-attr]
     assert "-- UNVERIFIED" in header and "hello" in header
 
