@@ -234,3 +234,34 @@ def test_domains_are_created_altered_and_dropped(project: Project, dev_url: str)
                         base + domains.replace("CHECK (VALUE > 0)", "CHECK (VALUE > 10)").replace(" NOT NULL", ""))
     assert "alter domain public.feeling drop not null;" in changed.up_sql
     assert "alter domain public.posint add constraint positive CHECK ((VALUE > 10));" in changed.up_sql
+
+
+def test_not_valid_constraints_stay_not_valid(project: Project, dev_url: str) -> None:
+    result = roundtrip(project, dev_url, "CREATE TABLE p (id int PRIMARY KEY);\nCREATE TABLE t (id int, p int);\n",
+                       "CREATE TABLE p (id int PRIMARY KEY);\nCREATE TABLE t (id int, p int);\n"
+                       "ALTER TABLE t ADD CONSTRAINT positive CHECK (id > 0) NOT VALID;\n"
+                       "ALTER TABLE t ADD CONSTRAINT t_p FOREIGN KEY (p) REFERENCES p NOT VALID;\n")
+    assert "validate constraint" not in result.up_sql and "NOT VALID not valid" not in result.up_sql
+
+
+def test_foreign_keys_on_partitioned_tables(project: Project, dev_url: str) -> None:
+    # migra adds foreign keys NOT VALID and validates them; partitioned tables refuse NOT VALID.
+    base = "CREATE TABLE p (id int PRIMARY KEY);\n"
+    result = roundtrip(project, dev_url, base + "CREATE TABLE m (id int, d date) PARTITION BY RANGE (d);\n",
+                       base + "CREATE TABLE m (id int REFERENCES p, d date) PARTITION BY RANGE (d);\n")
+    assert "not valid" not in result.up_sql.lower()
+
+
+def test_identity_column_options(project: Project, dev_url: str, server, database: str) -> None:
+    result = roundtrip(project, dev_url, "CREATE TABLE a (id int);\n",
+                       "CREATE TABLE a (id int);\n"
+                       "CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY (START WITH 100 INCREMENT BY 5), x int);\n")
+    assert 'alter table public.t alter column id set increment by 5 set start with 100 restart;' in result.up_sql
+    runner.apply_migrations(project.config, url_of(server, database))
+    with contextlib.closing(server.connect(database)) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO t (x) VALUES (1), (2) RETURNING id")
+        assert cur.fetchall() == [(100,), (105,)]
+    changed = roundtrip(project, dev_url,
+                        "CREATE TABLE a (id int);\nCREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY (START WITH 100 INCREMENT BY 5), x int);\n",
+                        "CREATE TABLE a (id int);\nCREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY (START WITH 100 INCREMENT BY 10), x int);\n")
+    assert changed.up_sql.strip() == "alter table public.t alter column id set increment by 10;"

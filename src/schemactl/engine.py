@@ -59,6 +59,7 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
             inspector.schemactl_grants = catalog.read_grants(conn, schemas.keeps)
             inspector.schemactl_storage = catalog.read_storage(conn, schemas.keeps)
             inspector.schemactl_domains = catalog.read_domains(conn, schemas.keeps)
+            inspector.schemactl_identities = catalog.read_identities(conn, schemas.keeps)
     finally:
         engine.dispose()
     for prop in PROPS.split():
@@ -118,11 +119,13 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     parents = {**_parents(i_target), **_parents(i_from)}
     statements = catalog.fix_inheritance(statements, parents, i_target.schemactl_inherited)
     statements = fix_attach(statements, parents)
+    statements = fix_validation(statements, i_target)
     first, last = catalog.comment_statements(statements, i_from.schemactl_comments, i_target.schemactl_comments)
     revokes, grants = catalog.grant_statements(statements, i_from.schemactl_grants, i_target.schemactl_grants)
     storage = catalog.storage_statements(statements, i_from.schemactl_storage, i_target.schemactl_storage)
     statements = _with_domains(statements, *catalog.domain_statements(i_from.schemactl_domains, i_target.schemactl_domains))
-    statements = revokes + first + statements + storage + last + grants
+    identities = catalog.identity_statements(i_from.schemactl_identities, i_target.schemactl_identities)
+    statements = revokes + first + statements + identities + storage + last + grants
     return _tidy("".join(s + "\n\n" for s in additions + identity_before_default(reorder(statements))))
 
 
@@ -279,6 +282,36 @@ _DOMAIN_USERS = re.compile(
 )
 _DROP_BASE = re.compile(r"^drop (?:type|schema|extension|collation)\b", re.I)
 _CREATE_BASE = re.compile(r"^create (?:schema|extension|type|collation)\b", re.I)
+_ADD_NOT_VALID = re.compile(r"^alter table (?P<table>\S+) add constraint (?P<name>\S+) (?P<body>.*) not valid;$", re.I | re.S)
+_VALIDATE = re.compile(r"^alter table (?P<table>\S+) validate constraint (?P<name>\S+);$", re.I)
+
+
+def fix_validation(statements: list[str], i_target: Any) -> list[str]:
+    """Keep NOT VALID constraints not valid, and add partitioned tables' constraints directly.
+
+    migra adds every check and foreign key `not valid` and then validates it, a safe pattern
+    that (a) validates constraints the DDL declares NOT VALID, and (b) fails on partitioned
+    tables, where PostgreSQL does not allow NOT VALID foreign keys.
+    """
+    partitioned = {name for name, t in i_target.tables.items() if t.relationtype == "p"}
+    declared_not_valid = {
+        (c.quoted_full_table_name, c.quoted_name)
+        for c in i_target.constraints.values()
+        if c.definition.rstrip().upper().endswith("NOT VALID")
+    }
+    out = []
+    for statement in statements:
+        text = statement.strip()
+        m = _ADD_NOT_VALID.match(text)
+        if m and (m.group("table") in partitioned or (m.group("table"), m.group("name")) in declared_not_valid):
+            statement = f"alter table {m.group('table')} add constraint {m.group('name')} {m.group('body')};"
+        v = _VALIDATE.match(text)
+        if v and (v.group("table") in partitioned or (v.group("table"), v.group("name")) in declared_not_valid):
+            continue
+        out.append(statement)
+    return out
+
+
 _ATTACH = re.compile(r"^alter table (?P<a>\S+) attach partition (?P<b>\S+) (?P<bound>.*);$", re.I | re.S)
 
 
