@@ -64,7 +64,8 @@ t_sample_summary = Table(
     Column('scientific_name', Text),
     Column('runs', BigInteger),
     Column('variants', BigInteger),
-    schema='genomics'
+    schema='genomics',
+    comment='One row per sample with its run and variant counts'
 )
 
 
@@ -80,7 +81,7 @@ class Sample(Base):
     )
 
     sample_id: Mapped[int] = mapped_column(BigInteger, Identity(always=True, start=1, increment=1, minvalue=1, maxvalue=9223372036854775807, cycle=False, cache=1), primary_key=True, autoincrement=True)
-    barcode: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    barcode: Mapped[int] = mapped_column(BigInteger, nullable=False, comment='Printed on the tube; unique across the lab')
     organism_id: Mapped[int] = mapped_column(Integer, nullable=False)
     collected_on: Mapped[datetime.date] = mapped_column(Date, nullable=False)
     metadata_: Mapped[object] = mapped_column('metadata', JSONB, nullable=False, server_default=text("'{}'::jsonb"))

@@ -12,3 +12,5 @@ CREATE TABLE genomics.sample (
 
 CREATE INDEX sample_organism_idx ON genomics.sample (organism_id);
 CREATE INDEX sample_collected_idx ON genomics.sample (collected_on DESC);
+
+COMMENT ON COLUMN genomics.sample.barcode IS 'Printed on the tube; unique across the lab';
