@@ -75,8 +75,8 @@ def test_destructive_refusal_exit_3(project: Project) -> None:
 
 
 def test_unverified_migration_exit_4(project: Project) -> None:
-    # An open engine gap (docs/engine-notes.md): a partitioned index's partition index is not attached.
-    project.schema("t.sql", "create table noted (id int, d date) partition by range (d);\ncreate table noted_1 partition of noted for values from ('2020-01-01') to ('2021-01-01');\ncreate index noted_id on noted (id);")
+    # An open engine gap (docs/engine-notes.md): a function used by a default is created after the table.
+    project.schema("t.sql", "create function f() returns int language sql immutable as 'select 1';\ncreate table noted (id int default f());")
     p = project.cli("diff", "-m", "not valid")
     assert p.returncode == 4
     assert "error: the migration could not be verified (files marked UNVERIFIED)" in p.stderr

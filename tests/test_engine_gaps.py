@@ -265,3 +265,11 @@ def test_identity_column_options(project: Project, dev_url: str, server, databas
                         "CREATE TABLE a (id int);\nCREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY (START WITH 100 INCREMENT BY 5), x int);\n",
                         "CREATE TABLE a (id int);\nCREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY (START WITH 100 INCREMENT BY 10), x int);\n")
     assert changed.up_sql.strip() == "alter table public.t alter column id set increment by 10;"
+
+
+def test_partitioned_index_attaches_partition_indexes(project: Project, dev_url: str) -> None:
+    base = ("CREATE TABLE m (id int, d date) PARTITION BY RANGE (d);\n"
+            "CREATE TABLE m1 PARTITION OF m FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');\n")
+    result = roundtrip(project, dev_url, base, base + "CREATE INDEX m_id ON m (id);\n")
+    assert 'alter index "public"."m_id" attach partition "public"."m1_id_idx";' in result.up_sql
+    assert result.down_sql.strip() == 'drop index if exists "public"."m_id";'  # takes m1_id_idx with it

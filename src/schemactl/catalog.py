@@ -528,3 +528,22 @@ def identity_statements(before: dict[tuple[str, str], Identity], after: dict[tup
         if statement:
             out.append(statement)
     return out
+
+
+def read_index_attachments(conn: Any, keeps: Any) -> set[tuple[str, str]]:
+    """Return (parent index, attached partition index) pairs, quoted as migra quotes them."""
+    rows = conn.exec_driver_sql(_query("index_attachments").replace("%", "%%")).fetchall()
+    return {(parent, child) for schema, parent, child in rows if keeps(schema)}
+
+
+_DROP_INDEX = re.compile(r'^drop index if exists (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+");$', re.I)
+
+
+def fix_index_attachments(statements: list[str], before: set[tuple[str, str]], after: set[tuple[str, str]]) -> list[str]:
+    """Attach partition indexes to their partitioned index, and let a dropped partitioned index
+    take its attached indexes with it (dropping those first is refused)."""
+    dropped = {m.group("name") for s in statements if (m := _DROP_INDEX.match(s.strip()))}
+    cascaded = {child for parent, child in before if parent in dropped}
+    out = [s for s in statements if not ((m := _DROP_INDEX.match(s.strip())) and m.group("name") in cascaded)]
+    out += [f"alter index {parent} attach partition {child};" for parent, child in sorted(after - before)]
+    return out

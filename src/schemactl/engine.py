@@ -60,6 +60,7 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
             inspector.schemactl_storage = catalog.read_storage(conn, schemas.keeps)
             inspector.schemactl_domains = catalog.read_domains(conn, schemas.keeps)
             inspector.schemactl_identities = catalog.read_identities(conn, schemas.keeps)
+            inspector.schemactl_index_attachments = catalog.read_index_attachments(conn, schemas.keeps)
     finally:
         engine.dispose()
     for prop in PROPS.split():
@@ -120,6 +121,9 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     statements = catalog.fix_inheritance(statements, parents, i_target.schemactl_inherited)
     statements = fix_attach(statements, parents)
     statements = fix_validation(statements, i_target)
+    statements = catalog.fix_index_attachments(
+        statements, i_from.schemactl_index_attachments, i_target.schemactl_index_attachments
+    )
     first, last = catalog.comment_statements(statements, i_from.schemactl_comments, i_target.schemactl_comments)
     revokes, grants = catalog.grant_statements(statements, i_from.schemactl_grants, i_target.schemactl_grants)
     storage = catalog.storage_statements(statements, i_from.schemactl_storage, i_target.schemactl_storage)

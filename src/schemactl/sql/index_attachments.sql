@@ -1,0 +1,12 @@
+-- Partition indexes attached to a partitioned table's index. schemainspect lists both as
+-- plain indexes, so migra creates them unattached and drops the attached one first.
+SELECT n.nspname AS schema,
+       '"' || replace(pn.nspname, '"', '""') || '"."' || replace(p.relname, '"', '""') || '"' AS parent_index,
+       '"' || replace(n.nspname, '"', '""') || '"."' || replace(c.relname, '"', '""') || '"' AS child_index
+FROM pg_inherits i
+JOIN pg_class c ON c.oid = i.inhrelid AND c.relkind IN ('i', 'I')
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_class p ON p.oid = i.inhparent
+JOIN pg_namespace pn ON pn.oid = p.relnamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 2, 3
