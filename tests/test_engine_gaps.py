@@ -273,3 +273,16 @@ def test_partitioned_index_attaches_partition_indexes(project: Project, dev_url:
     result = roundtrip(project, dev_url, base, base + "CREATE INDEX m_id ON m (id);\n")
     assert 'alter index "public"."m_id" attach partition "public"."m1_id_idx";' in result.up_sql
     assert result.down_sql.strip() == 'drop index if exists "public"."m_id";'  # takes m1_id_idx with it
+
+
+def test_functions_used_by_defaults_and_checks_come_first_and_go_last(project: Project, dev_url: str) -> None:
+    base = "CREATE TABLE t (id int);\n"
+    funcs = ("CREATE FUNCTION next_id() RETURNS int LANGUAGE sql VOLATILE AS 'select 1';\n"
+             "CREATE FUNCTION is_ok(n int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS 'begin return n > 0; end';\n")
+    result = roundtrip(project, dev_url, base,
+                       funcs + "CREATE TABLE t (id int DEFAULT next_id() CHECK (is_ok(id)));\n"
+                       "CREATE TABLE u (id int DEFAULT next_id());\n")
+    assert result.up_sql.index("FUNCTION public.next_id()") < result.up_sql.index('create table "public"."u"')
+    assert "grant execute" not in result.up_sql  # new functions have PUBLIC EXECUTE already
+    down = result.down_sql
+    assert down.index('drop table "public"."u"') < down.index('drop function if exists "public"."next_id"()')

@@ -8,7 +8,7 @@ read of each database.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -319,6 +319,9 @@ class Grant:
     grantee: str  # quoted role name or PUBLIC
     privilege: str
     grantable: bool
+    # Only PostgreSQL's built-in default (e.g. EXECUTE to PUBLIC on a function): an object
+    # created by the migration has it already.
+    is_default: bool = field(default=False, compare=False)
 
     def grant(self) -> str:
         option = " with grant option" if self.grantable else ""
@@ -340,7 +343,12 @@ def grant_statements(statements: list[str], before: set[Grant], after: set[Grant
     recreated, dropped = _created_names(statements), _dropped_names(statements)
     gone = before - after
     first = [g.revoke() for g in sorted(gone, key=_grant_key) if _bare(g.identity) not in dropped]
-    last = [g.grant() for g in sorted(after, key=_grant_key) if g not in before or _bare(g.identity) in recreated]
+    last = [
+        g.grant()
+        for g in sorted(after, key=_grant_key)
+        if (g not in before or _bare(g.identity) in recreated)
+        and not (g.is_default and _bare(g.identity) in recreated)
+    ]
     return first, last
 
 
@@ -546,4 +554,48 @@ def fix_index_attachments(statements: list[str], before: set[tuple[str, str]], a
     cascaded = {child for parent, child in before if parent in dropped}
     out = [s for s in statements if not ((m := _DROP_INDEX.match(s.strip())) and m.group("name") in cascaded)]
     out += [f"alter index {parent} attach partition {child};" for parent, child in sorted(after - before)]
+    return out
+
+
+def read_table_functions(conn: Any, keeps: Any) -> set[str]:
+    """Return `schema.name` (lower case) of functions that defaults, checks or indexes call."""
+    rows = conn.exec_driver_sql(_query("table_functions")).fetchall()
+    return {name.lower() for schema, name in rows if keeps(schema)}
+
+
+_CREATE_FUNCTION = re.compile(r"^create (?:or replace )?function (?P<name>[^\s(]+)\s*\(", re.I)
+_DROP_FUNCTION = re.compile(r"^drop function (?:if exists )?(?P<name>[^\s(]+)\s*\(", re.I)
+_TABLE_CHANGE = re.compile(r"^(?:create (?:unlogged )?table|alter table|drop table)\b", re.I)
+
+
+def fix_table_functions(statements: list[str], before: set[str], after: set[str]) -> list[str]:
+    """Create functions that tables call before the table changes, and drop them after.
+
+    Moved creations run with `check_function_bodies` off for the rest of the transaction, as
+    pg_dump does, because a SQL function's body may refer to tables created later.
+    """
+    changes = [i for i, s in enumerate(statements) if _TABLE_CHANGE.match(s.strip())]
+    if not changes:
+        return statements
+    first_change, last_change = changes[0], changes[-1]
+    early = [
+        i for i, s in enumerate(statements)
+        if i > first_change and (m := _CREATE_FUNCTION.match(s.strip())) and _bare(m.group("name")) in after
+    ]
+    late = [
+        i for i, s in enumerate(statements)
+        if i < last_change and (m := _DROP_FUNCTION.match(s.strip())) and _bare(m.group("name")) in before
+    ]
+    if not early and not late:
+        return statements
+    moved = set(early) | set(late)
+    out: list[str] = []
+    for i, s in enumerate(statements):
+        if i == first_change and early:
+            out.append("set local check_function_bodies = off;")
+            out += [statements[j] for j in early]
+        if i not in moved:
+            out.append(s)
+        if i == last_change:
+            out += [statements[j] for j in late]
     return out

@@ -61,6 +61,7 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
             inspector.schemactl_domains = catalog.read_domains(conn, schemas.keeps)
             inspector.schemactl_identities = catalog.read_identities(conn, schemas.keeps)
             inspector.schemactl_index_attachments = catalog.read_index_attachments(conn, schemas.keeps)
+            inspector.schemactl_table_functions = catalog.read_table_functions(conn, schemas.keeps)
     finally:
         engine.dispose()
     for prop in PROPS.split():
@@ -121,6 +122,9 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     statements = catalog.fix_inheritance(statements, parents, i_target.schemactl_inherited)
     statements = fix_attach(statements, parents)
     statements = fix_validation(statements, i_target)
+    statements = catalog.fix_table_functions(
+        statements, i_from.schemactl_table_functions, i_target.schemactl_table_functions
+    )
     statements = catalog.fix_index_attachments(
         statements, i_from.schemactl_index_attachments, i_target.schemactl_index_attachments
     )

@@ -7,6 +7,7 @@ WITH objects AS (
            (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity AS identity,
            c.relowner AS owner,
            coalesce(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::"char", c.relowner)) AS acl,
+           c.relacl IS NULL AS is_default,
            ('pg_class'::regclass)::oid AS classid, c.oid AS objid
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
@@ -16,18 +17,20 @@ WITH objects AS (
            (pg_identify_object('pg_proc'::regclass, p.oid, 0)).identity,
            p.proowner,
            coalesce(p.proacl, acldefault('f', p.proowner)),
+           p.proacl IS NULL,
            ('pg_proc'::regclass)::oid, p.oid
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE p.prokind IN ('f', 'p', 'w')
   UNION ALL
     SELECT 'SCHEMA', n.nspname, quote_ident(n.nspname), n.nspowner,
            coalesce(n.nspacl, acldefault('n', n.nspowner)),
+           n.nspacl IS NULL,
            ('pg_namespace'::regclass)::oid, n.oid
     FROM pg_namespace n
 )
 SELECT o.kind, o.schema, o.identity,
        CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END AS grantee,
-       a.privilege_type, a.is_grantable
+       a.privilege_type, a.is_grantable, o.is_default
 FROM objects o
 CROSS JOIN LATERAL aclexplode(o.acl) a
 LEFT JOIN pg_roles r ON r.oid = a.grantee
