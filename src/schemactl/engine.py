@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-from . import catalog
+from . import catalog, comments_grants, ordering
 from .pgserver import Sandbox
 
 
@@ -54,14 +54,14 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
             inspector = get_inspector(conn)
             inspector.schemactl_sequences = catalog.read_sequences(conn, schemas.keeps)
             inspector.schemactl_collations = catalog.read_collations(conn, schemas.keeps)
-            inspector.schemactl_inherited = catalog.read_inherited_columns(conn, schemas.keeps)
-            inspector.schemactl_comments = catalog.read_comments(conn, schemas.keeps)
-            inspector.schemactl_grants = catalog.read_grants(conn, schemas.keeps)
+            inspector.schemactl_inherited = ordering.read_inherited_columns(conn, schemas.keeps)
+            inspector.schemactl_comments = comments_grants.read_comments(conn, schemas.keeps)
+            inspector.schemactl_grants = comments_grants.read_grants(conn, schemas.keeps)
             inspector.schemactl_storage = catalog.read_storage(conn, schemas.keeps)
             inspector.schemactl_domains = catalog.read_domains(conn, schemas.keeps)
             inspector.schemactl_identities = catalog.read_identities(conn, schemas.keeps)
-            inspector.schemactl_index_attachments = catalog.read_index_attachments(conn, schemas.keeps)
-            inspector.schemactl_table_functions = catalog.read_table_functions(conn, schemas.keeps)
+            inspector.schemactl_index_attachments = ordering.read_index_attachments(conn, schemas.keeps)
+            inspector.schemactl_table_functions = ordering.read_table_functions(conn, schemas.keeps)
     finally:
         engine.dispose()
     for prop in PROPS.split():
@@ -115,21 +115,21 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     i_from, additions = _enum_additions(i_from, i_target)
     m = Migration(i_from, i_target)
     m.set_safety(False)  # destructive statements are reported by schemactl, not refused here
-    m.add_all_changes(privileges=False)  # privileges are ours: catalog.grant_statements
+    m.add_all_changes(privileges=False)  # privileges are ours: comments_grants.grant_statements
     statements = catalog.fix_sequences(list(m.statements), i_from.schemactl_sequences, i_target.schemactl_sequences)
     statements = catalog.fix_collations(statements, i_target.schemactl_collations)
     parents = {**_parents(i_target), **_parents(i_from)}
-    statements = catalog.fix_inheritance(statements, parents, i_target.schemactl_inherited)
+    statements = ordering.fix_inheritance(statements, parents, i_target.schemactl_inherited)
     statements = fix_attach(statements, parents)
     statements = fix_validation(statements, i_target)
-    statements = catalog.fix_table_functions(
+    statements = ordering.fix_table_functions(
         statements, i_from.schemactl_table_functions, i_target.schemactl_table_functions
     )
-    statements = catalog.fix_index_attachments(
+    statements = ordering.fix_index_attachments(
         statements, i_from.schemactl_index_attachments, i_target.schemactl_index_attachments
     )
-    first, last = catalog.comment_statements(statements, i_from.schemactl_comments, i_target.schemactl_comments)
-    revokes, grants = catalog.grant_statements(statements, i_from.schemactl_grants, i_target.schemactl_grants)
+    first, last = comments_grants.comment_statements(statements, i_from.schemactl_comments, i_target.schemactl_comments)
+    revokes, grants = comments_grants.grant_statements(statements, i_from.schemactl_grants, i_target.schemactl_grants)
     storage = catalog.storage_statements(statements, i_from.schemactl_storage, i_target.schemactl_storage)
     statements = _with_domains(statements, *catalog.domain_statements(i_from.schemactl_domains, i_target.schemactl_domains))
     identities = catalog.identity_statements(i_from.schemactl_identities, i_target.schemactl_identities)

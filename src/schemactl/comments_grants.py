@@ -1,0 +1,114 @@
+"""Comments and privileges, which migra does not diff (or only partly): read with our own
+queries (`sql/comments.sql`, `sql/privileges.sql`) and turned into COMMENT / GRANT / REVOKE.
+Removals run first, while every object of the old state exists; additions run last, once
+every object of the new state exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .catalog import bare, created_names, dropped_names, literal, query
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A COMMENT ON some object."""
+
+    type: str  # as pg_identify_object names it: "table", "table column", "function", ...
+    schema: str
+    identity: str  # as COMMENT ON accepts it, e.g. public.t.id or c on public.t
+    text: str
+    owner: str  # the relation, function, type or schema it belongs to
+
+    @property
+    def target(self) -> str:
+        """`TABLE public.t`, `CONSTRAINT c ON DOMAIN public.d`, ... for COMMENT ON."""
+        kind = self.type
+        if kind.endswith(" column"):
+            return f"COLUMN {self.identity}"
+        if kind == "domain constraint":
+            name, _, domain = self.identity.partition(" on ")
+            return f"CONSTRAINT {name} ON DOMAIN {domain}"
+        if kind == "table constraint":
+            return f"CONSTRAINT {self.identity}"
+        if kind == "composite type":
+            return f"TYPE {self.identity}"
+        return f"{kind.upper()} {self.identity}"
+
+    def statement(self, text: str | None) -> str:
+        """COMMENT ON this object IS `text` (NULL removes it)."""
+        return f"comment on {self.target} is {'null' if text is None else literal(text)};"
+
+
+def read_comments(conn: Any, keeps: Any) -> dict[tuple[str, str], Comment]:
+    """Return the comments on objects in the schemas `keeps(schema)` accepts."""
+    rows = conn.exec_driver_sql(query("comments").replace("%", "%%")).fetchall()
+    found = (Comment(*row) for row in rows)
+    return {(c.type, c.identity): c for c in found if keeps(c.schema)}
+
+
+def comment_statements(
+    statements: list[str], before: dict[tuple[str, str], Comment], after: dict[tuple[str, str], Comment]
+) -> tuple[list[str], list[str]]:
+    """Return (first, last): comments to remove before anything else runs (every object of
+    the old state still exists then), and comments to set after everything else (every
+    object of the new state exists then), including those on objects the migration
+    re-creates (a new object starts without a comment)."""
+    recreated, dropped = created_names(statements), dropped_names(statements)
+    # Objects the migration drops take their comments with them.
+    first = [c.statement(None) for key, c in before.items() if key not in after and bare(c.owner) not in dropped]
+    last = [
+        c.statement(c.text)
+        for key, c in after.items()
+        if key not in before or before[key].text != c.text or bare(c.owner) in recreated
+    ]
+    return first, last
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One privilege on one object for one grantee (not the owner)."""
+
+    kind: str  # TABLE, SEQUENCE, FUNCTION, PROCEDURE, SCHEMA
+    schema: str
+    identity: str
+    grantee: str  # quoted role name or PUBLIC
+    privilege: str
+    grantable: bool
+    # Only PostgreSQL's built-in default (e.g. EXECUTE to PUBLIC on a function): an object
+    # created by the migration has it already.
+    is_default: bool = field(default=False, compare=False)
+
+    def grant(self) -> str:
+        option = " with grant option" if self.grantable else ""
+        return f"grant {self.privilege.lower()} on {self.kind} {self.identity} to {self.grantee}{option};"
+
+    def revoke(self) -> str:
+        return f"revoke {self.privilege.lower()} on {self.kind} {self.identity} from {self.grantee};"
+
+
+def read_grants(conn: Any, keeps: Any) -> set[Grant]:
+    """Return the non-owner privileges on objects in the schemas `keeps(schema)` accepts."""
+    rows = conn.exec_driver_sql(query("privileges").replace("%", "%%")).fetchall()
+    return {g for g in (Grant(*row) for row in rows) if keeps(g.schema)}
+
+
+def grant_statements(statements: list[str], before: set[Grant], after: set[Grant]) -> tuple[list[str], list[str]]:
+    """Return (first, last): revokes while every old object still exists, grants once every
+    new object exists, including grants on objects the migration re-creates."""
+    recreated, dropped = created_names(statements), dropped_names(statements)
+    gone = before - after
+    first = [g.revoke() for g in sorted(gone, key=_grant_key) if bare(g.identity) not in dropped]
+    last = [
+        g.grant()
+        for g in sorted(after, key=_grant_key)
+        if (g not in before or bare(g.identity) in recreated)
+        and not (g.is_default and bare(g.identity) in recreated)
+    ]
+    return first, last
+
+
+def _grant_key(g: Grant) -> tuple[str, str, str, str]:
+    return (g.kind, g.identity, g.grantee, g.privilege)

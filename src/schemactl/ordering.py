@@ -1,0 +1,155 @@
+"""Where migra puts statements, fixed: table inheritance, partition indexes, and functions
+that tables call. Each fix reads what it needs with its own query in `sql/`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .catalog import bare, ident, query
+
+
+def read_inherited_columns(conn: Any, keeps: Any) -> dict[str, set[str]]:
+    """Return, by quoted table name, the quoted names of columns the table only inherits."""
+    out: dict[str, set[str]] = {}
+    for schema, table, column in conn.exec_driver_sql(query("inherited_columns")).fetchall():
+        if keeps(schema):
+            out.setdefault(f"{ident(schema)}.{ident(table)}", set()).add(ident(column))
+    return out
+
+
+_CREATE_INHERITING = re.compile(
+    r'^create (?P<kind>(?:unlogged )?table) (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+") \(\n(?P<columns>.*)\n\) inherits \((?P<parents>[^)]*)\);$',
+    re.I | re.S,
+)
+_ALTER_COLUMN = re.compile(
+    r'^alter table (?P<table>"(?:[^"]|"")+"\."(?:[^"]|"")+") (?P<action>add|drop) column (?P<column>"(?:[^"]|"")+")', re.I
+)
+_DROP_TABLE = re.compile(r'^drop table (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+");$', re.I)
+_QUOTED = re.compile(r'"(?:[^"]|"")+"\."(?:[^"]|"")+"')
+
+
+def fix_inheritance(statements: list[str], parents_before: dict[str, list[str]], inherited: dict[str, set[str]]) -> list[str]:
+    """Make inheritance work both ways (docs/engine-notes.md, "table inheritance").
+
+    A child's CREATE TABLE keeps only its own columns (migra also lists the inherited ones,
+    which makes them local); children are created after their parents; and dropped tables
+    go before the tables they inherit from (`parents_before`: child -> parents, from both
+    databases).
+    """
+    out = []
+    for statement in statements:
+        m = _CREATE_INHERITING.match(statement.strip())
+        if m:
+            skip = inherited.get(m.group("name"), set())
+            columns = [c for c in m.group("columns").split(",\n") if c.strip().split(" ", 1)[0] not in skip]
+            body = "\n" + ",\n".join(columns) + "\n" if columns else ""
+            statement = f"create {m.group('kind')} {m.group('name')} ({body}) inherits ({m.group('parents')});"
+        out.append(statement)
+    # Creations: a child after each of its parents.
+    created = {m.group("name"): i for i, s in enumerate(out) if (m := _CREATE_INHERITING.match(s.strip()))}
+    for child in list(created):
+        statement = next(s for s in out if (m := _CREATE_INHERITING.match(s.strip())) and m.group("name") == child)
+        parents = _QUOTED.findall(_CREATE_INHERITING.match(statement.strip()).group("parents"))
+        at = out.index(statement)
+        last_parent = max(
+            (i for i, s in enumerate(out) for p in parents if _creates(s, p)), default=-1
+        )
+        if last_parent > at:
+            out.insert(last_parent, out.pop(at))
+    # A child's own column goes before the parent gains a column of that name: adding first
+    # would merge the two, and the merged column could no longer be dropped from the child.
+    for i, statement in enumerate(list(out)):
+        m = _ALTER_COLUMN.match(statement.strip())
+        if not m or m.group("action").lower() != "add":
+            continue
+        parent, column = m.group("table"), m.group("column")
+        for j in range(i + 1, len(out)):
+            d = _ALTER_COLUMN.match(out[j].strip())
+            if d and d.group("action").lower() == "drop" and d.group("column") == column \
+                    and parent in parents_before.get(d.group("table"), []):
+                out.insert(out.index(statement), out.pop(j))
+    # Drops: a parent after each of its children.
+    for child, parents in parents_before.items():
+        drops = {_drop_name(s): i for i, s in enumerate(out) if _drop_name(s)}
+        if child not in drops:
+            continue
+        for parent in parents:
+            drops = {_drop_name(s): i for i, s in enumerate(out) if _drop_name(s)}
+            if parent in drops and drops[parent] < drops[child]:
+                out.insert(drops[child], out.pop(drops[parent]))
+    return out
+
+
+def _creates(statement: str, name: str) -> bool:
+    s = statement.strip().lower()
+    return s.startswith(("create table ", "create unlogged table ")) and s.split("(", 1)[0].split()[-1] == name.lower()
+
+
+def _drop_name(statement: str) -> str | None:
+    m = _DROP_TABLE.match(statement.strip())
+    return m.group("name") if m else None
+
+
+def read_index_attachments(conn: Any, keeps: Any) -> set[tuple[str, str]]:
+    """Return (parent index, attached partition index) pairs, quoted as migra quotes them."""
+    rows = conn.exec_driver_sql(query("index_attachments").replace("%", "%%")).fetchall()
+    return {(parent, child) for schema, parent, child in rows if keeps(schema)}
+
+
+_DROP_INDEX = re.compile(r'^drop index if exists (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+");$', re.I)
+
+
+def fix_index_attachments(statements: list[str], before: set[tuple[str, str]], after: set[tuple[str, str]]) -> list[str]:
+    """Attach partition indexes to their partitioned index, and let a dropped partitioned index
+    take its attached indexes with it (dropping those first is refused)."""
+    dropped = {m.group("name") for s in statements if (m := _DROP_INDEX.match(s.strip()))}
+    cascaded = {child for parent, child in before if parent in dropped}
+    out = [s for s in statements if not ((m := _DROP_INDEX.match(s.strip())) and m.group("name") in cascaded)]
+    out += [f"alter index {parent} attach partition {child};" for parent, child in sorted(after - before)]
+    return out
+
+
+def read_table_functions(conn: Any, keeps: Any) -> set[str]:
+    """Return `schema.name` (lower case) of functions that defaults, checks or indexes call."""
+    rows = conn.exec_driver_sql(query("table_functions")).fetchall()
+    return {name.lower() for schema, name in rows if keeps(schema)}
+
+
+_CREATE_FUNCTION = re.compile(r"^create (?:or replace )?function (?P<name>[^\s(]+)\s*\(", re.I)
+_DROP_FUNCTION = re.compile(r"^drop function (?:if exists )?(?P<name>[^\s(]+)\s*\(", re.I)
+_TABLE_CHANGE = re.compile(r"^(?:create (?:unlogged )?table|alter table|drop table)\b", re.I)
+
+
+def fix_table_functions(statements: list[str], before: set[str], after: set[str]) -> list[str]:
+    """Create functions that tables call before the table changes, and drop them after.
+
+    Moved creations run with `check_function_bodies` off for the rest of the transaction, as
+    pg_dump does, because a SQL function's body may refer to tables created later.
+    """
+    changes = [i for i, s in enumerate(statements) if _TABLE_CHANGE.match(s.strip())]
+    if not changes:
+        return statements
+    first_change, last_change = changes[0], changes[-1]
+    early = [
+        i for i, s in enumerate(statements)
+        if i > first_change and (m := _CREATE_FUNCTION.match(s.strip())) and bare(m.group("name")) in after
+    ]
+    late = [
+        i for i, s in enumerate(statements)
+        if i < last_change and (m := _DROP_FUNCTION.match(s.strip())) and bare(m.group("name")) in before
+    ]
+    if not early and not late:
+        return statements
+    moved = set(early) | set(late)
+    out: list[str] = []
+    for i, s in enumerate(statements):
+        if i == first_change and early:
+            out.append("set local check_function_bodies = off;")
+            out += [statements[j] for j in early]
+        if i not in moved:
+            out.append(s)
+        if i == last_change:
+            out += [statements[j] for j in late]
+    return out
