@@ -286,3 +286,26 @@ def test_functions_used_by_defaults_and_checks_come_first_and_go_last(project: P
     assert "grant execute" not in result.up_sql  # new functions have PUBLIC EXECUTE already
     down = result.down_sql
     assert down.index('drop table "public"."u"') < down.index('drop function if exists "public"."next_id"()')
+
+
+def test_function_returning_a_view_row_type_is_created_after_the_view(project: Project, dev_url: str) -> None:
+    result = roundtrip(project, dev_url, "CREATE TABLE t (id int);\n",
+                       "CREATE TABLE t (id int);\nCREATE VIEW v AS SELECT id FROM t;\n"
+                       "CREATE FUNCTION f() RETURNS SETOF v LANGUAGE sql AS 'select * from v';\n")
+    assert result.up_sql.index('view "public"."v"') < result.up_sql.index("FUNCTION public.f()")
+
+
+def test_unique_constraint_using_an_existing_index_keeps_the_index_on_the_way_down(project: Project, dev_url: str) -> None:
+    base = "CREATE TABLE t (id int);\nCREATE UNIQUE INDEX t_id ON t (id);\n"
+    result = roundtrip(project, dev_url, base, base + "ALTER TABLE t ADD CONSTRAINT t_id UNIQUE USING INDEX t_id;\n")
+    assert result.down_sql.strip().endswith("CREATE UNIQUE INDEX t_id ON public.t USING btree (id);")
+
+
+def test_extension_downgrade_is_reported_as_one_way_at_diff_time(project: Project, dev_url: str) -> None:
+    project.schema("schema.sql", "CREATE EXTENSION pg_trgm VERSION '1.3';\n")
+    assert api.diff(project.config, "old", dev_url=dev_url).verified
+    project.schema("schema.sql", "CREATE EXTENSION pg_trgm VERSION '1.4';\n")
+    result = api.diff(project.config, "new", dev_url=dev_url)
+    assert not result.verified
+    assert result.problems[0].startswith('down cannot be performed: extension "pg_trgm" has no update path from version "1.4" to version "1.3"')
+    assert "this change is one-way" in result.problems[0]

@@ -185,6 +185,13 @@ def _verify(
     def one(db: str, label: str, text: str, want: verify.Snapshot) -> list[str]:
         error = _run_migration(box, db, label, text)
         if error:
+            if label == "down" and "has no update path" in error:
+                # PostgreSQL cannot downgrade an extension: say so, rather than leave it to rollback.
+                return [
+                    f"down cannot be performed: {error.split(': ', 1)[-1]} (PostgreSQL has no "
+                    "downgrade path, so this change is one-way); write the down file by hand, e.g. "
+                    "DROP EXTENSION and CREATE EXTENSION ... VERSION if nothing depends on it"
+                ]
             return [f"{label} fails: {error}"]
         return _describe(f"{label}: ", verify.compare(want, verify.snapshot(box, db, schemas)))
 

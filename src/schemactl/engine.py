@@ -122,6 +122,8 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     statements = ordering.fix_inheritance(statements, parents, i_target.schemactl_inherited)
     statements = fix_attach(statements, parents)
     statements = fix_validation(statements, i_target)
+    statements = ordering.keep_standalone_indexes(statements, i_from, i_target)
+    statements = ordering.functions_after_their_views(statements)
     statements = ordering.fix_table_functions(
         statements, i_from.schemactl_table_functions, i_target.schemactl_table_functions
     )

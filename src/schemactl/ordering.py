@@ -153,3 +153,54 @@ def fix_table_functions(statements: list[str], before: set[str], after: set[str]
         if i == last_change:
             out += [statements[j] for j in late]
     return out
+
+
+_DROP_CONSTRAINT = re.compile(r"^alter table (?P<table>\S+) drop constraint (?P<name>\S+);$", re.I)
+
+
+def keep_standalone_indexes(statements: list[str], i_from: Any, i_target: Any) -> list[str]:
+    """Re-create an index that a dropped UNIQUE/PRIMARY KEY constraint took with it, when the
+    index itself should stay (the constraint had been added `USING INDEX`)."""
+    owned = {(c.quoted_full_table_name, c.quoted_name): c for c in i_from.constraints.values() if c.index}
+    constrained = {(c.quoted_full_table_name, c.quoted_name) for c in i_target.constraints.values() if c.index}
+    out = []
+    for statement in statements:
+        out.append(statement)
+        m = _DROP_CONSTRAINT.match(statement.strip())
+        if not m or (m.group("table"), m.group("name")) not in owned or (m.group("table"), m.group("name")) in constrained:
+            continue
+        schema = owned[(m.group("table"), m.group("name"))].schema
+        index = i_target.indexes.get(f"{ident(schema)}.{m.group('name')}")
+        if index is not None:
+            out.append(index.create_statement)
+    return out
+
+
+_FUNCTION_HEAD = re.compile(r"^create (?:or replace )?function .*?\n(?:as|begin atomic)\b", re.I | re.S)
+_CREATE_VIEW = re.compile(r'^create (?:or replace )?(?:materialized )?view (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+")', re.I)
+
+
+def functions_after_their_views(statements: list[str]) -> list[str]:
+    """Create a function whose arguments or result are a view's row type after that view.
+
+    schemainspect records no dependency from a function's signature on a view's row type, so
+    migra may create the function first ('type "v" does not exist').
+    """
+    out = list(statements)
+    views = {bare(m.group("name")): m.group("name") for s in statements if (m := _CREATE_VIEW.match(s.strip()))}
+    if not views:
+        return out
+    for statement in statements:
+        head = _FUNCTION_HEAD.match(statement.strip())
+        if not head:
+            continue
+        words = {bare(w) for w in re.findall(r"[\w.\"]+", head.group(0))}
+        words |= {f"public.{w}" for w in words if "." not in w}
+        needed = [name for key, name in views.items() if key in words]
+        if not needed:
+            continue
+        at = out.index(statement)
+        last_view = max(i for i, s in enumerate(out) if (m := _CREATE_VIEW.match(s.strip())) and m.group("name") in needed)
+        if last_view > at:
+            out.insert(last_view, out.pop(at))
+    return out
