@@ -309,3 +309,19 @@ def test_extension_downgrade_is_reported_as_one_way_at_diff_time(project: Projec
     assert not result.verified
     assert result.problems[0].startswith('down cannot be performed: extension "pg_trgm" has no update path from version "1.4" to version "1.3"')
     assert "this change is one-way" in result.problems[0]
+
+
+def test_row_level_security_on_partitions(project: Project, dev_url: str) -> None:
+    base = ("CREATE TABLE m (id int, d date) PARTITION BY RANGE (d);\n"
+            "CREATE TABLE m1 PARTITION OF m FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');\n")
+    result = roundtrip(project, dev_url, base, base + "ALTER TABLE m1 ENABLE ROW LEVEL SECURITY;\n"
+                       "CREATE POLICY p ON m1 USING (id > 0);\n")
+    assert "alter table public.m1 enable row level security;" in result.up_sql
+    assert "alter table public.m1 disable row level security;" in result.down_sql
+
+
+def test_changed_icu_collation_is_recreated(project: Project, dev_url: str) -> None:
+    result = roundtrip(project, dev_url, "CREATE COLLATION c1 (provider = icu, locale = 'en-u-kn-true');\n",
+                       "CREATE COLLATION c1 (provider = icu, locale = 'de-u-kn-true');\n")
+    assert result.up_sql == ('drop collation "public"."c1";\n\n'
+                             "create collation if not exists \"public\".\"c1\" (provider = icu, locale = 'de-u-kn-true');\n")

@@ -132,9 +132,13 @@ def read_collations(conn: Any, keeps: Any) -> dict[str, Collation]:
 _CREATE_COLLATION = re.compile(r'^create collation if not exists (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+") \(', re.I)
 
 
-def fix_collations(statements: list[str], after: dict[str, Collation]) -> list[str]:
-    """Rewrite migra's CREATE COLLATION statements from the catalog (ICU locales included)."""
-    out = []
+def fix_collations(statements: list[str], before: dict[str, Collation], after: dict[str, Collation]) -> list[str]:
+    """Rewrite migra's CREATE COLLATION statements from the catalog (ICU locales included), and
+    re-create collations whose definition changed (migra reads every ICU locale as 'None', so
+    it sees no change). Columns using a re-created collation make the DROP fail: `diff`'s
+    verification then reports it."""
+    changed = [c for name, c in sorted(after.items()) if name in before and before[name] != c]
+    out = [s for c in changed for s in (f"drop collation {c.quoted};", c.create_statement)]
     for statement in statements:
         m = _CREATE_COLLATION.match(statement.strip())
         collation = after.get(m.group("name")) if m else None
@@ -181,6 +185,7 @@ class Storage:
     kind: str  # "table" or "materialized view"
     options: tuple[str, ...]  # "key=value"
     force_rls: bool
+    partition_rls: bool = False  # ROW LEVEL SECURITY enabled on a partition
 
     def changes(self, old: Storage | None) -> list[str]:
         """ALTER statements that take `old` (None: a new or re-created object) to this."""
@@ -203,6 +208,8 @@ class Storage:
             if tail:
                 pairs = ", ".join(f"{k} = {literal(v)}" for k, v in tail)
                 out.append(f"alter {self.kind} {self.identity} set ({pairs});")
+        if self.partition_rls != (old.partition_rls if old else False):
+            out.append(f"alter table {self.identity} {'enable' if self.partition_rls else 'disable'} row level security;")
         if self.force_rls != (old.force_rls if old else False):
             out.append(f"alter table {self.identity} {'' if self.force_rls else 'no '}force row level security;")
         return out
@@ -211,7 +218,7 @@ class Storage:
 def read_storage(conn: Any, keeps: Any) -> dict[str, Storage]:
     """Return storage settings of tables/materialized views that have any, by identity."""
     rows = conn.exec_driver_sql(query("storage").replace("%", "%%")).fetchall()
-    found = (Storage(schema, ident, kind, tuple(opts), force) for schema, ident, kind, opts, force in rows)
+    found = (Storage(schema, name, kind, tuple(opts), force, part) for schema, name, kind, opts, force, part in rows)
     return {s.identity: s for s in found if keeps(s.schema)}
 
 
@@ -224,7 +231,7 @@ def storage_statements(statements: list[str], before: dict[str, Storage], after:
         out += new.changes(old)
     for identity, old in sorted(before.items()):
         if identity not in after and bare(identity) not in recreated | dropped_names(statements):
-            out += Storage(old.schema, identity, old.kind, (), False).changes(old)
+            out += Storage(old.schema, identity, old.kind, (), False, False).changes(old)
     return out
 
 

@@ -117,7 +117,7 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     m.set_safety(False)  # destructive statements are reported by schemactl, not refused here
     m.add_all_changes(privileges=False)  # privileges are ours: comments_grants.grant_statements
     statements = catalog.fix_sequences(list(m.statements), i_from.schemactl_sequences, i_target.schemactl_sequences)
-    statements = catalog.fix_collations(statements, i_target.schemactl_collations)
+    statements = catalog.fix_collations(statements, i_from.schemactl_collations, i_target.schemactl_collations)
     parents = {**_parents(i_target), **_parents(i_from)}
     statements = ordering.fix_inheritance(statements, parents, i_target.schemactl_inherited)
     statements = fix_attach(statements, parents)
