@@ -325,3 +325,15 @@ def test_changed_icu_collation_is_recreated(project: Project, dev_url: str) -> N
                        "CREATE COLLATION c1 (provider = icu, locale = 'de-u-kn-true');\n")
     assert result.up_sql == ('drop collation "public"."c1";\n\n'
                              "create collation if not exists \"public\".\"c1\" (provider = icu, locale = 'de-u-kn-true');\n")
+
+
+def test_default_privileges(project: Project, dev_url: str) -> None:
+    project.write_config('roles = ["analyst"]\n')
+    result = roundtrip(project, dev_url, "CREATE SCHEMA s;\n",
+                       "CREATE SCHEMA s;\n"
+                       "ALTER DEFAULT PRIVILEGES IN SCHEMA s GRANT SELECT ON TABLES TO analyst WITH GRANT OPTION;\n"
+                       "ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;\n")
+    assert result.up_sql == (
+        "alter default privileges for role postgres revoke execute on functions from PUBLIC;\n\n"
+        'alter default privileges for role postgres in schema "s" grant select on tables to analyst with grant option;\n'
+    )

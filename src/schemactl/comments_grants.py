@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalog import bare, created_names, dropped_names, literal, query
+from .catalog import bare, created_names, dropped_names, ident, literal, query
 
 
 @dataclass(frozen=True)
@@ -112,3 +112,38 @@ def grant_statements(statements: list[str], before: set[Grant], after: set[Grant
 
 def _grant_key(g: Grant) -> tuple[str, str, str, str]:
     return (g.kind, g.identity, g.grantee, g.privilege)
+
+
+_OBJECT_TYPES = {"r": "tables", "S": "sequences", "f": "functions", "T": "types", "n": "schemas"}
+# (role, schema or None, object type) -> {"actual"|"default": {(grantee, privilege, grantable)}}
+DefaultPrivileges = dict[tuple[str, str | None, str], dict[str, set[tuple[str, str, bool]]]]
+
+
+def read_default_privileges(conn: Any, keeps: Any) -> DefaultPrivileges:
+    """Return ALTER DEFAULT PRIVILEGES entries (global ones, and those of kept schemas)."""
+    out: DefaultPrivileges = {}
+    for role, schema, objtype, kind, grantee, privilege, grantable in conn.exec_driver_sql(
+        query("default_privileges")
+    ).fetchall():
+        if schema is not None and not keeps(schema):
+            continue
+        entry = out.setdefault((role, schema, objtype), {"actual": set(), "default": set()})
+        entry[kind].add((grantee, privilege, grantable))
+    return out
+
+
+def default_privilege_statements(before: DefaultPrivileges, after: DefaultPrivileges) -> tuple[list[str], list[str]]:
+    """Return (revokes, grants) of ALTER DEFAULT PRIVILEGES that take `before` to `after`."""
+    revokes, grants = [], []
+    for key in sorted(set(before) | set(after), key=lambda k: (k[0], k[1] or "", k[2])):
+        role, schema, objtype = key
+        old = before[key]["actual"] if key in before else after[key]["default"]
+        new = after[key]["actual"] if key in after else before[key]["default"]
+        prefix = f"alter default privileges for role {role}" + (f" in schema {ident(schema)}" if schema else "")
+        what = _OBJECT_TYPES.get(objtype, objtype)
+        for grantee, privilege, _ in sorted(old - new):
+            revokes.append(f"{prefix} revoke {privilege.lower()} on {what} from {grantee};")
+        for grantee, privilege, grantable in sorted(new - old):
+            option = " with grant option" if grantable else ""
+            grants.append(f"{prefix} grant {privilege.lower()} on {what} to {grantee}{option};")
+    return revokes, grants

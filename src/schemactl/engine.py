@@ -57,6 +57,7 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
             inspector.schemactl_inherited = ordering.read_inherited_columns(conn, schemas.keeps)
             inspector.schemactl_comments = comments_grants.read_comments(conn, schemas.keeps)
             inspector.schemactl_grants = comments_grants.read_grants(conn, schemas.keeps)
+            inspector.schemactl_default_privileges = comments_grants.read_default_privileges(conn, schemas.keeps)
             inspector.schemactl_storage = catalog.read_storage(conn, schemas.keeps)
             inspector.schemactl_domains = catalog.read_domains(conn, schemas.keeps)
             inspector.schemactl_identities = catalog.read_identities(conn, schemas.keeps)
@@ -132,6 +133,10 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     )
     first, last = comments_grants.comment_statements(statements, i_from.schemactl_comments, i_target.schemactl_comments)
     revokes, grants = comments_grants.grant_statements(statements, i_from.schemactl_grants, i_target.schemactl_grants)
+    default_revokes, default_grants = comments_grants.default_privilege_statements(
+        i_from.schemactl_default_privileges, i_target.schemactl_default_privileges
+    )
+    revokes, grants = default_revokes + revokes, grants + default_grants
     storage = catalog.storage_statements(statements, i_from.schemactl_storage, i_target.schemactl_storage)
     statements = _with_domains(statements, *catalog.domain_statements(i_from.schemactl_domains, i_target.schemactl_domains))
     identities = catalog.identity_statements(i_from.schemactl_identities, i_target.schemactl_identities)
