@@ -195,11 +195,12 @@ def test_privileges_on_schemas_views_sequences_functions_and_grant_option(projec
         "GRANT USAGE ON SEQUENCE app.q TO analyst;\n"
         "REVOKE EXECUTE ON FUNCTION app.f(int) FROM PUBLIC;\n"
         "GRANT EXECUTE ON FUNCTION app.f(int) TO analyst;\n"
+        "GRANT UPDATE (id) ON app.t TO analyst;\n"
     )
     result = roundtrip(project, dev_url, GRANTS, granted)
     for line in ("grant usage on SCHEMA app to analyst;", "grant select on TABLE app.t to analyst with grant option;",
                  "grant select on TABLE app.v to analyst;", "grant usage on SEQUENCE app.q to analyst;",
-                 "grant execute on FUNCTION app.f(integer) to analyst;"):
+                 "grant execute on FUNCTION app.f(integer) to analyst;", "grant update (id) on TABLE app.t to analyst;"):
         assert line in result.up_sql
     assert result.up_sql.startswith("revoke execute on FUNCTION app.f(integer) from PUBLIC;")
     assert "revoke usage on SCHEMA app from analyst;" in result.down_sql
@@ -337,3 +338,28 @@ def test_default_privileges(project: Project, dev_url: str) -> None:
         "alter default privileges for role postgres revoke execute on functions from PUBLIC;\n\n"
         'alter default privileges for role postgres in schema "s" grant select on tables to analyst with grant option;\n'
     )
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        pytest.param(  # schemainspect's policy equality ignores names: a rename must still happen
+            "CREATE TABLE t (id int);\nALTER TABLE t ENABLE ROW LEVEL SECURITY;\nCREATE POLICY p1 ON t USING (id > 0);\n",
+            "CREATE TABLE t (id int);\nALTER TABLE t ENABLE ROW LEVEL SECURITY;\nCREATE POLICY p2 ON t USING (id > 0);\n",
+            id="policy-rename",
+        ),
+        pytest.param(  # removing an enum value: rewrite with a dependent view and default
+            "CREATE TYPE e AS ENUM ('a', 'b', 'c');\nCREATE TABLE t (x e DEFAULT 'a');\nCREATE VIEW v AS SELECT x FROM t;\n",
+            "CREATE TYPE e AS ENUM ('a', 'b');\nCREATE TABLE t (x e DEFAULT 'a');\nCREATE VIEW v AS SELECT x FROM t;\n",
+            id="enum-value-removed",
+        ),
+        pytest.param("CREATE TABLE t (id int);\n", "CREATE TABLE t (id int, CONSTRAINT c CHECK (id > 0) NO INHERIT);\n",
+                     id="check-no-inherit"),
+        pytest.param("CREATE TABLE t (id serial);\n", "CREATE TABLE t (id int);\n", id="serial-to-int"),
+        pytest.param("CREATE TABLE t (id int);\n",
+                     "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1';\nCREATE TABLE t (id int);\n"
+                     "CREATE VIEW v AS SELECT f() AS x;\n", id="view-over-function"),
+    ],
+)
+def test_changes_migra_gets_right_stay_right(project: Project, dev_url: str, before: str, after: str) -> None:
+    roundtrip(project, dev_url, before, after)

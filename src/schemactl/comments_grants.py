@@ -81,12 +81,20 @@ class Grant:
     # created by the migration has it already.
     is_default: bool = field(default=False, compare=False)
 
+    @property
+    def _what(self) -> str:
+        """`select on TABLE public.t`, or `select (id) on TABLE public.t` for a column."""
+        if self.kind == "COLUMN":
+            table, column = self.identity.split("|", 1)
+            return f"{self.privilege.lower()} ({column}) on TABLE {table}"
+        return f"{self.privilege.lower()} on {self.kind} {self.identity}"
+
     def grant(self) -> str:
         option = " with grant option" if self.grantable else ""
-        return f"grant {self.privilege.lower()} on {self.kind} {self.identity} to {self.grantee}{option};"
+        return f"grant {self._what} to {self.grantee}{option};"
 
     def revoke(self) -> str:
-        return f"revoke {self.privilege.lower()} on {self.kind} {self.identity} from {self.grantee};"
+        return f"revoke {self._what} from {self.grantee};"
 
 
 def read_grants(conn: Any, keeps: Any) -> set[Grant]:
@@ -100,12 +108,12 @@ def grant_statements(statements: list[str], before: set[Grant], after: set[Grant
     new object exists, including grants on objects the migration re-creates."""
     recreated, dropped = created_names(statements), dropped_names(statements)
     gone = before - after
-    first = [g.revoke() for g in sorted(gone, key=_grant_key) if bare(g.identity) not in dropped]
+    first = [g.revoke() for g in sorted(gone, key=_grant_key) if bare(g.identity.split("|", 1)[0]) not in dropped]
     last = [
         g.grant()
         for g in sorted(after, key=_grant_key)
-        if (g not in before or bare(g.identity) in recreated)
-        and not (g.is_default and bare(g.identity) in recreated)
+        if (g not in before or bare(g.identity.split("|", 1)[0]) in recreated)
+        and not (g.is_default and bare(g.identity.split("|", 1)[0]) in recreated)
     ]
     return first, last
 

@@ -1,5 +1,5 @@
 -- Privileges granted to anyone but the owner, on tables, views, materialized views,
--- sequences, functions, procedures and schemas. A NULL ACL means the built-in defaults
+-- sequences, functions, procedures, schemas and columns. A NULL ACL means the built-in defaults
 -- (acldefault), so a REVOKE of a default (e.g. EXECUTE from PUBLIC) shows up as a difference.
 WITH objects AS (
     SELECT CASE WHEN c.relkind = 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind,
@@ -21,6 +21,16 @@ WITH objects AS (
            ('pg_proc'::regclass)::oid, p.oid
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE p.prokind IN ('f', 'p', 'w')
+  UNION ALL
+    -- Column privileges (GRANT SELECT (col) ON t): the identity is "table|column".
+    SELECT 'COLUMN', n.nspname,
+           (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity || '|' || quote_ident(a.attname),
+           c.relowner, a.attacl, false,
+           ('pg_class'::regclass)::oid, c.oid
+    FROM pg_attribute a
+    JOIN pg_class c ON c.oid = a.attrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
   UNION ALL
     SELECT 'SCHEMA', n.nspname, quote_ident(n.nspname), n.nspowner,
            coalesce(n.nspacl, acldefault('n', n.nspowner)),
