@@ -23,7 +23,7 @@ def test_server_runs_unprivileged_on_a_private_socket(server: pgserver.Ephemeral
         assert cur.fetchone() == ("",)  # Unix socket only
         cur.execute("select pg_backend_pid()")
         pid = cur.fetchone()[0]
-    uid = os.stat(f"/proc/{pid}").st_uid
+        uid = os.stat(f"/proc/{pid}").st_uid  # while connected: the backend exits with the session
     if os.geteuid() == 0:
         assert uid != 0, "PostgreSQL must not run as root"
     # the temporary directory is private
