@@ -1,0 +1,207 @@
+"""CLI commands that work on real databases: apply, rollback, status, baseline, repair.
+
+Registered on the same typer app as the rest (cli.py imports this module at its end).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Optional
+
+import typer
+
+from .cli import (
+    Format,
+    FormatOpt,
+    _config,
+    _err,
+    _info,
+    _json,
+    _out,
+    _print_sql,
+    _state,
+    _working,
+    app,
+)
+from .errors import ExitCode, MigrationFailed
+
+DbOpt = Annotated[Optional[str], typer.Option("--db", help="Target database URL (any libpq URL; password masked in output).", show_default=False)]
+EnvOpt = Annotated[Optional[str], typer.Option("--env", help="Named environment from the config: its URL (unless --db is given) and its name for `-- schemactl:environments`.", envvar="SCHEMACTL_ENV", show_default=False)]
+LockWaitOpt = Annotated[float, typer.Option("--lock-wait", help="Seconds to wait for another run's migration lock.")]
+LockTimeoutOpt = Annotated[Optional[str], typer.Option("--lock-timeout", help="PostgreSQL lock_timeout for migration statements, e.g. 5s.", show_default=False)]
+StatementTimeoutOpt = Annotated[Optional[str], typer.Option("--statement-timeout", help="PostgreSQL statement_timeout for migration statements, e.g. 10min.", show_default=False)]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print exactly what would run; change nothing.")]
+
+
+def _step_json(step: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    data = asdict(step)
+    if not data["sql"]:
+        del data["sql"]
+    return data
+
+
+def _at(current: int | None, names: dict[int, str]) -> str:
+    return "no migration applied" if current is None else f"at {names.get(current, f'{current:04d}')}"
+
+
+def _run_command(fmt: Format, run: Callable[[Callable[[Any], None]], Any], verb: str) -> int:
+    """Shared output of apply/rollback: a line per step as it completes, or one JSON document."""
+    from .migfiles import list_migrations
+
+    config = _config()
+    names = {p.version: p.id for p in list_migrations(config.generated)}
+    _state.on_interrupt = "the migration in progress was rolled back; see `schemactl status`"
+
+    def on_step(step: Any) -> None:
+        if fmt is Format.text and not _state.quiet:
+            what = {"applied": "applied", "rolled-back": "rolled back", "skipped": "skipped"}[step.status]
+            extra = f" ({step.duration_ms} ms)" if step.status != "skipped" else " (not for this environment)"
+            _err().print(f"{what} {step.name}{extra}", markup=False)
+
+    try:
+        result = run(on_step)
+    except MigrationFailed as e:
+        if fmt is Format.json:
+            err = e.error
+            _json({"ok": False, "steps": [_step_json(s) for s in e.completed], "error": {
+                "message": e.message, "file": err.path, "line": err.line, "column": err.column,
+                "statement": err.statement, "sqlstate": err.sqlstate}})
+        raise
+    if fmt is Format.json:
+        _json({"ok": True, "database": result.database, "dry_run": result.dry_run,
+               "current": names.get(result.current) if result.current else None,
+               "steps": [_step_json(s) for s in result.steps]})
+        return 0
+    if result.dry_run:
+        for step in result.steps:
+            if step.sql:
+                how = "one transaction" if step.transactional else "no transaction, statement by statement"
+                _print_sql(f"-- schemactl would run {step.file} ({how}):\n{step.sql.rstrip()}\n\n")
+        _info(f"dry run on {result.database}: {len(result.steps)} migration(s) would {verb}; "
+              f"the database is {_at(result.current, names)}; nothing was changed")
+    elif not result.steps:
+        _info(f"nothing to {verb}: the database is {_at(result.current, names)}")
+    else:
+        _info(f"done: {len(result.steps)} migration(s); the database is {_at(result.current, names)}")
+    return 0
+
+
+@app.command()
+def apply(
+    db: DbOpt = None,
+    env: EnvOpt = None,
+    target: Annotated[Optional[str], typer.Option("--target", help="Apply up to and including this version.", show_default=False)] = None,
+    dry_run: DryRunOpt = False,
+    allow_out_of_order: Annotated[bool, typer.Option("--allow-out-of-order", help="Apply pending migrations numbered below the current version.")] = False,
+    lock_wait: LockWaitOpt = 60.0,
+    lock_timeout: LockTimeoutOpt = None,
+    statement_timeout: StatementTimeoutOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> int:
+    """Apply pending migrations in order, each with its bookkeeping in one transaction."""
+    from . import runner
+
+    config = _config()
+    url = config.database_url(db, env)
+    return _run_command(fmt, lambda on_step: runner.apply_migrations(
+        config, url, target=target, environment=env, dry_run=dry_run, allow_out_of_order=allow_out_of_order,
+        lock_wait=lock_wait, lock_timeout=lock_timeout, statement_timeout=statement_timeout, on_step=on_step,
+    ), "apply")
+
+
+@app.command()
+def rollback(
+    db: DbOpt = None,
+    env: EnvOpt = None,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="Roll back this many migrations, newest first.", show_default=False)] = None,
+    target: Annotated[Optional[str], typer.Option("--target", help="Roll back everything above this version (0: everything).", show_default=False)] = None,
+    dry_run: DryRunOpt = False,
+    lock_wait: LockWaitOpt = 60.0,
+    lock_timeout: LockTimeoutOpt = None,
+    statement_timeout: StatementTimeoutOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> int:
+    """Run down files newest first (--steps N or --target VERSION), each in one transaction."""
+    from . import runner
+
+    config = _config()
+    url = config.database_url(db, env)
+    return _run_command(fmt, lambda on_step: runner.rollback_migrations(
+        config, url, steps=steps, target=target, dry_run=dry_run, lock_wait=lock_wait,
+        lock_timeout=lock_timeout, statement_timeout=statement_timeout, on_step=on_step,
+    ), "roll back")
+
+
+@app.command()
+def status(db: DbOpt = None, env: EnvOpt = None, fmt: FormatOpt = Format.text) -> int:
+    """Show every migration's state on a database; exit 5 if an applied file changed or is missing."""
+    from dataclasses import asdict
+
+    from .status import get_migration_status
+
+    config = _config()
+    result = get_migration_status(config, config.database_url(db, env))
+    names = {m.version: m.name for m in result.migrations}
+    code = int(ExitCode.INTEGRITY) if result.problems else 0
+    if fmt is Format.json:
+        _json({"database": result.database, "current": names.get(result.current) if result.current else None,
+               "pending": len(result.pending), "ok": not result.problems,
+               "migrations": [asdict(m) for m in result.migrations]})
+        return code
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("version", "name", "state", "applied at", "by", "ms"):
+        table.add_column(column, justify="right" if column == "ms" else "left")
+    styles = {"applied": "green", "baseline": "green", "pending": "yellow", "skipped": "dim"}
+    for m in result.migrations:
+        table.add_row(
+            f"{m.version:04d}", m.name.split("_", 1)[-1], m.state,
+            m.applied_at.strftime("%Y-%m-%d %H:%M:%S") if m.applied_at else "",
+            m.applied_by or "", "" if m.execution_ms is None else str(m.execution_ms),
+            style=styles.get(m.state, "red"),
+        )
+    _out().print(table)
+    for m in result.migrations:
+        if m.error:
+            _info(f"{m.name} {m.state}: {m.error}")
+    _info(f"{result.database}: {_at(result.current, names)}, {len(result.pending)} pending"
+          + (f", {len(result.problems)} problem(s) (see `schemactl apply` for what to do)" if result.problems else ""))
+    return code
+
+
+@app.command()
+def baseline(
+    version: Annotated[str, typer.Option("--version", help="The version the existing database is at.")],
+    db: DbOpt = None,
+    env: EnvOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Record even if the live schema differs from the replay.")] = False,
+    lock_wait: LockWaitOpt = 60.0,
+) -> int:
+    """Adopt an existing database: record 0001..VERSION as applied after checking the schema matches."""
+    from . import bookkeeping
+
+    config = _config()
+    url = config.database_url(db, env)
+    with _working("comparing the database with the migrations' replay"):
+        result = bookkeeping.baseline(config, url, version, force=force, lock_wait=lock_wait,
+                                 dev_url=_state.dev_url, pg_version=_state.pg_version)
+    if result.forced:
+        _info(f"warning: recorded despite {len(result.differences)} differing line(s) (--force)")
+    _info(f"baseline: recorded {len(result.recorded)} migration(s) as applied, up to {result.recorded[-1]}")
+    return 0
+
+
+@app.command()
+def repair(db: DbOpt = None, env: EnvOpt = None, lock_wait: LockWaitOpt = 60.0) -> int:
+    """Re-record checksums after a deliberate edit of applied files, and clear partial runs (logged)."""
+    from .bookkeeping import repair as run_repair
+
+    config = _config()
+    changes = run_repair(config, config.database_url(db, env), lock_wait=lock_wait)
+    for c in changes:
+        _info(f"repaired {c}")
+    _info(f"{len(changes)} change(s) recorded in the history" if changes else "nothing to repair")
+    return 0
