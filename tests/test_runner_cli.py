@@ -156,7 +156,15 @@ def test_sigkill_at_random_moments_leaves_a_migration_boundary(project: Project,
         # Apply until everything is in, then roll it all back: both directions get killed.
         command = ("rollback", "--target", "0") if at == n else ("apply",)
         p = _popen(project, *command, "--db", target_url, "--lock-wait", "30")
-        time.sleep(rng.uniform(0.25, 1.2))
+        # Wait until it is connected (start-up time varies with machine load), then kill it at
+        # a random moment of the run.
+        deadline = time.monotonic() + 20
+        while p.poll() is None and time.monotonic() < deadline and not _query(
+            target_url, "SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'schemactl %' "
+            "AND datname = current_database()"
+        ):
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.9))
         if p.poll() is None:
             p.send_signal(signal.SIGKILL)
             kills += 1
@@ -165,7 +173,7 @@ def test_sigkill_at_random_moments_leaves_a_migration_boundary(project: Project,
     r = project.cli("apply", "--db", target_url, "--lock-wait", "30")
     assert r.returncode == 0, (seed, r.stderr)
     assert _consistent(target_url, n) == n, seed
-    assert kills >= 7, f"seed {seed}: the kills should land mid-run most of the time"
+    assert kills >= 7, f"seed {seed}: only {kills} of 14 kills landed mid-run"
 
 
 def test_ctrl_c_rolls_back_the_running_migration(project: Project, target_url: str) -> None:
