@@ -13,20 +13,39 @@ from importlib import resources
 from typing import Any
 
 
-def query(name: str) -> str:
-    return resources.files("schemactl").joinpath(f"sql/{name}.sql").read_text("utf-8")
+def rows(conn: Any, name: str) -> list[Any]:
+    """Run `sql/<name>.sql` on a SQLAlchemy connection and return its rows."""
+    text = resources.files("schemactl").joinpath(f"sql/{name}.sql").read_text("utf-8")
+    # exec_driver_sql hands the text to psycopg2, which reads `%` as a placeholder (LIKE 'pg\_%').
+    return list(conn.exec_driver_sql(text.replace("%", "%%")).fetchall())
 
 
 def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def literal(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 @dataclass(frozen=True)
-class Sequence:
-    """A sequence's options as PostgreSQL stores them."""
+class _Named:
+    """An object named `schema.name`."""
 
     schema: str
     name: str
+
+    @property
+    def quoted(self) -> str:
+        """`"schema"."name"`, as migra writes it."""
+        return f"{ident(self.schema)}.{ident(self.name)}"
+
+
+@dataclass(frozen=True)
+class Sequence(_Named):
+    """A sequence's options as PostgreSQL stores them."""
+
     data_type: str
     start: int
     increment: int
@@ -34,11 +53,6 @@ class Sequence:
     maxvalue: int
     cache: int
     cycle: bool
-
-    @property
-    def quoted(self) -> str:
-        """`"schema"."name"`, as migra writes it."""
-        return f"{ident(self.schema)}.{ident(self.name)}"
 
     def options(self, since: Sequence | None = None) -> str:
         """The option clauses that differ from `since` (all of them when None)."""
@@ -61,8 +75,7 @@ class Sequence:
 
 def read_sequences(conn: Any, keeps: Any) -> dict[str, Sequence]:
     """Return the sequences in the schemas `keeps(schema)` accepts, by quoted name."""
-    rows = conn.exec_driver_sql(query("sequences")).fetchall()
-    found = (Sequence(*row) for row in rows)
+    found = (Sequence(*row) for row in rows(conn, "sequences"))
     return {s.quoted: s for s in found if keeps(s.schema)}
 
 
@@ -87,21 +100,14 @@ def fix_sequences(statements: list[str], before: dict[str, Sequence], after: dic
 
 
 @dataclass(frozen=True)
-class Collation:
+class Collation(_Named):
     """A collation's definition as PostgreSQL stores it."""
 
-    schema: str
-    name: str
     provider: str  # i = icu, c = libc, d = default
     lc_collate: str | None
     lc_ctype: str | None
     icu_locale: str | None
     deterministic: bool
-
-    @property
-    def quoted(self) -> str:
-        """`"schema"."name"`, as migra writes it."""
-        return f"{ident(self.schema)}.{ident(self.name)}"
 
     @property
     def create_statement(self) -> str:
@@ -118,14 +124,9 @@ class Collation:
         return f"create collation if not exists {self.quoted} ({options});"
 
 
-def literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def read_collations(conn: Any, keeps: Any) -> dict[str, Collation]:
     """Return the collations in the schemas `keeps(schema)` accepts, by quoted name."""
-    rows = conn.exec_driver_sql(query("collations")).fetchall()
-    found = (Collation(*row) for row in rows)
+    found = (Collation(*row) for row in rows(conn, "collations"))
     return {c.quoted: c for c in found if keeps(c.schema)}
 
 
@@ -217,8 +218,7 @@ class Storage:
 
 def read_storage(conn: Any, keeps: Any) -> dict[str, Storage]:
     """Return storage settings of tables/materialized views that have any, by identity."""
-    rows = conn.exec_driver_sql(query("storage").replace("%", "%%")).fetchall()
-    found = (Storage(schema, name, kind, tuple(opts), force, part) for schema, name, kind, opts, force, part in rows)
+    found = (Storage(*row[:3], tuple(row[3]), *row[4:]) for row in rows(conn, "storage"))
     return {s.identity: s for s in found if keeps(s.schema)}
 
 
@@ -278,8 +278,7 @@ class Domain:
 
 def read_domains(conn: Any, keeps: Any) -> dict[str, Domain]:
     """Return the domains in the schemas `keeps(schema)` accepts, by identity."""
-    rows = conn.exec_driver_sql(query("domains")).fetchall()
-    found = (Domain(*row[:6], tuple(row[6])) for row in rows)
+    found = (Domain(*row[:6], tuple(row[6])) for row in rows(conn, "domains"))
     return {d.identity: d for d in found if keeps(d.schema)}
 
 
@@ -345,8 +344,7 @@ class Identity:
 
 def read_identities(conn: Any, keeps: Any) -> dict[tuple[str, str], Identity]:
     """Return identity columns' options, by (quoted table, quoted column)."""
-    rows = conn.exec_driver_sql(query("identities")).fetchall()
-    found = (Identity(*row) for row in rows)
+    found = (Identity(*row) for row in rows(conn, "identities"))
     return {(i.table, i.column): i for i in found if keeps(i.schema)}
 
 

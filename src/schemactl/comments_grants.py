@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalog import bare, created_names, dropped_names, ident, literal, query
+from .catalog import bare, created_names, dropped_names, ident, literal, rows
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,7 @@ class Comment:
 
 def read_comments(conn: Any, keeps: Any) -> dict[tuple[str, str], Comment]:
     """Return the comments on objects in the schemas `keeps(schema)` accepts."""
-    rows = conn.exec_driver_sql(query("comments").replace("%", "%%")).fetchall()
-    found = (Comment(*row) for row in rows)
+    found = (Comment(*row) for row in rows(conn, "comments"))
     return {(c.type, c.identity): c for c in found if keeps(c.schema)}
 
 
@@ -99,8 +98,7 @@ class Grant:
 
 def read_grants(conn: Any, keeps: Any) -> set[Grant]:
     """Return the non-owner privileges on objects in the schemas `keeps(schema)` accepts."""
-    rows = conn.exec_driver_sql(query("privileges").replace("%", "%%")).fetchall()
-    return {g for g in (Grant(*row) for row in rows) if keeps(g.schema)}
+    return {g for g in (Grant(*row) for row in rows(conn, "privileges")) if keeps(g.schema)}
 
 
 def grant_statements(statements: list[str], before: set[Grant], after: set[Grant]) -> tuple[list[str], list[str]]:
@@ -130,9 +128,7 @@ DefaultPrivileges = dict[tuple[str, str | None, str], dict[str, set[tuple[str, s
 def read_default_privileges(conn: Any, keeps: Any) -> DefaultPrivileges:
     """Return ALTER DEFAULT PRIVILEGES entries (global ones, and those of kept schemas)."""
     out: DefaultPrivileges = {}
-    for role, schema, objtype, kind, grantee, privilege, grantable in conn.exec_driver_sql(
-        query("default_privileges")
-    ).fetchall():
+    for role, schema, objtype, kind, grantee, privilege, grantable in rows(conn, "default_privileges"):
         if schema is not None and not keeps(schema):
             continue
         entry = out.setdefault((role, schema, objtype), {"actual": set(), "default": set()})

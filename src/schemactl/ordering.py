@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .catalog import bare, ident, query
+from .catalog import bare, ident, rows
 
 
 def read_inherited_columns(conn: Any, keeps: Any) -> dict[str, set[str]]:
     """Return, by quoted table name, the quoted names of columns the table only inherits."""
     out: dict[str, set[str]] = {}
-    for schema, table, column in conn.exec_driver_sql(query("inherited_columns")).fetchall():
+    for schema, table, column in rows(conn, "inherited_columns"):
         if keeps(schema):
             out.setdefault(f"{ident(schema)}.{ident(table)}", set()).add(ident(column))
     return out
@@ -94,8 +94,7 @@ def _drop_name(statement: str) -> str | None:
 
 def read_index_attachments(conn: Any, keeps: Any) -> set[tuple[str, str]]:
     """Return (parent index, attached partition index) pairs, quoted as migra quotes them."""
-    rows = conn.exec_driver_sql(query("index_attachments").replace("%", "%%")).fetchall()
-    return {(parent, child) for schema, parent, child in rows if keeps(schema)}
+    return {(parent, child) for schema, parent, child in rows(conn, "index_attachments") if keeps(schema)}
 
 
 _DROP_INDEX = re.compile(r'^drop index if exists (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+");$', re.I)
@@ -113,8 +112,7 @@ def fix_index_attachments(statements: list[str], before: set[tuple[str, str]], a
 
 def read_table_functions(conn: Any, keeps: Any) -> set[str]:
     """Return `schema.name` (lower case) of functions that defaults, checks or indexes call."""
-    rows = conn.exec_driver_sql(query("table_functions")).fetchall()
-    return {name.lower() for schema, name in rows if keeps(schema)}
+    return {name.lower() for schema, name in rows(conn, "table_functions") if keeps(schema)}
 
 
 _CREATE_FUNCTION = re.compile(r"^create (?:or replace )?function (?P<name>[^\s(]+)\s*\(", re.I)
