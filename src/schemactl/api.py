@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, ddl, engine, migfiles, pgserver, verify
+from . import __version__, ddl, engine, migfiles, pgserver, scratch, verify
 from .config import STARTER, Config, ModelSettings
 from .destructive import DestructiveStatement, find_destructive
 from .errors import ConfigError, DestructiveChangeError, SQLFileError, UsageError
@@ -82,39 +82,6 @@ class CheckResult:
 # ------------------------------------------------------------------ helpers ----
 
 
-def _filter(config: Config) -> engine.SchemaFilter:
-    return engine.SchemaFilter(
-        include=config.include_schemas,
-        exclude=(*config.exclude_schemas, config.tracking_schema),
-    )
-
-
-@contextlib.contextmanager
-def _scratch(config: Config, dev_url: str | None, pg_version: int | None) -> Iterator[pgserver.Sandbox]:
-    with pgserver.sandbox(dev_url or config.resolved_dev_url(), pg_version or config.pg_version) as box:
-        box.create_roles(config.roles)
-        yield box
-
-
-def _migration_files(config: Config, pairs: list[MigrationPair]) -> list[tuple[ddl.SQLFile, bool]]:
-    out = []
-    for pair in pairs:
-        f = ddl.read_sql_file(pair.up, config.root)
-        out.append((f, "no-transaction" not in migfiles.directives(f.text)))
-    return out
-
-
-def _replay(box: pgserver.Sandbox, db: str, files: list[tuple[ddl.SQLFile, bool]]) -> None:
-    with contextlib.closing(box.connect(db)) as conn:
-        for f, transactional in files:
-            ddl.execute_file(conn, f, transactional)
-
-
-def _load_schemas(box: pgserver.Sandbox, db: str, files: list[ddl.SQLFile]) -> None:
-    with contextlib.closing(box.connect(db)) as conn:
-        ddl.load_schema_files(conn, files)
-
-
 @contextlib.contextmanager
 def _pool() -> Iterator[ThreadPoolExecutor]:
     # Database work releases the GIL, so loading two databases at once halves the wait.
@@ -142,14 +109,14 @@ def _prepare(
     """Create the replay and target databases and fill them; return their names."""
     pairs = migfiles.list_migrations(config.generated)
     schema_files = ddl.discover(config.schemas, config.load_order, config.root)
-    migration_files = _migration_files(config, pairs)
+    migration_files = [ddl.read_migration(p.up, config.root) for p in pairs]
     replay_db = box.create_database("replay")
     target_db = box.create_database("target")
     progress(f"loading {len(schema_files)} schema files and replaying {len(pairs)} migrations")
     # The schemas' error is reported first: it is the file the user most likely just edited.
     _results(
-        pool.submit(_load_schemas, box, target_db, schema_files),
-        pool.submit(_replay, box, replay_db, migration_files),
+        pool.submit(scratch.load_schemas, box, target_db, schema_files),
+        pool.submit(scratch.replay, box, replay_db, migration_files),
     )
     return replay_db, target_db, pairs
 
@@ -236,8 +203,8 @@ def diff(
     if name is None and not print_only:
         raise UsageError("a migration name is required", hint='pass -m "what changed"')
     slug = migfiles.slugify(name) if name is not None else ""
-    schemas = _filter(config)
-    with _scratch(config, dev_url, pg_version) as box, _pool() as pool:
+    schemas = engine.SchemaFilter.of(config)
+    with scratch.sandbox(config, dev_url, pg_version) as box, _pool() as pool:
         replay_db, target_db, pairs = _prepare(config, box, pool, progress)
         progress("comparing")
         snap_before, snap_target = pool.submit(verify.snapshot, box, replay_db, schemas), pool.submit(
@@ -286,12 +253,12 @@ def drift(
 
     params = dburl.conn_params(url)
     dburl.connect(url, application_name="schemactl diff").close()  # a clear error before any work
-    schemas = _filter(config)
+    schemas = engine.SchemaFilter.of(config)
     files = ddl.discover(config.schemas, config.load_order, config.root)
-    with _scratch(config, dev_url, pg_version) as box:
+    with scratch.sandbox(config, dev_url, pg_version) as box:
         target_db = box.create_database("target")
         progress(f"loading {len(files)} schema files")
-        _load_schemas(box, target_db, files)
+        scratch.load_schemas(box, target_db, files)
         progress("comparing with the live database")
         live = engine.inspect(dburl.sqlalchemy_url(params), schemas)
         target = engine.inspect(box.sqlalchemy_url(target_db), schemas)
@@ -315,9 +282,9 @@ def check(
         findings.append(
             Finding("integrity", f.message, ["hint: if the change is deliberate, run `schemactl rehash`"])
         )
-    schemas = _filter(config)
+    schemas = engine.SchemaFilter.of(config)
     pending = ""
-    with _scratch(config, dev_url, pg_version) as box, _pool() as pool:
+    with scratch.sandbox(config, dev_url, pg_version) as box, _pool() as pool:
         replay_db, target_db, _ = _prepare(config, box, pool, progress)
         progress("comparing")
         # The models are generated while pg_dump runs: reflection is Python work, the dumps
@@ -370,10 +337,10 @@ def generate_models(
 
     settings = settings or config.model_settings
     files = ddl.discover(config.schemas, config.load_order, config.root)
-    with _scratch(config, dev_url, pg_version) as box:
+    with scratch.sandbox(config, dev_url, pg_version) as box:
         db = box.create_database("models")
         progress(f"loading {len(files)} schema files")
-        _load_schemas(box, db, files)
+        scratch.load_schemas(box, db, files)
         progress("generating models")
         rendered = codegen.render(config, settings, box.sqlalchemy_url(db))
     path = config.models

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 
 from . import dburl, ddl, ledger, session
 from .config import Config
 from .errors import IntegrityError
-from .status import parse_version, read_files, read_sql, states
+from .status import parse_version, read_files, states
 
 DEFAULT_LOCK_WAIT = session.DEFAULT_LOCK_WAIT
 
@@ -35,12 +34,12 @@ def baseline(
 ) -> BaselineResult:
     """Record migrations 0001..`version` as applied without running them, after checking the
     live schema matches their replay (`force` records them despite differences)."""
-    from . import engine, pgserver, verify  # heavy (SQLAlchemy); only baseline needs them
+    from . import engine, pgserver, scratch, verify  # heavy (SQLAlchemy); only baseline needs them
 
     files = read_files(config)
     upto = parse_version(version, files, "--version")
     chosen = [files[v] for v in sorted(files) if v <= upto]
-    schemas = engine.SchemaFilter(config.include_schemas, (*config.exclude_schemas, config.tracking_schema))
+    schemas = engine.SchemaFilter.of(config)
     params = dburl.conn_params(database)
     with session.open_session(database, "baseline") as conn:
         if ledger.read(conn, config.tracking_schema).rows:
@@ -48,13 +47,9 @@ def baseline(
                 "this database already has migrations recorded; baseline adopts a database schemactl has not managed",
                 hint="see `schemactl status`",
             )
-    with pgserver.sandbox(dev_url or config.resolved_dev_url(), pg_version or config.pg_version) as box:
-        box.create_roles(config.roles)
+    with scratch.sandbox(config, dev_url, pg_version) as box:
         replay = box.create_database("baseline")
-        with contextlib.closing(box.connect(replay)) as rconn:
-            for f in chosen:
-                sqlfile, transactional = read_sql(config, f.pair.up)
-                ddl.execute_file(rconn, sqlfile, transactional)
+        scratch.replay(box, replay, [ddl.read_migration(f.pair.up, config.root) for f in chosen])
         expected = verify.snapshot(box, replay, schemas)
         binaries = box.binaries or pgserver.find_binaries(pg_version or config.pg_version)
         live = verify.parse_dump(pgserver.pg_dump(binaries, params, schemas.excluded_for_dump), schemas)

@@ -19,6 +19,7 @@ import psycopg2.errorcodes as codes
 
 from . import sqltext
 from .errors import ConfigError, SQLFileError
+from .migfiles import directives
 
 # SQLSTATEs that can mean "defined in a file that has not loaded yet".
 _MISSING_DEPENDENCY = {
@@ -91,6 +92,13 @@ def read_sql_file(path: Path, project_root: Path) -> SQLFile:
     f = SQLFile(path, rel, text)
     check_script(f)
     return f
+
+
+def read_migration(path: Path, project_root: Path) -> tuple[SQLFile, bool]:
+    """Read a migration file; also return whether it runs in one transaction (it does unless
+    its header says `-- schemactl:no-transaction`)."""
+    f = read_sql_file(path, project_root)
+    return f, "no-transaction" not in directives(f.text)
 
 
 def check_script(f: SQLFile) -> list[sqltext.Statement]:

@@ -11,13 +11,16 @@ import copy
 import re
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 from . import catalog, comments_grants, ordering
 from .pgserver import Sandbox
+
+if TYPE_CHECKING:
+    from .config import Config
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,11 @@ class SchemaFilter:
 
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, config: Config) -> SchemaFilter:
+        """The project's filter: its include/exclude lists, and never the tracking schema."""
+        return cls(include=config.include_schemas, exclude=(*config.exclude_schemas, config.tracking_schema))
 
     def keeps(self, schema: str | None) -> bool:
         """Return whether objects in `schema` are compared."""

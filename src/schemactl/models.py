@@ -96,12 +96,10 @@ def _schemas(conn: Any, config: Config, settings: ModelSettings) -> list[str]:
             "AND nspname <> 'information_schema' ORDER BY 1"
         )
     ).scalars()
-    excluded = {*config.exclude_schemas, config.tracking_schema}
-    return [
-        n
-        for n in names
-        if n not in excluded and (not config.include_schemas or n in config.include_schemas)
-    ]
+    from .engine import SchemaFilter
+
+    keeps = SchemaFilter.of(config).keeps
+    return [n for n in names if keeps(n)]
 
 
 def _partitions(conn: Any) -> dict[tuple[str, str], str]:

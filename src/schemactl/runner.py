@@ -33,7 +33,7 @@ from .errors import (
     SQLFileError,
     UsageError,
 )
-from .status import MigrationFile, label, parse_version, read_files, read_sql, states, validate
+from .status import MigrationFile, label, parse_version, read_files, states, validate
 
 DEFAULT_LOCK_WAIT = session.DEFAULT_LOCK_WAIT
 
@@ -229,7 +229,7 @@ def apply_migrations(
                             ),
                         )
                 else:
-                    sqlfile, transactional = read_sql(config, f.pair.up)
+                    sqlfile, transactional = ddl.read_migration(f.pair.up, config.root)
                     step.duration_ms = _run(
                         conn,
                         schema,
@@ -302,7 +302,7 @@ def _plan_apply(
             continue
         f = files[s.version]
         runs = f.runs_in(environment)
-        _, transactional = read_sql(config, f.pair.up)
+        _, transactional = ddl.read_migration(f.pair.up, config.root)
         status = ("would-apply" if runs else "would-skip") if dry_run else ("applied" if runs else "skipped")
         step = Step(f.version, f.name, "up", status, config.rel(f.pair.up), transactional)
         if dry_run and runs:
@@ -351,9 +351,9 @@ def rollback_migrations(
             plan = []
             for v in chosen:
                 f, row = files[v], led.rows[v]
-                down, transactional = read_sql(config, f.pair.down)
+                down, transactional = ddl.read_migration(f.pair.down, config.root)
                 skip = row.state == "skipped"
-                if not skip and _empty(down) and not _empty(read_sql(config, f.pair.up)[0]):
+                if not skip and _empty(down) and not _empty(ddl.read_migration(f.pair.up, config.root)[0]):
                     # Running nothing and deleting the ledger row would claim an undo that never happened.
                     raise IntegrityError(
                         f"{f.name} cannot be rolled back: {config.rel(f.pair.down)} has no statements",
@@ -390,7 +390,7 @@ def rollback_migrations(
                             ),
                         )
                 else:
-                    sqlfile, transactional = read_sql(config, f.pair.down)
+                    sqlfile, transactional = ddl.read_migration(f.pair.down, config.root)
                     step.duration_ms = _run(
                         conn,
                         schema,

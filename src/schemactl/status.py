@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
-from . import dburl, ddl, ledger, migfiles, session
+from . import dburl, ledger, migfiles, session
 from .config import Config
 from .errors import IntegrityError, UsageError
 from .migfiles import MigrationPair
@@ -93,11 +92,6 @@ def read_files(config: Config) -> dict[int, MigrationFile]:
         names = tuple(e.strip() for e in envs.split(",") if e.strip()) if envs is not None else None
         out[pair.version] = MigrationFile(pair, migfiles.file_hash(pair.up), names)
     return out
-
-
-def read_sql(config: Config, path: Path) -> tuple[ddl.SQLFile, bool]:
-    f = ddl.read_sql_file(path, config.root)
-    return f, "no-transaction" not in migfiles.directives(f.text)
 
 
 def label(version: int | None, files: dict[int, MigrationFile], led: ledger.Ledger | None = None) -> str:

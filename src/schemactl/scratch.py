@@ -1,0 +1,31 @@
+"""Scratch databases for a project: a sandbox with the project's roles, the migrations
+replayed into one database, the DDL of `schemas/` loaded into another."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from . import ddl, pgserver
+from .config import Config
+
+
+@contextlib.contextmanager
+def sandbox(config: Config, dev_url: str | None = None, pg_version: int | None = None) -> Iterator[pgserver.Sandbox]:
+    """Yield a sandbox (dev server or ephemeral cluster) in which the project's roles exist."""
+    with pgserver.sandbox(dev_url or config.resolved_dev_url(), pg_version or config.pg_version) as box:
+        box.create_roles(config.roles)
+        yield box
+
+
+def replay(box: pgserver.Sandbox, db: str, files: list[tuple[ddl.SQLFile, bool]]) -> None:
+    """Run migration files (from `ddl.read_migration`) into `db`, in order."""
+    with contextlib.closing(box.connect(db)) as conn:
+        for f, transactional in files:
+            ddl.execute_file(conn, f, transactional)
+
+
+def load_schemas(box: pgserver.Sandbox, db: str, files: list[ddl.SQLFile]) -> None:
+    """Load the DDL files of `schemas/` into `db`."""
+    with contextlib.closing(box.connect(db)) as conn:
+        ddl.load_schema_files(conn, files)
