@@ -23,6 +23,7 @@ from .cli import (
     _working,
     app,
 )
+from .config import Config
 from .errors import ExitCode, MigrationFailed
 
 DbOpt = Annotated[Optional[str], typer.Option("--db", help="Target database URL (any libpq URL; password masked in output).", show_default=False)]
@@ -46,11 +47,10 @@ def _at(current: int | None, names: dict[int, str]) -> str:
     return "no migration applied" if current is None else f"at {names.get(current, f'{current:04d}')}"
 
 
-def _run_command(fmt: Format, run: Callable[[Callable[[Any], None]], Any], verb: str) -> int:
+def _run_command(config: Config, fmt: Format, run: Callable[[Callable[[Any], None]], Any], verb: str) -> int:
     """Shared output of apply/rollback: a line per step as it completes, or one JSON document."""
     from .migfiles import list_migrations
 
-    config = _config()
     names = {p.version: p.id for p in list_migrations(config.generated)}
     _state.on_interrupt = "the migration in progress was rolled back; see `schemactl status`"
 
@@ -105,7 +105,7 @@ def apply(
 
     config = _config()
     url = config.database_url(db, env)
-    return _run_command(fmt, lambda on_step: runner.apply_migrations(
+    return _run_command(config, fmt, lambda on_step: runner.apply_migrations(
         config, url, target=target, environment=env, dry_run=dry_run, allow_out_of_order=allow_out_of_order,
         lock_wait=lock_wait, lock_timeout=lock_timeout, statement_timeout=statement_timeout, on_step=on_step,
     ), "apply")
@@ -128,7 +128,7 @@ def rollback(
 
     config = _config()
     url = config.database_url(db, env)
-    return _run_command(fmt, lambda on_step: runner.rollback_migrations(
+    return _run_command(config, fmt, lambda on_step: runner.rollback_migrations(
         config, url, steps=steps, target=target, dry_run=dry_run, lock_wait=lock_wait,
         lock_timeout=lock_timeout, statement_timeout=statement_timeout, on_step=on_step,
     ), "roll back")

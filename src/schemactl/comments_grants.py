@@ -81,6 +81,11 @@ class Grant:
     is_default: bool = field(default=False, compare=False)
 
     @property
+    def owner(self) -> str:
+        """The object the privilege is on, as `bare` writes it (the table, for a column)."""
+        return bare(self.identity.split("|", 1)[0])
+
+    @property
     def _what(self) -> str:
         """`select on TABLE public.t`, or `select (id) on TABLE public.t` for a column."""
         if self.kind == "COLUMN":
@@ -106,12 +111,12 @@ def grant_statements(statements: list[str], before: set[Grant], after: set[Grant
     new object exists, including grants on objects the migration re-creates."""
     recreated, dropped = created_names(statements), dropped_names(statements)
     gone = before - after
-    first = [g.revoke() for g in sorted(gone, key=_grant_key) if bare(g.identity.split("|", 1)[0]) not in dropped]
+    first = [g.revoke() for g in sorted(gone, key=_grant_key) if g.owner not in dropped]
     last = [
         g.grant()
         for g in sorted(after, key=_grant_key)
-        if (g not in before or bare(g.identity.split("|", 1)[0]) in recreated)
-        and not (g.is_default and bare(g.identity.split("|", 1)[0]) in recreated)
+        if (g not in before or g.owner in recreated)
+        and not (g.is_default and g.owner in recreated)
     ]
     return first, last
 

@@ -18,7 +18,7 @@ import psycopg2
 import psycopg2.errorcodes as codes
 
 from . import sqltext
-from .errors import ConfigError, SQLFileError
+from .errors import ConfigError, SQLFileError, first_line
 from .migfiles import directives
 
 # SQLSTATEs that can mean "defined in a file that has not loaded yet".
@@ -224,7 +224,7 @@ def _error_offset(conn: Any, f: SQLFile, e: psycopg2.Error) -> int | None:
 
 def _sql_error(f: SQLFile, e: psycopg2.Error, offset: int | None, statement: str | None = None) -> SQLFileError:
     diag = e.diag
-    message = diag.message_primary or (str(e).strip().splitlines() or [type(e).__name__])[0]
+    message = diag.message_primary or first_line(e)
     hint = diag.message_hint or diag.message_detail
     if e.pgcode == codes.UNDEFINED_OBJECT and re.match(r'role ".*" does not exist', message):
         hint = "list the role under `roles` in schemactl.toml so every scratch server creates it"

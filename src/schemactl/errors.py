@@ -125,3 +125,8 @@ class Interrupted(BaseException):
         super().__init__(f"interrupted by signal {signum}")
         self.signum = signum
         self.exit_code = 128 + signum
+
+
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message (libpq messages run over several lines)."""
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]

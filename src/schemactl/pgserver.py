@@ -37,7 +37,7 @@ import psycopg2.extensions
 import testing.postgresql
 
 from . import dburl
-from .errors import ServerUnavailable
+from .errors import ServerUnavailable, first_line
 
 log = logging.getLogger(__name__)
 
@@ -466,10 +466,6 @@ def pg_dump(binaries: PgBinaries, params: dict[str, Any], exclude_schemas: list[
         last = (p.stderr.strip().splitlines() or ["no message"])[-1]
         raise ServerUnavailable(f"pg_dump failed: {last}")
     return p.stdout
-
-
-def first_line(e: BaseException) -> str:
-    return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
 @contextlib.contextmanager

@@ -32,6 +32,7 @@ from .errors import (
     ServerUnavailable,
     SQLFileError,
     UsageError,
+    first_line,
 )
 from .status import MigrationFile, label, parse_version, read_files, states, validate
 
@@ -141,7 +142,7 @@ def _run(conn: Any, schema: str, job: _Job, before: int | None, completed: list[
             record_failure("interrupted", "interrupted by a signal", None)
         raise
     except psycopg2.Error as e:  # the bookkeeping or the COMMIT failed (deferred constraint, lost server)
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        first = first_line(e)
         if conn.closed:
             raise _lost(job, first) from None
         message = (e.diag.message_primary if e.diag else None) or first
@@ -250,7 +251,7 @@ def apply_migrations(
                 if on_step:
                     on_step(step)
                 session.checkpoint()
-            return RunResult(done, ledger.read(conn, schema).current, False, dburl.mask(database))
+            return RunResult(done, current, False, dburl.mask(database))
 
 
 def _finish_apply(schema: str, f: MigrationFile) -> Callable[[Any, int], None]:
@@ -403,14 +404,15 @@ def rollback_migrations(
                             transactional,
                             _finish_rollback(schema, f),
                         ),
-                        ledger.read(conn, schema).current,
+                        step.version,  # newest first: until it is undone, the database is at this one
                         done,
                     )
                 done.append(step)
                 if on_step:
                     on_step(step)
                 session.checkpoint()
-            return RunResult(done, ledger.read(conn, schema).current, False, dburl.mask(database))
+            remaining = next((v for v in in_effect if v not in chosen), None)
+            return RunResult(done, remaining, False, dburl.mask(database))
 
 
 def _empty(f: ddl.SQLFile) -> bool:
