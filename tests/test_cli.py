@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,6 @@ def test_python_module_and_api_exports() -> None:
     import schemactl
 
     assert callable(schemactl.diff) and callable(schemactl.check)
-    out = subprocess.run(["python", "-c", "import schemactl, sys; print('schemactl.api' in sys.modules)"],
+    out = subprocess.run([sys.executable, "-c", "import schemactl, sys; print('schemactl.api' in sys.modules)"],
                          capture_output=True, text=True)
     assert out.stdout.strip() == "False"  # heavy modules load lazily
