@@ -105,21 +105,25 @@ def test_dropped_table_is_destructive(based: Project, dev_url: str) -> None:
 
 
 def test_migra_miss_is_caught_by_verification(based: Project, dev_url: str) -> None:
-    # An open engine gap: extended statistics are not compared; migra sees no change, pg_dump does.
-    based.schema("zz.sql", "create statistics person_st on id, name from person;")
-    result = diff(based, dev_url, "statistics")
+    # An open engine gap: aggregates are not compared; migra sees no change, pg_dump does.
+    based.schema("zz.sql", "create aggregate total(int) (sfunc = int4pl, stype = int);")
+    result = diff(based, dev_url, "aggregate")
     assert result.status == "no-changes"
     assert not result.verified
-    assert any("STATISTICS public.person_st: missing" in p for p in result.problems)
+    assert result.problems[:2] == [
+        "AGGREGATE public.total(integer): missing",
+        "  schemactl does not diff AGGREGATE objects: write this change into the migration by hand "
+        "(up and down; the expected definition is below), then run `schemactl rehash`",
+    ]
     assert len(based.migrations()) == 2
 
 
 def test_partially_wrong_migration_is_written_unverified(based: Project, dev_url: str) -> None:
-    # An open engine gap: migra creates the table but not its extended statistics.
-    based.schema("zz.sql", "create table noted (a int, b int);\ncreate statistics noted_st on a, b from noted;")
+    # An open engine gap: migra creates the table but not the aggregate.
+    based.schema("zz.sql", "create table noted (a int, b int);\ncreate aggregate total(int) (sfunc = int4pl, stype = int);")
     result = diff(based, dev_url, "noted")
     assert result.status == "written" and not result.verified
-    assert any("STATISTICS public.noted_st: missing" in p for p in result.problems)
+    assert any("AGGREGATE public.total(integer): missing" in p for p in result.problems)
     header = result.up_path.read_text()  # type: ignore[union-attr]
     assert "-- UNVERIFIED" in header and "noted" in header
 

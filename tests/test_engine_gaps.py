@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from schemactl import api, engine, runner
+from schemactl import api, engine, enums, runner
 
 from .conftest import Project, url_of
 
@@ -138,6 +138,48 @@ def test_partitions_attach_detach_and_drop_with_their_parent(project: Project, d
     project.schema("schema.sql", "CREATE TABLE other (id int);\n")
     gone = api.diff(project.config, "drop all", allow_destructive=True, dev_url=dev_url)
     assert gone.verified, gone.problems
+
+
+PLAIN = """
+CREATE TABLE m (id serial, d date NOT NULL, note text, PRIMARY KEY (id, d), CHECK (id > 0));
+CREATE INDEX m_note ON m (note);
+CREATE TABLE ref (id int PRIMARY KEY, m_id int, m_d date, FOREIGN KEY (m_id, m_d) REFERENCES m (id, d));
+CREATE FUNCTION tf() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+CREATE TRIGGER trg BEFORE INSERT ON m FOR EACH ROW EXECUTE FUNCTION tf();
+ALTER TABLE m ENABLE ROW LEVEL SECURITY;
+CREATE POLICY p ON m USING (id > 0);
+COMMENT ON TABLE m IS 'measurements';
+CREATE VIEW v AS SELECT id, note FROM m;
+CREATE VIEW w AS SELECT id FROM v;
+"""
+PARTITIONED = PLAIN.replace(
+    "CHECK (id > 0));",
+    "CHECK (id > 0)) PARTITION BY RANGE (d);\n"
+    "CREATE TABLE m_2020 PARTITION OF m FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');\n"
+    "CREATE TABLE m_2021 PARTITION OF m FOR VALUES FROM ('2021-01-01') TO ('2022-01-01');",
+)
+
+
+def test_partitioned_tables_with_keys_triggers_and_views(project: Project, dev_url: str) -> None:
+    # Created from nothing: PostgreSQL clones the key, check and trigger onto each partition
+    # and makes the key's index itself; none of that may be written twice.
+    result = roundtrip(project, dev_url, "CREATE TABLE x (id int);\n", "CREATE TABLE x (id int);\n" + PARTITIONED)
+    assert 'alter table "public"."m" add constraint "m_pkey" PRIMARY KEY (id, d);' in result.up_sql
+    assert "m_2020_pkey" not in result.up_sql and "ON public.m_2020 FOR EACH ROW" not in result.up_sql
+    # One partition dropped and back: detached first (ref's foreign key has an internal copy on
+    # it); its index goes with it, and comes back with CREATE TABLE.
+    fewer = PARTITIONED.replace("CREATE TABLE m_2021 PARTITION OF m FOR VALUES FROM ('2021-01-01') TO ('2022-01-01');", "")
+    result = roundtrip(project, dev_url, "CREATE TABLE x (id int);\n" + PARTITIONED, "CREATE TABLE x (id int);\n" + fewer)
+    assert result.up_sql == 'alter table "public"."m" detach partition "public"."m_2021";\n\ndrop table "public"."m_2021";\n'
+
+
+def test_plain_table_becomes_partitioned_and_back(project: Project, dev_url: str) -> None:
+    # PostgreSQL cannot ALTER a table into partitioning: it is dropped and created with its
+    # indexes, keys, checks, triggers, policies, comment, the views over it, the foreign keys
+    # pointing at it, and its serial sequence kept alive across the drop.
+    result = roundtrip(project, dev_url, PLAIN, PARTITIONED)
+    assert result.up_sql.startswith('alter sequence "public"."m_id_seq" owned by none;')
+    assert 'alter sequence "public"."m_id_seq" owned by "public"."m"."id";' in result.down_sql
 
 
 COMMENTED = """
@@ -326,6 +368,75 @@ def test_changed_icu_collation_is_recreated(project: Project, dev_url: str) -> N
                        "CREATE COLLATION c1 (provider = icu, locale = 'de-u-kn-true');\n")
     assert result.up_sql == ('drop collation "public"."c1";\n\n'
                              "create collation if not exists \"public\".\"c1\" (provider = icu, locale = 'de-u-kn-true');\n")
+
+
+def test_statistics_rules_and_event_triggers(project: Project, dev_url: str) -> None:
+    before = """
+    CREATE TABLE t (a int, b int, c int);
+    CREATE VIEW v AS SELECT * FROM t;
+    CREATE FUNCTION et() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$;
+    """
+    after = before + """
+    CREATE STATISTICS s1 (ndistinct) ON a, c FROM t;
+    ALTER STATISTICS s1 SET STATISTICS 50;
+    CREATE RULE r1 AS ON INSERT TO v DO INSTEAD INSERT INTO t VALUES (new.a, new.b);
+    CREATE RULE r2 AS ON DELETE TO t DO ALSO NOTIFY t;
+    ALTER TABLE t DISABLE RULE r2;
+    CREATE EVENT TRIGGER e1 ON ddl_command_start WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION et();
+    COMMENT ON STATISTICS s1 IS 'stats';
+    COMMENT ON RULE r1 ON v IS 'a rule';
+    COMMENT ON EVENT TRIGGER e1 IS 'et';
+    """
+    result = roundtrip(project, dev_url, before, after)
+    assert "CREATE STATISTICS public.s1 (ndistinct) ON a, c FROM t;" in result.up_sql
+    assert result.down_sql.startswith("drop event trigger e1;\n\ndrop rule r1 on public.v;")
+    # Changed: re-created; the view over t goes and comes back with t's type change, and
+    # takes its rule along, which is created again with its comment.
+    changed = (after.replace("a int", "a bigint").replace("ON a, c", "ON a, b").replace("NOTIFY t;", "NOTIFY t2;")
+               + "ALTER EVENT TRIGGER e1 DISABLE;\n")
+    result = roundtrip(project, dev_url, after, changed)
+    assert "comment on RULE r1 on public.v is 'a rule';" in result.up_sql
+    assert "alter event trigger e1 disable;" in result.up_sql
+
+
+ENUM_BEFORE = """
+CREATE TYPE mood AS ENUM ('sad', 'ok');
+CREATE TABLE t (id int, m mood DEFAULT 'sad');
+CREATE VIEW happy AS SELECT id FROM t WHERE m = 'sad';
+"""
+ENUM_AFTER = """
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TABLE t (id int, m mood DEFAULT 'happy' CHECK (m <> 'ok'));
+CREATE VIEW happy AS SELECT id FROM t WHERE m = 'happy';
+CREATE FUNCTION cheer() RETURNS mood LANGUAGE sql AS $$ SELECT 'happy'::mood $$;
+"""
+
+
+@pytest.mark.parametrize("direction", ["add", "remove"])
+def test_enum_value_added_and_used_in_the_same_migration(
+    project: Project, dev_url: str, server, database: str, direction: str
+) -> None:
+    # Adding: the new value must commit before the default, check, view and function use it.
+    # Removing: the rewrite must not set the old default, which the new type lacks, again.
+    before, after = (ENUM_BEFORE, ENUM_AFTER) if direction == "add" else (ENUM_AFTER, ENUM_BEFORE)
+    result = roundtrip(project, dev_url, before, after)
+    adds = result.up_sql if direction == "add" else result.down_sql
+    assert adds.startswith("alter type \"public\".\"mood\" add value if not exists 'happy' after 'ok';\n\n"
+                           + enums.COMMIT_POINT + "\n\n")
+    assert "set default 'happy'" not in (result.down_sql if direction == "add" else result.up_sql)
+    assert api.check(project.config, models=False, dev_url=dev_url).ok  # replays commit points too
+    # The files run through the real runner too, both ways (and their pg_dump matched already).
+    url = url_of(server, database)
+    runner.apply_migrations(project.config, url)
+    with contextlib.closing(server.connect(database)) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO t (id) VALUES (1) RETURNING m::text")
+        assert cur.fetchone() == ("happy" if direction == "add" else "sad",)
+        cur.execute("DELETE FROM t")
+        conn.commit()
+    runner.rollback_migrations(project.config, url, steps=1)
+    with contextlib.closing(server.connect(database)) as conn, conn.cursor() as cur:
+        cur.execute("SELECT enum_range(NULL::mood)::text")
+        assert cur.fetchone() == ("{sad,ok,happy}" if direction == "remove" else "{sad,ok}",)
 
 
 def test_default_privileges(project: Project, dev_url: str) -> None:

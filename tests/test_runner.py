@@ -187,14 +187,55 @@ def test_no_transaction_file_that_stops_partway_blocks_until_repair(project: Pro
     assert _tables(target_url) == {"a", "b"}  # the first statement stays: that is what no-transaction means
     st = status.get_migration_status(project.config, target_url)
     assert (st.migrations[1].state, st.migrations[1].error) == ("partial", "generated/0002_two.up.sql:3:1: division by zero")
-    with pytest.raises(IntegrityError, match="0002_two ran outside a transaction .* and stopped partway"):
+    with pytest.raises(IntegrityError, match="0002_two did not run in one transaction .* and stopped partway"):
         runner.apply_migrations(project.config, target_url)
     _query(target_url, "DROP TABLE b")  # the user undoes the partial work ...
     up.write_text("-- schemactl:no-transaction\nCREATE TABLE b (id int);\n")  # ... fixes the file ...
     assert bookkeeping.repair(project.config, target_url) == [
-        "0002_two: partial no-transaction run cleared; the next apply runs it again"
+        "0002_two: partial run cleared; the next apply runs it again"
     ]
     assert runner.apply_migrations(project.config, target_url).current == 2  # ... and applies again
+
+
+ENUM_USED = """CREATE TYPE e AS ENUM ('a', 'b');
+CREATE TABLE t (x e DEFAULT 'a');
+"""
+
+
+def test_commit_points_cut_a_migration_into_parts(project: Project, target_url: str) -> None:
+    project.migration(1, "a", ENUM_USED, "DROP TABLE t;\nDROP TYPE e;\n")
+    up, _ = project.migration(
+        2, "c",
+        "ALTER TYPE e ADD VALUE IF NOT EXISTS 'c';\n-- values must commit before use\n-- schemactl:commit\nALTER TABLE t ALTER x SET DEFAULT 'c';\n"
+        "INSERT INTO t DEFAULT VALUES;\nSELECT 1/0;\n",
+        "-- nothing",
+    )
+    # In one transaction PostgreSQL would refuse the new value; here the first part commits,
+    # the second fails and is rolled back, and the run is recorded as partial.
+    with pytest.raises(MigrationFailed, match="division by zero") as info:
+        runner.apply_migrations(project.config, target_url)
+    assert "everything before the commit point on line 3 stays committed" in " ".join(info.value.detail)
+    assert "schemactl repair" in (info.value.hint or "")
+    assert _query(target_url, "SELECT enum_range(NULL::e)::text, (SELECT count(*) FROM t)") == [("{a,b,c}", 0)]
+    assert status.get_migration_status(project.config, target_url).migrations[1].state == "partial"
+    with pytest.raises(IntegrityError, match="stopped partway"):
+        runner.apply_migrations(project.config, target_url)
+    up.write_text(up.read_text().replace("SELECT 1/0;\n", ""))
+    bookkeeping.repair(project.config, target_url)
+    assert runner.apply_migrations(project.config, target_url).current == 2  # part one runs again, harmlessly
+    assert _query(target_url, "SELECT x::text FROM t") == [("c",)]
+    history = _query(target_url, "SELECT status FROM schemactl.history WHERE version = 2 ORDER BY id")
+    assert history[0] == ("failed",) and history[-1] == ("ok",)
+
+
+def test_a_failure_in_the_first_part_rolls_back_like_any_migration(project: Project, target_url: str) -> None:
+    project.migration(1, "a", ENUM_USED, "DROP TABLE t;\nDROP TYPE e;\n")
+    project.migration(2, "c", "ALTER TYPE e ADD VALUE 'c';\nSELECT 1/0;\n-- schemactl:commit\nSELECT 1;\n")
+    with pytest.raises(MigrationFailed, match="division by zero") as info:
+        runner.apply_migrations(project.config, target_url)
+    assert "0002_c was rolled back; the database is at 0001" in info.value.detail
+    assert _query(target_url, "SELECT enum_range(NULL::e)::text") == [("{a,b}",)]
+    assert status.get_migration_status(project.config, target_url).migrations[1].state == "failed"
 
 
 def test_lock_wait_times_out_naming_the_holder(project: Project, target_url: str) -> None:

@@ -88,7 +88,7 @@ def baseline(
 
 def repair(config: Config, database: str, *, lock_wait: float = DEFAULT_LOCK_WAIT) -> list[str]:
     """Re-record checksums of edited applied files, forget applied files that are gone, and clear
-    partial no-transaction runs; each change is logged in the history. Returns what changed."""
+    partial runs of files that do not run in one transaction; each change is logged in the history. Returns what changed."""
     files = read_files(config)
     schema = config.tracking_schema
     changes: list[str] = []
@@ -108,7 +108,7 @@ def repair(config: Config, database: str, *, lock_wait: float = DEFAULT_LOCK_WAI
                     what = f"{s.name}: forgotten (its files are gone)"
                 elif s.state == "partial":
                     ledger.remove(cur, schema, s.version)
-                    what = f"{s.name}: partial no-transaction run cleared; the next apply runs it again"
+                    what = f"{s.name}: partial run cleared; the next apply runs it again"
                 else:
                     continue
                 ledger.log(

@@ -148,28 +148,38 @@ def fix_collations(statements: list[str], before: dict[str, Collation], after: d
 
 
 _CREATED = re.compile(
-    r'^create (?:or replace )?(?:unlogged |materialized |recursive )*(?:table|view|function|procedure|type|domain|sequence|schema|aggregate|index|unique index)\s+(?:if not exists\s+)?(?P<name>[^\s(]+)',
+    r'^create (?:or replace )?(?:unlogged |materialized |recursive )*(?:table|view|function|procedure|type|domain|sequence|schema|aggregate|index|unique index|statistics|event trigger)\s+(?:if not exists\s+)?(?P<name>[^\s(]+)',
     re.I,
 )
+
+
+_CREATED_RULE = re.compile(r"^create (?:or replace )?rule (?P<name>\S+) as\s+on \w+ to (?P<table>\S+)", re.I)
+_DROPPED = re.compile(
+    r"^drop (?:materialized view|view|table|function|procedure|aggregate|type|domain|sequence|schema|index|"
+    r"statistics|event trigger)\s+(?:if exists\s+)?(?P<name>[^\s;]+)",
+    re.I,
+)
+_DROPPED_RULE = re.compile(r"^drop rule (?:if exists )?(?P<name>\S+) on (?P<table>[^\s;]+)", re.I)
 
 
 def created_names(statements: list[str]) -> set[str]:
-    out = set()
-    for statement in statements:
-        m = _CREATED.match(statement.strip())
-        if m:
-            out.add(bare(m.group("name")))
-    return out
-
-
-_DROPPED = re.compile(
-    r"^drop (?:materialized view|view|table|function|procedure|aggregate|type|domain|sequence|schema|index)\s+(?:if exists\s+)?(?P<name>[^\s;]+)",
-    re.I,
-)
+    """Names the statements create: `schema.name`, lower case, unquoted (rules: `r on schema.t`)."""
+    return _names(statements, _CREATED, _CREATED_RULE)
 
 
 def dropped_names(statements: list[str]) -> set[str]:
-    return {bare(m.group("name")) for s in statements if (m := _DROPPED.match(s.strip()))}
+    """Names the statements drop, as `created_names` gives them."""
+    return _names(statements, _DROPPED, _DROPPED_RULE)
+
+
+def _names(statements: list[str], named: re.Pattern[str], rule: re.Pattern[str]) -> set[str]:
+    out = set()
+    for statement in statements:
+        if m := named.match(statement.strip()):
+            out.add(bare(m.group("name")))
+        elif m := rule.match(statement.strip()):
+            out.add(f"{bare(m.group('name'))} on {bare(m.group('table'))}")
+    return out
 
 
 def bare(name: str) -> str:
@@ -357,3 +367,42 @@ def identity_statements(before: dict[tuple[str, str], Identity], after: dict[tup
         if statement:
             out.append(statement)
     return out
+
+
+@dataclass(frozen=True)
+class WholeObject:
+    """An object migra does not know (extended statistics, rule, event trigger), diffed by its
+    whole definition: a changed one is dropped and created again."""
+
+    kind: str
+    schema: str | None  # None: database-wide (event triggers)
+    name: str
+    definition: str
+    settings: str | None  # ALTER that follows the definition (statistics target, enabled state)
+    drop: str
+    table: str | None  # the table or view it belongs to, `schema.name`
+
+    def create(self) -> list[str]:
+        return [f"{self.definition};"] + ([f"{self.settings};"] if self.settings else [])
+
+
+def read_whole_objects(conn: Any, keeps: Any) -> dict[tuple[str, str], WholeObject]:
+    found = (WholeObject(*row) for row in rows(conn, "whole_objects"))
+    return {(o.kind, o.name): o for o in found if keeps(o.schema)}
+
+
+def whole_object_statements(
+    statements: list[str], before: dict[tuple[str, str], WholeObject], after: dict[tuple[str, str], WholeObject]
+) -> tuple[list[str], list[str]]:
+    """(drops, creates): drops run first, while every table they name still exists; creates run
+    last, once their tables, columns and functions do. An unchanged object is created again
+    when migra re-creates its table or view, since it went with the drop."""
+    recreated = created_names(statements)
+    drops = [f"{old.drop};" for key, old in before.items() if after.get(key) != old]
+    creates = [
+        s
+        for key, new in after.items()
+        if before.get(key) != new or (new.table and new.table.lower() in recreated)
+        for s in new.create()
+    ]
+    return drops, creates

@@ -17,7 +17,7 @@ class Comment:
     """A COMMENT ON some object."""
 
     type: str  # as pg_identify_object names it: "table", "table column", "function", ...
-    schema: str
+    schema: str | None  # None: database-wide (event triggers)
     identity: str  # as COMMENT ON accepts it, e.g. public.t.id or c on public.t
     text: str
     owner: str  # the relation, function, type or schema it belongs to
@@ -35,6 +35,8 @@ class Comment:
             return f"CONSTRAINT {self.identity}"
         if kind == "composite type":
             return f"TYPE {self.identity}"
+        if kind == "statistics object":
+            return f"STATISTICS {self.identity}"
         return f"{kind.upper()} {self.identity}"
 
     def statement(self, text: str | None) -> str:

@@ -152,8 +152,37 @@ class _Failed(Exception):
         self.deferrable = deferrable
 
 
+_COMMIT_POINT = re.compile(r"^\s*--\s*schemactl:commit\b")
+
+
+def commit_parts(f: SQLFile) -> list[list[sqltext.Statement]]:
+    """A migration's statements, cut where a `-- schemactl:commit` line precedes a statement.
+
+    Each part commits on its own. PostgreSQL refuses a few sequences inside one transaction,
+    notably using an enum value in the transaction that added it ("unsafe use of new value");
+    a commit point lets one migration hold both (engine.py writes one when it must).
+    """
+    parts: list[list[sqltext.Statement]] = [[]]
+    for st in sqltext.split(f.text)[0]:
+        if parts[-1] and commit_point(st) is not None:
+            parts.append([])
+        parts[-1].append(st)
+    return parts
+
+
+def commit_point(st: sqltext.Statement) -> int | None:
+    """How many lines into a statement's leading comment its commit point is (None: none)."""
+    for i, line in enumerate(st.text.splitlines()):
+        if _COMMIT_POINT.match(line):
+            return i
+        if line.strip() and not line.lstrip().startswith("--"):
+            return None
+    return None
+
+
 def execute_file(conn: Any, f: SQLFile, transactional: bool = True) -> None:
-    """Run one file on `conn` (in one transaction unless told not to); errors name the line."""
+    """Run one file on `conn` (in one transaction per commit part unless told not to);
+    errors name the line."""
     if not transactional:
         # `-- schemactl:no-transaction` files (CREATE INDEX CONCURRENTLY and the like):
         # each statement on its own, in autocommit.
@@ -161,19 +190,32 @@ def execute_file(conn: Any, f: SQLFile, transactional: bool = True) -> None:
         with conn.cursor() as cur:
             run_statements(cur, f)
         return
+    parts = commit_parts(f)
+    if len(parts) > 1:
+        conn.autocommit = False
+        try:
+            for part in parts:
+                with conn.cursor() as cur:
+                    run_statements(cur, f, part)
+                conn.commit()
+        finally:
+            conn.rollback()
+            conn.autocommit = True
+        return
     try:
         _execute(conn, f)
     except _Failed as e:
         raise e.error from None
 
 
-def run_statements(cur: Any, f: SQLFile) -> None:
-    """Run a file's statements one at a time on `cur`, in whatever transaction mode is set.
+def run_statements(cur: Any, f: SQLFile, statements: list[sqltext.Statement] | None = None) -> None:
+    """Run a file's statements (or the given ones of it) one at a time on `cur`, in whatever
+    transaction mode is set.
 
     One round trip per statement, as psql does; in exchange a failure names its statement
     exactly, without re-running anything.
     """
-    for st in sqltext.split(f.text)[0]:
+    for st in sqltext.split(f.text)[0] if statements is None else statements:
         try:
             cur.execute(st.text)
         except psycopg2.Error as e:

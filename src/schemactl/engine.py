@@ -7,7 +7,6 @@ computed from the same pair of inspections.
 
 from __future__ import annotations
 
-import copy
 import re
 import warnings
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-from . import catalog, comments_grants, ordering
+from . import catalog, comments_grants, enums, ordering, partitions
 from .pgserver import Sandbox
 
 if TYPE_CHECKING:
@@ -69,8 +68,11 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
             inspector.schemactl_storage = catalog.read_storage(conn, schemas.keeps)
             inspector.schemactl_domains = catalog.read_domains(conn, schemas.keeps)
             inspector.schemactl_identities = catalog.read_identities(conn, schemas.keeps)
-            inspector.schemactl_index_attachments = ordering.read_index_attachments(conn, schemas.keeps)
+            inspector.schemactl_index_attachments = partitions.read_index_attachments(conn, schemas.keeps)
             inspector.schemactl_table_functions = ordering.read_table_functions(conn, schemas.keeps)
+            inspector.schemactl_whole_objects = catalog.read_whole_objects(conn, schemas.keeps)
+            partitions.add_partitioned_dependents(conn, schemas.keeps, inspector.selectables)
+            partitions.drop_partition_clones(conn, inspector)
     finally:
         engine.dispose()
     for prop in PROPS.split():
@@ -121,25 +123,32 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     """Return the SQL that takes the `i_from` database to the `i_target` one."""
     from migra import Migration
 
-    i_from, additions = _enum_additions(i_from, i_target)
-    m = Migration(i_from, i_target)
+    i_from, additions = enums.enum_additions(i_from, i_target)
+    i_from, release, own = partitions.rebuilt_tables(i_from, i_target)
+    m = Migration(i_from, enums.views_follow_enum_rewrites(i_from, i_target))
     m.set_safety(False)  # destructive statements are reported by schemactl, not refused here
     m.add_all_changes(privileges=False)  # privileges are ours: comments_grants.grant_statements
     statements = catalog.fix_sequences(list(m.statements), i_from.schemactl_sequences, i_target.schemactl_sequences)
     statements = catalog.fix_collations(statements, i_from.schemactl_collations, i_target.schemactl_collations)
     parents = {**_parents(i_target), **_parents(i_from)}
     statements = ordering.fix_inheritance(statements, parents, i_target.schemactl_inherited)
-    statements = fix_attach(statements, parents)
+    statements = partitions.fix_attach(statements, parents)
+    statements = partitions.detach_before_drop(statements, i_from)
     statements = fix_validation(statements, i_target)
     statements = ordering.keep_standalone_indexes(statements, i_from, i_target)
     statements = ordering.functions_after_their_views(statements)
     statements = ordering.fix_table_functions(
         statements, i_from.schemactl_table_functions, i_target.schemactl_table_functions
     )
-    statements = ordering.fix_index_attachments(
+    statements = partitions.fix_index_attachments(
         statements, i_from.schemactl_index_attachments, i_target.schemactl_index_attachments
     )
-    first, last = comments_grants.comment_statements(statements, i_from.schemactl_comments, i_target.schemactl_comments)
+    drops, creates = catalog.whole_object_statements(
+        statements, i_from.schemactl_whole_objects, i_target.schemactl_whole_objects
+    )
+    first, last = comments_grants.comment_statements(
+        drops + statements + creates, i_from.schemactl_comments, i_target.schemactl_comments
+    )
     revokes, grants = comments_grants.grant_statements(statements, i_from.schemactl_grants, i_target.schemactl_grants)
     default_revokes, default_grants = comments_grants.default_privilege_statements(
         i_from.schemactl_default_privileges, i_target.schemactl_default_privileges
@@ -148,81 +157,14 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     storage = catalog.storage_statements(statements, i_from.schemactl_storage, i_target.schemactl_storage)
     statements = _with_domains(statements, *catalog.domain_statements(i_from.schemactl_domains, i_target.schemactl_domains))
     identities = catalog.identity_statements(i_from.schemactl_identities, i_target.schemactl_identities)
-    statements = revokes + first + statements + identities + storage + last + grants
-    return _tidy("".join(s + "\n\n" for s in additions + identity_before_default(reorder(statements))))
+    statements = release + drops + revokes + first + statements + own + identities + storage + creates + last + grants
+    statements = drop_superseded_defaults(identity_before_default(reorder(statements)))
+    return _tidy("".join(s + "\n\n" for s in enums.additions_first(additions, statements) + statements))
 
 
 def _parents(inspector: Any) -> dict[str, list[str]]:
     """Child table (or partition) -> the table it inherits from (or is a partition of)."""
     return {name: [t.parent_table] for name, t in inspector.tables.items() if t.parent_table}
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _enum_additions(i_from: Any, i_target: Any) -> tuple[Any, list[str]]:
-    """Turn enum changes that only add labels into ALTER TYPE ... ADD VALUE.
-
-    migra rewrites every changed enum (rename, create, cast each column, drop), which fails
-    when a view uses the column and looks like a lossy type change. When the old labels are
-    an ordered subsequence of the new ones, adding values is exact and loses nothing. The
-    enums are then made equal on a copy of the source inspection so migra skips them.
-    """
-    statements: list[str] = []
-    patched: dict[str, Any] = {}
-    for key, new in i_target.enums.items():
-        old = i_from.enums.get(key)
-        if old is None or old.elements == new.elements or not _is_subsequence(old.elements, new.elements):
-            continue
-        present = set(old.elements)
-        for i, label in enumerate(new.elements):
-            if label in present:
-                continue
-            # Anchor on the next existing label so the order matches the DDL exactly.
-            after = next((x for x in new.elements[i + 1 :] if x in present), None)
-            where = f" before {_literal(after)}" if after is not None else ""
-            if after is None and i > 0:
-                where = f" after {_literal(new.elements[i - 1])}"
-            statements.append(f"alter type {new.quoted_full_name} add value {_literal(label)}{where};")
-            present.add(label)
-        patched[key] = new
-    if not patched:
-        return i_from, []
-    clone = copy.copy(i_from)
-    clone.enums = {**i_from.enums, **patched}
-    # Columns hold their enum object too; give the affected relations copies that point at
-    # the new enum, so their columns compare equal as well.
-    by_name = {e.quoted_full_name: e for e in patched.values()}
-    copies: dict[int, Any] = {}
-    for prop in ("relations", "tables", "selectables"):
-        objects = dict(getattr(i_from, prop))
-        for k, rel in objects.items():
-            cols = getattr(rel, "columns", None) or {}
-            if not any(c.is_enum and c.enum.quoted_full_name in by_name for c in cols.values()):
-                continue
-            if id(rel) not in copies:
-                rel_copy = copy.copy(rel)
-                rel_copy.columns = type(cols)(
-                    (name, _with_enum(c, by_name)) for name, c in cols.items()
-                )
-                copies[id(rel)] = rel_copy
-            objects[k] = copies[id(rel)]
-        setattr(clone, prop, objects)
-    return clone, statements
-
-
-def _with_enum(column: Any, by_name: dict[str, Any]) -> Any:
-    if not (column.is_enum and column.enum.quoted_full_name in by_name):
-        return column
-    c = copy.copy(column)
-    c.enum = by_name[column.enum.quoted_full_name]
-    return c
-
-
-def _is_subsequence(short: list[str], long: list[str]) -> bool:
-    it = iter(long)
-    return all(x in it for x in short)
 
 
 _CREATE_COMPOSITE = re.compile(r'^create type\s+\S+\s+as\s*\(', re.I)
@@ -276,6 +218,29 @@ def identity_before_default(statements: list[str]) -> list[str]:
                     other.group("action").lower().startswith("set default"):
                 out.insert(j, out.pop(i))
                 break
+    return out
+
+
+def drop_superseded_defaults(statements: list[str]) -> list[str]:
+    """Leave out a `set default` that a later statement replaces (docs/engine-notes.md).
+
+    migra's enum rewrite drops a column's default, changes the type, and sets the old default
+    again before the migration sets the new one; when the old default is a label the new type
+    lacks, that intermediate statement fails ("invalid input value for enum").
+    """
+    out = []
+    for i, statement in enumerate(statements):
+        m = _COLUMN_ALTER.match(statement.strip())
+        if m and m.group("action").lower().startswith("set default"):
+            key = (m.group("table"), m.group("column"))
+            later = (_COLUMN_ALTER.match(s.strip()) for s in statements[i + 1 :])
+            if any(
+                o and (o.group("table"), o.group("column")) == key
+                and o.group("action").lower().startswith(("set default", "drop default"))
+                for o in later
+            ):
+                continue
+        out.append(statement)
     return out
 
 
@@ -333,29 +298,6 @@ def fix_validation(statements: list[str], i_target: Any) -> list[str]:
             continue
         out.append(statement)
     return out
-
-
-_ATTACH = re.compile(r"^alter table (?P<a>\S+) attach partition (?P<b>\S+) (?P<bound>.*);$", re.I | re.S)
-
-
-def fix_attach(statements: list[str], parents: dict[str, list[str]]) -> list[str]:
-    """Repair ATTACH PARTITION (docs/engine-notes.md, "partitioning").
-
-    schemainspect names the partition where the partitioned table belongs and vice versa,
-    and migra attaches before the parent's column changes, which the partition must match.
-    Attaches are written the right way round and moved to the end.
-    """
-    attaches, rest = [], []
-    for statement in statements:
-        m = _ATTACH.match(statement.strip())
-        if m is None:
-            rest.append(statement)
-            continue
-        child, parent = m.group("a"), m.group("b")
-        if parent not in parents.get(child, []):
-            child, parent = parent, child
-        attaches.append(f"alter table {parent} attach partition {child} {m.group('bound')};")
-    return rest + attaches
 
 
 def _tidy(sql: str) -> str:

@@ -1,5 +1,5 @@
-"""Where migra puts statements, fixed: table inheritance, partition indexes, and functions
-that tables call. Each fix reads what it needs with its own query in `sql/`.
+"""Where migra puts statements, fixed: table inheritance, functions that tables call,
+functions over views, indexes that a dropped constraint took along. Each fix reads what it needs with its own query in `sql/`.
 """
 
 from __future__ import annotations
@@ -90,24 +90,6 @@ def _creates(statement: str, name: str) -> bool:
 def _drop_name(statement: str) -> str | None:
     m = _DROP_TABLE.match(statement.strip())
     return m.group("name") if m else None
-
-
-def read_index_attachments(conn: Any, keeps: Any) -> set[tuple[str, str]]:
-    """Return (parent index, attached partition index) pairs, quoted as migra quotes them."""
-    return {(parent, child) for schema, parent, child in rows(conn, "index_attachments") if keeps(schema)}
-
-
-_DROP_INDEX = re.compile(r'^drop index if exists (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+");$', re.I)
-
-
-def fix_index_attachments(statements: list[str], before: set[tuple[str, str]], after: set[tuple[str, str]]) -> list[str]:
-    """Attach partition indexes to their partitioned index, and let a dropped partitioned index
-    take its attached indexes with it (dropping those first is refused)."""
-    dropped = {m.group("name") for s in statements if (m := _DROP_INDEX.match(s.strip()))}
-    cascaded = {child for parent, child in before if parent in dropped}
-    out = [s for s in statements if not ((m := _DROP_INDEX.match(s.strip())) and m.group("name") in cascaded)]
-    out += [f"alter index {parent} attach partition {child};" for parent, child in sorted(after - before)]
-    return out
 
 
 def read_table_functions(conn: Any, keeps: Any) -> set[str]:

@@ -7,8 +7,9 @@ Rules that make it safe for CI and production:
   database recorded, so an edited or deleted file stops the run;
 * a migration and its bookkeeping rows commit in one transaction: a crash or a kill at any
   moment leaves the database at a migration boundary that the ledger describes exactly.
-  Files marked `-- schemactl:no-transaction` cannot have that guarantee; they are marked
-  `running` first, so a run that stops partway is visible and must be resolved (`repair`).
+  Files marked `-- schemactl:no-transaction`, and files cut into parts that commit on their
+  own by `-- schemactl:commit` lines, cannot have that guarantee; they are marked `running`
+  first, so a run that stops partway is visible and must be resolved (`repair`).
 """
 
 from __future__ import annotations
@@ -92,13 +93,17 @@ class _Job:
 def _run(conn: Any, schema: str, job: _Job, before: int | None, completed: list[Step]) -> int:
     """Run one migration file with its bookkeeping; return its duration in ms."""
     started, t0 = ledger.now(), time.monotonic()
+    parts = ddl.commit_parts(job.sqlfile) if job.transactional else []
+    # Where the database stands if this run stops: None while nothing of the file has
+    # committed, else the line from which the file has not run (0: unknown, no-transaction).
+    partial: list[int] = [] if job.transactional else [0]
 
     def elapsed() -> int:
         return int((time.monotonic() - t0) * 1000)
 
     def record_failure(status: str, error: str, statement: str | None) -> None:
         with contextlib.suppress(psycopg2.Error), session.transaction(conn) as cur:
-            if not job.transactional and job.action == "apply":
+            if partial and job.action == "apply":
                 ledger.put(cur, schema, job.version, job.name, job.checksum, "failed", elapsed())
             ledger.log(
                 cur,
@@ -118,9 +123,18 @@ def _run(conn: Any, schema: str, job: _Job, before: int | None, completed: list[
 
     try:
         if job.transactional:
-            with session.transaction(conn) as cur:
-                ddl.run_statements(cur, job.sqlfile)
-                job.finish(cur, elapsed())
+            index = sqltext.LineIndex(job.sqlfile.text)
+            for i, part in enumerate(parts):
+                with session.transaction(conn) as cur:
+                    if i == 0 and len(parts) > 1 and job.action == "apply":
+                        # Commit points: visible if we die between parts (see module docstring).
+                        ledger.put(cur, schema, job.version, job.name, job.checksum, "running")
+                    ddl.run_statements(cur, job.sqlfile, part)
+                    if i == len(parts) - 1:
+                        job.finish(cur, elapsed())
+                if i < len(parts) - 1:
+                    start = parts[i + 1][0]
+                    partial[:] = [index.position(start.offset)[0] + (ddl.commit_point(start) or 0)]
         else:
             if job.action == "apply":  # visible if we die partway (see module docstring)
                 with session.transaction(conn) as cur:
@@ -133,10 +147,10 @@ def _run(conn: Any, schema: str, job: _Job, before: int | None, completed: list[
     except SQLFileError as e:
         interrupted = session.interrupt_pending()
         if conn.closed:
-            raise _lost(job, e.message) from None
+            raise _lost(job, e.message, partial) from None
         record_failure("interrupted" if interrupted else "failed", e.message, e.statement)
         session.checkpoint()  # an interrupt caused this: exit 130 rather than report an SQL error
-        raise _failed(job, e, before, completed) from None
+        raise _failed(job, e, before, completed, partial) from None
     except (Interrupted, KeyboardInterrupt):
         if not conn.closed:
             record_failure("interrupted", "interrupted by a signal", None)
@@ -144,24 +158,36 @@ def _run(conn: Any, schema: str, job: _Job, before: int | None, completed: list[
     except psycopg2.Error as e:  # the bookkeeping or the COMMIT failed (deferred constraint, lost server)
         first = first_line(e)
         if conn.closed:
-            raise _lost(job, first) from None
+            raise _lost(job, first, partial) from None
         message = (e.diag.message_primary if e.diag else None) or first
         record_failure("failed", message, "COMMIT")
         session.checkpoint()
         error = SQLFileError(
             f"{job.sqlfile.rel}: {message} (at COMMIT)", path=job.sqlfile.rel, sqlstate=e.pgcode
         )
-        raise _failed(job, error, before, completed) from None
+        raise _failed(job, error, before, completed, partial) from None
 
 
-def _failed(job: _Job, e: SQLFileError, before: int | None, completed: list[Step]) -> MigrationFailed:
+def _failed(
+    job: _Job, e: SQLFileError, before: int | None, completed: list[Step], partial: list[int]
+) -> MigrationFailed:
     detail = [f"failing statement: {_one_line(e.statement)}"] if e.statement else []
     at = f"is at {before:04d}" if before else "has no migration applied"
     hint = e.hint
     if e.sqlstate == UNDEFINED_OBJECT and e.message.endswith("does not exist") and ": role " in e.message:
         hint = "roles are server-wide and not part of migrations: create the role on this server first"
-    if job.transactional:
+    if not partial:
         detail.append(f"{job.name} was rolled back; the database {at}")
+    elif job.transactional:
+        detail.append(
+            f"{job.name} commits in parts: everything before the commit point on line {partial[0]} "
+            "stays committed; the part that failed was rolled back"
+        )
+        again = "run `schemactl repair`, then apply" if job.action == "apply" else "roll back"
+        hint = (
+            f"fix the cause, then {again} again: the whole file runs again, and the parts schemactl "
+            "writes before a commit point (ADD VALUE IF NOT EXISTS) are safe to run twice"
+        )
     else:
         detail.append(f"{job.name} ran outside a transaction: the statements before this one stay applied")
         hint = "undo them by hand (or finish them), then run `schemactl repair`; the next apply runs it again"
@@ -170,11 +196,11 @@ def _failed(job: _Job, e: SQLFileError, before: int | None, completed: list[Step
     return err
 
 
-def _lost(job: _Job, reason: str) -> ServerUnavailable:
-    if job.transactional:
+def _lost(job: _Job, reason: str, partial: list[int]) -> ServerUnavailable:
+    if not partial:
         hint = f"the server rolls back {job.name} (it ran in one transaction); run the command again"
     else:
-        hint = f"{job.name} ran outside a transaction and may have stopped partway; see `schemactl status`"
+        hint = f"{job.name} did not run in one transaction and may have stopped partway; see `schemactl status`"
     return ServerUnavailable(f"lost the connection while running {job.name}: {reason}", hint=hint)
 
 

@@ -24,7 +24,8 @@ class MigrationStatus:
     name: str
     # applied, baseline, skipped, pending, changed (checksum differs), missing (applied, file
     # gone), out-of-order (pending below the current version), failed (last attempt failed;
-    # apply retries it), partial (a no-transaction file stopped partway; needs `repair`)
+    # apply retries it), partial (a no-transaction file, or one with commit points, stopped partway;
+    # needs `repair`)
     state: str
     file: str | None = None
     checksum: str | None = None
@@ -161,9 +162,10 @@ def validate(statuses: list[MigrationStatus]) -> None:
     if partial:
         s = partial[0]
         raise IntegrityError(
-            f"{s.name} ran outside a transaction (-- schemactl:no-transaction) and stopped partway: {s.error}",
-            hint="undo what it did by hand (see `schemactl status`), then run `schemactl repair`; "
-            "the next apply runs it again",
+            f"{s.name} did not run in one transaction (no-transaction or commit points) and stopped "
+            f"partway: {s.error}",
+            hint="undo or finish what it did by hand (see `schemactl status`; parts schemactl wrote before "
+            "a commit point are safe to run twice), then run `schemactl repair`; the next apply runs it again",
         )
 
 

@@ -32,15 +32,30 @@ class Difference:
 
     def describe(self, limit: int = 12) -> list[str]:
         """Return a short unified-diff style description (`-` expected, `+` actual)."""
+        kind = next((k for k in NOT_DIFFED if self.object.startswith(k + " ")), None)
+        note = [
+            f"  schemactl does not diff {kind} objects: write this change into the migration by hand "
+            "(up and down; the expected definition is below), then run `schemactl rehash`"
+        ] if kind else []
         if not self.expected:
-            return [f"{self.object}: unexpected"] + [f"  + {ln}" for ln in self.actual[:limit]]
+            return [f"{self.object}: unexpected", *note] + [f"  + {ln}" for ln in self.actual[:limit]]
         if not self.actual:
-            return [f"{self.object}: missing"] + [f"  - {ln}" for ln in self.expected[:limit]]
-        out = [f"{self.object}: differs"]
+            return [f"{self.object}: missing", *note] + [f"  - {ln}" for ln in self.expected[:limit]]
+        out = [f"{self.object}: differs", *note]
         for ln in difflib.ndiff(list(self.expected), list(self.actual)):
             if ln.startswith(("- ", "+ ")):
                 out.append(f"  {ln}")
-        return out[: limit + 1]
+        return out[: limit + 1 + len(note)]
+
+
+# pg_dump object types that neither migra nor schemactl's own layer diff (docs/engine-notes.md);
+# longest first, so that "PUBLICATION TABLE" is not taken for "PUBLICATION".
+NOT_DIFFED = (
+    "PUBLICATION TABLES IN SCHEMA", "TEXT SEARCH CONFIGURATION", "TEXT SEARCH DICTIONARY", "FOREIGN DATA WRAPPER",
+    "TEXT SEARCH TEMPLATE", "PROCEDURAL LANGUAGE", "TEXT SEARCH PARSER", "PUBLICATION TABLE", "OPERATOR FAMILY",
+    "OPERATOR CLASS", "ACCESS METHOD", "USER MAPPING", "SUBSCRIPTION", "PUBLICATION", "CONVERSION", "AGGREGATE",
+    "TRANSFORM", "OPERATOR", "SERVER", "CAST",
+)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 -- the relation/function/type/schema that owns it (to notice when the owner is re-created).
 -- schemainspect reads no comments at all.
 SELECT o.type,
-       coalesce(o.schema, o.identity) AS schema,
+       CASE WHEN d.classoid <> 'pg_event_trigger'::regclass THEN coalesce(o.schema, o.identity) END AS schema,
        o.identity,
        d.description,
        CASE d.classoid
@@ -24,7 +24,8 @@ FROM pg_description d
 CROSS JOIN LATERAL pg_identify_object(d.classoid, d.objoid, d.objsubid) o
 WHERE d.classoid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_type'::regclass,
                      'pg_namespace'::regclass, 'pg_constraint'::regclass, 'pg_trigger'::regclass,
-                     'pg_policy'::regclass)
+                     'pg_policy'::regclass, 'pg_statistic_ext'::regclass, 'pg_rewrite'::regclass,
+                     'pg_event_trigger'::regclass)
   AND coalesce(o.schema, o.identity) NOT IN ('pg_catalog', 'information_schema')
   AND coalesce(o.schema, o.identity) NOT LIKE 'pg\_toast%'
   AND NOT EXISTS (SELECT 1 FROM pg_depend e

@@ -1,0 +1,193 @@
+"""Partitioned tables: what schemainspect lists that PostgreSQL makes by itself, what it misses,
+and where migra's statements for partitions go wrong (docs/engine-notes.md, "partitioning")."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from .catalog import bare, ident, rows
+
+
+def drop_partition_clones(conn: Any, inspector: Any) -> None:
+    """Take out of an inspection what PostgreSQL creates by itself for partitions
+    (`sql/partition_clones.sql`); a partitioned table's key constraints create their index."""
+    for kind, schema, relation, name in rows(conn, "partition_clones"):
+        if kind == "clone":
+            key = f"{ident(schema)}.{ident(relation)}.{ident(name)}"
+            inspector.constraints.pop(key, None)
+            inspector.triggers.pop(key, None)
+        elif kind == "index":
+            inspector.indexes.pop(f"{ident(schema)}.{ident(name)}", None)
+        elif (c := inspector.constraints.get(f"{ident(schema)}.{ident(relation)}.{ident(name)}")) and c.index:
+            inspector.indexes.pop(c.index.quoted_full_name, None)
+            c.index = None
+
+
+def read_index_attachments(conn: Any, keeps: Any) -> set[tuple[str, str, str]]:
+    """Return (parent index, attached partition index, its table), quoted as migra quotes them."""
+    return {(parent, child, table) for schema, parent, child, table in rows(conn, "index_attachments") if keeps(schema)}
+
+
+_DROP_TABLE = re.compile(r"^drop table (?P<name>\S+);$", re.I)
+_DROP_INDEX = re.compile(r'^drop index if exists (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+");$', re.I)
+_CREATE_INDEX = re.compile(r"^create (?:unique )?index (?P<name>\S+) on (?:only )?(?P<table>\S+) ", re.I)
+_CREATE_PARTITION = re.compile(r"^create table (?P<name>\S+) partition of ", re.I)
+
+
+def fix_index_attachments(
+    statements: list[str], before: set[tuple[str, str, str]], after: set[tuple[str, str, str]]
+) -> list[str]:
+    """Attach partition indexes to their partitioned index, and leave out what PostgreSQL does
+    by itself (docs/engine-notes.md, "partitioned indexes").
+
+    An attached partition index cannot be dropped on its own: it goes with its partitioned
+    index or with its table. And a partition created under an index that already exists gets
+    its own index (of the same name, the one PostgreSQL chooses) as part of CREATE TABLE, so
+    creating it again fails.
+    """
+    dropped_indexes = {bare(m.group("name")) for s in statements if (m := _DROP_INDEX.match(s.strip()))}
+    dropped_tables = {bare(m.group("name")) for s in statements if (m := _DROP_TABLE.match(s.strip()))}
+    new_partitions = {bare(m.group("name")) for s in statements if (m := _CREATE_PARTITION.match(s.strip()))}
+    new_indexes = {bare(i) for i in _created_indexes(statements)}
+    gone = {
+        bare(child) for parent, child, table in before
+        if bare(parent) in dropped_indexes or bare(table) in dropped_tables
+    }
+    automatic = {
+        bare(child) for parent, child, table in after - before
+        if bare(table) in new_partitions and bare(parent) not in new_indexes
+    }
+    out = []
+    for s in statements:
+        m = _DROP_INDEX.match(s.strip())
+        if m and bare(m.group("name")) in gone:
+            continue
+        if (name := _created_index(s)) and bare(name) in automatic:
+            continue
+        out.append(s)
+    out += [
+        f"alter index {parent} attach partition {child};"
+        for parent, child, _ in sorted(after - before)
+        if bare(child) not in automatic
+    ]
+    return out
+
+
+def _created_index(statement: str) -> str | None:
+    """`schema.index` of a CREATE INDEX (whose index name PostgreSQL never qualifies)."""
+    m = _CREATE_INDEX.match(statement.strip())
+    return f"{bare(m.group('table')).split('.')[0]}.{m.group('name')}" if m else None
+
+
+def _created_indexes(statements: list[str]) -> list[str]:
+    return [name for s in statements if (name := _created_index(s))]
+
+
+def add_partitioned_dependents(conn: Any, keeps: Any, selectables: dict[str, Any]) -> None:
+    """Record the views over partitioned tables, which schemainspect's dependency query misses
+    (docs/engine-notes.md): on each side of the edge, and in the table's transitive dependents,
+    which migra reads to decide which views to drop and re-create."""
+    edges = [
+        (f"{ident(vs)}.{ident(v)}", f"{ident(ts)}.{ident(t)}")
+        for vs, v, ts, t in rows(conn, "partitioned_dependents")
+        if keeps(vs) and keeps(ts)
+    ]
+    for key_v, key_t in edges:
+        if key_v not in selectables or key_t not in selectables:
+            continue
+        selectables[key_t].dependents = sorted({*selectables[key_t].dependents, key_v})
+        selectables[key_v].dependent_on = sorted({*selectables[key_v].dependent_on, key_t})
+    for key_t in {key_t for _, key_t in edges} & selectables.keys():
+        seen: list[str] = []
+        todo = list(selectables[key_t].dependents)
+        while todo:
+            k = todo.pop(0)
+            if k not in seen and k in selectables:
+                seen.append(k)
+                todo += selectables[k].dependents
+        selectables[key_t].dependents_all = seen
+
+
+def _table_of(obj: Any) -> str:
+    """The quoted `"schema"."table"` an index, constraint, trigger or policy belongs to."""
+    return getattr(obj, "quoted_full_table_name", None) or f"{ident(obj.schema)}.{ident(obj.table_name)}"
+
+
+def rebuilt_tables(i_from: Any, i_target: Any) -> tuple[Any, list[str], list[str]]:
+    """Tables that turn partitioned or plain: let migra drop and create them whole.
+
+    PostgreSQL cannot ALTER a table into or out of partitioning. migra drops and re-creates
+    it, but as a *modified* table: everything on it (indexes, constraints, triggers,
+    policies) compares unchanged and is never created again, views and foreign keys that
+    depend on it block the drop, sequences it owns go with it, and new partitions are
+    created before it. On a copy of the source inspection the old table is filed under
+    another key (so it is "removed" and the new one "added", dependent views included),
+    its own indexes, constraints, triggers and policies are left out (they go with the
+    drop and come back as new), and foreign keys pointing at it are re-keyed so migra
+    drops and re-creates them. Returns the copy and the statements that keep its owned
+    sequences alive across the drop: (before everything, after the tables).
+    """
+    rebuilt = {
+        k for k, t in i_target.tables.items() if k in i_from.tables and t.is_partitioned != i_from.tables[k].is_partitioned
+    }
+    if not rebuilt:
+        return i_from, [], []
+    clone = copy.copy(i_from)
+    for prop in ("relations", "tables", "selectables"):
+        setattr(clone, prop, {(f"{k} (rebuilt)" if k in rebuilt else k): v for k, v in getattr(i_from, prop).items()})
+    for prop in ("indexes", "constraints", "triggers", "rlspolicies"):
+        setattr(clone, prop, {k: v for k, v in getattr(i_from, prop).items() if _table_of(v) not in rebuilt})
+    clone.constraints = {
+        (f"{k} (rebuilt)" if getattr(c, "quoted_full_foreign_table_name", None) in rebuilt else k): c
+        for k, c in clone.constraints.items()
+    }
+    owned = [
+        (k, seq) for k, seq in i_from.sequences.items()
+        if seq.table_name and f"{ident(seq.schema)}.{ident(seq.table_name)}" in rebuilt
+    ]
+    release = [f"alter sequence {seq.quoted_full_name} owned by none;" for _, seq in owned]
+    own = [i_target.sequences[k].alter_ownership_statement for k, _ in owned if k in i_target.sequences]
+    return clone, release, own
+
+
+_ATTACH = re.compile(r"^alter table (?P<a>\S+) attach partition (?P<b>\S+) (?P<bound>.*);$", re.I | re.S)
+
+
+def fix_attach(statements: list[str], parents: dict[str, list[str]]) -> list[str]:
+    """Repair ATTACH PARTITION (docs/engine-notes.md, "partitioning").
+
+    schemainspect names the partition where the partitioned table belongs and vice versa,
+    and migra attaches before the parent's column changes, which the partition must match.
+    Attaches are written the right way round and moved to the end.
+    """
+    attaches, rest = [], []
+    for statement in statements:
+        m = _ATTACH.match(statement.strip())
+        if m is None:
+            rest.append(statement)
+            continue
+        child, parent = m.group("a"), m.group("b")
+        if parent not in parents.get(child, []):
+            child, parent = parent, child
+        attaches.append(f"alter table {parent} attach partition {child} {m.group('bound')};")
+    return rest + attaches
+
+
+def detach_before_drop(statements: list[str], i_from: Any) -> list[str]:
+    """Detach a partition before dropping it while its partitioned table stays.
+
+    A foreign key that points at a partitioned table has an internal copy on each partition,
+    which makes a plain DROP TABLE of the partition fail ("other objects depend on it");
+    DETACH PARTITION removes those copies first.
+    """
+    dropped = {m.group("name") for s in statements if (m := _DROP_TABLE.match(s.strip()))}
+    out = []
+    for statement in statements:
+        m = _DROP_TABLE.match(statement.strip())
+        table = i_from.tables.get(m.group("name")) if m else None
+        if table is not None and table.is_partitioning_child_table and table.parent_table not in dropped:
+            out.append(f"alter table {table.parent_table} detach partition {m.group('name')};")  # type: ignore[union-attr]
+        out.append(statement)
+    return out
