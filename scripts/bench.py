@@ -1,27 +1,33 @@
 #!/usr/bin/env python3
 """Benchmark schemactl against the floor: psql loading the same DDL into a running server.
 
-For each size N it generates a realistic schema (mixed column types, primary keys, unique
-and plain indexes, foreign keys, checks, enums, views, plpgsql functions, triggers), then
-measures in one run:
+For each size N (default 100, 1,000 and 5,000 tables; `--quick`: 100 and 1,000) it generates a
+realistic schema (mixed column types, primary keys, unique and plain indexes, foreign keys,
+checks, enums, views, plpgsql functions, triggers) and a variant that edits 2% of the tables
+(adds a column, drops an index, changes a default), then measures in one run:
 
-  floor   `psql -X -1 -f schema.sql` into an already running server (best of --repeat)
-  diff    `schemactl diff -m init` on a project with no migrations yet (writes the first)
-  check   `schemactl check --no-models` on the same project, now in sync
+  floor   `psql -X -1 -f variant.sql` into an already running server (best of --repeat)
+  diff    `schemactl diff -m edit` on a project whose one migration holds the base schema and
+          whose DDL is the variant (cold: empty schemactl cache; warm: cache filled)
+  check   `schemactl check --no-models` on the same project once it is in sync (cold, warm)
+  --help / --version   start-up alone (best of 5)
   apply   `schemactl apply` of M small migrations into an empty database, against psql
           running the same files in one session, each file in its own transaction
 
-Every figure is printed in seconds and as a ratio to the floor measured in the same run,
-with the peak RSS of the schemactl process. Usage:
+Every figure is printed in seconds and as a ratio to the floor measured in the same run, with
+the peak RSS of the schemactl process, then the growth exponent of each between the two
+largest sizes (1.0 = linear). Usage:
 
-  python scripts/bench.py              # N = 1000
-  python scripts/bench.py --tables 100 --tables 1000 --migrations 200
+  python scripts/bench.py --quick
+  python scripts/bench.py                        # N = 100, 1000, 5000
+  python scripts/bench.py --tables 2000 --migrations 200
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import random
 import shutil
@@ -44,8 +50,9 @@ _WRAPPER = (
 )
 
 
-def generate_schema(n: int, seed: int = 1) -> str:
-    """Return DDL for `n` tables with the mix of objects a real monolith has."""
+def generate_schema(n: int, seed: int = 1, edited: frozenset[int] = frozenset()) -> str:
+    """Return DDL for `n` tables with the mix of objects a real monolith has; the tables in
+    `edited` get an extra column, lose their plain index and get another default."""
     rnd = random.Random(seed)
     out = [
         "create type status as enum ('new', 'active', 'archived');",
@@ -56,18 +63,22 @@ def generate_schema(n: int, seed: int = 1) -> str:
     types = ["integer", "bigint", "text", "varchar(80)", "numeric(12,2)", "boolean", "date",
              "timestamptz", "jsonb", "uuid"]
     for i in range(n):
+        default = "active" if i in edited else "new"
         cols = ["id bigint generated always as identity primary key",
                 "code varchar(32) not null",
-                "state status not null default 'new'",
+                f"state status not null default '{default}'",
                 "updated_at timestamptz not null default now()"]
         for c in range(rnd.randint(3, 8)):
             cols.append(f"c{c} {rnd.choice(types)}")
         if i > 0:
             cols.append(f"parent_id bigint references t{rnd.randrange(i):05d}(id)")
+        if i in edited:
+            cols.append("note text")
         cols.append(f"constraint t{i:05d}_code_len check (length(code) > 0)")
         out.append(f"create table t{i:05d} (\n    " + ",\n    ".join(cols) + "\n);")
         out.append(f"create unique index t{i:05d}_code_uq on t{i:05d} (code);")
-        out.append(f"create index t{i:05d}_updated_idx on t{i:05d} (updated_at);")
+        if i not in edited:
+            out.append(f"create index t{i:05d}_updated_idx on t{i:05d} (updated_at);")
         if i % 10 == 9:
             out.append(f"create view v{i:05d} as select id, code, state from t{i:05d} where state <> 'archived';")
         if i % 20 == 19:
@@ -80,13 +91,15 @@ def generate_schema(n: int, seed: int = 1) -> str:
     return "\n\n".join(out) + "\n"
 
 
-def run_schemactl(args: list[str], cwd: Path) -> tuple[float, int]:
-    """Run schemactl; return (seconds, peak RSS in MiB)."""
+def run_schemactl(args: list[str], cwd: Path, cache: Path | None = None) -> tuple[float, int]:
+    """Run schemactl (with its cache in `cache`); return (seconds, peak RSS in MiB)."""
     r, w = os.pipe()
+    env = {**os.environ, "NO_COLOR": "1", "SCHEMACTL_BENCH_FD": str(w)}
+    if cache is not None:
+        env["SCHEMACTL_CACHE_DIR"] = str(cache)
     start = time.perf_counter()
     p = subprocess.run([sys.executable, "-c", _WRAPPER, *args], cwd=cwd, pass_fds=(w,), capture_output=True,
-                       text=True, env={**os.environ, "NO_COLOR": "1", "SCHEMACTL_BENCH_FD": str(w)},
-                       stdin=subprocess.DEVNULL)
+                       text=True, env=env, stdin=subprocess.DEVNULL)
     elapsed = time.perf_counter() - start
     os.close(w)
     peak = os.read(r, 64).decode() or "0"
@@ -156,37 +169,78 @@ def bench_apply(box: pgserver.EphemeralServer, m: int, repeat: int) -> list[tupl
     return [("floor: psql (files)", m, base, 1.0, 0), ("schemactl apply", m, best, best / base, peak)]
 
 
+Row = tuple[str, int, float, float, int]
+
+
+def startup(cwd: Path) -> list[Row]:
+    """`schemactl --help` and `--version`, best of 5 (no floor: the target is absolute)."""
+    rows = []
+    for flag in ("--help", "--version"):
+        best, peak = min(run_schemactl([flag], cwd) for _ in range(5))
+        rows.append((f"schemactl {flag}", 0, best, math.nan, peak))
+    return rows
+
+
+def bench_size(box: pgserver.EphemeralServer, n: int, repeat: int, work: Path) -> list[Row]:
+    """floor, diff (cold, warm) and check (cold, warm) for one schema size."""
+    edited = frozenset(range(0, n, 50))  # 2% of the tables
+    proj = work / f"n{n}"
+    (proj / "schemas").mkdir(parents=True)
+    (proj / "schemactl.toml").write_text('schemas = "schemas"\ngenerated = "generated"\n')
+    sql = proj / "schemas" / "schema.sql"
+    sql.write_text(generate_schema(n))
+    run_schemactl(["diff", "-m", "base"], proj, work / "setup-cache")  # the history: one migration
+    sql.write_text(generate_schema(n, edited=edited))
+    base = floor(box, sql, repeat)
+    rows: list[Row] = [("floor: psql -1 -f", n, base, 1.0, 0)]
+    cache = work / f"cache-{n}"
+    for label in ("cold", "warm"):
+        if label == "cold":
+            shutil.rmtree(cache, ignore_errors=True)
+        trial = work / f"diff-{n}-{label}"
+        shutil.copytree(proj, trial)  # each diff starts from the same one-migration project
+        secs, peak = run_schemactl(["diff", "-m", "edit"], trial, cache)
+        rows.append((f"schemactl diff ({label})", n, secs, secs / base, peak))
+    synced = work / f"diff-{n}-warm"
+    for label in ("cold", "warm"):
+        if label == "cold":
+            shutil.rmtree(cache, ignore_errors=True)
+        secs, peak = run_schemactl(["check", "--no-models"], synced, cache)
+        rows.append((f"schemactl check ({label})", n, secs, secs / base, peak))
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tables", type=int, action="append", help="schema size (repeatable; default 1000)")
+    ap.add_argument("--tables", type=int, action="append", help="schema size (repeatable; default 100, 1000, 5000)")
+    ap.add_argument("--quick", action="store_true", help="only N = 100 and 1000")
     ap.add_argument("--migrations", type=int, default=200, help="small migrations for the apply benchmark")
     ap.add_argument("--repeat", type=int, default=3, help="floor runs per size (best is kept)")
     a = ap.parse_args()
-    sizes = a.tables or [1000]
+    sizes = a.tables or ([100, 1000] if a.quick else [100, 1000, 5000])
 
-    rows: list[tuple[str, int, float, float, int]] = []
+    rows: list[Row] = []
     box = pgserver.EphemeralServer(pgserver.find_binaries())
     try:
-        for n in sizes:
-            with tempfile.TemporaryDirectory(prefix="schemactl-bench-") as tmp:
-                proj = Path(tmp)
-                (proj / "schemas").mkdir()
-                (proj / "schemactl.toml").write_text('schemas = "schemas"\ngenerated = "generated"\n')
-                sql = proj / "schemas" / "schema.sql"
-                sql.write_text(generate_schema(n))
-                base = floor(box, sql, a.repeat)
-                rows.append(("floor: psql -1 -f", n, base, 1.0, 0))
-                for label, args in (("schemactl diff", ["diff", "-m", "init"]),
-                                    ("schemactl check", ["check", "--no-models"])):
-                    secs, peak = run_schemactl(args, proj)
-                    rows.append((label, n, secs, secs / base, peak))
+        with tempfile.TemporaryDirectory(prefix="schemactl-bench-") as tmp:
+            work = Path(tmp)
+            rows += startup(work)
+            for n in sizes:
+                rows += bench_size(box, n, a.repeat, work)
         rows += bench_apply(box, a.migrations, a.repeat)
     finally:
         box.close()
 
-    print(f"{'operation':<22} {'size':>7} {'seconds':>9} {'x floor':>8} {'peak MiB':>9}")
+    print(f"{'operation':<26} {'size':>7} {'seconds':>9} {'x floor':>8} {'peak MiB':>9}")
     for label, n, secs, ratio, peak in rows:
-        print(f"{label:<22} {n:>7} {secs:>9.2f} {ratio:>8.2f} {peak if peak else '-':>9}")
+        shown = "-" if math.isnan(ratio) else f"{ratio:.2f}"
+        print(f"{label:<26} {n if n else '-':>7} {secs:>9.2f} {shown:>8} {peak if peak else '-':>9}")
+    if len(sizes) > 1:
+        small, large = sorted(sizes)[-2:]
+        print(f"\ngrowth from N={small} to N={large} (seconds ~ N^k; k = 1.0 is linear):")
+        for label in dict.fromkeys(r[0] for r in rows if r[1] == large):
+            t = {r[1]: r[2] for r in rows if r[0] == label}
+            print(f"  {label:<26} k = {math.log(t[large] / t[small]) / math.log(large / small):.2f}")
     return 0
 
 

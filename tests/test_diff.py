@@ -104,6 +104,14 @@ def test_dropped_table_is_destructive(based: Project, dev_url: str) -> None:
     assert e.value.statements == ['drops table "public"."extra": drop table "public"."extra"']
 
 
+def test_regenerating_a_generated_column_is_not_destructive(based: Project, dev_url: str) -> None:
+    based.schema("zz.sql", "create table calc (a int, b int generated always as (a * 2) stored);")
+    diff(based, dev_url, "calc")
+    based.schema("zz.sql", "create table calc (a int, b int generated always as (a * 3) stored);")
+    result = diff(based, dev_url, "triple")  # no --allow-destructive: the values are derived
+    assert result.verified and 'drop column "b"' in result.up_sql
+
+
 def test_migra_miss_is_caught_by_verification(based: Project, dev_url: str) -> None:
     # An open engine gap: aggregates are not compared; migra sees no change, pg_dump does.
     based.schema("zz.sql", "create aggregate total(int) (sfunc = int4pl, stype = int);")

@@ -7,6 +7,7 @@ read of each database.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -27,6 +28,38 @@ def ident(name: str) -> str:
 def literal(value: str) -> str:
     """A SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def not_replaceable(inspector: Any, keys: set[str]) -> Any:
+    """A copy of an inspection in which the relations or functions under `keys` answer that
+    they cannot be replaced, so that migra drops and creates them, and re-creates what
+    depends on them (it asks the target's object `can_replace(old)`)."""
+    return _swapped(inspector, keys, "can_replace", _NOT_REPLACEABLE)
+
+
+def changed(inspector: Any, keys: set[str]) -> Any:
+    """A copy of an inspection in which the objects under `keys` compare unequal to anything,
+    so that migra treats them as modified (used with `not_replaceable` on the other side)."""
+    return _swapped(inspector, keys, "__eq__", _CHANGED)
+
+
+_NOT_REPLACEABLE: dict[type, type] = {}
+_CHANGED: dict[type, type] = {}
+
+
+def _swapped(inspector: Any, keys: set[str], method: str, cache: dict[type, type]) -> Any:
+    clone = copy.copy(inspector)
+    for prop in ("relations", "tables", "selectables", "functions"):
+        objects = dict(getattr(inspector, prop))
+        for k in keys & objects.keys():
+            base = type(objects[k])
+            if base not in cache:
+                # A subclass that answers False: can_replace(other) / __eq__(other).
+                cache[base] = type(f"{method.strip('_').title()}False", (base,), {method: lambda self, other: False, "__hash__": base.__hash__})
+            objects[k] = copy.copy(objects[k])
+            objects[k].__class__ = cache[base]
+        setattr(clone, prop, objects)
+    return clone
 
 
 @dataclass(frozen=True)
@@ -406,3 +439,69 @@ def whole_object_statements(
         for s in new.create()
     ]
     return drops, creates
+
+
+_STORAGE = {"p": "plain", "e": "external", "x": "extended", "m": "main"}
+
+
+@dataclass(frozen=True)
+class ColumnSettings:
+    """A column's statistics target, storage mode, options and compression, where set."""
+
+    schema: str
+    table: str  # quoted
+    kind: str  # "table" or "materialized view"
+    column: str
+    statistics: int | None
+    storage: str | None
+    default_storage: str
+    options: tuple[str, ...]  # "key=value"
+    compression: str | None
+
+    def changes(self, old: ColumnSettings | None) -> list[str]:
+        """ALTER statements that take `old` (None: nothing set) to these settings."""
+        only = "only " if self.kind == "table" else ""
+        head = f"alter {self.kind} {only}{self.table} alter column {ident(self.column)}"
+        out = []
+        if self.statistics != (old.statistics if old else None):
+            out.append(f"{head} set statistics {-1 if self.statistics is None else self.statistics};")
+        if self.storage != (old.storage if old else None):
+            out.append(f"{head} set storage {_STORAGE[self.storage or self.default_storage]};")
+        before = dict(o.split("=", 1) for o in (old.options if old else ()))
+        after = dict(o.split("=", 1) for o in self.options)
+        if gone := [k for k in before if k not in after]:
+            out.append(f"{head} reset ({', '.join(gone)});")
+        if changed := {k: v for k, v in after.items() if before.get(k) != v}:
+            out.append(f"{head} set ({', '.join(f'{k} = {v}' for k, v in changed.items())});")
+        if self.compression != (old.compression if old else None):
+            method = {"p": "pglz", "l": "lz4"}.get(self.compression or "", "default")
+            out.append(f"{head} set compression {method};")
+        return out
+
+
+def read_column_settings(conn: Any, keeps: Any) -> dict[tuple[str, str], ColumnSettings]:
+    found = (ColumnSettings(*row[:7], tuple(row[7]), row[8]) for row in rows(conn, "column_settings"))
+    return {(s.table, s.column): s for s in found if keeps(s.schema)}
+
+
+def column_settings_statements(
+    statements: list[str],
+    before: dict[tuple[str, str], ColumnSettings],
+    after: dict[tuple[str, str], ColumnSettings],
+    i_target: Any,
+) -> list[str]:
+    """Statements (run last) that set or reset per-column settings; a re-created table or
+    materialized view starts from nothing."""
+    recreated = created_names(statements)
+    out = []
+    for key, new in after.items():
+        out += new.changes(None if bare(new.table) in recreated else before.get(key))
+    for (table, column), old in before.items():
+        target = i_target.relations.get(table)
+        if (table, column) in after or target is None or ident(column) not in {c.quoted_name for c in target.columns.values()}:
+            continue
+        if bare(table) in recreated:
+            continue
+        cleared = ColumnSettings(old.schema, table, old.kind, column, None, None, old.default_storage, (), None)
+        out += cleared.changes(old)
+    return out

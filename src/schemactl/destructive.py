@@ -32,9 +32,9 @@ class DestructiveStatement:
 def find_destructive(sql: str) -> list[DestructiveStatement]:
     """Return each statement of `sql` that drops or rewrites data, in order."""
     out: list[DestructiveStatement] = []
-    for st in sqltext.split(sql)[0]:
-        body = sqltext.strip_comments(st.text).strip()
-        if _ENUM_SWAP.search(body):
+    bodies = [sqltext.strip_comments(st.text).strip() for st in sqltext.split(sql)[0]]
+    for body, after in zip(bodies, [*bodies[1:], ""], strict=True):
+        if _ENUM_SWAP.search(body) or _regenerated(body, after):
             continue
         for pattern, reason in _RULES:
             m = pattern.match(body)
@@ -42,6 +42,19 @@ def find_destructive(sql: str) -> list[DestructiveStatement]:
                 out.append(DestructiveStatement(" ".join(body.split()), reason.format(**_words(m))))
                 break
     return out
+
+
+_ADD_GENERATED = re.compile(
+    rf"^alter\s+table\s+(?P<name>{_QNAME})\s+add\s+column\s+(?P<column>{_IDENT})\s.*\bgenerated\s+always\s+as\s*\(",
+    re.I | re.S,
+)
+
+
+def _regenerated(body: str, after: str) -> bool:
+    """A generated column dropped and added again at once (its expression changed): its values
+    are derived, so nothing is lost."""
+    drop, add = _RULES[2][0].match(body), _ADD_GENERATED.match(after)
+    return bool(drop and add and (drop["name"], drop["column"]) == (add["name"], add["column"]))
 
 
 def _words(m: re.Match[str]) -> dict[str, str]:

@@ -7,6 +7,7 @@ computed from the same pair of inspections.
 
 from __future__ import annotations
 
+import copy
 import re
 import warnings
 from dataclasses import dataclass
@@ -71,8 +72,10 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
             inspector.schemactl_index_attachments = partitions.read_index_attachments(conn, schemas.keeps)
             inspector.schemactl_table_functions = ordering.read_table_functions(conn, schemas.keeps)
             inspector.schemactl_whole_objects = catalog.read_whole_objects(conn, schemas.keeps)
+            inspector.schemactl_column_settings = catalog.read_column_settings(conn, schemas.keeps)
             partitions.add_partitioned_dependents(conn, schemas.keeps, inspector.selectables)
             partitions.drop_partition_clones(conn, inspector)
+            inspector.schemactl_subpartition_keys = partitions.read_subpartition_keys(conn, schemas.keeps)
     finally:
         engine.dispose()
     for prop in PROPS.split():
@@ -124,18 +127,22 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     from migra import Migration
 
     i_from, additions = enums.enum_additions(i_from, i_target)
+    i_from, composites = _composite_alterations(i_from, i_target)
     i_from, release, own = partitions.rebuilt_tables(i_from, i_target)
-    m = Migration(i_from, enums.views_follow_enum_rewrites(i_from, i_target))
+    i_from, i_changed = enums.functions_follow_enum_rewrites(i_from, i_target)
+    m = Migration(i_from, _signature_changes(i_from, enums.views_follow_enum_rewrites(i_from, i_changed)))
     m.set_safety(False)  # destructive statements are reported by schemactl, not refused here
     m.add_all_changes(privileges=False)  # privileges are ours: comments_grants.grant_statements
-    statements = catalog.fix_sequences(list(m.statements), i_from.schemactl_sequences, i_target.schemactl_sequences)
+    statements = enums.rewrite_enum_arrays(list(m.statements), i_from, i_target)
+    statements = catalog.fix_sequences(statements, i_from.schemactl_sequences, i_target.schemactl_sequences)
     statements = catalog.fix_collations(statements, i_from.schemactl_collations, i_target.schemactl_collations)
     parents = {**_parents(i_target), **_parents(i_from)}
     statements = ordering.fix_inheritance(statements, parents, i_target.schemactl_inherited)
-    statements = partitions.fix_attach(statements, parents)
+    statements = partitions.fix_subpartitions(partitions.fix_attach(statements, parents), i_target)
     statements = partitions.detach_before_drop(statements, i_from)
     statements = fix_validation(statements, i_target)
     statements = ordering.keep_standalone_indexes(statements, i_from, i_target)
+    statements = ordering.reindex_recreated_matviews(statements, i_target)
     statements = ordering.functions_after_their_views(statements)
     statements = ordering.fix_table_functions(
         statements, i_from.schemactl_table_functions, i_target.schemactl_table_functions
@@ -155,11 +162,68 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     )
     revokes, grants = default_revokes + revokes, grants + default_grants
     storage = catalog.storage_statements(statements, i_from.schemactl_storage, i_target.schemactl_storage)
+    storage += catalog.column_settings_statements(
+        statements, i_from.schemactl_column_settings, i_target.schemactl_column_settings, i_target
+    )
     statements = _with_domains(statements, *catalog.domain_statements(i_from.schemactl_domains, i_target.schemactl_domains))
     identities = catalog.identity_statements(i_from.schemactl_identities, i_target.schemactl_identities)
-    statements = release + drops + revokes + first + statements + own + identities + storage + creates + last + grants
-    statements = drop_superseded_defaults(identity_before_default(reorder(statements)))
+    statements = release + drops + revokes + first + composites + statements + own + identities + storage + creates + last + grants
+    statements = drop_superseded_defaults(identity_before_default(reorder(regenerate_columns(statements, i_target))))
     return _tidy("".join(s + "\n\n" for s in enums.additions_first(additions, statements) + statements))
+
+
+def _composite_alterations(i_from: Any, i_target: Any) -> tuple[Any, list[str]]:
+    """ALTER composite types instead of dropping and creating them (docs/engine-notes.md).
+
+    migra drops and creates a changed composite type, which fails once a column, function or
+    view uses it. Attributes can be dropped and added in place (added ones go last), so when
+    the kept attributes keep their order and type and new ones come last, that is what is
+    written, and the type is made equal on a copy of the source inspection so migra skips it.
+    Anything else is left to migra, and verification reports it.
+    """
+    statements: list[str] = []
+    patched = {}
+    for key, new in i_target.types.items():
+        old = i_from.types.get(key)
+        if old is None or old.columns == new.columns:
+            continue
+        kept = [(k, v) for k, v in old.columns.items() if k in new.columns]
+        if list(new.columns.items())[: len(kept)] != kept:
+            statements.append(
+                f"-- note: composite type {key} is dropped and created again, because ALTER TYPE cannot "
+                "reorder or retype its attributes;\n-- this fails while a column, function or view uses it "
+                "(then write the change by hand)."
+            )
+            continue
+        statements += [f"alter type {key} drop attribute {catalog.ident(k)};" for k in old.columns if k not in new.columns]
+        statements += [
+            f"alter type {key} add attribute {catalog.ident(k)} {v};" for k, v in list(new.columns.items())[len(kept) :]
+        ]
+        patched[key] = new
+    if not patched:
+        return i_from, statements
+    clone = copy.copy(i_from)
+    clone.types = {**i_from.types, **patched}
+    # migra diffs composite types as selectables (relations of kind "c").
+    clone.selectables = {**i_from.selectables, **{k: i_target.selectables[k] for k in patched if k in i_target.selectables}}
+    return clone, statements
+
+
+def _signature_changes(i_from: Any, i_target: Any) -> Any:
+    """Make migra drop and create functions that CREATE OR REPLACE cannot change.
+
+    PostgreSQL refuses to replace a function whose result type, OUT parameters or parameter
+    names change, or that loses a parameter default; migra writes CREATE OR REPLACE for all
+    of them. Such functions answer "not replaceable", so migra drops them (and the views
+    that use them) and creates them again.
+    """
+    def changed(new: Any, old: Any) -> bool:
+        names = [i.name for i in new.inputs] != [i.name for i in old.inputs]
+        lost_default = any(o.default and not n.default for o, n in zip(old.inputs, new.inputs, strict=False))
+        return (new.returntype, new.result_string) != (old.returntype, old.result_string) or names or lost_default
+
+    keys = {k for k, f in i_target.functions.items() if k in i_from.functions and changed(f, i_from.functions[k])}
+    return catalog.not_replaceable(i_target, keys) if keys else i_target
 
 
 def _parents(inspector: Any) -> dict[str, list[str]]:
@@ -168,31 +232,39 @@ def _parents(inspector: Any) -> dict[str, list[str]]:
 
 
 _CREATE_COMPOSITE = re.compile(r'^create type\s+\S+\s+as\s*\(', re.I)
-_CREATE_TABLE = re.compile(r"^create (?:unlogged )?table\b", re.I)
-_DROP_TYPE = re.compile(r"^drop type\b", re.I)
-_DROP_TABLE = re.compile(r"^drop table\b", re.I)
+# The first statement that can use a composite type: tables, columns, functions, views.
+_TYPE_USER = re.compile(
+    r"^(?:create (?:unlogged )?table|alter table|create (?:or replace )?(?:function|procedure|view|materialized view)"
+    r"|set check_function_bodies)\b",
+    re.I,
+)
+_DROP_TYPE = re.compile(r"^drop type (?P<name>[^\s;]+)", re.I)
+_DROP_TYPE_USER = re.compile(r"^drop (?:table|function|procedure|view|materialized view)\b", re.I)
 
 
 def reorder(statements: list[str]) -> list[str]:
     """Fix migra's placement of composite types (see docs/engine-notes.md, "composite types").
 
-    migra creates composite types with views and functions, after the tables whose columns
-    use them, and drops them before those tables, functions and views. Creations move before
-    the first CREATE TABLE; drops move after the last DROP TABLE.
+    migra creates composite types with views and functions, after the tables and functions
+    that use them, and drops them before those tables, functions and views. Creations move
+    before the first statement that can use them; drops (of types not created again) move
+    after the last drop of a table, function or view.
     """
     creates = [s for s in statements if _CREATE_COMPOSITE.match(s.strip())]
     if creates:
         rest = [s for s in statements if not _CREATE_COMPOSITE.match(s.strip())]
-        at = next((i for i, s in enumerate(rest) if _CREATE_TABLE.match(s.strip())), None)
+        at = next((i for i, s in enumerate(rest) if _TYPE_USER.match(s.strip())), None)
         statements = rest[:at] + creates + rest[at:] if at is not None else statements
-    last_drop_table = max((i for i, s in enumerate(statements) if _DROP_TABLE.match(s.strip())), default=-1)
+    recreated = catalog.created_names(statements)
+    users = [i for i, s in enumerate(statements) if _DROP_TYPE_USER.match(s.strip())]
     early_type_drops = [
-        i for i, s in enumerate(statements) if i < last_drop_table and _DROP_TYPE.match(s.strip())
+        i for i, s in enumerate(statements)
+        if users and i < users[-1] and (m := _DROP_TYPE.match(s.strip())) and catalog.bare(m.group("name")) not in recreated
     ]
     if early_type_drops:
         moved = [statements[i] for i in early_type_drops]
         kept = [s for i, s in enumerate(statements) if i not in set(early_type_drops)]
-        at = max(i for i, s in enumerate(kept) if _DROP_TABLE.match(s.strip())) + 1
+        at = max(i for i, s in enumerate(kept) if _DROP_TYPE_USER.match(s.strip())) + 1
         statements = kept[:at] + moved + kept[at:]
     return statements
 
@@ -201,23 +273,48 @@ _COLUMN_ALTER = re.compile(r'^alter table (?P<table>\S+) alter column (?P<column
 
 
 def identity_before_default(statements: list[str]) -> list[str]:
-    """Drop a column's identity before giving it a default (docs/engine-notes.md).
+    """Order identity changes against the sequences and defaults around them
+    (docs/engine-notes.md, "identity").
 
-    migra writes `set default` before `drop identity` when a column turns from identity to a
-    plain default, which PostgreSQL refuses ("column ... is an identity column").
+    A column's identity is dropped first: migra writes `set default` before `drop identity`
+    (refused: "column ... is an identity column"), and creates a serial's sequence while the
+    identity's own sequence still holds that name. And a sequence being dropped goes before
+    any `add generated ... as identity`, whose new sequence would otherwise take another name.
     """
-    out = list(statements)
-    for i, statement in enumerate(statements):
+    def action(statement: str) -> str:
         m = _COLUMN_ALTER.match(statement.strip())
-        if not m or m.group("action").lower() != "drop identity":
+        return m.group("action").lower() if m else ""
+
+    drop_identity = [s for s in statements if action(s) == "drop identity"]
+    out = drop_identity + [s for s in statements if action(s) != "drop identity"]
+    adds = [i for i, s in enumerate(out) if action(s).startswith("add generated")]
+    if adds:
+        late = [s for i, s in enumerate(out) if i > adds[0] and _DROP_SEQUENCE.match(s.strip())]
+        out = [s for s in out if s not in late]
+        out[adds[0]:adds[0]] = late
+    return out
+
+
+_DROP_SEQUENCE = re.compile(r"^drop sequence\b", re.I)
+
+
+def regenerate_columns(statements: list[str], i_target: Any) -> list[str]:
+    """Drop and add a generated column whose expression changed (docs/engine-notes.md).
+
+    migra writes `set default <expression>`, which PostgreSQL refuses for a generated column
+    (and PostgreSQL 15 has no ALTER ... SET EXPRESSION). The values are derived, so nothing is
+    lost; only the column's position changes.
+    """
+    out = []
+    for statement in statements:
+        m = _COLUMN_ALTER.match(statement.strip())
+        table = i_target.tables.get(m.group("table")) if m else None
+        column = next((c for c in table.columns.values() if c.quoted_name == m.group("column")), None) if table else None
+        if m and column is not None and column.is_generated and m.group("action").lower().startswith("set default"):
+            out += [f"alter table {m.group('table')} drop column {column.quoted_name};",
+                    f"alter table {m.group('table')} {column.add_column_clause};"]
             continue
-        key = (m.group("table"), m.group("column"))
-        for j in range(i):
-            other = _COLUMN_ALTER.match(out[j].strip())
-            if other and (other.group("table"), other.group("column")) == key and \
-                    other.group("action").lower().startswith("set default"):
-                out.insert(j, out.pop(i))
-                break
+        out.append(statement)
     return out
 
 

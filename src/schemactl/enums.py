@@ -4,8 +4,11 @@ rewrite that removing values needs (docs/engine-notes.md, "enums")."""
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from typing import Any
+
+from .catalog import changed, not_replaceable
 
 
 @dataclass(frozen=True)
@@ -27,10 +30,11 @@ def additions_first(additions: list[_EnumAddition], statements: list[str]) -> li
 
     ADD VALUE runs in a transaction since PostgreSQL 12, but the value cannot be used until it
     commits ("unsafe use of new value"). Then the additions commit first, written with IF NOT
-    EXISTS so that running the file again after a later failure is harmless. A mention of the
-    quoted label anywhere later counts as a use: a false alarm only costs atomicity.
+    EXISTS so that running the file again after a later failure is harmless. The quoted label
+    anywhere later counts as a use, and so does the bare label in a statement that names the
+    type (an array literal such as '{b}'::e[]): a false alarm only costs atomicity.
     """
-    used = any(_literal(a.label) in s for a in additions for s in statements)
+    used = any(_uses(s, a) for a in additions for s in statements)
     out = [
         f"alter type {a.type} add value{' if not exists' if used else ''} {_literal(a.label)}{a.where};"
         for a in additions
@@ -38,6 +42,17 @@ def additions_first(additions: list[_EnumAddition], statements: list[str]) -> li
     if used:
         out[-1] += "\n\n" + COMMIT_POINT
     return out
+
+
+def _uses(statement: str, addition: _EnumAddition) -> bool:
+    if _literal(addition.label) in statement:
+        return True
+    type_name = addition.type.rsplit(".", 1)[-1].strip('"')
+    return bool(_word(addition.label).search(statement) and _word(type_name).search(statement))
+
+
+def _word(text: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w$])" + re.escape(text) + r"(?![\w$])", re.I)
 
 
 def _literal(value: str) -> str:
@@ -110,34 +125,17 @@ def views_follow_enum_rewrites(i_from: Any, i_target: Any) -> Any:
         if k in i_from.enums and i_from.enums[k].elements != e.elements
     }
 
+    arrays = _array_columns(i_target, rewritten)
+
     def holds_rewritten_enum(rel: Any) -> bool:
-        return rel.is_table and any(c.is_enum and c.enum.quoted_full_name in rewritten for c in rel.columns.values())
+        return rel.is_table and (
+            any(c.is_enum and c.enum.quoted_full_name in rewritten for c in rel.columns.values())
+            or any(table == rel.quoted_full_name for table, _, _ in arrays)
+        )
 
     if not rewritten:
         return i_target
-    clone = copy.copy(i_target)
-    for prop in ("relations", "tables", "selectables"):
-        objects = dict(getattr(i_target, prop))
-        for k, rel in objects.items():
-            if holds_rewritten_enum(rel):
-                objects[k] = copy.copy(rel)
-                objects[k].__class__ = _not_replaceable_class(type(rel))
-        setattr(clone, prop, objects)
-    return clone
-
-
-_NOT_REPLACEABLE: dict[type, type] = {}
-
-
-def _not_replaceable_class(base: type) -> type:
-    if base not in _NOT_REPLACEABLE:
-
-        class NotReplaceable(base):  # type: ignore[misc, valid-type]
-            def can_replace(self, other: Any) -> bool:
-                return False
-
-        _NOT_REPLACEABLE[base] = NotReplaceable
-    return _NOT_REPLACEABLE[base]
+    return not_replaceable(i_target, {k for k, rel in i_target.tables.items() if holds_rewritten_enum(rel)})
 
 
 def _with_enum(column: Any, by_name: dict[str, Any]) -> Any:
@@ -151,3 +149,79 @@ def _with_enum(column: Any, by_name: dict[str, Any]) -> Any:
 def _is_subsequence(short: list[str], long: list[str]) -> bool:
     it = iter(long)
     return all(x in it for x in short)
+
+
+_RENAMED = re.compile(r'^alter type (?P<type>"(?:[^"]|"")+"\."(?:[^"]|"")+") rename to "(?P<old>(?:[^"]|"")+)";$', re.I)
+
+
+def _array_columns(inspector: Any, enum_names: set[str]) -> list[tuple[str, Any, Any]]:
+    """(table, column, enum) for each column that is an array of one of `enum_names`."""
+    spelled = {}
+    for e in (e for e in inspector.enums.values() if e.quoted_full_name in enum_names):
+        # format_type() writes the type qualified only when it is not on the search path.
+        spelled[e.name.lower()] = spelled[f"{e.schema}.{e.name}".lower()] = e
+    out = []
+    for table in inspector.tables.values():
+        for column in table.columns.values():
+            base = column.dbtypestr.replace('"', "").lower()
+            if base.endswith("[]") and base[:-2] in spelled:
+                out.append((table.quoted_full_name, column, spelled[base[:-2]]))
+    return out
+
+
+def rewrite_enum_arrays(statements: list[str], i_from: Any, i_target: Any) -> list[str]:
+    """Give array-of-enum columns the rewritten enum too (docs/engine-notes.md, "enums").
+
+    migra's enum rewrite casts the columns of the enum type but not arrays of it, so the old
+    type cannot be dropped ("other objects depend on it"). Each such column (present before
+    and after) is cast through text before the old type is dropped, its default dropped
+    first and set again after, since a default is not cast by USING.
+    """
+    out = list(statements)
+    for statement in statements:
+        m = _RENAMED.match(statement.strip())
+        if not m:
+            continue
+        old_drop = f'drop type {m.group("type").rsplit(".", 1)[0]}."{m.group("old")}";'
+        if old_drop not in out:
+            continue
+        casts = []
+        for table, column, enum in _array_columns(i_target, {m.group("type")}):
+            before = i_from.tables.get(table)
+            old = before.columns.get(column.name) if before is not None else None
+            if old is None:
+                continue
+            col, typ = column.quoted_name, f"{enum.quoted_full_name}[]"
+            if old.default:
+                casts.append(f"alter table {table} alter column {col} drop default;")
+            casts.append(f"alter table {table} alter column {col} type {typ} using {col}::text::{typ};")
+            if column.default:
+                casts.append(f"alter table {table} alter column {col} set default {column.default};")
+        at = out.index(old_drop)
+        out[at:at] = casts
+    return out
+
+
+def functions_follow_enum_rewrites(i_from: Any, i_target: Any) -> tuple[Any, Any]:
+    """Make migra drop and create the functions whose arguments or result use a rewritten enum.
+
+    They depend on the type, which the rewrite renames and then cannot drop ("other objects
+    depend on it"), but they compare unchanged. On copies of both inspections they count as
+    modified and not replaceable, so migra drops them (and the views over them) first and
+    creates them after.
+    """
+    names = set()
+    for k, e in i_target.enums.items():
+        if k in i_from.enums and i_from.enums[k].elements != e.elements:
+            names |= {e.name.lower(), f"{e.schema}.{e.name}".lower()}
+    if not names:
+        return i_from, i_target
+
+    def uses(f: Any) -> bool:
+        text = " ".join((f.identity_arguments or "", f.returntype or "", f.result_string or "")).replace('"', "").lower()
+        return any(_word(n).search(text) for n in names)
+
+    keys = {k for k, f in i_target.functions.items() if k in i_from.functions and uses(f)}
+    if not keys:
+        return i_from, i_target
+    return changed(i_from, keys), not_replaceable(i_target, keys)

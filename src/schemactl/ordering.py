@@ -156,6 +156,35 @@ def keep_standalone_indexes(statements: list[str], i_from: Any, i_target: Any) -
     return out
 
 
+_MATVIEW = re.compile(r"^(?P<verb>create|drop) materialized view (?:if exists )?(?P<name>[^\s;]+)", re.I)
+
+
+def reindex_recreated_matviews(statements: list[str], i_target: Any) -> list[str]:
+    """Create again the indexes of a materialized view that migra drops and creates.
+
+    Dropping the view drops its indexes, but migra compares them as unchanged and leaves
+    them out; each is created right after its view.
+    """
+    seen: dict[str, set[str]] = {"create": set(), "drop": set()}
+    for s in statements:
+        if m := _MATVIEW.match(s.strip()):
+            seen[m.group("verb").lower()].add(m.group("name"))
+    recreated = seen["create"] & seen["drop"]
+    if not recreated:
+        return statements
+    out = []
+    for s in statements:
+        out.append(s)
+        m = _MATVIEW.match(s.strip())
+        if m and m.group("verb").lower() == "create" and m.group("name") in recreated:
+            out += [
+                i.create_statement
+                for i in i_target.indexes.values()
+                if i.quoted_full_table_name == m.group("name") and i.create_statement not in statements
+            ]
+    return out
+
+
 _FUNCTION_HEAD = re.compile(r"^create (?:or replace )?function .*?\n(?:as|begin atomic)\b", re.I | re.S)
 _CREATE_VIEW = re.compile(r'^create (?:or replace )?(?:materialized )?view (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+")', re.I)
 

@@ -25,6 +25,30 @@ def drop_partition_clones(conn: Any, inspector: Any) -> None:
             c.index = None
 
 
+def read_subpartition_keys(conn: Any, keeps: Any) -> dict[str, str]:
+    """Partition keys (`RANGE (d)`) of partitioned partitions, by quoted name."""
+    return {name: key for schema, name, key in rows(conn, "subpartition_keys") if keeps(schema)}
+
+
+_CREATE_SUBPARTITIONED = re.compile(
+    r"^create table (?P<name>\S+) \(\n.*\n\) partition by (?P<bound>FOR VALUES .*|DEFAULT);$", re.I | re.S
+)
+
+
+def fix_subpartitions(statements: list[str], i_target: Any) -> list[str]:
+    """Write a partition that is partitioned itself as `create table t partition of p <bound>
+    partition by <key>` (schemainspect writes its bound where the key belongs)."""
+    out = []
+    for statement in statements:
+        m = _CREATE_SUBPARTITIONED.match(statement.strip())
+        key = i_target.schemactl_subpartition_keys.get(m.group("name")) if m else None
+        if m and key:
+            parent = i_target.tables[m.group("name")].parent_table
+            statement = f"create table {m.group('name')} partition of {parent} {m.group('bound')} partition by {key};"
+        out.append(statement)
+    return out
+
+
 def read_index_attachments(conn: Any, keeps: Any) -> set[tuple[str, str, str]]:
     """Return (parent index, attached partition index, its table), quoted as migra quotes them."""
     return {(parent, child, table) for schema, parent, child, table in rows(conn, "index_attachments") if keeps(schema)}
