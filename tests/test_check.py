@@ -82,3 +82,22 @@ def test_new_creates_a_hand_written_pair(synced: Project, dev_url: str) -> None:
     pair.up.write_text(pair.up.read_text() + "update t set name = 'x' where name is null;\n")
     api.rehash(synced.config)
     assert api.check(synced.config, dev_url=dev_url).ok
+
+
+def test_unchanged_history_is_not_replayed_again(synced: Project, dev_url: str, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path))
+    said: list[str] = []
+    assert api.check(synced.config, models=False, dev_url=dev_url, progress=said.append).ok
+    assert api.check(synced.config, models=False, dev_url=dev_url, progress=said.append).ok
+    assert "replaying 1 migrations" in said[0] and "replayed before, unchanged" in said[2]
+    # A cache hit still finds drift, and replays to say what would fix it.
+    synced.schema("tables/u.sql", "create table u (id int);")
+    result = api.check(synced.config, models=False, dev_url=dev_url)
+    assert 'create table "public"."u"' in result.pending_sql
+    # Any change to a migration file is a different history: replayed, and its change seen.
+    up = synced.root / "generated" / "0001_base.up.sql"
+    up.write_text(up.read_text() + "create table u (id int);\n")
+    said.clear()
+    result = api.check(synced.config, models=False, dev_url=dev_url, progress=said.append)
+    assert "replaying 1 migrations" in said[0]
+    assert [f.kind for f in result.findings] == ["integrity"]  # no drift: the edited history has u

@@ -126,3 +126,22 @@ def test_python_module_and_api_exports() -> None:
     out = subprocess.run([sys.executable, "-c", "import schemactl, sys; print('schemactl.api' in sys.modules)"],
                          capture_output=True, text=True)
     assert out.stdout.strip() == "False"  # heavy modules load lazily
+
+
+def test_two_diffs_at_once_never_share_a_number(project: Project) -> None:
+    project.schema("t.sql", "create table t (id int);")
+    assert project.cli("diff", "-m", "base").returncode == 0
+    project.schema("u.sql", "create table u (id int);")
+    env = {**os.environ, "NO_COLOR": "1"}
+    runs = [
+        subprocess.Popen([sys.executable, "-m", "schemactl", "-v", "diff", "-m", name], cwd=project.root, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for name in ("first", "second")
+    ]
+    outs = [p.communicate(timeout=120) for p in runs]
+    assert [p.returncode for p in runs] == [0, 0], outs
+    # One wrote 0002; the other waited, replayed it too, and found nothing left to do.
+    assert len([m for m in project.migrations() if m.startswith("0002_")]) == 2
+    assert not [m for m in project.migrations() if m.startswith("0003_")]
+    assert sum("no changes" in out + err for out, err in outs) == 1
+    assert project.cli("check", "--no-models").returncode == 0

@@ -37,12 +37,11 @@ def test_raw_migra_drops_sequence_options(project: Project, dev_url: str, server
         schemas = engine.SchemaFilter()
         from migra import Migration
 
-        raw = Migration(
-            engine.inspect(server.sqlalchemy_url(db_a), schemas), engine.inspect(server.sqlalchemy_url(db_b), schemas)
-        )
+        i_a, i_b = engine.inspect(server.sqlalchemy_url(db_a), schemas), engine.inspect(server.sqlalchemy_url(db_b), schemas)
+        raw = Migration(i_a, i_b)
         raw.add_all_changes()
         assert 'create sequence "public"."t_id_seq";' in raw.sql  # no AS integer: a bigint sequence
-        up, _ = engine.both_directions(server, db_a, db_b, schemas)
+        up, _ = engine.both_directions(i_a, i_b)
         assert 'create sequence "public"."t_id_seq" as integer increment by 1' in up
     finally:
         server.drop_database(db_a)

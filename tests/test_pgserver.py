@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
 import subprocess
 from pathlib import Path
@@ -90,7 +91,7 @@ def test_interrupted_diff_stops_server_and_removes_temp_dir(tmp_path: Path, sig:
     import tempfile
     import time
 
-    # A TMPDIR of our own that the server's unprivileged user can reach (pytest's is 0700).
+    # A scratch directory of our own that the server's unprivileged user can reach (pytest's is 0700).
     tmp = Path(tempfile.mkdtemp(prefix="sigtest-", dir="/tmp"))
     tmp.chmod(0o755)
     proj = tmp_path / "proj"
@@ -101,7 +102,7 @@ def test_interrupted_diff_stops_server_and_removes_temp_dir(tmp_path: Path, sig:
         "\n".join(f"create table t{i} (id int primary key, v text);" for i in range(3000))
     )
     p = subprocess.Popen([sys.executable, "-m", "schemactl", "diff", "-m", "x"], cwd=proj,
-                         env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         env={**os.environ, "SCHEMACTL_TMPDIR": str(tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while time.time() < deadline and not any(tmp.glob("schemactl-pg-*/tmp/.s.PGSQL.*")):
         time.sleep(0.05)
@@ -121,6 +122,7 @@ def test_unreachable_tmpdir_falls_back_for_the_server_user(tmp_path: Path, monke
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     monkeypatch.setenv("TMPDIR", str(private))
+    monkeypatch.setattr(pgserver, "_MEMORY_MIN_FREE", 1 << 62)  # no memory filesystem has room
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
@@ -130,3 +132,22 @@ def test_unreachable_tmpdir_falls_back_for_the_server_user(tmp_path: Path, monke
             assert not box.base_dir.startswith(str(private))
         else:
             assert box.base_dir.startswith(str(private))
+
+
+def test_scratch_clusters_prefer_memory_and_obey_schemactl_tmpdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if pgserver._MEMORY_DIR.is_dir() and shutil.disk_usage(pgserver._MEMORY_DIR).free >= pgserver._MEMORY_MIN_FREE:
+        with pgserver.sandbox() as box:
+            assert box.base_dir.startswith(str(pgserver._MEMORY_DIR))  # type: ignore[attr-defined]
+    import tempfile
+
+    mine = Path(tempfile.mkdtemp(prefix="schemactl-tmpdir-", dir="/tmp"))  # reachable by the server's user
+    mine.chmod(0o755)
+    monkeypatch.setenv("SCHEMACTL_TMPDIR", str(mine))
+    try:
+        with pgserver.sandbox() as box:
+            assert box.base_dir.startswith(str(mine))  # type: ignore[attr-defined]
+            db = box.create_database("first")  # a spare database, renamed
+            assert box.create_database("second") != db
+            assert box.create_database("third")  # spares used up: CREATE DATABASE
+    finally:
+        shutil.rmtree(mine)

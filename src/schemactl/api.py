@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -84,10 +85,10 @@ class CheckResult:
 
 @contextlib.contextmanager
 def _pool() -> Iterator[ThreadPoolExecutor]:
-    # Database work releases the GIL, so loading two databases at once halves the wait.
-    # On the way out (including Ctrl-C) queued work is cancelled; running queries end when
-    # the sandbox closes around us.
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="schemactl")
+    # Database work and pg_dump release the GIL, so the two loads, and then the inspection and
+    # dump of each database, overlap. On the way out (including Ctrl-C) queued work is
+    # cancelled; running queries end when the sandbox closes around us.
+    pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="schemactl")
     try:
         yield pool
     finally:
@@ -103,22 +104,77 @@ def _results(*futures: Future[Any]) -> list[Any]:
     return [f.result() for f in futures]
 
 
-def _prepare(
-    config: Config, box: pgserver.Sandbox, pool: ThreadPoolExecutor, progress: Progress
-) -> tuple[str, str, list[MigrationPair]]:
-    """Create the replay and target databases and fill them; return their names."""
+def _after(pool: ThreadPoolExecutor, first: Future[Any], fn: Any, *args: Any) -> Future[Any]:
+    """Run `fn(*args)` once `first` has succeeded (its error, if any, is raised instead)."""
+    return pool.submit(lambda: (first.result(), fn(*args))[1])
+
+
+@dataclass
+class _Scratch:
+    """The two scratch databases of a comparison, being filled."""
+
+    replay_db: str  # migrations replayed: the state the history produces ("" until replayed)
+    target_db: str  # schemas/ loaded: the state wanted
+    pairs: list[MigrationPair]
+    root: Path
+    replayed: Future[Any]
+    loaded: Future[Any]
+
+    def wait(self) -> None:
+        # The schemas' error is reported first: it is the file the user most likely just edited.
+        _results(self.loaded, self.replayed)
+
+    def migration_files(self) -> list[tuple[ddl.SQLFile, bool]]:
+        """The up files, read and checked (only when they are replayed)."""
+        return [ddl.read_migration(p.up, self.root) for p in self.pairs]
+
+
+def _start(
+    config: Config, box: pgserver.Sandbox, pool: ThreadPoolExecutor, progress: Progress, replay: bool = True
+) -> _Scratch:
+    """Create the target database (and unless told not to, the replay database) and start
+    filling them, in parallel."""
     pairs = migfiles.list_migrations(config.generated)
     schema_files = ddl.discover(config.schemas, config.load_order, config.root)
-    migration_files = [ddl.read_migration(p.up, config.root) for p in pairs]
-    replay_db = box.create_database("replay")
     target_db = box.create_database("target")
-    progress(f"loading {len(schema_files)} schema files and replaying {len(pairs)} migrations")
-    # The schemas' error is reported first: it is the file the user most likely just edited.
-    _results(
-        pool.submit(scratch.load_schemas, box, target_db, schema_files),
-        pool.submit(scratch.replay, box, replay_db, migration_files),
-    )
-    return replay_db, target_db, pairs
+    loaded = pool.submit(scratch.load_schemas, box, target_db, schema_files)
+    replay_db, replayed = "", Future()
+    sc = _Scratch(replay_db, target_db, pairs, config.root, replayed, loaded)
+    if replay:
+        # Read (and check) the migrations while the schemas load.
+        migration_files = sc.migration_files()
+        sc.replay_db = box.create_database("replay")
+        sc.replayed = pool.submit(scratch.replay, box, sc.replay_db, migration_files)
+        progress(f"loading {len(schema_files)} schema files and replaying {len(pairs)} migrations")
+    else:
+        replayed.set_result(None)
+        progress(f"loading {len(schema_files)} schema files ({len(pairs)} migrations: replayed before, unchanged)")
+    return sc
+
+
+def _history_key(config: Config, box: pgserver.Sandbox, schemas: engine.SchemaFilter, pairs: list[MigrationPair]) -> str:
+    """What the replayed history's pg_dump snapshot depends on, hashed: the migration files,
+    the roles, the schema filter, the server and pg_dump, and schemactl itself."""
+    h = hashlib.sha256()
+    binaries = box.binaries.bindir if box.binaries else None
+    parts = [__version__, box.server_version(), binaries, sorted(config.roles), schemas.include, schemas.exclude]
+    h.update(repr(parts).encode())
+    for p in pairs:
+        h.update(p.up.name.encode() + b"\0" + p.up.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _history_cache(key: str) -> Path:
+    return pgserver.cache_root() / "history" / f"{key[:32]}.json"
+
+
+def _keep_history(path: Path, snap: verify.Snapshot, keep: int = 32) -> None:
+    """Store the replayed history's snapshot; a failure only costs speed next time."""
+    with contextlib.suppress(OSError):
+        verify.save(snap, path)
+        old = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-keep]
+        for stale in old:
+            stale.unlink(missing_ok=True)
 
 
 def _describe(prefix: str, diffs: list[verify.Difference]) -> list[str]:
@@ -204,13 +260,32 @@ def diff(
         raise UsageError("a migration name is required", hint='pass -m "what changed"')
     slug = migfiles.slugify(name) if name is not None else ""
     schemas = engine.SchemaFilter.of(config)
+    lock = contextlib.nullcontext() if print_only else migfiles.writer_lock(config.root, progress)
+    with lock:
+        return _diff(config, slug, schemas, allow_destructive, print_only, dev_url, pg_version, progress)
+
+
+def _diff(
+    config: Config,
+    slug: str,
+    schemas: engine.SchemaFilter,
+    allow_destructive: bool,
+    print_only: bool,
+    dev_url: str | None,
+    pg_version: int | None,
+    progress: Progress,
+) -> DiffResult:
     with scratch.sandbox(config, dev_url, pg_version) as box, _pool() as pool:
-        replay_db, target_db, pairs = _prepare(config, box, pool, progress)
+        sc = _start(config, box, pool, progress)
+        replay_db, target_db, pairs = sc.replay_db, sc.target_db, sc.pairs
+        # Each database is dumped and inspected as soon as it is filled, while the other loads.
+        snap_before = _after(pool, sc.replayed, verify.snapshot, box, replay_db, schemas)
+        snap_target = _after(pool, sc.loaded, verify.snapshot, box, target_db, schemas)
+        i_from = _after(pool, sc.replayed, engine.inspect, box.sqlalchemy_url(replay_db), schemas)
+        i_target = _after(pool, sc.loaded, engine.inspect, box.sqlalchemy_url(target_db), schemas)
+        sc.wait()
         progress("comparing")
-        snap_before, snap_target = pool.submit(verify.snapshot, box, replay_db, schemas), pool.submit(
-            verify.snapshot, box, target_db, schemas
-        )
-        up, down = engine.both_directions(box, replay_db, target_db, schemas)
+        up, down = engine.both_directions(*_results(i_from, i_target))
         before, target = _results(snap_before, snap_target)
         if not up:
             problems = _describe("", verify.compare(target, before))
@@ -247,15 +322,20 @@ def drift(
     dev_url: str | None = None,
     pg_version: int | None = None,
     progress: Progress = _quiet,
+    warn: Progress = _quiet,
 ) -> str:
-    """Return the SQL that would bring the live database at `url` to the state of `schemas/`."""
+    """Return the SQL that would bring the live database at `url` to the state of `schemas/`
+    (`warn` hears of a server version mismatch)."""
     from . import dburl
 
     params = dburl.conn_params(url)
-    dburl.connect(url, application_name="schemactl diff").close()  # a clear error before any work
+    with contextlib.closing(dburl.connect(url, application_name="schemactl diff")) as conn:  # clear errors first
+        live_version = conn.server_version
     schemas = engine.SchemaFilter.of(config)
     files = ddl.discover(config.schemas, config.load_order, config.root)
     with scratch.sandbox(config, dev_url, pg_version) as box:
+        if message := scratch.version_warning(live_version, box):
+            warn(message)
         target_db = box.create_database("target")
         progress(f"loading {len(files)} schema files")
         scratch.load_schemas(box, target_db, files)
@@ -285,20 +365,33 @@ def check(
     schemas = engine.SchemaFilter.of(config)
     pending = ""
     with scratch.sandbox(config, dev_url, pg_version) as box, _pool() as pool:
-        replay_db, target_db, _ = _prepare(config, box, pool, progress)
-        progress("comparing")
-        # The models are generated while pg_dump runs: reflection is Python work, the dumps
-        # are other processes, so the two overlap almost completely.
+        # The history's snapshot is kept between runs, keyed by everything it depends on: while
+        # the migrations are unchanged, check loads schemas/ only (docs/performance.md).
+        cache = _history_cache(_history_key(config, box, schemas, pairs))
+        kept = verify.load(cache)
+        sc = _start(config, box, pool, progress, replay=kept is None)
+        # Each database is dumped as soon as it is filled; the models are generated while
+        # pg_dump runs (reflection is Python work, the dumps are other processes).
         snapshots = (
-            pool.submit(verify.snapshot, box, replay_db, schemas),
-            pool.submit(verify.snapshot, box, target_db, schemas),
+            _after(pool, sc.replayed, lambda: kept or verify.snapshot(box, sc.replay_db, schemas)),
+            _after(pool, sc.loaded, verify.snapshot, box, sc.target_db, schemas),
         )
+        sc.wait()
+        progress("comparing")
         if models:
-            _check_models(config, box, target_db, findings, notes)
+            _check_models(config, box, sc.target_db, findings, notes)
         before, target = _results(*snapshots)
+        if kept is None:
+            _keep_history(cache, before)
         differences = verify.compare(target, before)
         if differences:
-            pending, _ = engine.both_directions(box, replay_db, target_db, schemas)
+            if not sc.replay_db:
+                sc.replay_db = box.create_database("replay")
+                scratch.replay(box, sc.replay_db, sc.migration_files())
+            pending, _ = engine.both_directions(
+                engine.inspect(box.sqlalchemy_url(sc.replay_db), schemas),
+                engine.inspect(box.sqlalchemy_url(sc.target_db), schemas),
+            )
             findings.append(
                 Finding(
                     "schema-drift",
@@ -353,6 +446,11 @@ def generate_models(
 def new(config: Config, name: str) -> MigrationPair:
     """Create an empty hand-written up/down pair (for data migrations) and update the sum."""
     slug = migfiles.slugify(name)
+    with migfiles.writer_lock(config.root):
+        return _new(config, slug)
+
+
+def _new(config: Config, slug: str) -> MigrationPair:
     pairs = migfiles.list_migrations(config.generated)
     version = f"{migfiles.next_version(pairs):04d}_{slug}"
     texts = {}
@@ -360,7 +458,8 @@ def new(config: Config, name: str) -> MigrationPair:
         texts[direction] = (
             f"-- {version} ({direction})\n"
             f"-- Hand-written migration created by schemactl {__version__}.\n"
-            "-- Directives: `-- schemactl:no-transaction` runs the file outside a transaction.\n\n"
+            "-- Directives: `-- schemactl:no-transaction` runs the file outside a transaction;\n"
+            "-- a `-- schemactl:commit` line between statements commits there.\n\n"
         )
     up = config.generated / f"{version}.up.sql"
     down = config.generated / f"{version}.down.sql"

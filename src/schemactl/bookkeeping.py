@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import dburl, ddl, ledger, session
@@ -31,6 +32,7 @@ def baseline(
     lock_wait: float = DEFAULT_LOCK_WAIT,
     dev_url: str | None = None,
     pg_version: int | None = None,
+    warn: Callable[[str], None] = lambda message: None,
 ) -> BaselineResult:
     """Record migrations 0001..`version` as applied without running them, after checking the
     live schema matches their replay (`force` records them despite differences)."""
@@ -42,12 +44,15 @@ def baseline(
     schemas = engine.SchemaFilter.of(config)
     params = dburl.conn_params(database)
     with session.open_session(database, "baseline") as conn:
+        live_version = conn.server_version
         if ledger.read(conn, config.tracking_schema).rows:
             raise IntegrityError(
                 "this database already has migrations recorded; baseline adopts a database schemactl has not managed",
                 hint="see `schemactl status`",
             )
     with scratch.sandbox(config, dev_url, pg_version) as box:
+        if message := scratch.version_warning(live_version, box):
+            warn(message)
         replay = box.create_database("baseline")
         scratch.replay(box, replay, [ddl.read_migration(f.pair.up, config.root) for f in chosen])
         expected = verify.snapshot(box, replay, schemas)

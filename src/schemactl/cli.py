@@ -170,11 +170,16 @@ def diff(
     config = _config()
     if db or env:
         url = db or config.environment_url(env or "")
+        warnings: list[str] = []
         with _working("comparing schemas/ with the database") as progress:
-            sql = api.drift(config, url, dev_url=_state.dev_url, pg_version=_state.pg_version, progress=progress)
+            sql = api.drift(config, url, dev_url=_state.dev_url, pg_version=_state.pg_version, progress=progress,
+                            warn=warnings.append)
         if fmt is Format.json:
-            _json({"status": "drift" if sql else "no-changes", "sql": sql})
-        elif sql:
+            _json({"status": "drift" if sql else "no-changes", "sql": sql, "warnings": warnings})
+            return 0
+        for w in warnings:
+            _info(f"warning: {w}")
+        if sql:
             _print_sql(sql)
         else:
             _info("no changes: the database matches schemas/")
@@ -287,6 +292,7 @@ def generate_models(
     exclude_table: Annotated[Optional[list[str]], typer.Option("--exclude-table", help="Leave out this table or view, as name or schema.name (repeatable).", show_default=False)] = None,
     views: Annotated[Optional[bool], typer.Option("--views/--no-views", help="Generate models for views too.", show_default=False)] = None,
     option: Annotated[Optional[list[str]], typer.Option("--option", help="sqlacodegen generator option, e.g. use_inflect (repeatable).", show_default=False)] = None,
+    fmt: FormatOpt = Format.text,
 ) -> int:
     """Write SQLAlchemy models for the DDL in schemas/ (sqlacodegen) to the configured models file."""
     from dataclasses import replace
@@ -307,9 +313,12 @@ def generate_models(
         result = api.generate_models(
             config, settings=settings, dev_url=_state.dev_url, pg_version=_state.pg_version, progress=progress
         )
+    rel = config.rel(result.path)
+    if fmt is Format.json:
+        _json({"file": rel, "changed": result.changed, "warnings": result.warnings})
+        return 0
     for w in result.warnings:
         _info(f"warning: {w}")
-    rel = config.rel(result.path)
     _info(f"wrote {rel}" if result.changed else f"{rel} is up to date")
     if settings != base:
         _info("note: `schemactl check` compares with the settings in the config; put lasting choices there")

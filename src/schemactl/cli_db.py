@@ -179,15 +179,23 @@ def baseline(
     env: EnvOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Record even if the live schema differs from the replay.")] = False,
     lock_wait: LockWaitOpt = 60.0,
+    fmt: FormatOpt = Format.text,
 ) -> int:
     """Adopt an existing database: record 0001..VERSION as applied after checking the schema matches."""
     from . import bookkeeping
 
     config = _config()
     url = config.database_url(db, env)
+    warnings: list[str] = []
     with _working("comparing the database with the migrations' replay"):
         result = bookkeeping.baseline(config, url, version, force=force, lock_wait=lock_wait,
-                                 dev_url=_state.dev_url, pg_version=_state.pg_version)
+                                      dev_url=_state.dev_url, pg_version=_state.pg_version, warn=warnings.append)
+    if fmt is Format.json:
+        _json({"recorded": result.recorded, "forced": result.forced, "differences": result.differences,
+               "warnings": warnings})
+        return 0
+    for w in warnings:
+        _info(f"warning: {w}")
     if result.forced:
         _info(f"warning: recorded despite {len(result.differences)} differing line(s) (--force)")
     _info(f"baseline: recorded {len(result.recorded)} migration(s) as applied, up to {result.recorded[-1]}")
@@ -195,12 +203,15 @@ def baseline(
 
 
 @app.command()
-def repair(db: DbOpt = None, env: EnvOpt = None, lock_wait: LockWaitOpt = 60.0) -> int:
+def repair(db: DbOpt = None, env: EnvOpt = None, lock_wait: LockWaitOpt = 60.0, fmt: FormatOpt = Format.text) -> int:
     """Re-record checksums after a deliberate edit of applied files, and clear partial runs (logged)."""
     from .bookkeeping import repair as run_repair
 
     config = _config()
     changes = run_repair(config, config.database_url(db, env), lock_wait=lock_wait)
+    if fmt is Format.json:
+        _json({"changes": changes})
+        return 0
     for c in changes:
         _info(f"repaired {c}")
     _info(f"{len(changes)} change(s) recorded in the history" if changes else "nothing to repair")

@@ -17,7 +17,6 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 from . import catalog, comments_grants, enums, ordering, partitions
-from .pgserver import Sandbox
 
 if TYPE_CHECKING:
     from .config import Config
@@ -403,8 +402,6 @@ def _tidy(sql: str) -> str:
     return sql.strip() + "\n" if sql.strip() else ""
 
 
-def both_directions(box: Sandbox, from_db: str, target_db: str, schemas: SchemaFilter) -> tuple[str, str]:
-    """Return (up, down) SQL between two scratch databases from one inspection of each."""
-    i_from = inspect(box.sqlalchemy_url(from_db), schemas)
-    i_target = inspect(box.sqlalchemy_url(target_db), schemas)
+def both_directions(i_from: Any, i_target: Any) -> tuple[str, str]:
+    """Return (up, down) SQL between two inspected databases (each inspected once)."""
     return migration_sql(i_from, i_target), migration_sql(i_target, i_from)

@@ -7,11 +7,14 @@ each add a migration conflict in git instead of merging silently (the idea of at
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +118,27 @@ def directives(text: str) -> dict[str, str]:
         if m:
             out[m.group("key")] = m.group("value") or ""
     return out
+
+
+@contextlib.contextmanager
+def writer_lock(root: Path, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the project's migration-writing lock: an exclusive flock on the project directory
+    itself (no lock file to commit or clean up; released by the OS if we die).
+
+    Two `diff` runs in one project would otherwise both replay the same history and both write
+    the next number. The second waits, then replays the first one's migration too.
+    """
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait:
+                on_wait("waiting for another schemactl diff in this project to finish")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -26,6 +26,7 @@ import signal
 import stat
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -184,6 +185,12 @@ class Sandbox:
             cur.execute(f"COMMENT ON DATABASE \"{name}\" IS %s", (f"{DB_TAG} pid={os.getpid()}",))
         return name
 
+    def server_version(self) -> int:
+        """The server's version number (150018 for 15.18)."""
+        with contextlib.closing(self.connect(self.admin_db)) as conn, conn.cursor() as cur:
+            cur.execute("SHOW server_version_num")
+            return int(cur.fetchone()[0])
+
     def drop_database(self, name: str) -> None:
         """Drop a scratch database, disconnecting whoever is still on it."""
         with contextlib.closing(self.connect(self.admin_db)) as conn, conn.cursor() as cur:
@@ -304,8 +311,28 @@ class _Postgresql(testing.postgresql.Postgresql):
         pass
 
     def terminate(self, *args: Any) -> None:
-        # Immediate shutdown: nothing in this cluster is worth a checkpoint.
-        testing.postgresql.Database.terminate(self, signal.SIGQUIT)
+        # Immediate shutdown: nothing in this cluster is worth a checkpoint. Waited for
+        # directly rather than polled every 0.1 s as upstream does.
+        if self.child_process is None or self._owner_pid != os.getpid():
+            return
+        with contextlib.suppress(OSError):
+            self.child_process.send_signal(signal.SIGQUIT)
+            try:
+                self.child_process.wait(timeout=self.DEFAULT_KILL_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.child_process.kill()
+                self.child_process.wait()
+        self.child_process = None
+
+    def wait_booting(self) -> None:
+        # Upstream polls every 0.1 s; the server is usually up within a few tens of ms.
+        deadline = time.monotonic() + self.settings.get("boot_timeout", self.DEFAULT_BOOT_TIMEOUT)
+        while not self.is_server_available():
+            if self.child_process.poll() is not None:
+                raise RuntimeError(f"*** failed to launch {self.name} ***\n{self.read_bootlog()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"*** failed to launch {self.name} (timeout) ***\n{self.read_bootlog()}")
+            time.sleep(0.01)
 
 
 def _chown_tree(root: Path, user: pwd.struct_passwd) -> None:
@@ -315,7 +342,8 @@ def _chown_tree(root: Path, user: pwd.struct_passwd) -> None:
             os.lchown(os.path.join(dirpath, n), user.pw_uid, user.pw_gid)
 
 
-def _cache_root() -> Path:
+def cache_root() -> Path:
+    """Where schemactl keeps what it may reuse between runs (SCHEMACTL_CACHE_DIR)."""
     if os.environ.get("SCHEMACTL_CACHE_DIR"):
         return Path(os.environ["SCHEMACTL_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -324,7 +352,7 @@ def _cache_root() -> Path:
 
 def _cache_dir(binaries: PgBinaries) -> Path:
     key = hashlib.sha256(f"{binaries.bindir}|{' '.join(_INITDB_ARGS)}".encode()).hexdigest()[:12]
-    return _cache_root() / f"initdb-pg{binaries.major}-{key}"
+    return cache_root() / f"initdb-pg{binaries.major}-{key}"
 
 
 def _copy_tree(src: Path, dst: Path) -> None:

@@ -29,3 +29,15 @@ def load_schemas(box: pgserver.Sandbox, db: str, files: list[ddl.SQLFile]) -> No
     """Load the DDL files of `schemas/` into `db`."""
     with contextlib.closing(box.connect(db)) as conn:
         ddl.load_schema_files(conn, files)
+
+
+def version_warning(live_version: int, box: pgserver.Sandbox) -> str | None:
+    """A warning when a live server's major version is not the scratch server's, else None."""
+    live, here = live_version // 10000, box.server_version() // 10000
+    if live == here:
+        return None
+    return (
+        f"the live database runs PostgreSQL {live} and the scratch server PostgreSQL {here}: catalogs and "
+        f"pg_dump output differ between major versions, so some differences may be the versions' own "
+        f"(use --pg-version {live} if those server binaries are installed)"
+    )
