@@ -89,7 +89,7 @@ def test_unchanged_history_is_not_replayed_again(synced: Project, dev_url: str, 
     said: list[str] = []
     assert api.check(synced.config, models=False, dev_url=dev_url, progress=said.append).ok
     assert api.check(synced.config, models=False, dev_url=dev_url, progress=said.append).ok
-    assert "replaying 1 migrations" in said[0] and "replayed before, unchanged" in said[2]
+    assert "replaying 1 migration" in said[0] and "replayed before, unchanged" in said[2]
     # A cache hit still finds drift, and replays to say what would fix it.
     synced.schema("tables/u.sql", "create table u (id int);")
     result = api.check(synced.config, models=False, dev_url=dev_url)
@@ -99,5 +99,5 @@ def test_unchanged_history_is_not_replayed_again(synced: Project, dev_url: str, 
     up.write_text(up.read_text() + "create table u (id int);\n")
     said.clear()
     result = api.check(synced.config, models=False, dev_url=dev_url, progress=said.append)
-    assert "replaying 1 migrations" in said[0]
+    assert "replaying 1 migration" in said[0]
     assert [f.kind for f in result.findings] == ["integrity"]  # no drift: the edited history has u

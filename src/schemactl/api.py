@@ -145,11 +145,15 @@ def _start(
         migration_files = sc.migration_files()
         sc.replay_db = box.create_database("replay")
         sc.replayed = pool.submit(scratch.replay, box, sc.replay_db, migration_files)
-        progress(f"loading {len(schema_files)} schema files and replaying {len(pairs)} migrations")
+        progress(f"loading {_n(len(schema_files), 'schema file')} and replaying {_n(len(pairs), 'migration')}")
     else:
         replayed.set_result(None)
-        progress(f"loading {len(schema_files)} schema files ({len(pairs)} migrations: replayed before, unchanged)")
+        progress(f"loading {_n(len(schema_files), 'schema file')} ({_n(len(pairs), 'migration')}: replayed before, unchanged)")
     return sc
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _history_key(config: Config, box: pgserver.Sandbox, schemas: engine.SchemaFilter, pairs: list[MigrationPair]) -> str:
@@ -337,7 +341,7 @@ def drift(
         if message := scratch.version_warning(live_version, box):
             warn(message)
         target_db = box.create_database("target")
-        progress(f"loading {len(files)} schema files")
+        progress(f"loading {_n(len(files), 'schema file')}")
         scratch.load_schemas(box, target_db, files)
         progress("comparing with the live database")
         live = engine.inspect(dburl.sqlalchemy_url(params), schemas)
@@ -432,7 +436,7 @@ def generate_models(
     files = ddl.discover(config.schemas, config.load_order, config.root)
     with scratch.sandbox(config, dev_url, pg_version) as box:
         db = box.create_database("models")
-        progress(f"loading {len(files)} schema files")
+        progress(f"loading {_n(len(files), 'schema file')}")
         scratch.load_schemas(box, db, files)
         progress("generating models")
         rendered = codegen.render(config, settings, box.sqlalchemy_url(db))
