@@ -85,8 +85,12 @@ def test_dev_server_databases_are_tagged_and_cleaned(server: pgserver.EphemeralS
     assert leftover not in dev.leftovers()
 
 
+@pytest.mark.parametrize("after", [0.0, 0.7, 2.0], ids=["at-start", "early", "loading"])
 @pytest.mark.parametrize(("sig", "code"), [(2, 130), (15, 143)], ids=["SIGINT", "SIGTERM"])
-def test_interrupted_diff_stops_server_and_removes_temp_dir(tmp_path: Path, sig: int, code: int) -> None:
+@pytest.mark.parametrize("command", [["diff", "-m", "x"], ["check"], ["generate-models"]], ids=lambda c: c[0])
+def test_interrupted_commands_stop_the_server_and_remove_their_directory(
+    tmp_path: Path, command: list[str], sig: int, code: int, after: float
+) -> None:
     import sys
     import tempfile
     import time
@@ -97,18 +101,18 @@ def test_interrupted_diff_stops_server_and_removes_temp_dir(tmp_path: Path, sig:
     proj = tmp_path / "proj"
     (proj / "schemas").mkdir(parents=True)
     (proj / "schemactl.toml").write_text("")
-    # enough DDL that loading is still running when the signal arrives
+    # enough DDL that loading is still running when the signal arrives (on disk, not in memory)
     (proj / "schemas" / "s.sql").write_text(
         "\n".join(f"create table t{i} (id int primary key, v text);" for i in range(3000))
     )
-    p = subprocess.Popen([sys.executable, "-m", "schemactl", "diff", "-m", "x"], cwd=proj,
+    p = subprocess.Popen([sys.executable, "-m", "schemactl", *command], cwd=proj,
                          env={**os.environ, "SCHEMACTL_TMPDIR": str(tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while time.time() < deadline and not any(tmp.glob("schemactl-pg-*/tmp/.s.PGSQL.*")):
-        time.sleep(0.05)
+        time.sleep(0.01)
     assert any(tmp.glob("schemactl-pg-*")), "server never started"
     base = str(next(tmp.glob("schemactl-pg-*")))
-    time.sleep(0.5)
+    time.sleep(after)
     p.send_signal(sig)
     _, err = p.communicate(timeout=60)
     assert p.returncode == code, err
@@ -116,6 +120,7 @@ def test_interrupted_diff_stops_server_and_removes_temp_dir(tmp_path: Path, sig:
     assert not _server_pids(base)
     assert list(tmp.iterdir()) == []
     tmp.rmdir()
+    assert not (proj / "generated").exists() or not list((proj / "generated").glob("*.sql"))  # nothing half-written
 
 
 def test_unreachable_tmpdir_falls_back_for_the_server_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ reported as `path:line:col: message` with the line quoted.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 import psycopg2
 import psycopg2.errorcodes as codes
+import psycopg2.extensions
 
 from . import sqltext
 from .errors import ConfigError, SQLFileError, first_line
@@ -237,6 +239,11 @@ def _execute(conn: Any, f: SQLFile) -> None:
         offset = None if e.pgcode == codes.QUERY_CANCELED else _error_offset(conn, f, e)
         raise _Failed(_sql_error(f, e, offset), e.pgcode in _MISSING_DEPENDENCY) from None
     finally:
+        # Interrupted mid-statement (Ctrl-C, SIGTERM): end the transaction before leaving
+        # autocommit, which psycopg2 refuses inside one, so the interrupt is what gets reported.
+        if not conn.closed and conn.status != psycopg2.extensions.STATUS_READY:
+            with contextlib.suppress(psycopg2.Error):
+                conn.rollback()
         conn.autocommit = True
 
 

@@ -453,20 +453,27 @@ class EphemeralServer(Sandbox):
         run_as = _unprivileged_user()
         self.base_dir = tempfile.mkdtemp(prefix="schemactl-pg-", dir=_temp_parent(run_as))  # 0700
         cache = _cache_dir(binaries)
+        self._pg: _Postgresql | None = None
         try:
             if (cache / "PG_VERSION").exists():
                 _copy_tree(cache, Path(self.base_dir) / "data")
-            self._pg = _Postgresql(binaries, run_as, base_dir=self.base_dir)
-        except ServerUnavailable:
+            # Constructed, then started, so that an interrupt while it starts still finds the
+            # process to stop and the directory to remove.
+            self._pg = _Postgresql(binaries, run_as, base_dir=self.base_dir, auto_start=0)
+            self._pg.setup()
+            self._pg.start()
+        except BaseException as e:
+            if self._pg is not None:
+                with contextlib.suppress(Exception):
+                    self._pg.terminate()
             shutil.rmtree(self.base_dir, ignore_errors=True)
+            if isinstance(e, (RuntimeError, OSError)) and not isinstance(e, ServerUnavailable):
+                lines = [ln for ln in str(e).splitlines() if ln.strip()][-3:]
+                raise ServerUnavailable(
+                    "could not start an ephemeral PostgreSQL server: " + " | ".join(lines),
+                    hint="use an existing server with --dev-url, or check SCHEMACTL_PG_BIN",
+                ) from None
             raise
-        except (RuntimeError, OSError) as e:
-            shutil.rmtree(self.base_dir, ignore_errors=True)
-            lines = [ln for ln in str(e).splitlines() if ln.strip()][-3:]
-            raise ServerUnavailable(
-                "could not start an ephemeral PostgreSQL server: " + " | ".join(lines),
-                hint="use an existing server with --dev-url, or check SCHEMACTL_PG_BIN",
-            ) from None
 
     def conn_params(self, dbname: str) -> dict[str, Any]:
         return self._pg.dsn(dbname=dbname)
