@@ -193,3 +193,45 @@ def test_ctrl_c_rolls_back_the_running_migration(project: Project, target_url: s
     assert _query(target_url, "SELECT to_regclass('b')") == [(None,)]
     assert _query(target_url, "SELECT version, state FROM schemactl.migrations") == [(1, "applied")]
     assert _query(target_url, "SELECT version, status FROM schemactl.history WHERE status <> 'ok'") == [(2, "interrupted")]
+
+
+def test_a_password_appears_in_no_output_log_file_or_row(project: Project, password_server) -> None:
+    import uuid
+
+    # Generated here, so it appears nowhere else: any occurrence below is a leak. (Its shape,
+    # pw-<32 hex>, lets a grep over the whole test run's output look for leaks too.)
+    secret = f"pw-{uuid.uuid4().hex}"
+    p = password_server.conn_params("postgres")
+    with contextlib.closing(password_server.connect("postgres")) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE ROLE owner LOGIN PASSWORD '{secret}'")
+        cur.execute("CREATE DATABASE app OWNER owner")
+        cur.execute("CREATE DATABASE adopted OWNER owner")
+    url = f"postgresql://owner:{secret}@/app?host={p['host']}&port={p['port']}"
+    adopted = url.replace("/app?", "/adopted?")
+    project.schema("t.sql", "create table t (id int);\n")
+    assert project.cli("diff", "-m", "base").returncode == 0
+    project.migration(2, "broken", "create table u (id int);\nselect 1/0;\n", "drop table u;\n")
+    runs = [
+        project.cli("apply", "--db", url, "--target", "1"),
+        project.cli("apply", "--db", url, "--format", "json"),  # fails: division by zero
+        project.cli("apply", "--db", url),
+        project.cli("status", "--db", url),
+        project.cli("status", "--db", url, "--format", "json"),
+        project.cli("diff", "--db", url),
+        project.cli("diff", "--db", url, "--format", "json"),
+        project.cli("rollback", "--db", url, "--steps", "1", "--format", "json"),
+        project.cli("baseline", "--db", adopted, "--version", "1", "--force", "--format", "json"),
+        project.cli("repair", "--db", url),
+        project.cli("-v", "apply", env={"DATABASE_URL": url, "SCHEMACTL_DEBUG": "1"}),
+        project.cli("apply", "--db", url.replace(secret, secret + "-wrong")),  # refused: exit 7
+        project.cli("apply", "--db", url.replace("/app?", "/missing?")),
+    ]
+    assert [r.returncode for r in runs][:3] == [0, 8, 8], [r.stderr for r in runs]
+    assert runs[-2].returncode == 7 and runs[-1].returncode == 7
+    outputs = "".join(r.stdout + r.stderr for r in runs)
+    assert "cannot connect to postgresql://owner:***@" in outputs  # masked, not omitted
+    rows = _query(url, "SELECT h::text FROM schemactl.history h UNION ALL SELECT m::text FROM schemactl.migrations m")
+    rows += _query(adopted, "SELECT h::text FROM schemactl.history h")
+    files = "".join(f.read_text(errors="replace") for f in project.root.rglob("*") if f.is_file())
+    for where, text in (("output", outputs), ("bookkeeping rows", repr(rows)), ("project files", files)):
+        assert secret not in text, f"the password leaked into {where}"

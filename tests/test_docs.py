@@ -1,0 +1,43 @@
+"""The documentation stays true: the CLI reference is regenerated and compared, and every
+command is documented in it and in the README."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _reference_module():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("cli_reference", ROOT / "scripts" / "cli_reference.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def test_cli_reference_is_up_to_date() -> None:
+    ref = _reference_module()
+    assert (ROOT / "docs" / "cli.md").read_text(encoding="utf-8") == ref.render(), (
+        "docs/cli.md is out of date: run python scripts/cli_reference.py"
+    )
+
+
+def test_every_command_is_documented() -> None:
+    commands = _reference_module().commands()
+    assert len(commands) >= 12
+    reference = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = {m.group(1) for m in re.finditer(r"^\| `schemactl ([a-z-]+)", readme, re.M)}
+    for name in commands:
+        assert f"\n## schemactl {name}\n" in reference, name
+        assert name in table, f"{name} is missing from the README's command table"
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = readme.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line for line in first_block.splitlines() if line and not line.startswith("#")]
+    assert len(commands) == 2
+    assert "schemactl diff" in commands[0] and "pytest" in commands[1]
