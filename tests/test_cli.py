@@ -145,3 +145,28 @@ def test_two_diffs_at_once_never_share_a_number(project: Project) -> None:
     assert not [m for m in project.migrations() if m.startswith("0003_")]
     assert sum("no changes" in out + err for out, err in outs) == 1
     assert project.cli("check", "--no-models").returncode == 0
+
+
+def test_json_outputs_have_the_documented_keys(project: Project, target_url: str) -> None:
+    # The README's "JSON output" table, as a contract.
+    def run(*args: str) -> dict:
+        p = project.cli(*args, "--format", "json")
+        assert p.returncode in (0, 1), p.stderr
+        return json.loads(p.stdout)
+
+    project.schema("t.sql", "create table t (id int);\n")
+    assert set(run("diff", "-m", "base")) >= {"status", "version", "up_file", "down_file", "verified", "problems",
+                                            "destructive", "up_sql", "down_sql"}
+    assert set(run("diff", "--db", target_url)) >= {"status", "sql", "warnings"}
+    assert set(run("check")) >= {"ok", "findings", "pending_sql", "notes"}
+    assert set(run("generate-models")) >= {"file", "changed", "warnings"}
+    applied = run("apply", "--db", target_url)
+    assert set(applied) >= {"ok", "database", "dry_run", "current", "steps"}
+    assert set(applied["steps"][0]) >= {"version", "name", "direction", "status", "file", "transactional", "duration_ms"}
+    status = run("status", "--db", target_url)
+    assert set(status) >= {"database", "current", "pending", "ok", "migrations"}
+    assert set(status["migrations"][0]) >= {"version", "name", "state", "file", "checksum", "recorded_checksum",
+                                           "applied_at", "applied_by", "execution_ms", "error", "environments"}
+    assert set(run("repair", "--db", target_url)) == {"changes"}
+    assert set(run("rollback", "--db", target_url, "--steps", "1")) >= {"ok", "steps", "current"}
+    assert set(run("baseline", "--db", target_url, "--version", "1", "--force")) >= {"recorded", "forced", "differences", "warnings"}
