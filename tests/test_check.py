@@ -101,3 +101,26 @@ def test_unchanged_history_is_not_replayed_again(synced: Project, dev_url: str, 
     result = api.check(synced.config, models=False, dev_url=dev_url, progress=said.append)
     assert "replaying 1 migration" in said[0]
     assert [f.kind for f in result.findings] == ["integrity"]  # no drift: the edited history has u
+
+
+def test_an_interrupt_while_writing_a_pair_waits_for_all_three_files(tmp_path, monkeypatch) -> None:
+    import os
+    import signal
+
+    from schemactl import migfiles
+
+    generated = tmp_path / "generated"
+    generated.mkdir()
+    real = migfiles.write_atomic
+
+    def write_then_interrupt(path, text):  # type: ignore[no-untyped-def]
+        real(path, text)
+        if path.name.endswith(".up.sql"):
+            os.kill(os.getpid(), signal.SIGINT)  # arrives between the up and the down file
+
+    monkeypatch.setattr(migfiles, "write_atomic", write_then_interrupt)
+    up, down = generated / "0001_a.up.sql", generated / "0001_a.down.sql"
+    with pytest.raises(KeyboardInterrupt):
+        migfiles.write_pair(generated, up, "select 1;\n", down, "select 2;\n")
+    assert up.exists() and down.exists()
+    assert migfiles.check_sum(generated, migfiles.list_migrations(generated)) == []  # the sum knows both

@@ -313,9 +313,7 @@ def _diff(
     result.status, result.version = "written", version
     result.up_path = config.generated / f"{version}.up.sql"
     result.down_path = config.generated / f"{version}.down.sql"
-    migfiles.write_atomic(result.up_path, up_text)
-    migfiles.write_atomic(result.down_path, down_text)
-    migfiles.write_sum(config.generated, migfiles.list_migrations(config.generated))
+    migfiles.write_pair(config.generated, result.up_path, up_text, result.down_path, down_text)
     return result
 
 
@@ -467,9 +465,7 @@ def _new(config: Config, slug: str) -> MigrationPair:
         )
     up = config.generated / f"{version}.up.sql"
     down = config.generated / f"{version}.down.sql"
-    migfiles.write_atomic(up, texts["up"])
-    migfiles.write_atomic(down, texts["down"])
-    migfiles.write_sum(config.generated, migfiles.list_migrations(config.generated))
+    migfiles.write_pair(config.generated, up, texts["up"], down, texts["down"])
     return MigrationPair(migfiles.next_version(pairs), slug, up, down)
 
 

@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import os
 import re
+import signal
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -139,6 +140,20 @@ def writer_lock(root: Path, on_wait: Callable[[str], None] | None = None) -> Ite
         yield
     finally:
         os.close(fd)
+
+
+def write_pair(generated: Path, up: Path, up_text: str, down: Path, down_text: str) -> None:
+    """Write a migration pair and update the integrity file, as one step for the user: SIGINT
+    and SIGTERM wait until all three files are written, so an interrupt never leaves an up
+    file without its down file, or files the integrity file does not know."""
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        write_atomic(up, up_text)
+        write_atomic(down, down_text)
+        write_sum(generated, list_migrations(generated))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a pending signal is delivered here
 
 
 def write_atomic(path: Path, text: str) -> None:
