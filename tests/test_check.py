@@ -84,23 +84,42 @@ def test_new_creates_a_hand_written_pair(synced: Project, dev_url: str) -> None:
     assert api.check(synced.config, dev_url=dev_url).ok
 
 
-def test_unchanged_history_is_not_replayed_again(synced: Project, dev_url: str, tmp_path, monkeypatch) -> None:
+def test_what_is_unchanged_is_not_loaded_again(synced: Project, dev_url: str, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path))
     said: list[str] = []
-    assert api.check(synced.config, models=False, dev_url=dev_url, progress=said.append).ok
-    assert api.check(synced.config, models=False, dev_url=dev_url, progress=said.append).ok
-    assert "replaying 1 migration" in said[0] and "replayed before, unchanged" in said[2]
-    # A cache hit still finds drift, and replays to say what would fix it.
+
+    def check(**kw: object) -> api.CheckResult:
+        said.clear()
+        return api.check(synced.config, models=False, dev_url=dev_url, progress=said.append, **kw)  # type: ignore[arg-type]
+
+    assert check().ok and said[0] == "loading 1 schema file and replaying 1 migration"
+    assert check().ok and said == ["schemas/ and the migrations are unchanged since an earlier run: nothing to load"]
+    # schemas/ edited (same schema, different bytes): loaded again, the history is not replayed.
+    synced.schema("tables/t.sql", "-- reviewed\ncreate table t (id int primary key, name text);")
+    assert check().ok and said[0] == "loading 1 schema file (the migrations: unchanged since an earlier run)"
+    # A real change is found from the kept history, and replayed to say what would fix it.
     synced.schema("tables/u.sql", "create table u (id int);")
-    result = api.check(synced.config, models=False, dev_url=dev_url)
+    result = check()
     assert 'create table "public"."u"' in result.pending_sql
     # Any change to a migration file is a different history: replayed, and its change seen.
     up = synced.root / "generated" / "0001_base.up.sql"
     up.write_text(up.read_text() + "create table u (id int);\n")
-    said.clear()
-    result = api.check(synced.config, models=False, dev_url=dev_url, progress=said.append)
-    assert "replaying 1 migration" in said[0]
+    result = check()
+    assert said[0] == "replaying 1 migration (schemas/: unchanged since an earlier run)"
     assert [f.kind for f in result.findings] == ["integrity"]  # no drift: the edited history has u
+
+
+def test_kept_models_text_still_finds_a_stale_models_file(synced: Project, dev_url: str, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path))
+    api.generate_models(synced.config, dev_url=dev_url)
+    assert api.check(synced.config, dev_url=dev_url).ok
+    said: list[str] = []
+    assert api.check(synced.config, dev_url=dev_url, progress=said.append).ok
+    assert said == ["schemas/ and the migrations are unchanged since an earlier run: nothing to load"]
+    models = synced.config.models
+    models.write_text(models.read_text() + "# edited by hand\n")
+    result = api.check(synced.config, dev_url=dev_url)
+    assert [f.kind for f in result.findings] == ["models"]
 
 
 def test_an_interrupt_while_writing_a_pair_waits_for_all_three_files(tmp_path, monkeypatch) -> None:
@@ -124,3 +143,15 @@ def test_an_interrupt_while_writing_a_pair_waits_for_all_three_files(tmp_path, m
         migfiles.write_pair(generated, up, "select 1;\n", down, "select 2;\n")
     assert up.exists() and down.exists()
     assert migfiles.check_sum(generated, migfiles.list_migrations(generated)) == []  # the sum knows both
+
+
+def test_a_verified_diff_leaves_nothing_for_the_next_check_to_load(synced: Project, dev_url: str, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path))
+    synced.schema("tables/u.sql", "create table u (id int);")
+    assert api.diff(synced.config, "add u", dev_url=dev_url).verified
+    said: list[str] = []
+    assert api.check(synced.config, models=False, dev_url=dev_url, progress=said.append).ok
+    assert said == ["schemas/ and the migrations are unchanged since an earlier run: nothing to load"]
+    # ... and what it kept is right: a fresh cache agrees.
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path / "fresh"))
+    assert api.check(synced.config, models=False, dev_url=dev_url).ok

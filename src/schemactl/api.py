@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, ddl, engine, migfiles, pgserver, scratch, verify
+from . import __version__, ddl, engine, migfiles, pgserver, scratch, snapcache, verify
 from .config import STARTER, Config, ModelSettings
 from .destructive import DestructiveStatement, find_destructive
 from .errors import ConfigError, DestructiveChangeError, SQLFileError, UsageError
@@ -114,11 +113,12 @@ class _Scratch:
     """The two scratch databases of a comparison, being filled."""
 
     replay_db: str  # migrations replayed: the state the history produces ("" until replayed)
-    target_db: str  # schemas/ loaded: the state wanted
+    target_db: str  # schemas/ loaded: the state wanted ("" until loaded)
     pairs: list[MigrationPair]
     root: Path
     replayed: Future[Any]
     loaded: Future[Any]
+    schema_files: list[ddl.SQLFile] = field(default_factory=list)
 
     def wait(self) -> None:
         # The schemas' error is reported first: it is the file the user most likely just edited.
@@ -128,57 +128,51 @@ class _Scratch:
         """The up files, read and checked (only when they are replayed)."""
         return [ddl.read_migration(p.up, self.root) for p in self.pairs]
 
+    def fill_target(self, box: pgserver.Sandbox, pool: ThreadPoolExecutor) -> None:
+        self.target_db = box.create_database("target")
+        self.loaded = pool.submit(scratch.load_schemas, box, self.target_db, self.schema_files)
+
+    def fill_replay(self, box: pgserver.Sandbox, pool: ThreadPoolExecutor) -> None:
+        migration_files = self.migration_files()  # read and checked while the schemas load
+        self.replay_db = box.create_database("replay")
+        self.replayed = pool.submit(scratch.replay, box, self.replay_db, migration_files)
+
 
 def _start(
-    config: Config, box: pgserver.Sandbox, pool: ThreadPoolExecutor, progress: Progress, replay: bool = True
+    config: Config,
+    box: pgserver.Sandbox,
+    pool: ThreadPoolExecutor,
+    progress: Progress,
+    replay: bool = True,
+    load: bool = True,
+    schema_files: list[ddl.SQLFile] | None = None,
 ) -> _Scratch:
-    """Create the target database (and unless told not to, the replay database) and start
-    filling them, in parallel."""
+    """Create the target and replay databases and start filling them, in parallel (either can
+    be left out when its snapshot is known; `_Scratch.fill` fills it later if needed)."""
     pairs = migfiles.list_migrations(config.generated)
-    schema_files = ddl.discover(config.schemas, config.load_order, config.root)
-    target_db = box.create_database("target")
-    loaded = pool.submit(scratch.load_schemas, box, target_db, schema_files)
-    replay_db, replayed = "", Future()
-    sc = _Scratch(replay_db, target_db, pairs, config.root, replayed, loaded)
+    if schema_files is None:
+        schema_files = ddl.discover(config.schemas, config.load_order, config.root)
+    sc = _Scratch("", "", pairs, config.root, _done(), _done())
+    sc.schema_files = schema_files
+    if load:
+        sc.fill_target(box, pool)
     if replay:
-        # Read (and check) the migrations while the schemas load.
-        migration_files = sc.migration_files()
-        sc.replay_db = box.create_database("replay")
-        sc.replayed = pool.submit(scratch.replay, box, sc.replay_db, migration_files)
-        progress(f"loading {_n(len(schema_files), 'schema file')} and replaying {_n(len(pairs), 'migration')}")
-    else:
-        replayed.set_result(None)
-        progress(f"loading {_n(len(schema_files), 'schema file')} ({_n(len(pairs), 'migration')}: replayed before, unchanged)")
+        sc.fill_replay(box, pool)
+    doing = [f"loading {_n(len(schema_files), 'schema file')}"] * load + [f"replaying {_n(len(pairs), 'migration')}"] * replay
+    known = ["schemas/"] * (not load) + ["the migrations"] * (not replay)
+    said = " and ".join(doing) or "nothing to load"
+    progress(said + (f" ({' and '.join(known)}: unchanged since an earlier run)" if known else ""))
     return sc
+
+
+def _done() -> Future[Any]:
+    f: Future[Any] = Future()
+    f.set_result(None)
+    return f
 
 
 def _n(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def _history_key(config: Config, box: pgserver.Sandbox, schemas: engine.SchemaFilter, pairs: list[MigrationPair]) -> str:
-    """What the replayed history's pg_dump snapshot depends on, hashed: the migration files,
-    the roles, the schema filter, the server and pg_dump, and schemactl itself."""
-    h = hashlib.sha256()
-    binaries = box.binaries.bindir if box.binaries else None
-    parts = [__version__, box.server_version(), binaries, sorted(config.roles), schemas.include, schemas.exclude]
-    h.update(repr(parts).encode())
-    for p in pairs:
-        h.update(p.up.name.encode() + b"\0" + p.up.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
-def _history_cache(key: str) -> Path:
-    return pgserver.cache_root() / "history" / f"{key[:32]}.json"
-
-
-def _keep_history(path: Path, snap: verify.Snapshot, keep: int = 32) -> None:
-    """Store the replayed history's snapshot; a failure only costs speed next time."""
-    with contextlib.suppress(OSError):
-        verify.save(snap, path)
-        old = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-keep]
-        for stale in old:
-            stale.unlink(missing_ok=True)
 
 
 def _describe(prefix: str, diffs: list[verify.Difference]) -> list[str]:
@@ -314,6 +308,13 @@ def _diff(
     result.up_path = config.generated / f"{version}.up.sql"
     result.down_path = config.generated / f"{version}.down.sql"
     migfiles.write_pair(config.generated, result.up_path, up_text, result.down_path, down_text)
+    if result.verified:
+        # Verified means the new history replays to exactly the target's snapshot: keep it for
+        # both, so the `check` that usually follows (pre-commit) has nothing to load.
+        server = snapcache.server_identity(config, dev_url, pg_version)
+        history = snapcache.history_key(config, server, schemas, migfiles.list_migrations(config.generated))
+        snapcache.keep_snapshot("history", history, target)
+        snapcache.keep_snapshot("schemas", snapcache.schemas_key(config, server, schemas, sc.schema_files), target)
     return result
 
 
@@ -365,31 +366,54 @@ def check(
             Finding("integrity", f.message, ["hint: if the change is deliberate, run `schemactl rehash`"])
         )
     schemas = engine.SchemaFilter.of(config)
+    schema_files = ddl.discover(config.schemas, config.load_order, config.root)
+    want_models = models and config.models.exists()
+    if models and not want_models:
+        notes.append(f"{config.rel(config.models)} does not exist; models not checked "
+                     "(create it with `schemactl generate-models`)")
+    # Snapshots (and models) kept from earlier runs, keyed by everything they depend on
+    # (snapcache.py, docs/performance.md): what is known is not loaded again.
+    server = snapcache.server_identity(config, dev_url, pg_version)
+    history_key = snapcache.history_key(config, server, schemas, pairs)
+    schemas_key = snapcache.schemas_key(config, server, schemas, schema_files)
+    models_key = snapcache.models_key(schemas_key, config.model_settings) if want_models else ""
+    kept_before = snapcache.load_snapshot("history", history_key)
+    kept_target = snapcache.load_snapshot("schemas", schemas_key)
+    kept_models = snapcache.load_text("models", models_key) if want_models else None
+    if kept_before and kept_target and (kept_models is not None or not want_models) and \
+            not verify.compare(kept_target, kept_before):
+        progress("schemas/ and the migrations are unchanged since an earlier run: nothing to load")
+        if want_models and config.models.read_text(encoding="utf-8") != kept_models:
+            findings.append(_stale_models(config))
+        return CheckResult(findings, "", notes, models_checked=want_models)
     pending = ""
     with scratch.sandbox(config, dev_url, pg_version) as box, _pool() as pool:
-        # The history's snapshot is kept between runs, keyed by everything it depends on: while
-        # the migrations are unchanged, check loads schemas/ only (docs/performance.md).
-        cache = _history_cache(_history_key(config, box, schemas, pairs))
-        kept = verify.load(cache)
-        sc = _start(config, box, pool, progress, replay=kept is None)
+        load = kept_target is None or (want_models and kept_models is None)
+        sc = _start(config, box, pool, progress, replay=kept_before is None, load=load, schema_files=schema_files)
         # Each database is dumped as soon as it is filled; the models are generated while
         # pg_dump runs (reflection is Python work, the dumps are other processes).
         snapshots = (
-            _after(pool, sc.replayed, lambda: kept or verify.snapshot(box, sc.replay_db, schemas)),
-            _after(pool, sc.loaded, verify.snapshot, box, sc.target_db, schemas),
+            _after(pool, sc.replayed, lambda: kept_before or verify.snapshot(box, sc.replay_db, schemas)),
+            _after(pool, sc.loaded, lambda: kept_target or verify.snapshot(box, sc.target_db, schemas)),
         )
         sc.wait()
         progress("comparing")
-        if models:
-            _check_models(config, box, sc.target_db, findings, notes)
+        if want_models:
+            fresh = kept_models if kept_models is not None else _render_models(config, box, sc.target_db)
+            snapcache.keep_text("models", models_key, fresh)
+            if config.models.read_text(encoding="utf-8") != fresh:
+                findings.append(_stale_models(config))
         before, target = _results(*snapshots)
-        if kept is None:
-            _keep_history(cache, before)
+        snapcache.keep_snapshot("history", history_key, before)
+        snapcache.keep_snapshot("schemas", schemas_key, target)
         differences = verify.compare(target, before)
         if differences:
+            # migra needs both databases to say which SQL would fix it.
+            if not sc.target_db:
+                sc.fill_target(box, pool)
             if not sc.replay_db:
-                sc.replay_db = box.create_database("replay")
-                scratch.replay(box, sc.replay_db, sc.migration_files())
+                sc.fill_replay(box, pool)
+            sc.wait()
             pending, _ = engine.both_directions(
                 engine.inspect(box.sqlalchemy_url(sc.replay_db), schemas),
                 engine.inspect(box.sqlalchemy_url(sc.target_db), schemas),
@@ -402,21 +426,17 @@ def check(
                     _describe("", differences),
                 )
             )
-    return CheckResult(findings, pending, notes, models_checked=models and config.models.exists())
+    return CheckResult(findings, pending, notes, models_checked=want_models)
 
 
-def _check_models(
-    config: Config, box: pgserver.Sandbox, db: str, findings: list[Finding], notes: list[str]
-) -> None:
+def _render_models(config: Config, box: pgserver.Sandbox, db: str) -> str:
     from . import models as codegen
 
-    rel = config.rel(config.models)
-    if not config.models.exists():
-        notes.append(f"{rel} does not exist; models not checked (create it with `schemactl generate-models`)")
-        return
-    fresh = codegen.render(config, config.model_settings, box.sqlalchemy_url(db))
-    if config.models.read_text(encoding="utf-8") != fresh.text:
-        findings.append(Finding("models", f"{rel} is out of date; run `schemactl generate-models`"))
+    return codegen.render(config, config.model_settings, box.sqlalchemy_url(db)).text
+
+
+def _stale_models(config: Config) -> Finding:
+    return Finding("models", f"{config.rel(config.models)} is out of date; run `schemactl generate-models`")
 
 
 def generate_models(

@@ -1,0 +1,97 @@
+"""Results kept between runs, keyed by a hash of everything they depend on.
+
+`check` compares two pg_dump snapshots: of the replayed migrations, and of `schemas/` loaded.
+Each is a deterministic function of its inputs — the files' bytes, the roles, the schema
+filter, the PostgreSQL server and binaries, and schemactl itself — so a snapshot computed once
+is kept under a hash of those inputs and reused while they are unchanged. A changed byte in
+any input is a different key: nothing is ever invalidated, old entries just age out. The
+same goes for the models text generated from `schemas/`. Failures to read or write the cache
+only cost speed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from . import __version__, pgserver, verify
+from .config import Config, ModelSettings
+from .ddl import SQLFile
+from .engine import SchemaFilter
+from .migfiles import MigrationPair
+
+KEEP = 64  # entries per kind
+
+
+def server_identity(config: Config, dev_url: str | None, pg_version: int | None) -> str:
+    """What identifies the scratch server's behaviour, without starting one: the binaries
+    (path, size and date of `postgres`) for an ephemeral cluster, or a dev server's version."""
+    if dev_url:
+        from . import dburl
+
+        with contextlib.closing(dburl.connect(dev_url, application_name="schemactl check")) as conn:
+            return f"dev:{conn.server_version}"
+    binaries = pgserver.find_binaries(pg_version or config.pg_version)
+    st = (binaries.bindir / "postgres").stat()
+    return f"{binaries.bindir}:{binaries.major}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _key(*parts: Any, files: list[tuple[str, bytes]]) -> str:
+    h = hashlib.sha256(repr((__version__, *parts)).encode())
+    for name, data in files:
+        h.update(name.encode() + b"\0" + data + b"\0")
+    return h.hexdigest()[:32]
+
+
+def history_key(config: Config, server: str, schemas: SchemaFilter, pairs: list[MigrationPair]) -> str:
+    return _key("history", server, sorted(config.roles), schemas, files=[(p.up.name, p.up.read_bytes()) for p in pairs])
+
+
+def schemas_key(config: Config, server: str, schemas: SchemaFilter, files: list[SQLFile]) -> str:
+    return _key("schemas", server, sorted(config.roles), schemas, files=[(f.rel, f.text.encode()) for f in files])
+
+
+def models_key(schemas_key: str, settings: ModelSettings) -> str:
+    from importlib.metadata import version
+
+    return _key("models", schemas_key, settings, version("sqlacodegen"), version("SQLAlchemy"), files=[])
+
+
+def _path(kind: str, key: str) -> Path:
+    return pgserver.cache_root() / kind / f"{key}.json"
+
+
+def load_snapshot(kind: str, key: str) -> verify.Snapshot | None:
+    return verify.load(_path(kind, key))
+
+
+def keep_snapshot(kind: str, key: str, snap: verify.Snapshot) -> None:
+    with contextlib.suppress(OSError):
+        verify.save(snap, _path(kind, key))
+        _age_out(_path(kind, key).parent)
+
+
+def load_text(kind: str, key: str) -> str | None:
+    try:
+        return _path(kind, key).with_suffix(".txt").read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def keep_text(kind: str, key: str, text: str) -> None:
+    path = _path(kind, key).with_suffix(".txt")
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+        _age_out(path.parent)
+
+
+def _age_out(directory: Path) -> None:
+    entries = sorted((p for p in directory.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime)
+    for stale in entries[:-KEEP]:
+        stale.unlink(missing_ok=True)
