@@ -105,6 +105,7 @@ def test_interrupted_commands_stop_the_server_and_remove_their_directory(
     (proj / "schemas" / "s.sql").write_text(
         "\n".join(f"create table t{i} (id int primary key, v text);" for i in range(3000))
     )
+    segments = set(Path("/dev/shm").glob("PostgreSQL.*"))
     p = subprocess.Popen([sys.executable, "-m", "schemactl", *command], cwd=proj,
                          env={**os.environ, "SCHEMACTL_TMPDIR": str(tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
@@ -120,6 +121,7 @@ def test_interrupted_commands_stop_the_server_and_remove_their_directory(
     assert not _server_pids(base)
     assert list(tmp.iterdir()) == []
     tmp.rmdir()
+    assert set(Path("/dev/shm").glob("PostgreSQL.*")) <= segments  # no shared memory left behind
     assert not (proj / "generated").exists() or not list((proj / "generated").glob("*.sql"))  # nothing half-written
 
 

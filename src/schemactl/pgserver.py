@@ -55,6 +55,9 @@ _SERVER_OPTIONS = {
     "checkpoint_timeout": "1h",
     "autovacuum": "off",
     "jit": "off",
+    # Dynamic shared memory as files in the data directory, which is removed with the cluster,
+    # rather than POSIX segments in /dev/shm, which a killed server leaves behind.
+    "dynamic_shared_memory_type": "mmap",
     # Loading thousands of tables in one transaction takes one lock per relation.
     "max_locks_per_transaction": "4096",
     "max_connections": "40",
