@@ -147,19 +147,23 @@ def _start(
     load: bool = True,
     schema_files: list[ddl.SQLFile] | None = None,
 ) -> _Scratch:
-    """Create the target and replay databases and start filling them, in parallel (either can
-    be left out when its snapshot is known; `_Scratch.fill` fills it later if needed)."""
+    """Create the target and replay databases and start filling them, in parallel. Either can
+    be left out when its snapshot is known; `fill_target` / `fill_replay` fill it later if needed."""
     pairs = migfiles.list_migrations(config.generated)
     if schema_files is None:
         schema_files = ddl.discover(config.schemas, config.load_order, config.root)
-    sc = _Scratch("", "", pairs, config.root, _done(), _done())
-    sc.schema_files = schema_files
+    sc = _Scratch("", "", pairs, config.root, _done(), _done(), schema_files)
+    doing, known = [], []
     if load:
         sc.fill_target(box, pool)
+        doing.append(f"loading {_n(len(schema_files), 'schema file')}")
+    else:
+        known.append("schemas/")
     if replay:
         sc.fill_replay(box, pool)
-    doing = [f"loading {_n(len(schema_files), 'schema file')}"] * load + [f"replaying {_n(len(pairs), 'migration')}"] * replay
-    known = ["schemas/"] * (not load) + ["the migrations"] * (not replay)
+        doing.append(f"replaying {_n(len(pairs), 'migration')}")
+    else:
+        known.append("the migrations")
     said = " and ".join(doing) or "nothing to load"
     progress(said + (f" ({' and '.join(known)}: unchanged since an earlier run)" if known else ""))
     return sc
