@@ -9,10 +9,14 @@ from . import sqltext
 
 _IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
 _QNAME = rf"{_IDENT}(?:\s*\.\s*{_IDENT})*"
+_DROP_COLUMN = re.compile(
+    rf"^alter\s+table\s+(?:only\s+)?(?:if\s+exists\s+)?(?P<name>{_QNAME})\s+drop\s+(?:column\s+)?(?!constraint\b)(?:if\s+exists\s+)?(?P<column>{_IDENT})",
+    re.I | re.S,
+)
 _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"^drop\s+(?P<kind>table|schema|type|domain|sequence|extension)\s+(?:if\s+exists\s+)?(?P<name>{_QNAME})", re.I | re.S), "drops {kind} {name}"),
     (re.compile(rf"^drop\s+(?P<kind>function|procedure|aggregate)\s+(?:if\s+exists\s+)?(?P<name>{_QNAME})", re.I | re.S), "drops {kind} {name}"),
-    (re.compile(rf"^alter\s+table\s+(?:only\s+)?(?:if\s+exists\s+)?(?P<name>{_QNAME})\s+drop\s+(?:column\s+)?(?!constraint\b)(?:if\s+exists\s+)?(?P<column>{_IDENT})", re.I | re.S), "drops column {column} of {name}"),
+    (_DROP_COLUMN, "drops column {column} of {name}"),
     (re.compile(rf"^alter\s+table\s+(?:only\s+)?(?:if\s+exists\s+)?(?P<name>{_QNAME})\s+alter\s+(?:column\s+)?(?P<column>{_IDENT})\s+(?:set\s+data\s+)?type\b", re.I | re.S), "changes the type of column {column} of {name} (values may not convert)"),
     (re.compile(rf"^truncate\s+(?:table\s+)?(?P<name>{_QNAME})", re.I | re.S), "empties table {name}"),
 ]
@@ -53,7 +57,7 @@ _ADD_GENERATED = re.compile(
 def _regenerated(body: str, after: str) -> bool:
     """A generated column dropped and added again at once (its expression changed): its values
     are derived, so nothing is lost."""
-    drop, add = _RULES[2][0].match(body), _ADD_GENERATED.match(after)
+    drop, add = _DROP_COLUMN.match(body), _ADD_GENERATED.match(after)
     return bool(drop and add and (drop["name"], drop["column"]) == (add["name"], add["column"]))
 
 

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .catalog import changed, not_replaceable
+from .catalog import changed, literal, not_replaceable
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def additions_first(additions: list[_EnumAddition], statements: list[str]) -> li
     """
     used = any(_uses(s, a) for a in additions for s in statements)
     out = [
-        f"alter type {a.type} add value{' if not exists' if used else ''} {_literal(a.label)}{a.where};"
+        f"alter type {a.type} add value{' if not exists' if used else ''} {literal(a.label)}{a.where};"
         for a in additions
     ]
     if used:
@@ -45,7 +45,7 @@ def additions_first(additions: list[_EnumAddition], statements: list[str]) -> li
 
 
 def _uses(statement: str, addition: _EnumAddition) -> bool:
-    if _literal(addition.label) in statement:
+    if literal(addition.label) in statement:
         return True
     type_name = addition.type.rsplit(".", 1)[-1].strip('"')
     return bool(_word(addition.label).search(statement) and _word(type_name).search(statement))
@@ -53,10 +53,6 @@ def _uses(statement: str, addition: _EnumAddition) -> bool:
 
 def _word(text: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w$])" + re.escape(text) + r"(?![\w$])", re.I)
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def enum_additions(i_from: Any, i_target: Any) -> tuple[Any, list[_EnumAddition]]:
@@ -79,9 +75,9 @@ def enum_additions(i_from: Any, i_target: Any) -> tuple[Any, list[_EnumAddition]
                 continue
             # Anchor on the next existing label so the order matches the DDL exactly.
             after = next((x for x in new.elements[i + 1 :] if x in present), None)
-            where = f" before {_literal(after)}" if after is not None else ""
+            where = f" before {literal(after)}" if after is not None else ""
             if after is None and i > 0:
-                where = f" after {_literal(new.elements[i - 1])}"
+                where = f" after {literal(new.elements[i - 1])}"
             statements.append(_EnumAddition(new.quoted_full_name, label, where))
             present.add(label)
         patched[key] = new

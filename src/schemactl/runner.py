@@ -123,7 +123,6 @@ def _run(conn: Any, schema: str, job: _Job, before: int | None, completed: list[
 
     try:
         if job.transactional:
-            index = sqltext.LineIndex(job.sqlfile.text)
             for i, part in enumerate(parts):
                 with session.transaction(conn) as cur:
                     if i == 0 and len(parts) > 1 and job.action == "apply":
@@ -134,7 +133,8 @@ def _run(conn: Any, schema: str, job: _Job, before: int | None, completed: list[
                         job.finish(cur, elapsed())
                 if i < len(parts) - 1:
                     start = parts[i + 1][0]
-                    partial[:] = [index.position(start.offset)[0] + (ddl.commit_point(start) or 0)]
+                    line = sqltext.LineIndex(job.sqlfile.text).position(start.offset)[0]
+                    partial[:] = [line + (ddl.commit_point(start) or 0)]
         else:
             if job.action == "apply":  # visible if we die partway (see module docstring)
                 with session.transaction(conn) as cur:

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
+import json
 from pathlib import Path
 from typing import Any
 
-from . import __version__, pgserver, verify
+from . import __version__, migfiles, pgserver, verify
 from .config import Config, ModelSettings
 from .ddl import SQLFile
 from .engine import SchemaFilter
-from .migfiles import MigrationPair
 
 KEEP = 64  # entries per kind
 
@@ -46,7 +45,7 @@ def _key(*parts: Any, files: list[tuple[str, bytes]]) -> str:
     return h.hexdigest()[:32]
 
 
-def history_key(config: Config, server: str, schemas: SchemaFilter, pairs: list[MigrationPair]) -> str:
+def history_key(config: Config, server: str, schemas: SchemaFilter, pairs: list[migfiles.MigrationPair]) -> str:
     return _key("history", server, sorted(config.roles), schemas, files=[(p.up.name, p.up.read_bytes()) for p in pairs])
 
 
@@ -60,35 +59,35 @@ def models_key(schemas_key: str, settings: ModelSettings) -> str:
     return _key("models", schemas_key, settings, version("sqlacodegen"), version("SQLAlchemy"), files=[])
 
 
-def _path(kind: str, key: str) -> Path:
-    return pgserver.cache_root() / kind / f"{key}.json"
+def _path(kind: str, key: str, suffix: str) -> Path:
+    return pgserver.cache_root() / kind / f"{key}{suffix}"
 
 
-def load_snapshot(kind: str, key: str) -> verify.Snapshot | None:
-    return verify.load(_path(kind, key))
-
-
-def keep_snapshot(kind: str, key: str, snap: verify.Snapshot) -> None:
-    with contextlib.suppress(OSError):
-        verify.save(snap, _path(kind, key))
-        _age_out(_path(kind, key).parent)
-
-
-def load_text(kind: str, key: str) -> str | None:
+def load_text(kind: str, key: str, suffix: str = ".txt") -> str | None:
     try:
-        return _path(kind, key).with_suffix(".txt").read_text(encoding="utf-8")
+        return _path(kind, key, suffix).read_text(encoding="utf-8")
     except OSError:
         return None
 
 
-def keep_text(kind: str, key: str, text: str) -> None:
-    path = _path(kind, key).with_suffix(".txt")
+def keep_text(kind: str, key: str, text: str, suffix: str = ".txt") -> None:
+    path = _path(kind, key, suffix)
     with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        migfiles.write_atomic(path, text)
         _age_out(path.parent)
+
+
+def load_snapshot(kind: str, key: str) -> verify.Snapshot | None:
+    text = load_text(kind, key, ".json")
+    try:
+        entries = json.loads(text) if text is not None else None
+    except ValueError:
+        return None
+    return None if entries is None else verify.Snapshot({k: [tuple(b) for b in v] for k, v in entries.items()})
+
+
+def keep_snapshot(kind: str, key: str, snap: verify.Snapshot) -> None:
+    keep_text(kind, key, json.dumps(snap.entries), ".json")
 
 
 def _age_out(directory: Path) -> None:

@@ -11,12 +11,9 @@ columns and no query depends on it.
 from __future__ import annotations
 
 import difflib
-import json
-import os
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .engine import SchemaFilter
 from .pgserver import Sandbox
@@ -66,23 +63,6 @@ class Snapshot:
     """A database's schema as normalised pg_dump entries, keyed by object."""
 
     entries: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
-
-
-def save(snap: Snapshot, path: Path) -> None:
-    """Keep a snapshot in a file (JSON), written atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(json.dumps(snap.entries), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def load(path: Path) -> Snapshot | None:
-    """A snapshot kept by `save`, or None when there is none (or it cannot be read)."""
-    try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return Snapshot({k: [tuple(body) for body in v] for k, v in entries.items()})
 
 
 def snapshot(box: Sandbox, dbname: str, schemas: SchemaFilter) -> Snapshot:
