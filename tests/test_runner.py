@@ -85,7 +85,7 @@ def test_failed_migration_rolls_back_completely_and_is_recorded(project: Project
     assert e.message == 'apply of 0002_b failed: generated/0002_b.up.sql:3:13: relation "nowhere" does not exist'
     assert e.error.statement == "INSERT INTO nowhere VALUES (1)" and e.error.line == 3
     assert [s.name for s in e.completed] == ["0001_a"]
-    assert "0002_b was rolled back; the database is at 0001" in e.detail
+    assert "nothing of the failed apply of 0002_b was kept (its transaction was rolled back): the database is still at 0001" in e.detail
     assert _tables(target_url) == {"a"}  # b's first statement was rolled back too
     failed = _query(target_url, "SELECT version, status, statement FROM schemactl.history WHERE status <> 'ok'")
     assert failed == [(2, "failed", "INSERT INTO nowhere VALUES (1)")]
@@ -233,7 +233,7 @@ def test_a_failure_in_the_first_part_rolls_back_like_any_migration(project: Proj
     project.migration(2, "c", "ALTER TYPE e ADD VALUE 'c';\nSELECT 1/0;\n-- schemactl:commit\nSELECT 1;\n")
     with pytest.raises(MigrationFailed, match="division by zero") as info:
         runner.apply_migrations(project.config, target_url)
-    assert "0002_c was rolled back; the database is at 0001" in info.value.detail
+    assert "nothing of the failed apply of 0002_c was kept (its transaction was rolled back): the database is still at 0001" in info.value.detail
     assert _query(target_url, "SELECT enum_range(NULL::e)::text") == [("{a,b}",)]
     assert status.get_migration_status(project.config, target_url).migrations[1].state == "failed"
 

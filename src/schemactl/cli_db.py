@@ -44,11 +44,15 @@ def _step_json(step: Any) -> dict[str, Any]:
 
 
 def _at(current: int | None, names: dict[int, str]) -> str:
-    return "no migration applied" if current is None else f"at {names.get(current, f'{current:04d}')}"
+    """'is at 0003_x' or 'has no migration applied', to follow 'the database'."""
+    return "has no migration applied" if current is None else f"is at {names.get(current, f'{current:04d}')}"
 
 
-def _run_command(config: Config, fmt: Format, run: Callable[[Callable[[Any], None]], Any], verb: str) -> int:
+def _run_command(
+    config: Config, fmt: Format, url: str, run: Callable[[Callable[[Any], None]], Any], verb: str
+) -> int:
     """Shared output of apply/rollback: a line per step as it completes, or one JSON document."""
+    from .dburl import mask
     from .migfiles import list_migrations
 
     names = {p.version: p.id for p in list_migrations(config.generated)}
@@ -65,26 +69,30 @@ def _run_command(config: Config, fmt: Format, run: Callable[[Callable[[Any], Non
     except MigrationFailed as e:
         if fmt is Format.json:
             err = e.error
-            _json({"ok": False, "steps": [_step_json(s) for s in e.completed], "error": {
+            _json({"ok": False, "database": mask(url), "dry_run": False,
+                   "current": names.get(e.current) if e.current else None,
+                   "steps": [_step_json(s) for s in e.completed], "warnings": [], "error": {
                 "message": e.message, "file": err.path, "line": err.line, "column": err.column,
                 "statement": err.statement, "sqlstate": err.sqlstate}})
         raise
     if fmt is Format.json:
         _json({"ok": True, "database": result.database, "dry_run": result.dry_run,
                "current": names.get(result.current) if result.current else None,
-               "steps": [_step_json(s) for s in result.steps]})
+               "steps": [_step_json(s) for s in result.steps], "warnings": result.warnings})
         return 0
+    for w in result.warnings:
+        _info(f"warning: {w}")
     if result.dry_run:
         for step in result.steps:
             if step.sql:
                 how = "one transaction" if step.transactional else "no transaction, statement by statement"
                 _print_sql(f"-- schemactl would run {step.file} ({how}):\n{step.sql.rstrip()}\n\n")
         _info(f"dry run on {result.database}: {len(result.steps)} migration(s) would {verb}; "
-              f"the database is {_at(result.current, names)}; nothing was changed")
+              f"the database {_at(result.current, names)}; nothing was changed")
     elif not result.steps:
-        _info(f"nothing to {verb}: the database is {_at(result.current, names)}")
+        _info(f"nothing to {verb}: the database {_at(result.current, names)}")
     else:
-        _info(f"done: {len(result.steps)} migration(s); the database is {_at(result.current, names)}")
+        _info(f"done: {len(result.steps)} migration(s); the database {_at(result.current, names)}")
     return 0
 
 
@@ -105,7 +113,7 @@ def apply(
 
     config = _config()
     url = config.database_url(db, env)
-    return _run_command(config, fmt, lambda on_step: runner.apply_migrations(
+    return _run_command(config, fmt, url, lambda on_step: runner.apply_migrations(
         config, url, target=target, environment=env, dry_run=dry_run, allow_out_of_order=allow_out_of_order,
         lock_wait=lock_wait, lock_timeout=lock_timeout, statement_timeout=statement_timeout, on_step=on_step,
     ), "apply")
@@ -128,7 +136,7 @@ def rollback(
 
     config = _config()
     url = config.database_url(db, env)
-    return _run_command(config, fmt, lambda on_step: runner.rollback_migrations(
+    return _run_command(config, fmt, url, lambda on_step: runner.rollback_migrations(
         config, url, steps=steps, target=target, dry_run=dry_run, lock_wait=lock_wait,
         lock_timeout=lock_timeout, statement_timeout=statement_timeout, on_step=on_step,
     ), "roll back")
@@ -167,7 +175,7 @@ def status(db: DbOpt = None, env: EnvOpt = None, fmt: FormatOpt = Format.text) -
     for m in result.migrations:
         if m.error:
             _info(f"{m.name} {m.state}: {m.error}")
-    _info(f"{result.database}: {_at(result.current, names)}, {len(result.pending)} pending"
+    _info(f"{result.database}: {_at(result.current, names).removeprefix('is ').removeprefix('has ')}, {len(result.pending)} pending"
           + (f", {len(result.problems)} problem(s) (see `schemactl apply` for what to do)" if result.problems else ""))
     return code
 

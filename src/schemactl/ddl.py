@@ -9,6 +9,7 @@ reported as `path:line:col: message` with the line quoted.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,11 @@ class SQLFile:
     path: Path
     rel: str
     text: str
+
+    @functools.cached_property
+    def statements(self) -> list[sqltext.Statement]:
+        """The file's statements; empty for a file of comments and blanks."""
+        return sqltext.split(self.text)[0]
 
 
 def discover(schemas_dir: Path, load_order: tuple[str, ...], project_root: Path) -> list[SQLFile]:
@@ -228,6 +234,8 @@ def run_statements(cur: Any, f: SQLFile, statements: list[sqltext.Statement] | N
 
 
 def _execute(conn: Any, f: SQLFile) -> None:
+    if not f.statements:
+        return  # comments only, or nothing: the server refuses an empty query, we run nothing
     conn.autocommit = False
     try:
         with conn.cursor() as cur:

@@ -18,7 +18,7 @@ import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg2
@@ -65,6 +65,7 @@ class RunResult:
     current: int | None  # the version the database is at afterwards
     dry_run: bool
     database: str  # masked URL
+    warnings: list[str] = field(default_factory=list)  # e.g. an up file with no statements
 
 
 def _one_line(text: str | None, limit: int = 200) -> str | None:
@@ -172,12 +173,13 @@ def _failed(
     job: _Job, e: SQLFileError, before: int | None, completed: list[Step], partial: list[int]
 ) -> MigrationFailed:
     detail = [f"failing statement: {_one_line(e.statement)}"] if e.statement else []
-    at = f"is at {before:04d}" if before else "has no migration applied"
+    at = f"is still at {before:04d}" if before else "still has no migration applied"
     hint = e.hint
     if e.sqlstate == UNDEFINED_OBJECT and e.message.endswith("does not exist") and ": role " in e.message:
         hint = "roles are server-wide and not part of migrations: create the role on this server first"
     if not partial:
-        detail.append(f"{job.name} was rolled back; the database {at}")
+        detail.append(f"nothing of the failed {job.action} of {job.name} was kept (its transaction was "
+                      f"rolled back): the database {at}")
     elif job.transactional:
         detail.append(
             f"{job.name} commits in parts: everything before the commit point on line {partial[0]} "
@@ -193,6 +195,7 @@ def _failed(
         hint = "undo them by hand (or finish them), then run `schemactl repair`; the next apply runs it again"
     err = MigrationFailed(f"{job.action} of {job.name} failed: {e.message}", hint, e, list(completed))
     err.detail = detail
+    err.current = before
     return err
 
 
@@ -236,6 +239,7 @@ def apply_migrations(
             plan = _plan_apply(config, files, led, upto, environment, allow_out_of_order, False)
             session.set_timeouts(conn, lock_timeout, statement_timeout)
             done: list[Step] = []
+            warnings: list[str] = []
             current = led.current
             for step in plan:
                 f = files[step.version]
@@ -257,6 +261,11 @@ def apply_migrations(
                         )
                 else:
                     sqlfile, transactional = ddl.read_migration(f.pair.up, config.root)
+                    if not sqlfile.statements:
+                        warnings.append(
+                            f"{sqlfile.rel} has no statements: {f.name} is recorded as applied, "
+                            "and nothing ran"
+                        )
                     step.duration_ms = _run(
                         conn,
                         schema,
@@ -277,7 +286,7 @@ def apply_migrations(
                 if on_step:
                     on_step(step)
                 session.checkpoint()
-            return RunResult(done, current, False, dburl.mask(database))
+            return RunResult(done, current, False, dburl.mask(database), warnings)
 
 
 def _finish_apply(schema: str, f: MigrationFile) -> Callable[[Any, int], None]:
@@ -351,7 +360,12 @@ def rollback_migrations(
     on_step: Callable[[Step], None] | None = None,
 ) -> RunResult:
     """Run down files newest first: the last `steps` migrations, or all above `target`."""
-    if (steps is None) == (target is None):
+    if steps is not None and target is not None:
+        raise UsageError(
+            f"--steps {steps} and --target {target} both say how far to roll back: use only one",
+            hint="--steps N rolls back the newest N migrations; --target V everything above V",
+        )
+    if steps is None and target is None:
         raise UsageError("say how far to roll back: --steps N or --target VERSION (0 for everything)")
     if steps is not None and steps < 1:
         raise UsageError(f"--steps {steps}: must be 1 or more")
@@ -442,7 +456,7 @@ def rollback_migrations(
 
 
 def _empty(f: ddl.SQLFile) -> bool:
-    return not sqltext.split(f.text)[0]
+    return not f.statements
 
 
 def _finish_rollback(schema: str, f: MigrationFile) -> Callable[[Any, int], None]:
