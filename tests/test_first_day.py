@@ -72,3 +72,32 @@ def test_run_reports_say_where_the_database_stands(project: Project, server, dat
     assert r.returncode == 0 and "done: 2 migration(s); the database has no migration applied" in r.stderr, r.stderr
     r = project.cli("status", "--db", url)
     assert ": no migration applied, 2 pending" in r.stderr
+
+
+# ------------------------------------------------------------------ 10. setuptools ----
+
+_WITHOUT_PKG_RESOURCES = """
+import sys, runpy
+class NoPkgResources:  # what setuptools >= 81, or no setuptools at all, looks like
+    def find_spec(self, name, path=None, target=None):
+        if name == "pkg_resources" or name.startswith("pkg_resources."):
+            raise ModuleNotFoundError("No module named 'pkg_resources'", name=name)
+sys.meta_path.insert(0, NoPkgResources())
+sys.argv = ["schemactl", *sys.argv[1:]]
+runpy.run_module("schemactl", run_name="__main__")
+"""
+
+
+def test_works_without_pkg_resources_and_never_imports_it(project: Project) -> None:
+    import subprocess
+    import sys
+
+    project.schema("t.sql", "create table t (id int);\n")
+    r = subprocess.run([sys.executable, "-W", "error", "-c", _WITHOUT_PKG_RESOURCES, "diff", "-m", "t"],
+                       cwd=project.root, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "verified" in r.stderr and "Warning" not in r.stderr and "pkg_resources" not in r.stderr
+    probe = ("import sys; from schemactl import engine; engine._import_upstream(); import migra; "
+             "print('pkg_resources' in sys.modules)")
+    r = subprocess.run([sys.executable, "-W", "error", "-c", probe], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr

@@ -8,9 +8,12 @@ computed from the same pair of inspections.
 from __future__ import annotations
 
 import copy
+import importlib
 import re
-import warnings
+import sys
+import types
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import catalog, comments_grants, enums, ordering, partitions
@@ -52,10 +55,9 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # pkg_resources inside
-        from schemainspect import get_inspector
-        from schemainspect.pg.obj import PROPS
+    _import_upstream()
+    from schemainspect import get_inspector
+    from schemainspect.pg.obj import PROPS
 
     engine = create_engine(url, poolclass=NullPool)
     try:
@@ -123,8 +125,41 @@ def _collated_column_class(base: type) -> type:
     return _COLLATED[base]
 
 
+def _import_upstream() -> None:
+    """Import schemainspect without `pkg_resources` (docs/engine-notes.md, "pkg_resources").
+
+    schemainspect imports `pkg_resources` only to read its bundled .sql files. setuptools 81
+    removed that module, and 67-80 warn when it is imported; it may not be installed at all.
+    While schemainspect is imported, a stand-in built on importlib.resources takes its place;
+    whatever the process had under that name before is put back, so nothing else sees it.
+    """
+    if "schemainspect.misc" in sys.modules:
+        return
+    saved = sys.modules.get("pkg_resources")
+    sys.modules["pkg_resources"] = _pkg_resources_stand_in()
+    try:
+        import schemainspect.misc  # noqa: F401  (binds resource_stream now)
+    finally:
+        if saved is None:
+            del sys.modules["pkg_resources"]
+        else:
+            sys.modules["pkg_resources"] = saved
+
+
+def _pkg_resources_stand_in() -> types.ModuleType:
+    def resource_stream(module_name: str, resource: str) -> Any:
+        # As pkg_resources does: a resource of a module lives beside its file.
+        module = importlib.import_module(module_name)
+        return (Path(module.__file__ or "").parent / resource).open("rb")
+
+    module = types.ModuleType("pkg_resources")
+    module.resource_stream = resource_stream  # type: ignore[attr-defined]
+    return module
+
+
 def migration_sql(i_from: Any, i_target: Any) -> str:
     """Return the SQL that takes the `i_from` database to the `i_target` one."""
+    _import_upstream()
     from migra import Migration
 
     i_from, additions = enums.enum_additions(i_from, i_target)
