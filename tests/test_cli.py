@@ -90,7 +90,7 @@ def test_drift_against_a_live_database(project: Project, server, database: str) 
     url = f"postgresql://postgres@/{database}?host={p['host']}&port={p['port']}"
     project.schema("t.sql", "create table t (id int);")
     out = project.cli("diff", "--db", url)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1, out.stderr  # drift is a finding
     assert 'create table "public"."t"' in out.stdout
     assert not (project.root / "generated").exists()
 
@@ -156,12 +156,12 @@ def test_json_outputs_have_the_documented_keys(project: Project, target_url: str
 
     project.schema("t.sql", "create table t (id int);\n")
     assert set(run("diff", "-m", "base")) >= {"status", "version", "up_file", "down_file", "verified", "problems",
-                                            "destructive", "up_sql", "down_sql"}
-    assert set(run("diff", "--db", target_url)) >= {"status", "sql", "warnings"}
+                                            "destructive", "may_fail", "up_sql", "down_sql"}
+    assert set(run("diff", "--db", target_url)) >= {"status", "sql", "warnings", "destructive"}
     assert set(run("check")) >= {"ok", "findings", "pending_sql", "notes"}
     assert set(run("generate-models")) >= {"file", "changed", "warnings"}
     applied = run("apply", "--db", target_url)
-    assert set(applied) >= {"ok", "database", "dry_run", "current", "steps"}
+    assert set(applied) >= {"ok", "database", "dry_run", "current", "steps", "warnings"}
     assert set(applied["steps"][0]) >= {"version", "name", "direction", "status", "file", "transactional", "duration_ms"}
     status = run("status", "--db", target_url)
     assert set(status) >= {"database", "current", "pending", "ok", "migrations"}

@@ -101,3 +101,117 @@ def test_works_without_pkg_resources_and_never_imports_it(project: Project) -> N
              "print('pkg_resources' in sys.modules)")
     r = subprocess.run([sys.executable, "-W", "error", "-c", probe], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr
+
+
+# ------------------------------------------------------------------ 2-3. type changes ----
+
+_BEFORE = """
+create domain positive as int check (value > 0);
+create table t (
+  id int primary key, name text, n int, code varchar(32), label varchar(20), note varchar,
+  amount numeric(10,2), qty numeric(6,0), at timestamp(6), ratio float8, score int, tags text[], small int
+);
+"""
+_AFTER = """
+create domain positive as int check (value > 0);
+create table t (
+  id int primary key, name varchar(5), n bigint, code varchar(39), label text, note text,
+  amount numeric(10,0), qty integer, at timestamp(0), ratio int, score numeric(4,1), tags varchar(3)[], small positive
+);
+"""
+# column -> (lose data: refused, may fail: warned, neither: lossless); the reason's words
+_EXPECTED = {
+    '"name"': ("may-fail", "values longer than 5 characters make the migration fail"),
+    '"n"': ("lossless", ""),
+    '"code"': ("lossless", ""),
+    '"label"': ("lossless", ""),
+    '"note"': ("lossless", ""),
+    '"amount"': ("loses-data", "fractions are rounded to whole numbers"),
+    '"qty"': ("lossless", ""),
+    '"at"': ("loses-data", "values are rounded to whole seconds"),
+    '"ratio"': ("loses-data", "fractions are rounded to whole numbers"),
+    '"score"': ("may-fail", "values of 10^3 or more make the migration fail"),
+    '"tags"': ("may-fail", "values longer than 3 characters make the migration fail"),
+    '"small"': ("may-fail", "values that domain public.positive rejects make the migration fail"),
+}
+
+
+def test_type_changes_are_classified_from_postgresql_casts_and_modifiers(project: Project, dev_url: str) -> None:
+    from schemactl import api
+
+    project.schema("t.sql", _BEFORE)
+    api.diff(project.config, "base", dev_url=dev_url)
+    project.schema("t.sql", _AFTER)
+    result = api.diff(project.config, None, print_only=True, dev_url=dev_url)
+    assert result.verified, result.problems
+    found = {}
+    for effect, hazards in (("loses-data", result.destructive), ("may-fail", result.may_fail)):
+        for h in hazards:
+            head, words = h.reason.split(": ", 1)
+            found[head.removeprefix("changes the type of column ").split(" of ")[0]] = (effect, words)
+    for column, (effect, words) in _EXPECTED.items():
+        got = found.get(column, ("lossless", ""))
+        assert got[0] == effect and words in got[1], (column, got)
+    # The explicit cast migra writes truncates; only a conversion PostgreSQL has no
+    # implicit or assignment cast for keeps a USING clause.
+    assert " using " not in result.up_sql
+
+
+def test_type_changes_on_real_rows(project: Project, server, database: str) -> None:
+    url = url_of(server, database)
+    project.schema("t.sql", "create table t (name text, n int, code varchar(32), amount numeric(10,2));\n")
+    assert project.cli("diff", "-m", "base").returncode == 0
+    assert project.cli("apply", "--db", url).returncode == 0
+    _query(url, "INSERT INTO t VALUES ('abcdefghij', 2147483647, repeat('x', 32), 12.34)")
+    # lossless: no prompt, no warning, every value kept
+    project.schema("t.sql", "create table t (name text, n bigint, code varchar(39), amount numeric(12,2));\n")
+    r = project.cli("diff", "-m", "widen")
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    assert project.cli("apply", "--db", url).returncode == 0
+    assert _query(url, "SELECT * FROM t")[0][1:] == (2147483647, "x" * 32, __import__("decimal").Decimal("12.34"))
+    # may fail: written with a warning; on a longer value the migration fails and keeps the row
+    project.schema("t.sql", "create table t (name varchar(5), n bigint, code varchar(39), amount numeric(12,2));\n")
+    r = project.cli("diff", "-m", "narrow")
+    assert r.returncode == 0, r.stderr
+    assert ('warning: changes the type of column "name" of "public"."t": values longer than 5 characters '
+            "make the migration fail (then nothing is changed)") in r.stderr
+    up = (project.root / "generated" / "0003_narrow.up.sql").read_text()
+    assert "-- Can fail on existing rows (then nothing is changed):" in up and " using " not in up
+    r = project.cli("apply", "--db", url)
+    assert r.returncode == 8 and "value too long for type character varying(5)" in r.stderr, r.stderr
+    assert _query(url, "SELECT name FROM t") == [("abcdefghij",)]  # not 'abcde'
+    # loses data: refused until asked for
+    project.schema("t.sql", "create table t (name text, n bigint, code varchar(39), amount numeric(12,0));\n")
+    (project.root / "generated" / "0003_narrow.up.sql").unlink()
+    (project.root / "generated" / "0003_narrow.down.sql").unlink()
+    assert project.cli("rehash").returncode == 0
+    r = project.cli("diff", "-m", "round")
+    assert r.returncode == 3, r.stderr
+    assert 'changes the type of column "amount" of "public"."t": fractions are rounded to whole numbers' in r.stderr
+
+
+# ------------------------------------------------------------------ 9. drift ----
+
+
+def test_drift_exits_1_and_names_what_would_lose_data(project: Project, server, database: str) -> None:
+    url = url_of(server, database)
+    _query(url, "CREATE TABLE t (id int, gone text, amount numeric(8,2), name text)")
+    project.schema("t.sql", "create table t (id int, amount numeric(8,0), name varchar(3));\n")
+    r = project.cli("diff", "--db", url)
+    assert r.returncode == 1, r.stderr
+    assert 'alter table "public"."t" drop column "gone"' in r.stdout
+    assert 'warning: drops column "gone" of "public"."t"' in r.stderr
+    assert 'warning: changes the type of column "amount" of "public"."t": fractions are rounded' in r.stderr
+    assert ('warning: changes the type of column "name" of "public"."t": values longer than 3 characters make '
+            "the migration fail (then nothing is changed)") in r.stderr
+    r = project.cli("diff", "--db", url, "--format", "json")
+    data = json.loads(r.stdout)
+    assert r.returncode == 1 and data["status"] == "drift"
+    assert sorted((d["reason"].split(":")[0], d["loses_data"]) for d in data["destructive"]) == [
+        ('changes the type of column "amount" of "public"."t"', True),
+        ('changes the type of column "name" of "public"."t"', False),
+        ('drops column "gone" of "public"."t"', True),
+    ]
+    project.schema("t.sql", "create table t (id int, gone text, amount numeric(8,2), name text);\n")
+    r = project.cli("diff", "--db", url, "--format", "json")
+    assert r.returncode == 0 and json.loads(r.stdout)["status"] == "no-changes"

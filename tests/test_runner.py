@@ -332,4 +332,4 @@ def test_custom_tracking_schema_is_used_and_ignored_by_diff(project: Project, ta
     assert _query(target_url, "SELECT version, state FROM ops_ledger.migrations") == [(1, "applied")]
     assert _query(target_url, "SELECT to_regnamespace('schemactl')") == [(None,)]
     # The ledger is not part of the schema: the live database is in sync with schemas/.
-    assert api.drift(project.config, target_url, dev_url=dev_url) == ""
+    assert api.drift(project.config, target_url, dev_url=dev_url).sql == ""

@@ -40,9 +40,18 @@ class DiffResult:
     version: str | None = None  # "0003_add_users" when written
     up_path: Path | None = None
     down_path: Path | None = None
-    destructive: list[DestructiveStatement] = field(default_factory=list)
+    destructive: list[DestructiveStatement] = field(default_factory=list)  # lose data: need --allow-destructive
     verified: bool = True
     problems: list[str] = field(default_factory=list)  # why verification failed
+    may_fail: list[DestructiveStatement] = field(default_factory=list)  # fail (and roll back) on some rows
+
+
+@dataclass
+class DriftResult:
+    """What `diff --db` found: the SQL that brings the live database to `schemas/`."""
+
+    sql: str  # empty: no drift
+    destructive: list[DestructiveStatement] = field(default_factory=list)  # statements that lose data or may fail
 
 
 @dataclass
@@ -238,9 +247,14 @@ def _header(version: str, direction: str, destructive: list[DestructiveStatement
         ]
     else:
         lines.append("-- Verified with pg_dump: up reaches schemas/, down returns to the previous state.")
-    if destructive and direction == "up":
+    loses = [d for d in destructive if d.loses_data]
+    if loses and direction == "up":
         lines.append("-- Destructive:")
-        lines += [f"--   {d.reason}" for d in destructive]
+        lines += [f"--   {d.reason}" for d in loses]
+    fails = [d for d in destructive if not d.loses_data]
+    if fails and direction == "up":
+        lines.append("-- Can fail on existing rows (then nothing is changed):")
+        lines += [f"--   {d.reason}" for d in fails]
     return "\n".join(lines) + "\n\n"
 
 
@@ -287,12 +301,15 @@ def _diff(
         i_target = _after(pool, sc.loaded, engine.inspect, box.sqlalchemy_url(target_db), schemas)
         sc.wait()
         progress("comparing")
-        up, down = engine.both_directions(*_results(i_from, i_target))
+        inspected = _results(i_from, i_target)
+        up, down = engine.both_directions(*inspected)
         before, target = _results(snap_before, snap_target)
         if not up:
             problems = _describe("", verify.compare(target, before))
             return DiffResult("no-changes", verified=not problems, problems=problems)
-        destructive = find_destructive(up)
+        hazards = find_destructive(up, engine.type_changes(*inspected, up))
+        destructive = [h for h in hazards if h.loses_data]
+        may_fail = [h for h in hazards if not h.loses_data]
         if destructive and not allow_destructive and not print_only:
             raise DestructiveChangeError(
                 f"the migration would lose data ({len(destructive)} destructive statement"
@@ -303,11 +320,12 @@ def _diff(
         version = f"{migfiles.next_version(pairs):04d}_{slug}" if slug else "preview"
         progress("verifying")
         problems = _verify(box, replay_db, target_db, up, down, before, target, schemas, pool)
-    result = DiffResult("printed", up, down, destructive=destructive, verified=not problems, problems=problems)
+    result = DiffResult("printed", up, down, destructive=destructive, verified=not problems, problems=problems,
+                        may_fail=may_fail)
     if print_only:
         return result
-    up_text = _header(version, "up", destructive, problems) + up
-    down_text = _header(version, "down", destructive, problems) + down
+    up_text = _header(version, "up", hazards, problems) + up
+    down_text = _header(version, "down", hazards, problems) + down
     result.status, result.version = "written", version
     result.up_path = config.generated / f"{version}.up.sql"
     result.down_path = config.generated / f"{version}.down.sql"
@@ -330,9 +348,9 @@ def drift(
     pg_version: int | None = None,
     progress: Progress = _quiet,
     warn: Progress = _quiet,
-) -> str:
-    """Return the SQL that would bring the live database at `url` to the state of `schemas/`
-    (`warn` hears of a server version mismatch)."""
+) -> DriftResult:
+    """Return the SQL that would bring the live database at `url` to the state of `schemas/`,
+    with its statements that lose data or may fail (`warn` hears of a server version mismatch)."""
     from . import dburl
 
     params = dburl.conn_params(url)
@@ -349,7 +367,8 @@ def drift(
         progress("comparing with the live database")
         live = engine.inspect(dburl.sqlalchemy_url(params), schemas)
         target = engine.inspect(box.sqlalchemy_url(target_db), schemas)
-        return engine.migration_sql(live, target)
+        sql = engine.migration_sql(live, target)
+        return DriftResult(sql, find_destructive(sql, engine.type_changes(live, target, sql)))
 
 
 def check(

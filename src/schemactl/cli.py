@@ -155,6 +155,10 @@ def init(
     return 0
 
 
+def _hazard_json(d: Any) -> dict[str, Any]:
+    return {"statement": d.statement, "reason": d.reason, "loses_data": d.loses_data}
+
+
 @app.command()
 def diff(
     message: Annotated[Optional[str], typer.Option("--message", "-m", help="Name of the migration, e.g. \"add sample table\".")] = None,
@@ -172,18 +176,23 @@ def diff(
         url = db or config.environment_url(env or "")
         warnings: list[str] = []
         with _working("comparing schemas/ with the database") as progress:
-            sql = api.drift(config, url, dev_url=_state.dev_url, pg_version=_state.pg_version, progress=progress,
-                            warn=warnings.append)
+            found = api.drift(config, url, dev_url=_state.dev_url, pg_version=_state.pg_version, progress=progress,
+                              warn=warnings.append)
+        code = int(ExitCode.FINDINGS) if found.sql else 0  # drift is a finding, as in `check`
         if fmt is Format.json:
-            _json({"status": "drift" if sql else "no-changes", "sql": sql, "warnings": warnings})
-            return 0
+            _json({"status": "drift" if found.sql else "no-changes", "sql": found.sql, "warnings": warnings,
+                   "destructive": [_hazard_json(d) for d in found.destructive]})
+            return code
         for w in warnings:
             _info(f"warning: {w}")
-        if sql:
-            _print_sql(sql)
+        if found.sql:
+            _print_sql(found.sql)
+            for d in found.destructive:
+                _info(f"warning: {d.reason}" + ("" if d.loses_data else " (then nothing is changed)"))
+            _info("drift: the database differs from schemas/ (the SQL above would bring it there)")
         else:
             _info("no changes: the database matches schemas/")
-        return 0
+        return code
     with _working("generating migration") as progress:
         result = api.diff(
             config,
@@ -204,7 +213,8 @@ def diff(
                 "down_file": _rel(config, result.down_path),
                 "verified": result.verified,
                 "problems": result.problems,
-                "destructive": [{"statement": d.statement, "reason": d.reason} for d in result.destructive],
+                "destructive": [_hazard_json(d) for d in result.destructive],
+                "may_fail": [_hazard_json(d) for d in result.may_fail],
                 "up_sql": result.up_sql,
                 "down_sql": result.down_sql,
             }
@@ -227,6 +237,8 @@ def diff(
         _info(f"wrote {_rel(config, result.down_path)}")
     for d in result.destructive:
         _info(f"warning: {d.reason}")
+    for d in result.may_fail:
+        _info(f"warning: {d.reason} (then nothing is changed)")
     if not result.verified:
         _error(
             "the migration could not be verified" + (" (files marked UNVERIFIED)" if result.status == "written" else ""),

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from . import sqltext
+from .typechange import LOSES_DATA, LOSSLESS, TypeChange
 
 _IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
 _QNAME = rf"{_IDENT}(?:\s*\.\s*{_IDENT})*"
@@ -13,11 +14,15 @@ _DROP_COLUMN = re.compile(
     rf"^alter\s+table\s+(?:only\s+)?(?:if\s+exists\s+)?(?P<name>{_QNAME})\s+drop\s+(?:column\s+)?(?!constraint\b)(?:if\s+exists\s+)?(?P<column>{_IDENT})",
     re.I | re.S,
 )
+_TYPE_CHANGE = re.compile(
+    rf"^alter\s+table\s+(?:only\s+)?(?:if\s+exists\s+)?(?P<name>{_QNAME})\s+alter\s+(?:column\s+)?(?P<column>{_IDENT})\s+(?:set\s+data\s+)?type\b",
+    re.I | re.S,
+)
 _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"^drop\s+(?P<kind>table|schema|type|domain|sequence|extension)\s+(?:if\s+exists\s+)?(?P<name>{_QNAME})", re.I | re.S), "drops {kind} {name}"),
     (re.compile(rf"^drop\s+(?P<kind>function|procedure|aggregate)\s+(?:if\s+exists\s+)?(?P<name>{_QNAME})", re.I | re.S), "drops {kind} {name}"),
     (_DROP_COLUMN, "drops column {column} of {name}"),
-    (re.compile(rf"^alter\s+table\s+(?:only\s+)?(?:if\s+exists\s+)?(?P<name>{_QNAME})\s+alter\s+(?:column\s+)?(?P<column>{_IDENT})\s+(?:set\s+data\s+)?type\b", re.I | re.S), "changes the type of column {column} of {name} (values may not convert)"),
+    (_TYPE_CHANGE, "changes the type of column {column} of {name} (values may not convert)"),
     (re.compile(rf"^truncate\s+(?:table\s+)?(?P<name>{_QNAME})", re.I | re.S), "empties table {name}"),
 ]
 # migra replaces a changed enum by renaming the old type, creating the new one and dropping
@@ -31,14 +36,24 @@ class DestructiveStatement:
 
     statement: str
     reason: str
+    loses_data: bool = True  # False: it can only fail (and roll back), e.g. a narrowed varchar
 
 
-def find_destructive(sql: str) -> list[DestructiveStatement]:
-    """Return each statement of `sql` that drops or rewrites data, in order."""
+def find_destructive(sql: str, type_changes: dict[tuple[str, str], TypeChange] | None = None) -> list[DestructiveStatement]:
+    """Return each statement of `sql` that drops or rewrites data, or can fail on existing rows,
+    in order. Column type changes are judged by `type_changes` (typechange.py) where it knows
+    them: lossless ones are left out."""
     out: list[DestructiveStatement] = []
     bodies = [sqltext.strip_comments(st.text).strip() for st in sqltext.split(sql)[0]]
-    for body, after in zip(bodies, [*bodies[1:], ""], strict=True):
+    for body, after in zip(bodies, [*bodies[1:], ""][: len(bodies)], strict=True):
         if _ENUM_SWAP.search(body) or _regenerated(body, after):
+            continue
+        m = _TYPE_CHANGE.match(body)
+        change = (type_changes or {}).get((m["name"], m["column"])) if m else None
+        if m and change is not None:
+            if change.effect != LOSSLESS:
+                what = f"changes the type of column {m['column']} of {m['name']}: {change.reason}"
+                out.append(DestructiveStatement(" ".join(body.split()), what, change.effect == LOSES_DATA))
             continue
         for pattern, reason in _RULES:
             m = pattern.match(body)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import catalog, comments_grants, enums, ordering, partitions
+from . import catalog, comments_grants, enums, ordering, partitions, sqltext, typechange
 
 if TYPE_CHECKING:
     from .config import Config
@@ -79,6 +79,7 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
             partitions.add_partitioned_dependents(conn, schemas.keeps, inspector.selectables)
             partitions.drop_partition_clones(conn, inspector)
             inspector.schemactl_subpartition_keys = partitions.read_subpartition_keys(conn, schemas.keeps)
+            inspector.schemactl_types = typechange.read_catalog(conn, schemas.keeps)
     finally:
         engine.dispose()
     for prop in PROPS.split():
@@ -205,7 +206,22 @@ def migration_sql(i_from: Any, i_target: Any) -> str:
     identities = catalog.identity_statements(i_from.schemactl_identities, i_target.schemactl_identities)
     statements = release + drops + revokes + first + composites + statements + own + identities + storage + creates + last + grants
     statements = drop_superseded_defaults(identity_before_default(reorder(regenerate_columns(statements, i_target))))
+    statements = typechange.drop_needless_using(statements, _type_changes(statements, i_from, i_target))
     return _tidy("".join(s + "\n\n" for s in enums.additions_first(additions, statements) + statements))
+
+
+def _type_changes(statements: list[str], i_from: Any, i_target: Any) -> dict[tuple[str, str], typechange.TypeChange]:
+    def labels(inspector: Any) -> dict[str, list[str]]:
+        return {f"{e.schema}.{e.name}": list(e.elements) for e in inspector.enums.values()}
+
+    return typechange.type_changes(
+        statements, i_from.schemactl_types, i_target.schemactl_types, (labels(i_from), labels(i_target))
+    )
+
+
+def type_changes(i_from: Any, i_target: Any, sql: str) -> dict[tuple[str, str], typechange.TypeChange]:
+    """What each column type change in `sql` (from `i_from` to `i_target`) does to stored values."""
+    return _type_changes([st.text for st in sqltext.split(sql)[0]], i_from, i_target)
 
 
 def _composite_alterations(i_from: Any, i_target: Any) -> tuple[Any, list[str]]:
