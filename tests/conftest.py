@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 import uuid
+import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,3 +112,20 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     return Project(tmp_path / f"proj-{uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture
+def password_server() -> Iterator[pgserver.EphemeralServer]:
+    """A cluster that asks for passwords (over its Unix socket) for every role but postgres."""
+    box = pgserver.EphemeralServer(pgserver.find_binaries())
+    try:
+        with contextlib.closing(box.connect("postgres")) as conn, conn.cursor() as cur:
+            cur.execute("CREATE ROLE app LOGIN PASSWORD 'right-password'")
+            Path(box.base_dir, "data", "pg_hba.conf").write_text(
+                "local all postgres trust\nlocal all all scram-sha-256\n"
+            )
+            cur.execute("SELECT pg_reload_conf()")
+        time.sleep(0.3)
+        yield box
+    finally:
+        box.close()

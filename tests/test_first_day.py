@@ -215,3 +215,46 @@ def test_drift_exits_1_and_names_what_would_lose_data(project: Project, server, 
     project.schema("t.sql", "create table t (id int, gone text, amount numeric(8,2), name text);\n")
     r = project.cli("diff", "--db", url, "--format", "json")
     assert r.returncode == 0 and json.loads(r.stdout)["status"] == "no-changes"
+
+
+# ------------------------------------------------------------------ 4. secrets ----
+
+
+def test_every_connection_string_form_is_masked_everywhere(project: Project, password_server) -> None:
+    import urllib.parse
+    import uuid
+
+    token = uuid.uuid4().hex  # appears nowhere else: any occurrence is a leak
+    secret = f"pw {token} it's"  # a space and a quote: libpq's key=value form must quote it
+    with contextlib.closing(password_server.connect("postgres")) as conn, conn.cursor() as cur:
+        cur.execute("CREATE ROLE owner LOGIN PASSWORD %s", (secret,))
+        cur.execute("CREATE DATABASE app OWNER owner")
+    p = password_server.conn_params("postgres")
+    host, port, enc = p["host"], p["port"], urllib.parse.quote(secret, safe="")
+    kv_secret = "'" + secret.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    forms = {
+        "url": (f"postgresql://owner:{enc}@/app?host={host}&port={port}", {}),
+        "url-param": (f"postgresql://owner@/app?host={host}&port={port}&password={enc}", {}),
+        "key=value": (f"host={host} port={port} dbname=app user=owner password={kv_secret}", {}),
+        "key = value": (f"host={host} port={port} dbname = app user=owner password = {kv_secret}", {}),
+        "PGPASSWORD": (f"host={host} port={port} dbname=app user=owner", {"PGPASSWORD": secret}),
+    }
+    project.schema("t.sql", "create table t (id int);\n")
+    assert project.cli("diff", "-m", "base").returncode == 0
+    for form, (url, env) in forms.items():
+        missing = url.replace("dbname=app", "dbname=missing").replace("dbname = app", "dbname=missing").replace("/app?", "/missing?")
+        runs = {
+            "apply --dry-run": project.cli("apply", "--db", url, "--dry-run", env=env),
+            "apply --dry-run json": project.cli("apply", "--db", url, "--dry-run", "--format", "json", env=env),
+            "status": project.cli("status", "--db", url, env=env),
+            "status json": project.cli("status", "--db", url, "--format", "json", env=env),
+            "diff --db": project.cli("diff", "--db", url, env=env),
+            "cannot connect": project.cli("status", "--db", missing, env=env),
+        }
+        for name, r in runs.items():
+            assert r.returncode == (7 if name == "cannot connect" else 1 if name == "diff --db" else 0), (form, name, r.stderr)
+            assert token not in r.stdout + r.stderr, f"{form}: the password leaked in {name}"
+        shown = runs["status"].stderr + runs["cannot connect"].stderr + json.loads(runs["status json"].stdout)["database"]
+        if form != "PGPASSWORD":
+            assert "***" in shown, (form, shown)  # masked, not dropped
+        assert "host=" in shown or "postgresql://owner" in shown

@@ -73,23 +73,6 @@ def test_failure_reports_file_statement_and_exit_code(project: Project, target_u
     assert (error["file"], error["line"], error["sqlstate"]) == ("generated/0001_bad.up.sql", 2, "42701")
 
 
-@pytest.fixture
-def password_server() -> pgserver.EphemeralServer:
-    """A cluster that asks for passwords (over its Unix socket) for every role but postgres."""
-    box = pgserver.EphemeralServer(pgserver.find_binaries())
-    try:
-        with contextlib.closing(box.connect("postgres")) as conn, conn.cursor() as cur:
-            cur.execute("CREATE ROLE app LOGIN PASSWORD 'right-password'")
-            Path(box.base_dir, "data", "pg_hba.conf").write_text(
-                "local all postgres trust\nlocal all all scram-sha-256\n"
-            )
-            cur.execute("SELECT pg_reload_conf()")
-        time.sleep(0.3)
-        yield box
-    finally:
-        box.close()
-
-
 def test_connection_failures_are_one_clear_line(project: Project, server, password_server) -> None:
     project.migration(1, "a", "CREATE TABLE a (id int);\n")
     p = password_server.conn_params("postgres")

@@ -14,13 +14,24 @@ import psycopg2.extensions
 
 from .errors import ServerUnavailable, UsageError
 
-_PASSWORD_IN_URL = re.compile(r"(?P<pre>://[^:/@?#]*:)(?P<pw>[^@]*)(?P<post>@)")
-_PASSWORD_PARAM = re.compile(r"(?P<pre>[?&]password=)(?P<pw>[^&#]*)", re.IGNORECASE)
+_URL = re.compile(r"^\s*postgres(?:ql)?://", re.IGNORECASE)
+_PASSWORD_PARAM = re.compile(r"(?P<pre>[?&]password=)(?P<pw>[^&#]*)")
+# key=value form: `password=pw`, `password = 'it\'s a pw'` (libpq's quoting), also unterminated.
+_PASSWORD_KEYWORD = re.compile(r"(?P<pre>(?<![\w.])password\s*=\s*)(?P<pw>'(?:\\.|[^'\\])*'?|\S*)")
 
 
 def mask(url: str) -> str:
-    """Return `url` with any password replaced by `***`."""
-    url = _PASSWORD_IN_URL.sub(lambda m: f"{m['pre']}***{m['post']}", url)
+    """Return a connection string (any form libpq accepts) with every password replaced by `***`."""
+    if not _URL.match(url):
+        return _PASSWORD_KEYWORD.sub(lambda m: f"{m['pre']}***", url)
+    # postgresql://user:password@host/...: the password runs to the last '@' before the query
+    # string, so one holding an unencoded '/' or '@' (which libpq then fails to parse) is
+    # still masked whole.
+    scheme_end = url.index("://") + 3
+    query = url.find("?", scheme_end)
+    at = url.rfind("@", scheme_end, query if query >= 0 else len(url))
+    if at >= 0 and (colon := url.find(":", scheme_end, at)) >= 0:
+        url = url[: colon + 1] + "***" + url[at:]
     return _PASSWORD_PARAM.sub(lambda m: f"{m['pre']}***", url)
 
 
