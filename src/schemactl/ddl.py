@@ -133,7 +133,7 @@ def check_script(f: SQLFile) -> list[sqltext.Statement]:
             raise _positioned(
                 f,
                 index,
-                st.offset + (len(st.text) - len(st.text.lstrip())),
+                st.offset + st.lead,
                 f"transaction control statement {word} is not allowed here",
                 "schemactl runs each file in its own transaction; remove BEGIN/COMMIT",
             )
@@ -223,14 +223,15 @@ def run_statements(cur: Any, f: SQLFile, statements: list[sqltext.Statement] | N
     One round trip per statement, as psql does; in exchange a failure names its statement
     exactly, without re-running anything.
     """
-    for st in sqltext.split(f.text)[0] if statements is None else statements:
+    for st in f.statements if statements is None else statements:
         try:
             cur.execute(st.text)
         except psycopg2.Error as e:
+            # Without a position of its own the error belongs to the statement: point at its
+            # first token, not at the comments before it (a generated file's header).
             pos = getattr(e.diag, "statement_position", None)
-            lead = len(st.text) - len(st.text.lstrip())
-            offset = st.offset + (int(pos) - 1 if pos else lead)
-            raise _sql_error(f, e, offset, st.text.strip()) from None
+            offset = st.offset + (int(pos) - 1 if pos else st.lead)
+            raise _sql_error(f, e, offset, st.body.strip()) from None
 
 
 def _execute(conn: Any, f: SQLFile) -> None:
@@ -273,7 +274,7 @@ def _error_offset(conn: Any, f: SQLFile, e: psycopg2.Error) -> int | None:
                     cur.execute(st.text)
                 except psycopg2.Error as inner:
                     inner_pos = getattr(inner.diag, "statement_position", None)
-                    return st.offset + (int(inner_pos) - 1 if inner_pos else 0)
+                    return st.offset + (int(inner_pos) - 1 if inner_pos else st.lead)
     finally:
         conn.rollback()
     return None
@@ -306,7 +307,7 @@ def _statement_at(f: SQLFile, offset: int) -> str | None:
     except sqltext.SplitError:
         return None
     found = [st for st in statements if st.offset <= offset]
-    return found[-1].text.strip() if found else None
+    return found[-1].body.strip() if found else None
 
 
 def load_schema_files(
@@ -326,6 +327,46 @@ def load_schema_files(
                 continue
             if on_file:
                 on_file(f)
-        if len(deferred) == len(pending):  # no progress: the first failure is real
-            raise deferred[0][1]
+        if len(deferred) == len(pending):  # no progress: report a cause, not a consequence
+            raise _root_cause(deferred)
         pending = [f for f, _ in deferred]
+
+
+# What CREATE statements name (the last part of the name), to tell which failures are explained
+# by another file that failed to create what they need.
+_CREATED = re.compile(
+    r"^\s*create\s+(?:or\s+replace\s+)?(?:(?:global|local)\s+)?(?:temp\w*\s+|unlogged\s+|recursive\s+)?"
+    r"(?:table|view|materialized\s+view|type|domain|function|procedure|aggregate|schema|sequence|extension|collation)"
+    r"\s+(?:if\s+not\s+exists\s+)?(?P<name>(?:(?:\"(?:[^\"]|\"\")+\"|[\w$]+)\s*\.\s*)*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))",
+    re.IGNORECASE,
+)
+_MISSING_NAME = re.compile(r'^(?:relation|type|schema|function|procedure|collation) "?(?P<name>[^"(]+)"?', re.IGNORECASE)
+
+
+def _bare(name: str) -> str:
+    last = re.split(r'\.(?=(?:[^"]*"[^"]*")*[^"]*$)', name.strip())[-1].strip()
+    return last[1:-1].replace('""', '"') if last.startswith('"') else last.lower()
+
+
+def _root_cause(failed: list[tuple[SQLFile, SQLFileError]]) -> SQLFileError:
+    """The failure that no other failing file explains, with the others listed as its consequences.
+
+    "relation "b" does not exist" in a.sql is explained when b.sql, which also failed, creates b:
+    the error the user has to fix is b.sql's own."""
+    defines: dict[str, set[str]] = {}
+    for f, _ in failed:
+        with contextlib.suppress(sqltext.SplitError):
+            for st in f.statements:
+                if m := _CREATED.match(sqltext.strip_comments(st.text)):
+                    defines.setdefault(_bare(m["name"]), set()).add(f.rel)
+
+    def explained(f: SQLFile, e: SQLFileError) -> bool:
+        m = _MISSING_NAME.match(e.message.split(": ", 1)[-1])  # after "path:line:col: "
+        return bool(m) and bool(defines.get(_bare(m["name"]), set()) - {f.rel})
+
+    causes = [e for f, e in failed if not explained(f, e)] or [failed[0][1]]
+    cause = causes[0]
+    others = [e.message for f, e in failed if e is not cause]
+    if others:
+        cause.detail = [*cause.detail, *(f"also failed (likely because of this): {m}" for m in others)]
+    return cause

@@ -32,8 +32,18 @@ _TOKEN = re.compile(
 class Statement:
     """One statement of a script: its text (without the `;`) and where it starts."""
 
-    text: str
+    text: str  # from its first character, leading comments included (directives live there)
     offset: int  # character offset of the statement's first character in the script
+
+    @property
+    def lead(self) -> int:
+        """How many characters of leading comments and blanks come before the first token."""
+        return leading_comments(self.text)
+
+    @property
+    def body(self) -> str:
+        """The statement from its first token: without the comments before it."""
+        return self.text[self.lead :]
 
 
 @dataclass(frozen=True)
@@ -163,6 +173,25 @@ def _skip_block_comment(sql: str, start: int) -> int:
             i = cl + 2
             if depth == 0:
                 return i
+
+
+def leading_comments(text: str) -> int:
+    """The length of the blanks and comments at the start of `text`."""
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+        elif text.startswith("--", i):
+            nl = text.find("\n", i)
+            i = n if nl < 0 else nl + 1
+        elif text.startswith("/*", i):
+            try:
+                i = _skip_block_comment(text, i)
+            except SplitError:
+                return i
+        else:
+            break
+    return i
 
 
 _COMMENTS = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
