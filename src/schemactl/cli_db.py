@@ -32,6 +32,7 @@ LockWaitOpt = Annotated[float, typer.Option("--lock-wait", help="Seconds to wait
 LockTimeoutOpt = Annotated[Optional[str], typer.Option("--lock-timeout", help="PostgreSQL lock_timeout for migration statements, e.g. 5s.", show_default=False)]
 StatementTimeoutOpt = Annotated[Optional[str], typer.Option("--statement-timeout", help="PostgreSQL statement_timeout for migration statements, e.g. 10min.", show_default=False)]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print exactly what would run; change nothing.")]
+AllowUnverifiedOpt = Annotated[bool, typer.Option("--allow-unverified", help="Run files marked UNVERIFIED too (they are refused with exit 4).")]
 
 
 def _step_json(step: Any) -> dict[str, Any]:
@@ -103,6 +104,7 @@ def apply(
     target: Annotated[Optional[str], typer.Option("--target", help="Apply up to and including this version.", show_default=False)] = None,
     dry_run: DryRunOpt = False,
     allow_out_of_order: Annotated[bool, typer.Option("--allow-out-of-order", help="Apply pending migrations numbered below the current version.")] = False,
+    allow_unverified: AllowUnverifiedOpt = False,
     lock_wait: LockWaitOpt = 60.0,
     lock_timeout: LockTimeoutOpt = None,
     statement_timeout: StatementTimeoutOpt = None,
@@ -115,7 +117,7 @@ def apply(
     url = config.database_url(db, env)
     return _run_command(config, fmt, url, lambda on_step: runner.apply_migrations(
         config, url, target=target, environment=env, dry_run=dry_run, allow_out_of_order=allow_out_of_order,
-        lock_wait=lock_wait, lock_timeout=lock_timeout, statement_timeout=statement_timeout, on_step=on_step,
+        allow_unverified=allow_unverified, lock_wait=lock_wait, lock_timeout=lock_timeout, statement_timeout=statement_timeout, on_step=on_step,
     ), "apply")
 
 
@@ -126,6 +128,7 @@ def rollback(
     steps: Annotated[Optional[int], typer.Option("--steps", help="Roll back this many migrations, newest first.", show_default=False)] = None,
     target: Annotated[Optional[str], typer.Option("--target", help="Roll back everything above this version (0: everything).", show_default=False)] = None,
     dry_run: DryRunOpt = False,
+    allow_unverified: AllowUnverifiedOpt = False,
     lock_wait: LockWaitOpt = 60.0,
     lock_timeout: LockTimeoutOpt = None,
     statement_timeout: StatementTimeoutOpt = None,
@@ -137,7 +140,7 @@ def rollback(
     config = _config()
     url = config.database_url(db, env)
     return _run_command(config, fmt, url, lambda on_step: runner.rollback_migrations(
-        config, url, steps=steps, target=target, dry_run=dry_run, lock_wait=lock_wait,
+        config, url, steps=steps, target=target, dry_run=dry_run, allow_unverified=allow_unverified, lock_wait=lock_wait,
         lock_timeout=lock_timeout, statement_timeout=statement_timeout, on_step=on_step,
     ), "roll back")
 

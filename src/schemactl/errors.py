@@ -90,6 +90,12 @@ class DestructiveChangeError(SchemactlError):
         self.statements = statements
 
 
+class UnverifiedMigration(SchemactlError):
+    """A migration file is marked UNVERIFIED and was not explicitly allowed to run."""
+
+    exit_code = ExitCode.UNVERIFIED
+
+
 class IntegrityError(SchemactlError):
     """Migration files do not match the integrity file, or are numbered inconsistently."""
 

@@ -19,12 +19,13 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg2
 from psycopg2.errorcodes import UNDEFINED_OBJECT
 
-from . import dburl, ddl, ledger, session, sqltext
+from . import dburl, ddl, headers, ledger, session, sqltext
 from .config import Config
 from .errors import (
     IntegrityError,
@@ -32,6 +33,7 @@ from .errors import (
     MigrationFailed,
     ServerUnavailable,
     SQLFileError,
+    UnverifiedMigration,
     UsageError,
     first_line,
 )
@@ -215,12 +217,14 @@ def apply_migrations(
     environment: str | None = None,
     dry_run: bool = False,
     allow_out_of_order: bool = False,
+    allow_unverified: bool = False,
     lock_wait: float = DEFAULT_LOCK_WAIT,
     lock_timeout: str | None = None,
     statement_timeout: str | None = None,
     on_step: Callable[[Step], None] | None = None,
 ) -> RunResult:
-    """Apply pending migrations (up to `target`) in order, each with its bookkeeping in one transaction."""
+    """Apply pending migrations (up to `target`) in order, each with its bookkeeping in one
+    transaction; files marked UNVERIFIED are refused unless `allow_unverified`."""
     files = read_files(config)
     upto = parse_version(target, files, "--target") if target is not None else None
     schema = config.tracking_schema
@@ -228,7 +232,7 @@ def apply_migrations(
         if dry_run:
             led = ledger.read(conn, schema)
             return RunResult(
-                _plan_apply(config, files, led, upto, environment, allow_out_of_order, True),
+                _plan_apply(config, files, led, upto, environment, allow_out_of_order, True, allow_unverified),
                 led.current,
                 True,
                 dburl.mask(database),
@@ -236,7 +240,7 @@ def apply_migrations(
         with session.migration_lock(conn, schema, lock_wait):
             ledger.ensure(conn, schema)
             led = ledger.read(conn, schema)
-            plan = _plan_apply(config, files, led, upto, environment, allow_out_of_order, False)
+            plan = _plan_apply(config, files, led, upto, environment, allow_out_of_order, False, allow_unverified)
             session.set_timeouts(conn, lock_timeout, statement_timeout)
             done: list[Step] = []
             warnings: list[str] = []
@@ -321,6 +325,7 @@ def _plan_apply(
     environment: str | None,
     allow_out_of_order: bool,
     dry_run: bool,
+    allow_unverified: bool = False,
 ) -> list[Step]:
     statuses = states(files, led, config)
     validate(statuses)
@@ -344,7 +349,24 @@ def _plan_apply(
         if dry_run and runs:
             step.sql = f.pair.up.read_text(encoding="utf-8")
         steps.append(step)
+    if not allow_unverified:
+        refuse_unverified(config, [files[st.version].pair.up for st in steps if st.status in ("applied", "would-apply")])
     return steps
+
+
+def refuse_unverified(config: Config, paths: list[Path]) -> None:
+    """Stop before anything runs when one of these files is marked UNVERIFIED."""
+    marked = [(p, headers.read(p.read_text(encoding="utf-8"))) for p in paths]
+    marked = [(p, v) for p, v in marked if v.status == "unverified"]
+    if not marked:
+        return
+    path, v = marked[0]
+    first = v.problems[0] if v.problems else "no difference recorded"
+    raise UnverifiedMigration(
+        f"{config.rel(path)} is marked UNVERIFIED: {first}",
+        hint="fix the pair and run `schemactl verify`, or run it anyway with --allow-unverified",
+        detail=[f"also UNVERIFIED: {config.rel(p)}" for p, _ in marked[1:]],
+    )
 
 
 def rollback_migrations(
@@ -354,12 +376,14 @@ def rollback_migrations(
     steps: int | None = None,
     target: int | str | None = None,
     dry_run: bool = False,
+    allow_unverified: bool = False,
     lock_wait: float = DEFAULT_LOCK_WAIT,
     lock_timeout: str | None = None,
     statement_timeout: str | None = None,
     on_step: Callable[[Step], None] | None = None,
 ) -> RunResult:
-    """Run down files newest first: the last `steps` migrations, or all above `target`."""
+    """Run down files newest first: the last `steps` migrations, or all above `target`; files
+    marked UNVERIFIED are refused unless `allow_unverified`."""
     if steps is not None and target is not None:
         raise UsageError(
             f"--steps {steps} and --target {target} both say how far to roll back: use only one",
@@ -409,6 +433,8 @@ def rollback_migrations(
                 if dry_run and not skip:
                     step.sql = f.pair.down.read_text(encoding="utf-8")
                 plan.append(step)
+            if not allow_unverified:
+                refuse_unverified(config, [files[st.version].pair.down for st in plan if "roll" in st.status])
             if dry_run:
                 return RunResult(plan, led.current, True, dburl.mask(database))
             session.set_timeouts(conn, lock_timeout, statement_timeout)
