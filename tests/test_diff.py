@@ -128,7 +128,7 @@ def test_migra_miss_is_caught_by_verification(based: Project, dev_url: str) -> N
     assert result.problems[:2] == [
         "AGGREGATE public.total(integer): missing",
         "  schemactl does not diff AGGREGATE objects: write this change into the migration by hand "
-        "(up and down; the expected definition is below), then run `schemactl rehash`",
+        "(up and down; the expected definition is below), then run `schemactl verify`",
     ]
     assert len(based.migrations()) == 2
 

@@ -312,3 +312,31 @@ def test_apply_refuses_unverified_files_unless_allowed(project: Project, target_
     r = project.cli("rollback", "--db", target_url, "--steps", "1")
     assert r.returncode == 4 and "0001_with_aggregate.down.sql is marked UNVERIFIED" in r.stderr
     assert project.cli("rollback", "--db", target_url, "--steps", "1", "--allow-unverified").returncode == 0
+
+
+# ------------------------------------------------------------------ 8. verify ----
+
+
+def test_verify_catches_a_hand_written_pair_whose_down_does_not_undo_its_up(project: Project) -> None:
+    project.schema("t.sql", "create table t (id int);\n")
+    assert project.cli("diff", "-m", "base").returncode == 0
+    assert project.cli("new", "-m", "index").returncode == 0
+    up, down = (project.root / "generated" / f"0002_index.{d}.sql" for d in ("up", "down"))
+    up.write_text(up.read_text() + "CREATE INDEX t_id ON t (id);\n")  # and the down forgets it
+    project.schema("t.sql", "create table t (id int);\ncreate index t_id on t (id);\n")
+    r = project.cli("verify")
+    assert r.returncode == 4, r.stderr
+    assert "error: 0002_index does not verify (marked UNVERIFIED)" in r.stderr
+    assert "down: INDEX public.t_id: unexpected" in r.stderr
+    assert "-- UNVERIFIED" in up.read_text() and "--   down: INDEX public.t_id: unexpected" in down.read_text()
+    assert project.cli("check", "--no-models").returncode == 0  # the sum took the edit
+    down.write_text(down.read_text() + "DROP INDEX t_id;\n")
+    r = project.cli("check", "--verify", "--no-models")
+    assert r.returncode == 1 and "finding: verified again and rewrote the headers of 0002_index" in r.stderr, r.stderr
+    assert "-- Verified with pg_dump (pair " in up.read_text() and "-- UNVERIFIED" not in down.read_text()
+    r = project.cli("check", "--verify", "--no-models")  # nothing changed since: nothing to verify
+    assert r.returncode == 0, r.stderr
+    r = project.cli("verify", "1", "--format", "json")
+    data = json.loads(r.stdout)
+    assert r.returncode == 0 and [(p["version"], p["verified"]) for p in data["pairs"]] == [("0001_base", True)]
+    assert project.cli("verify", "7").returncode == 2

@@ -25,6 +25,7 @@ _API = {
     "CheckResult",
     "Finding",
     "ModelsResult",
+    "DriftResult",
 }
 # Where each runner name lives (module, attribute).
 _RUNNER = {
@@ -38,6 +39,9 @@ _RUNNER = {
     "baseline": "bookkeeping",
     "repair": "bookkeeping",
     "BaselineResult": "bookkeeping",
+    "verify_pairs": "reverify",
+    "VerifyResult": "reverify",
+    "PairResult": "reverify",
 }
 __all__ = sorted(_API | set(_RUNNER) | {"load_config", "Config", "SchemactlError", "__version__"})
 

@@ -352,18 +352,39 @@ def drift(
         return DriftResult(sql, find_destructive(sql, engine.type_changes(live, target, sql)))
 
 
+def _verify_changed(config: Config, dev_url: str | None, pg_version: int | None, progress: Progress) -> list[Finding]:
+    from . import reverify
+
+    result = reverify.verify_pairs(config, only_stale=True, dev_url=dev_url, pg_version=pg_version, progress=progress)
+    findings = [
+        Finding("unverified", f"{r.name} does not verify: {r.problems[0]}", r.problems[1:12])
+        for r in result.pairs if not r.verified
+    ]
+    if written := [r.name for r in result.pairs if r.rewritten]:
+        findings.append(Finding(
+            "headers",
+            f"verified again and rewrote the headers of {', '.join(written)} and schemactl.sum",
+            ["hint: commit the rewritten files"],
+        ))
+    return findings
+
+
 def check(
     config: Config,
     *,
     models: bool = True,
+    verify_pairs: bool = False,
     dev_url: str | None = None,
     pg_version: int | None = None,
     progress: Progress = _quiet,
 ) -> CheckResult:
     """Check that migrations reproduce `schemas/`, match `schemactl.sum`, and (unless `models` is
-    False) that the models file matches a fresh generation."""
+    False) that the models file matches a fresh generation; with `verify_pairs`, first verify
+    again the pairs changed since their last verification (rewriting their headers)."""
     findings: list[Finding] = []
     notes: list[str] = []
+    if verify_pairs:
+        findings += _verify_changed(config, dev_url, pg_version, progress)
     pairs = migfiles.list_migrations(config.generated)
     for f in migfiles.check_sum(config.generated, pairs):
         findings.append(

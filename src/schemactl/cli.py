@@ -242,7 +242,7 @@ def diff(
     if not result.verified:
         _error(
             "the migration could not be verified" + (" (files marked UNVERIFIED)" if result.status == "written" else ""),
-            "review the SQL and fix it by hand; then `schemactl rehash`",
+            "review the SQL and fix it by hand; then `schemactl verify`",
             detail=result.problems,
         )
     elif result.status == "written":
@@ -251,8 +251,39 @@ def diff(
 
 
 @app.command()
+def verify(
+    versions: Annotated[Optional[list[str]], typer.Argument(help="Versions to verify (e.g. 3 or 0003_add_x); all when none is given.", show_default=False)] = None,
+    fmt: FormatOpt = Format.text,
+) -> int:
+    """Verify pairs again (up runs, down undoes it, the newest reaches schemas/); rewrite their headers and schemactl.sum."""
+    from .reverify import verify_pairs
+
+    config = _config()
+    with _working("verifying") as progress:
+        result = verify_pairs(config, versions or [], dev_url=_state.dev_url, pg_version=_state.pg_version,
+                              progress=progress)
+    code = 0 if result.ok else int(ExitCode.UNVERIFIED)
+    if fmt is Format.json:
+        _json({"ok": result.ok, "pairs": [
+            {"version": r.name, "verified": r.verified, "problems": r.problems, "rewritten": r.rewritten}
+            for r in result.pairs]})
+        return code
+    for r in result.pairs:
+        if r.verified:
+            _info(f"verified {r.name}" + ("" if r.rewritten else " (header already said so)"))
+        else:
+            _error(f"{r.name} does not verify (marked UNVERIFIED)", None, r.problems)
+    if any(r.rewritten for r in result.pairs):
+        _info("rewrote the changed headers and generated/schemactl.sum")
+    if not result.ok:
+        _info("hint: fix the pair by hand (its header lists what differs), then run `schemactl verify` again")
+    return code
+
+
+@app.command()
 def check(
     no_models: Annotated[bool, typer.Option("--no-models", help="Do not compare the models file.")] = False,
+    verify_pairs: Annotated[bool, typer.Option("--verify", help="First verify again the pairs changed since their last verification (as `schemactl verify`).")] = False,
     fmt: FormatOpt = Format.text,
 ) -> int:
     """Exit 0 when the migrations reproduce schemas/ and match schemactl.sum; else list why."""
@@ -261,7 +292,8 @@ def check(
     config = _config()
     with _working("checking") as progress:
         result = api.check(
-            config, models=not no_models, dev_url=_state.dev_url, pg_version=_state.pg_version, progress=progress
+            config, models=not no_models, verify_pairs=verify_pairs, dev_url=_state.dev_url,
+            pg_version=_state.pg_version, progress=progress,
         )
     if fmt is Format.json:
         _json(

@@ -35,7 +35,7 @@ class Difference:
         kind = next((k for k in NOT_DIFFED if self.object.startswith(k + " ")), None)
         note = [
             f"  schemactl does not diff {kind} objects: write this change into the migration by hand "
-            "(up and down; the expected definition is below), then run `schemactl rehash`"
+            "(up and down; the expected definition is below), then run `schemactl verify`"
         ] if kind else []
         if not self.expected:
             return [f"{self.object}: unexpected", *note] + [f"  + {ln}" for ln in self.actual[:limit]]

@@ -1,0 +1,183 @@
+"""`schemactl verify`: verify migration pairs again, after a hand edit or for a hand-written pair.
+
+For each chosen pair N, on a scratch database holding the history replayed up to N-1:
+
+* up must run;
+* down, run after it, must return the database to exactly its state before up (pg_dump);
+* for the newest pair, up must also reach `schemas/`, as `diff` checks.
+
+Then the pair's header says verified (naming the pair's hash) or UNVERIFIED with the remaining
+differences, and `schemactl.sum` is written again. One database walks the whole history, so
+verifying every pair costs one replay plus two dumps and one extra run per pair.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import ddl, headers, migfiles, pgserver, scratch, verify
+from .config import Config
+from .engine import SchemaFilter
+from .errors import SQLFileError, UsageError
+
+Progress = Callable[[str], None]
+
+CLAIM_NEWEST = "up reaches schemas/, down returns to the previous state"
+CLAIM_OLDER = "up runs, down returns to the state before it"
+
+
+@dataclass
+class PairResult:
+    """One pair verified again."""
+
+    version: int
+    name: str  # NNNN_slug
+    verified: bool
+    problems: list[str] = field(default_factory=list)
+    rewritten: bool = False  # its header changed (and so did schemactl.sum)
+
+
+@dataclass
+class VerifyResult:
+    """What `verify` checked and wrote."""
+
+    pairs: list[PairResult]
+
+    @property
+    def ok(self) -> bool:
+        """True when every pair verified."""
+        return all(p.verified for p in self.pairs)
+
+
+def stale(pair: migfiles.MigrationPair) -> bool:
+    """Whether a pair was changed (or never verified) since its header last said it verified."""
+    return not headers.is_current(pair.up.read_text(encoding="utf-8"), pair.down.read_text(encoding="utf-8"))
+
+
+def chosen(pairs: list[migfiles.MigrationPair], versions: list[str]) -> list[migfiles.MigrationPair]:
+    """The pairs named by `versions` (numbers or NNNN_slug), all of them when none is named."""
+    if not versions:
+        return pairs
+    by_version = {p.version: p for p in pairs}
+    out = []
+    for text in versions:
+        digits = text.strip().split("_", 1)[0]
+        if not digits.isdigit() or int(digits) not in by_version:
+            last = f"0001 to {pairs[-1].version:04d}" if pairs else "none: generated/ holds no migrations"
+            raise UsageError(f"no migration {text!r}", hint=f"versions run from {last}")
+        out.append(by_version[int(digits)])
+    return sorted(set(out), key=lambda p: p.version)
+
+
+def verify_pairs(
+    config: Config,
+    versions: list[str] | None = None,
+    *,
+    only_stale: bool = False,
+    dev_url: str | None = None,
+    pg_version: int | None = None,
+    progress: Progress = lambda _: None,
+) -> VerifyResult:
+    """Verify the named pairs again (all, or with `only_stale` those changed since their last
+    verification), rewrite their headers and `schemactl.sum`."""
+    pairs = migfiles.list_migrations(config.generated)
+    todo = chosen(pairs, versions or [])
+    if only_stale:
+        todo = [p for p in todo if stale(p)]
+    if not todo:
+        return VerifyResult([])
+    schemas = SchemaFilter.of(config)
+    newest = pairs[-1]
+    with scratch.sandbox(config, dev_url, pg_version) as box:
+        target = None
+        if newest in todo:
+            progress("loading schemas/")
+            db = box.create_database("target")
+            scratch.load_schemas(box, db, ddl.discover(config.schemas, config.load_order, config.root))
+            target = verify.snapshot(box, db, schemas)
+        progress(f"verifying {len(todo)} pair(s)")
+        results = _walk(config, box, schemas, pairs, todo, target)
+    for r, pair in zip(results, todo, strict=True):
+        r.rewritten = _rewrite(pair, r, CLAIM_NEWEST if pair is newest else CLAIM_OLDER)
+    # Verifying a pair is also the deliberate act `rehash` records: the sum takes the files as they are.
+    migfiles.write_sum(config.generated, migfiles.list_migrations(config.generated))
+    return VerifyResult(results)
+
+
+def _walk(
+    config: Config,
+    box: pgserver.Sandbox,
+    schemas: SchemaFilter,
+    pairs: list[migfiles.MigrationPair],
+    todo: list[migfiles.MigrationPair],
+    target: verify.Snapshot | None,
+) -> list[PairResult]:
+    """Replay the history once, verifying each chosen pair on the way."""
+    results: list[PairResult] = []
+    db = box.create_database("verify")
+    wanted = {p.version for p in todo}
+    broken: str | None = None  # an earlier pair's up failed: the rest cannot be checked
+    for pair in pairs[: todo[-1].version]:
+        up = ddl.read_migration(pair.up, config.root)
+        if pair.version not in wanted:
+            if (error := _run(box, db, up)) and broken is None:
+                broken = f"the history fails before it: {error}"
+            continue
+        result = PairResult(pair.version, pair.id, False)
+        results.append(result)
+        if broken:
+            result.problems = [broken]
+            continue
+        before = verify.snapshot(box, db, schemas)
+        if error := _run(box, db, up):
+            result.problems = [f"up fails: {error}"]
+            broken = f"the history fails before it: {error}"
+            continue
+        after = verify.snapshot(box, db, schemas)
+        if target is not None and pair is pairs[-1]:
+            result.problems += _describe("up: ", verify.compare(target, after))
+        if error := _run(box, db, ddl.read_migration(pair.down, config.root)):
+            result.problems.append(f"down fails: {error}")
+        else:
+            result.problems += _describe("down: ", verify.compare(before, verify.snapshot(box, db, schemas)))
+        result.verified = not result.problems
+        if result.verified:
+            error = _run(box, db, up)  # back to the state after it, for the next pair
+        else:
+            # The down left the database somewhere else: start again from a clean replay.
+            box.drop_database(db)
+            db = box.create_database("verify")
+            error = next((e for p in pairs[: pair.version] if (e := _run(box, db, ddl.read_migration(p.up, config.root)))), None)
+        if error:
+            broken = f"the history fails before it: {error}"
+    return results
+
+
+def _run(box: pgserver.Sandbox, db: str, migration: tuple[ddl.SQLFile, bool]) -> str | None:
+    """Run one migration file as `apply` would; return its error, or None."""
+    f, transactional = migration
+    try:
+        with contextlib.closing(box.connect(db)) as conn:
+            ddl.execute_file(conn, f, transactional)
+    except SQLFileError as e:
+        return e.message
+    return None
+
+
+def _describe(prefix: str, diffs: list[verify.Difference]) -> list[str]:
+    return [f"{prefix}{line}" for d in diffs for line in d.describe()]
+
+
+def _rewrite(pair: migfiles.MigrationPair, result: PairResult, claim: str) -> bool:
+    """Give the pair the verification lines of `result`; return whether a file changed."""
+    old_up, old_down = (p.read_text(encoding="utf-8") for p in (pair.up, pair.down))
+    up, down = headers.with_verification(old_up, old_down, result.problems, claim)
+    changed = False
+    for path, old, new in ((pair.up, old_up, up), (pair.down, old_down, down)):
+        if new != old:
+            migfiles.write_atomic(Path(path), new)
+            changed = True
+    return changed
