@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import psycopg2
 
 from .conftest import Project, url_of
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _query(url: str, sql: str) -> list[tuple]:
@@ -89,9 +95,6 @@ runpy.run_module("schemactl", run_name="__main__")
 
 
 def test_works_without_pkg_resources_and_never_imports_it(project: Project) -> None:
-    import subprocess
-    import sys
-
     project.schema("t.sql", "create table t (id int);\n")
     r = subprocess.run([sys.executable, "-W", "error", "-c", _WITHOUT_PKG_RESOURCES, "diff", "-m", "t"],
                        cwd=project.root, capture_output=True, text=True, timeout=300)
@@ -340,3 +343,43 @@ def test_verify_catches_a_hand_written_pair_whose_down_does_not_undo_its_up(proj
     data = json.loads(r.stdout)
     assert r.returncode == 0 and [(p["version"], p["verified"]) for p in data["pairs"]] == [("0001_base", True)]
     assert project.cli("verify", "7").returncode == 2
+
+
+# ------------------------------------------------------------------ 11. pre-commit ----
+
+
+def _pre_commit(project: Project, *args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run([sys.executable, "-m", "pre_commit", *args], cwd=project.root, env=env,
+                          capture_output=True, text=True, timeout=900)
+
+
+def _git(project: Project, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=project.root,
+                   check=True, capture_output=True)
+
+
+def test_the_readme_pre_commit_snippet_and_the_hook_repository_work(project: Project, tmp_path: Path) -> None:
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## CI and pre-commit"):]
+    snippet = section[section.index("```yaml\n") + 8 : section.index("```\n", section.index("```yaml"))]
+    project.schema("t.sql", "create table t (id int);\n")
+    assert project.cli("diff", "-m", "base").returncode == 0
+    (project.root / ".pre-commit-config.yaml").write_text(snippet)
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "base")
+    home = tmp_path / "pre-commit-home"
+    r = _pre_commit(project, "validate-config", ".pre-commit-config.yaml", home=home)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = _pre_commit(project, "run", "--all-files", home=home)
+    assert r.returncode == 0 and "Passed" in r.stdout, r.stdout + r.stderr
+    r = _pre_commit(project, "try-repo", str(REPO), "schemactl-check", "--all-files", home=home)
+    assert r.returncode == 0 and "Passed" in r.stdout, r.stdout + r.stderr
+    project.schema("t.sql", "create table t (id int, name text);\n")  # drift
+    _git(project, "add", "-A")
+    for args in (["run", "--all-files"], ["try-repo", str(REPO), "schemactl-check", "--all-files"]):
+        r = _pre_commit(project, *args, home=home)
+        assert r.returncode == 1 and "Failed" in r.stdout, r.stdout + r.stderr
+        assert "schemas/ has changes that no migration holds yet" in r.stdout
