@@ -383,3 +383,40 @@ def test_the_readme_pre_commit_snippet_and_the_hook_repository_work(project: Pro
         r = _pre_commit(project, *args, home=home)
         assert r.returncode == 1 and "Failed" in r.stdout, r.stdout + r.stderr
         assert "schemas/ has changes that no migration holds yet" in r.stdout
+
+
+# ------------------------------------------------------------------ 12. the tutorial ----
+
+
+def test_tutorial_step_6_works_as_written_on_a_fresh_server(tmp_path: Path) -> None:
+    import shutil
+    import shlex
+
+    from schemactl import pgserver
+
+    readme = (REPO / "README.md").read_text()
+    step = readme[readme.index("6. **Apply to a real database.**"): readme.index("7. **Safety nets.**")]
+    command = next(line.strip() for line in step.splitlines() if line.strip().startswith("psql "))
+    example = tmp_path / "example"
+    for name in ("schemas", "generated"):
+        shutil.copytree(REPO / name, example / name)
+    box = pgserver.EphemeralServer(pgserver.find_binaries())  # fresh: no role exists but postgres
+    try:
+        p = box.conn_params("postgres")
+        args = shlex.split(command.replace("-h localhost", f"-h {p['host']} -p {p['port']}"))
+        args[0] = box.binaries.tool("psql")
+        subprocess.run(args, check=True, capture_output=True, text=True, timeout=60)
+        config = (REPO / "schemactl.toml").read_text().replace(
+            "postgresql://postgres@localhost:5432/genomics",
+            f"postgresql://postgres@/genomics?host={p['host']}&port={p['port']}")
+        (example / "schemactl.toml").write_text(config)
+        project = Project.__new__(Project)
+        project.root = example
+        r = project.cli("apply", "--env", "local")
+        assert r.returncode == 0, r.stderr
+        assert "the database is at 0003_comments_and_analyst_grants" in r.stderr
+        r = project.cli("status", "--env", "local", "--format", "json")
+        assert [m["state"] for m in json.loads(r.stdout)["migrations"]] == ["applied"] * 3
+        assert project.cli("rollback", "--env", "local", "--steps", "1").returncode == 0
+    finally:
+        box.close()
