@@ -420,3 +420,26 @@ def test_tutorial_step_6_works_as_written_on_a_fresh_server(tmp_path: Path) -> N
         assert project.cli("rollback", "--env", "local", "--steps", "1").returncode == 0
     finally:
         box.close()
+
+
+# ------------------------------------------------------------------ 13. a deleted applied file ----
+
+
+def test_a_deleted_applied_migration_shows_as_missing(project: Project, target_url: str) -> None:
+    for v, name in ((1, "a"), (2, "b"), (3, "c")):
+        project.migration(v, name, f"CREATE TABLE {name} (id int);\n", f"DROP TABLE {name};\n")
+    assert project.cli("apply", "--db", target_url).returncode == 0
+    for d in ("up", "down"):
+        (project.root / "generated" / f"0002_b.{d}.sql").unlink()
+    r = project.cli("status", "--db", target_url, "--format", "json")
+    assert r.returncode == 5, r.stderr
+    assert [(m["name"], m["state"]) for m in json.loads(r.stdout)["migrations"]] == [
+        ("0001_a", "applied"), ("0002_b", "missing"), ("0003_c", "applied")]
+    r = project.cli("status", "--db", target_url)
+    assert "0002     b     missing" in r.stdout
+    r = project.cli("apply", "--db", target_url)
+    assert r.returncode == 5
+    assert r.stderr.splitlines()[0] == "error: 0002_b applied to this database but the file is gone"
+    assert "hint: restore it from version control" in r.stderr
+    r = project.cli("check")  # the local history itself has a hole
+    assert r.returncode == 5 and "hint: restore 0002 from version control" in r.stderr, r.stderr

@@ -108,7 +108,7 @@ def repair(config: Config, database: str, *, lock_wait: float = DEFAULT_LOCK_WAI
                         (s.checksum, s.version),
                     )
                     what = f"{s.name}: recorded checksum {s.recorded_checksum} -> {s.checksum}"
-                elif s.state == "missing":
+                elif s.state == "missing" and s.recorded_checksum is not None:  # not a plain gap
                     ledger.remove(cur, schema, s.version)
                     what = f"{s.name}: forgotten (its files are gone)"
                 elif s.state == "partial":

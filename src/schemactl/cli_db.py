@@ -56,7 +56,7 @@ def _run_command(
     from .dburl import mask
     from .migfiles import list_migrations
 
-    names = {p.version: p.id for p in list_migrations(config.generated)}
+    names = {p.version: p.id for p in list_migrations(config.generated, allow_gaps=True)}
     _state.on_interrupt = "the migration in progress was rolled back; see `schemactl status`"
 
     def on_step(step: Any) -> None:

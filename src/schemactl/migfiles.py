@@ -54,8 +54,9 @@ def slugify(name: str) -> str:
     return slug
 
 
-def list_migrations(generated: Path) -> list[MigrationPair]:
-    """Return the migrations in `generated/` in version order, checking numbering and pairs."""
+def list_migrations(generated: Path, allow_gaps: bool = False) -> list[MigrationPair]:
+    """Return the migrations in `generated/` in version order, checking numbering and pairs
+    (`allow_gaps`: a missing version is for the caller to explain, e.g. from a ledger)."""
     if not generated.is_dir():
         return []
     found: dict[int, dict[str, Path]] = {}
@@ -86,12 +87,20 @@ def list_migrations(generated: Path) -> list[MigrationPair]:
                 )
         pairs.append(MigrationPair(v, next(iter(slugs[v])), files["up"], files["down"]))
     for expected, pair in enumerate(pairs, start=1):
-        if pair.version != expected:
+        if pair.version != expected and not allow_gaps:
             raise IntegrityError(
                 f"migration numbering has a gap: expected {expected:04d}, found {pair.id}",
-                hint="migrations are numbered 0001, 0002, ... without gaps; renumber the files",
+                hint=gap_hint(expected),
             )
     return pairs
+
+
+def gap_hint(version: int) -> str:
+    """What to do about a version that has no files."""
+    return (
+        f"restore {version:04d} from version control (e.g. `git log --diff-filter=D -- 'generated/{version:04d}_*'`); "
+        "if it was never applied anywhere, renumber the files after it instead"
+    )
 
 
 def _rel(p: Path) -> str:

@@ -87,7 +87,9 @@ class MigrationFile:
 
 def read_files(config: Config) -> dict[int, MigrationFile]:
     out = {}
-    for pair in migfiles.list_migrations(config.generated):
+    # A gap is not refused here: the ledger says whether it is an applied migration whose file
+    # was deleted (`missing`), and `validate` refuses either kind.
+    for pair in migfiles.list_migrations(config.generated, allow_gaps=True):
         text = pair.up.read_text(encoding="utf-8", errors="replace")
         envs = migfiles.directives(text).get("environments")
         names = tuple(e.strip() for e in envs.split(",") if e.strip()) if envs is not None else None
@@ -111,7 +113,8 @@ def states(files: dict[int, MigrationFile], led: ledger.Ledger, config: Config) 
     """Return every migration known to the files or the ledger, with its state."""
     current = led.current
     out = []
-    for v in sorted(set(files) | set(led.rows)):
+    gaps = set(range(1, max(files, default=0))) - set(files)
+    for v in sorted(set(files) | set(led.rows) | gaps):
         f, row = files.get(v), led.rows.get(v)
         s = MigrationStatus(v, f.name if f else row.name if row else f"{v:04d}", "pending")
         if f:
@@ -122,8 +125,10 @@ def states(files: dict[int, MigrationFile], led: ledger.Ledger, config: Config) 
         if row and row.state in ("running", "failed"):
             s.state = "partial"
             s.error = (led.failures[v].error if v in led.failures else None) or "stopped while running"
-        elif row and f is None:
+        elif f is None:
             s.state = "missing"
+            if row is None:
+                s.error = "no file, and not applied to this database"
         elif row:
             s.state = row.state if row.checksum == f.checksum else "changed"
         elif current is not None and v < current:
@@ -152,11 +157,17 @@ def validate(statuses: list[MigrationStatus]) -> None:
             "matches it), run `schemactl repair` to record the new checksum",
             detail=detail,
         )
-    missing = [s for s in statuses if s.state == "missing"]
+    missing = [s for s in statuses if s.state == "missing" and s.recorded_checksum is not None]
     if missing:
         raise IntegrityError(
             f"{', '.join(s.name for s in missing)} applied to this database but the file is gone",
-            hint="restore the migration files; if they were removed on purpose, `schemactl repair` forgets them",
+            hint="restore it from version control (e.g. `git log --diff-filter=D -- generated/`); if it was "
+            "removed on purpose, `schemactl repair` forgets it",
+        )
+    gaps = [s for s in statuses if s.state == "missing"]
+    if gaps:
+        raise IntegrityError(
+            f"migration numbering has a gap: {gaps[0].name} has no files", hint=migfiles.gap_hint(gaps[0].version)
         )
     partial = [s for s in statuses if s.state == "partial"]
     if partial:
