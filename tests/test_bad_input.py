@@ -115,7 +115,7 @@ def test_edited_and_deleted_applied_migrations_stop_apply(project: Project, targ
     up.unlink()
     (project.root / "generated" / "0001_a.down.sql").unlink()
     _clean_failure(project.cli("apply", "--db", target_url), 5, "applied to this database but the file is gone",
-                   "restore the migration files")
+                   "restore it from version control")
 
 
 def test_live_server_of_another_major_version_is_named_in_a_warning(server: pgserver.EphemeralServer) -> None:
