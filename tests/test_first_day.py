@@ -443,3 +443,42 @@ def test_a_deleted_applied_migration_shows_as_missing(project: Project, target_u
     assert "hint: restore it from version control" in r.stderr
     r = project.cli("check")  # the local history itself has a hole
     assert r.returncode == 5 and "hint: restore 0002 from version control" in r.stderr, r.stderr
+
+
+# ------------------------------------------------------------------ 14. renumber ----
+
+
+def test_renumber_moves_this_branchs_pairs_after_the_merged_ones(project: Project, target_url: str) -> None:
+    project.schema("t.sql", "create table t (id int);\n")
+    assert project.cli("diff", "-m", "base").returncode == 0
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "base")
+    _git(project, "checkout", "-qb", "feature")
+    project.schema("u.sql", "create table u (id int);\n")
+    assert project.cli("diff", "-m", "add u").returncode == 0
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "u")
+    _git(project, "checkout", "-q", "main")
+    project.schema("v.sql", "create table v (id int);\n")
+    assert project.cli("diff", "-m", "add v").returncode == 0
+    assert project.cli("diff", "-m", "v again").returncode == 0  # no change: nothing written
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "v")
+    _git(project, "checkout", "-q", "feature")
+    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "merge", "main"],
+                   cwd=project.root, capture_output=True)  # conflicts in schemactl.sum
+    assert sorted(project.migrations())[2:] == ["0002_add_u.down.sql", "0002_add_u.up.sql",
+                                                "0002_add_v.down.sql", "0002_add_v.up.sql"]
+    assert project.cli("check", "--no-models").returncode == 5  # two migrations share 0002
+    r = project.cli("renumber")
+    assert r.returncode == 0, r.stderr
+    assert "renumbered 0002_add_u -> 0003_add_u" in r.stderr
+    up = (project.root / "generated" / "0003_add_u.up.sql").read_text()
+    assert up.startswith("-- 0003_add_u (up)\n")
+    assert project.cli("check", "--verify", "--no-models").returncode == 1  # re-verified in the new order
+    assert project.cli("check", "--no-models").returncode == 0
+    # an applied pair is never moved
+    assert project.cli("apply", "--db", target_url).returncode == 0
+    r = project.cli("renumber", "0002_add_v", "--db", target_url)
+    assert r.returncode == 2 and "0002_add_v is applied to that database" in r.stderr

@@ -227,3 +227,33 @@ def repair(db: DbOpt = None, env: EnvOpt = None, lock_wait: LockWaitOpt = 60.0, 
         _info(f"repaired {c}")
     _info(f"{len(changes)} change(s) recorded in the history" if changes else "nothing to repair")
     return 0
+
+
+@app.command()
+def renumber(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Pairs to move after the others (NNNN_slug or slug); default: this branch's pairs that clash with the other branch's.", show_default=False)] = None,
+    theirs: Annotated[Optional[str], typer.Option("--theirs", help="The other branch's commit (default: MERGE_HEAD, during a merge).", show_default=False)] = None,
+    db: Annotated[Optional[str], typer.Option("--db", help="Refuse to move pairs applied to this database.", show_default=False)] = None,
+    env: EnvOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> int:
+    """After a merge, move this branch's new pairs after the other branch's; rewrite headers and schemactl.sum."""
+    import os
+
+    from .renumber import renumber as run_renumber
+
+    config = _config()
+    checked = db or env or os.environ.get("SCHEMACTL_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    moves = run_renumber(config, names or [], theirs=theirs, database=config.database_url(db, env) if checked else None)
+    if fmt is Format.json:
+        _json({"moved": [{"from": m.old, "to": m.new} for m in moves]})
+        return 0
+    for m in moves:
+        _info(f"renumbered {m.old} -> {m.new}")
+    if not moves:
+        _info("nothing to renumber: no two pairs share a version")
+        return 0
+    if not checked:
+        _info("note: no database given (--db/--env): make sure the moved pairs were applied nowhere")
+    _info("rewrote generated/schemactl.sum; the moved pairs now run last: run `schemactl check --verify`")
+    return 0

@@ -74,8 +74,8 @@ def list_migrations(generated: Path, allow_gaps: bool = False) -> list[Migration
             names = ", ".join(sorted(f"{v:04d}_{s}" for s in slugs[v]))
             raise IntegrityError(
                 f"two migrations share version {v:04d}: {names}",
-                hint="this usually follows a git merge: renumber the newer one (both files), "
-                "check it still applies (`schemactl check`), then run `schemactl rehash`",
+                hint="this usually follows a git merge: `schemactl renumber` moves this branch's pair(s) "
+                "after the other branch's, then `schemactl check --verify`",
             )
         files = found[v]
         for direction in ("up", "down"):
