@@ -482,3 +482,45 @@ def test_renumber_moves_this_branchs_pairs_after_the_merged_ones(project: Projec
     assert project.cli("apply", "--db", target_url).returncode == 0
     r = project.cli("renumber", "0002_add_v", "--db", target_url)
     assert r.returncode == 2 and "0002_add_v is applied to that database" in r.stderr
+
+
+# ------------------------------------------------------------------ 15. history ----
+
+
+def test_history_lists_runs_and_sums_them_up_per_migration(project: Project, target_url: str) -> None:
+    import schemactl
+
+    project.migration(1, "a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n")
+    project.migration(2, "b", "CREATE TABLE b (id int);\nSELECT 1/0;\n", "DROP TABLE b;\n")
+    assert project.cli("apply", "--db", target_url).returncode == 8
+    project.migration(2, "b", "CREATE TABLE b (id int);\n", "DROP TABLE b;\n")
+    assert project.cli("apply", "--db", target_url).returncode == 0
+    assert project.cli("rollback", "--db", target_url, "--steps", "1").returncode == 0
+    r = project.cli("history", "--db", target_url, "--format", "json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert [(e["name"], e["action"], e["status"]) for e in data["entries"]] == [
+        ("0002_b", "rollback", "ok"), ("0002_b", "apply", "ok"), ("0002_b", "apply", "failed"), ("0001_a", "apply", "ok")]
+    failed = data["entries"][2]
+    assert "division by zero" in failed["error"] and failed["statement"] == "SELECT 1/0"
+    assert [(m["name"], m["runs"], m["failures"]) for m in data["summary"]] == [("0001_a", 1, 0), ("0002_b", 3, 1)]
+    assert {"last_ms", "mean_ms", "max_ms", "last_at"} <= set(data["summary"][1])
+    r = project.cli("history", "--db", target_url, "--version", "0002", "--limit", "1")
+    assert r.returncode == 0 and "the newest 1 of 3 history entries" in r.stderr, r.stderr
+    assert "rollback" in r.stdout and "0001_a" not in r.stdout  # entries and summary of 0002 only
+    result = schemactl.get_migration_history(project.config, target_url, limit=None, version=1)
+    assert result.total == 1 and [m.name for m in result.summary] == ["0001_a"]
+
+
+# ------------------------------------------------------------------ 19. a replaced failed file ----
+
+
+def test_a_failed_file_replaced_by_another_is_pending_not_failed(project: Project, target_url: str) -> None:
+    project.migration(1, "a", "CREATE TABLE a (id int);\nSELECT 1/0;\n", "DROP TABLE a;\n")
+    assert project.cli("apply", "--db", target_url).returncode == 8
+    r = project.cli("status", "--db", target_url, "--format", "json")
+    assert json.loads(r.stdout)["migrations"][0]["state"] == "failed"
+    project.migration(1, "a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n")
+    r = project.cli("status", "--db", target_url, "--format", "json")
+    m = json.loads(r.stdout)["migrations"][0]
+    assert (m["state"], m["error"]) == ("pending", None)

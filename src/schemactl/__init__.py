@@ -40,6 +40,10 @@ _RUNNER = {
     "repair": "bookkeeping",
     "BaselineResult": "bookkeeping",
     "verify_pairs": "reverify",
+    "get_migration_history": "history",
+    "HistoryResult": "history",
+    "HistoryEntry": "history",
+    "MigrationSummary": "history",
     "VerifyResult": "reverify",
     "PairResult": "reverify",
 }

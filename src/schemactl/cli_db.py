@@ -257,3 +257,57 @@ def renumber(
         _info("note: no database given (--db/--env): make sure the moved pairs were applied nowhere")
     _info("rewrote generated/schemactl.sum; the moved pairs now run last: run `schemactl check --verify`")
     return 0
+
+
+@app.command()
+def history(
+    db: DbOpt = None,
+    env: EnvOpt = None,
+    limit: Annotated[int, typer.Option("--limit", help="Show the newest N entries (0: all).")] = 20,
+    version: Annotated[Optional[str], typer.Option("--version", help="Only this migration (e.g. 3 or 0003_add_x).", show_default=False)] = None,
+    fmt: FormatOpt = Format.text,
+) -> int:
+    """Show the audit trail (every apply, rollback, baseline, repair) and a summary per migration."""
+    from dataclasses import asdict
+
+    from .errors import UsageError
+    from .history import get_migration_history
+
+    config = _config()
+    digits = (version or "").split("_", 1)[0]
+    if version is not None and not digits.isdigit():
+        raise UsageError(f"--version {version!r} is not a migration version", hint="use the number, e.g. 3 or 0003")
+    if limit < 0:
+        raise UsageError(f"--limit {limit}: must be 0 (all) or more")
+    result = get_migration_history(config, config.database_url(db, env), limit=limit or None,
+                                   version=int(digits) if version is not None else None)
+    if fmt is Format.json:
+        _json({"database": result.database, "total": result.total,
+               "entries": [asdict(e) for e in result.entries], "summary": [asdict(m) for m in result.summary]})
+        return 0
+    from rich.table import Table
+
+    entries = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("id", "at", "action", "migration", "status", "ms", "by", "error"):
+        entries.add_column(column, justify="right" if column in ("id", "ms") else "left")
+    for e in result.entries:
+        entries.add_row(str(e.id), e.started_at.strftime("%Y-%m-%d %H:%M:%S"), e.action, e.name or "",
+                        e.status, str(e.duration_ms), e.performed_by, e.error or "",
+                        style=None if e.status in ("ok", "skipped") else "red")
+    _out().print(entries)
+    if result.summary:
+        summary = Table(box=None, pad_edge=False, header_style="bold")
+        for column in ("migration", "runs", "failures", "last ms", "mean ms", "max ms", "last run"):
+            summary.add_column(column, justify="left" if column in ("migration", "last run") else "right")
+        for m in result.summary:
+            summary.add_row(m.name, str(m.runs), str(m.failures), _ms(m.last_ms), _ms(m.mean_ms), _ms(m.max_ms),
+                            m.last_at.strftime("%Y-%m-%d %H:%M:%S"), style="red" if m.failures else None)
+        _out().print()
+        _out().print(summary)
+    shown = f"the newest {len(result.entries)} of {result.total}" if result.total > len(result.entries) else str(result.total)
+    _info(f"{result.database}: {shown} history entr{'y' if result.total == 1 else 'ies'}")
+    return 0
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"

@@ -46,6 +46,7 @@ class Failure:
     status: str  # failed, interrupted
     error: str | None
     started_at: dt.datetime
+    checksum: str | None = None  # of the file that failed: a different file now is a new attempt
 
 
 @dataclass
@@ -127,13 +128,13 @@ def read(conn: Any, schema: str) -> Ledger:
         )
         rows = {r[0]: Row(*r) for r in cur.fetchall()}
         cur.execute(
-            f"""SELECT DISTINCT ON (version) version, status, error, started_at
+            f"""SELECT DISTINCT ON (version) version, status, error, started_at, checksum
                 FROM {schema}.history WHERE action = 'apply' AND version IS NOT NULL
                 ORDER BY version, id DESC"""
         )
         failures = {
-            v: Failure(status, error, started)
-            for v, status, error, started in cur.fetchall()
+            v: Failure(status, error, started, checksum)
+            for v, status, error, started, checksum in cur.fetchall()
             if status in ("failed", "interrupted") and not (v in rows and rows[v].in_effect)
         }
     if not conn.autocommit:

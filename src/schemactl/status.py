@@ -133,7 +133,8 @@ def states(files: dict[int, MigrationFile], led: ledger.Ledger, config: Config) 
             s.state = row.state if row.checksum == f.checksum else "changed"
         elif current is not None and v < current:
             s.state = "out-of-order"
-        elif v in led.failures:
+        elif v in led.failures and (f is None or led.failures[v].checksum in (None, f.checksum)):
+            # Only the file that failed is `failed`; a replaced file is simply pending.
             s.state, s.error = "failed", led.failures[v].error or led.failures[v].status
         out.append(s)
     return out
