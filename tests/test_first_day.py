@@ -524,3 +524,92 @@ def test_a_failed_file_replaced_by_another_is_pending_not_failed(project: Projec
     r = project.cli("status", "--db", target_url, "--format", "json")
     m = json.loads(r.stdout)["migrations"][0]
     assert (m["state"], m["error"]) == ("pending", None)
+
+
+# ------------------------------------------------------------------ 20. the command line ----
+
+
+def test_global_flags_after_the_command_and_a_closed_pipe(project: Project) -> None:
+    tables = "".join(f"create table t{i} (id int primary key, name text not null default 'x');\n" for i in range(1500))
+    project.schema("t.sql", tables)
+    r = project.cli("check", "--no-models", "-q")
+    assert r.returncode == 1 and "No such option" not in r.stderr, r.stderr
+    assert project.cli("check", "--no-models", "-v").returncode == 1
+    for args, code in ((["diff", "--print"], 0), (["check", "--no-models"], 1)):
+        with open(project.root / "stderr.txt", "w+b") as stderr:
+            p = subprocess.Popen([sys.executable, "-m", "schemactl", *args], cwd=project.root, stdout=subprocess.PIPE,
+                                 stderr=stderr, env={**os.environ, "NO_COLOR": "1"})
+            assert p.stdout is not None
+            p.stdout.read(10)
+            p.stdout.close()  # `| head -c 10`
+            returncode = p.wait(timeout=300)
+            stderr.seek(0)
+            err = stderr.read().decode()
+        assert returncode == code, err  # the command's own exit code: drift still fails
+        assert "Traceback" not in err and "Broken" not in err and "error" not in err, err
+
+
+def test_init_output_files_and_git(tmp_path: Path) -> None:
+    from .conftest import run_cli
+
+    r = run_cli("init", "fresh", cwd=tmp_path)
+    assert r.returncode == 0 and r.stderr == ""
+    assert r.stdout.splitlines() == [f"created {p}" for p in ("fresh/schemactl.toml", "fresh/schemas",
+                                                                "fresh/generated", "fresh/models")]
+    root = tmp_path / "fresh"
+    assert (root / "schemactl.toml").read_text().endswith("\n")
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    listed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=root,
+                            capture_output=True, text=True, check=True).stdout
+    assert "generated/.gitkeep" in listed and "models/.gitkeep" in listed
+
+
+def test_the_api_names_the_current_version_as_the_cli_does(project: Project, target_url: str) -> None:
+    import schemactl
+
+    project.migration(1, "a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n")
+    project.migration(2, "role_as_text", "CREATE TABLE b (id int);\n", "DROP TABLE b;\n")
+    run = schemactl.apply_migrations(project.config, target_url)
+    assert (run.current, run.current_version) == ("0002_role_as_text", 2)
+    state = schemactl.get_migration_status(project.config, target_url)
+    assert (state.current, state.current_version) == ("0002_role_as_text", 2)
+    r = project.cli("status", "--db", target_url, "--format", "json")
+    assert json.loads(r.stdout)["current"] == state.current
+    back = schemactl.rollback_migrations(project.config, target_url, steps=2)
+    assert (back.current, back.current_version) == (None, None)
+
+
+# ------------------------------------------------------------------ 21. what hints say ----
+
+
+def test_missing_down_hint_and_a_summarised_baseline_mismatch(project: Project, server, database: str) -> None:
+    url = url_of(server, database)
+    project.schema("t.sql", "".join(f"create table t{i} (id int);\n" for i in range(30)))
+    assert project.cli("diff", "-m", "base").returncode == 0
+    r = project.cli("baseline", "--db", url, "--version", "1")  # the database is empty: 30 tables differ
+    assert r.returncode == 5 and "(30 objects differ)" in r.stderr
+    lines = r.stderr.splitlines()
+    assert "  TABLE public.t0: missing" in lines and "  ... and 10 more" in lines
+    assert "  - CREATE TABLE public.t0 (" not in lines and len(lines) < 30
+    r = project.cli("baseline", "--db", url, "--version", "1", "--verbose")
+    assert "    - CREATE TABLE public.t0 (" in r.stderr.splitlines()
+    (project.root / "generated" / "0001_base.down.sql").unlink()
+    r = project.cli("check")
+    assert r.returncode == 5
+    assert ("hint: restore the .down.sql file from version control (a one-way change keeps one without "
+            "statements: `rollback` then refuses to undo it)") in r.stderr
+
+
+# ------------------------------------------------------------------ 22. data under schemas/ ----
+
+
+def test_data_statements_under_schemas_are_named_in_a_warning(project: Project) -> None:
+    project.schema("t.sql", "create table t (id int);\n")
+    project.schema("seed.sql", "-- reference data\ninsert into t values (1);\ninsert into t values (2);\n")
+    expected = ("warning: schemas/seed.sql:2: INSERT (and 1 more data statement(s)) runs only in scratch databases: "
+                "data under schemas/ never reaches a migration; put seed or reference data in a `schemactl new` pair")
+    r = project.cli("diff", "-m", "base")
+    assert r.returncode == 0 and expected in r.stderr, r.stderr
+    r = project.cli("check", "--no-models")
+    assert r.returncode == 0 and expected in r.stderr
+    assert "values (1)" not in (project.root / "generated" / "0001_base.up.sql").read_text()

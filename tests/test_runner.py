@@ -36,7 +36,7 @@ def test_apply_records_each_migration_with_checksum_and_history(project: Project
     _three(project)
     result = runner.apply_migrations(project.config, target_url)
     assert [(s.name, s.status) for s in result.steps] == [("0001_a", "applied"), ("0002_b", "applied"), ("0003_c", "applied")]
-    assert result.current == 3
+    assert result.current_version == 3
     assert _tables(target_url) == {"a", "b", "c"}
     rows = _query(target_url, "SELECT version, name, checksum, state, applied_by FROM schemactl.migrations ORDER BY 1")
     up = project.root / "generated" / "0003_c.up.sql"
@@ -52,9 +52,9 @@ def test_rollback_by_steps_and_to_target(project: Project, target_url: str) -> N
     runner.apply_migrations(project.config, target_url)
     result = runner.rollback_migrations(project.config, target_url, steps=2)
     assert [s.name for s in result.steps] == ["0003_c", "0002_b"]  # newest first
-    assert result.current == 1 and _tables(target_url) == {"a"}
+    assert result.current_version == 1 and _tables(target_url) == {"a"}
     runner.apply_migrations(project.config, target_url)
-    assert runner.rollback_migrations(project.config, target_url, target="0").current is None
+    assert runner.rollback_migrations(project.config, target_url, target="0").current_version is None
     assert _tables(target_url) == set()
     actions = _query(target_url, "SELECT action, count(*) FROM schemactl.history WHERE status = 'ok' GROUP BY 1 ORDER BY 1")
     assert actions == [("apply", 5), ("rollback", 5)]
@@ -70,7 +70,7 @@ def test_apply_to_target_and_dry_run_change_nothing_beyond(project: Project, tar
     assert [s.status for s in dry.steps] == ["would-apply"] * 3
     assert dry.steps[2].sql == (project.root / "generated" / "0003_c.up.sql").read_text()
     assert _query(target_url, "SELECT to_regnamespace('schemactl')") == [(None,)]  # not even the ledger
-    assert runner.apply_migrations(project.config, target_url, target=2).current == 2
+    assert runner.apply_migrations(project.config, target_url, target=2).current_version == 2
     assert _tables(target_url) == {"a", "b"}
     with pytest.raises(UsageError, match="no migration 0009"):
         runner.apply_migrations(project.config, target_url, target=9)
@@ -92,7 +92,7 @@ def test_failed_migration_rolls_back_completely_and_is_recorded(project: Project
     st = status.get_migration_status(project.config, target_url)
     assert [(m.name, m.state) for m in st.migrations] == [("0001_a", "applied"), ("0002_b", "failed")]
     up.write_text("CREATE TABLE b (id int);\n")  # fixed: the next apply retries it
-    assert runner.apply_migrations(project.config, target_url).current == 2
+    assert runner.apply_migrations(project.config, target_url).current_version == 2
 
 
 def test_edited_applied_file_stops_apply_until_repair(project: Project, target_url: str) -> None:
@@ -112,7 +112,7 @@ def test_edited_applied_file_stops_apply_until_repair(project: Project, target_u
     assert _query(target_url, "SELECT version, error FROM schemactl.history WHERE action = 'repair'") == [
         (1, f"0001_a: recorded checksum {old} -> {new}")
     ]
-    assert runner.apply_migrations(project.config, target_url).current == 3
+    assert runner.apply_migrations(project.config, target_url).current_version == 3
 
 
 def test_missing_applied_file_is_refused_and_repair_forgets_it(project: Project, target_url: str) -> None:
@@ -124,7 +124,7 @@ def test_missing_applied_file_is_refused_and_repair_forgets_it(project: Project,
         runner.apply_migrations(project.config, target_url)
     assert [m.state for m in status.get_migration_status(project.config, target_url).migrations][-1] == "missing"
     assert bookkeeping.repair(project.config, target_url) == ["0003_c: forgotten (its files are gone)"]
-    assert status.get_migration_status(project.config, target_url).current == 2
+    assert status.get_migration_status(project.config, target_url).current_version == 2
 
 
 def test_out_of_order_pending_migration_needs_a_flag(project: Project, target_url: str) -> None:
@@ -194,7 +194,7 @@ def test_no_transaction_file_that_stops_partway_blocks_until_repair(project: Pro
     assert bookkeeping.repair(project.config, target_url) == [
         "0002_two: partial run cleared; the next apply runs it again"
     ]
-    assert runner.apply_migrations(project.config, target_url).current == 2  # ... and applies again
+    assert runner.apply_migrations(project.config, target_url).current_version == 2  # ... and applies again
 
 
 ENUM_USED = """CREATE TYPE e AS ENUM ('a', 'b');
@@ -222,7 +222,7 @@ def test_commit_points_cut_a_migration_into_parts(project: Project, target_url: 
         runner.apply_migrations(project.config, target_url)
     up.write_text(up.read_text().replace("SELECT 1/0;\n", ""))
     bookkeeping.repair(project.config, target_url)
-    assert runner.apply_migrations(project.config, target_url).current == 2  # part one runs again, harmlessly
+    assert runner.apply_migrations(project.config, target_url).current_version == 2  # part one runs again, harmlessly
     assert _query(target_url, "SELECT x::text FROM t") == [("c",)]
     history = _query(target_url, "SELECT status FROM schemactl.history WHERE version = 2 ORDER BY id")
     assert history[0] == ("failed",) and history[-1] == ("ok",)
@@ -250,7 +250,7 @@ def test_lock_wait_times_out_naming_the_holder(project: Project, target_url: str
             runner.apply_migrations(project.config, target_url, lock_wait=0.3)
     finally:
         holder.close()
-    assert runner.apply_migrations(project.config, target_url).current == 1  # released with the session
+    assert runner.apply_migrations(project.config, target_url).current_version == 1  # released with the session
 
 
 def test_statement_timeout_and_lock_timeout_apply_to_migrations(project: Project, target_url: str) -> None:
@@ -316,10 +316,10 @@ def test_rollback_refuses_an_empty_down_file_of_a_real_change(project: Project, 
     project.migration(1, "a", "CREATE TABLE a (id int);\n", "-- nothing here\n")
     project.migration(2, "noop", "-- a placeholder\n", "")
     runner.apply_migrations(project.config, target_url)
-    assert runner.rollback_migrations(project.config, target_url, steps=1).current == 1  # empty both ways: fine
+    assert runner.rollback_migrations(project.config, target_url, steps=1).current_version == 1  # empty both ways: fine
     with pytest.raises(IntegrityError, match=r"0001_a cannot be rolled back: generated/0001_a.down.sql has no statements"):
         runner.rollback_migrations(project.config, target_url, steps=1)
-    assert status.get_migration_status(project.config, target_url).current == 1
+    assert status.get_migration_status(project.config, target_url).current_version == 1
 
 
 def test_custom_tracking_schema_is_used_and_ignored_by_diff(project: Project, target_url: str, dev_url: str) -> None:

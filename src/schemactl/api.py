@@ -43,6 +43,7 @@ class DiffResult:
     verified: bool = True
     problems: list[str] = field(default_factory=list)  # why verification failed
     may_fail: list[DestructiveStatement] = field(default_factory=list)  # fail (and roll back) on some rows
+    warnings: list[str] = field(default_factory=list)  # e.g. INSERTs under schemas/
 
 
 @dataclass
@@ -79,6 +80,7 @@ class CheckResult:
     findings: list[Finding]
     pending_sql: str = ""
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. INSERTs under schemas/
     models_checked: bool = False
 
     @property
@@ -281,9 +283,10 @@ def _diff(
         inspected = _results(i_from, i_target)
         up, down = engine.both_directions(*inspected)
         before, target = _results(snap_before, snap_target)
+        warnings = ddl.data_warnings(sc.schema_files)
         if not up:
             problems = _describe("", verify.compare(target, before))
-            return DiffResult("no-changes", verified=not problems, problems=problems)
+            return DiffResult("no-changes", verified=not problems, problems=problems, warnings=warnings)
         hazards = find_destructive(up, engine.type_changes(*inspected, up))
         destructive = [h for h in hazards if h.loses_data]
         may_fail = [h for h in hazards if not h.loses_data]
@@ -298,7 +301,7 @@ def _diff(
         progress("verifying")
         problems = _verify(box, replay_db, target_db, up, down, before, target, schemas, pool)
     result = DiffResult("printed", up, down, destructive=destructive, verified=not problems, problems=problems,
-                        may_fail=may_fail)
+                        may_fail=may_fail, warnings=warnings)
     if print_only:
         return result
     up_text, down_text = headers.with_verification(
@@ -410,7 +413,7 @@ def check(
         progress("schemas/ and the migrations are unchanged since an earlier run: nothing to load")
         if want_models and config.models.read_text(encoding="utf-8") != kept_models:
             findings.append(_stale_models(config))
-        return CheckResult(findings, "", notes, models_checked=want_models)
+        return CheckResult(findings, "", notes, ddl.data_warnings(schema_files), models_checked=want_models)
     pending = ""
     with scratch.sandbox(config, dev_url, pg_version) as box, _pool() as pool:
         load = kept_target is None or (want_models and kept_models is None)
@@ -451,7 +454,7 @@ def check(
                     _describe("", differences),
                 )
             )
-    return CheckResult(findings, pending, notes, models_checked=want_models)
+    return CheckResult(findings, pending, notes, ddl.data_warnings(schema_files), models_checked=want_models)
 
 
 def _render_models(config: Config, box: pgserver.Sandbox, db: str) -> str:
@@ -532,7 +535,9 @@ def init(directory: Path) -> list[Path]:
         if not d.exists():
             d.mkdir()
             created.append(d)
-    target.write_text(STARTER, encoding="utf-8")
+            if sub != "schemas":  # git keeps no empty directory; schemas/ gets the user's files
+                (d / ".gitkeep").touch()
+    target.write_text(STARTER if STARTER.endswith("\n") else STARTER + "\n", encoding="utf-8")
     created.insert(0, target)
     return created
 

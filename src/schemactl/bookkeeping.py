@@ -11,6 +11,7 @@ from .errors import IntegrityError
 from .status import parse_version, read_files, states
 
 DEFAULT_LOCK_WAIT = session.DEFAULT_LOCK_WAIT
+_SUMMARY = 20  # differing objects a baseline mismatch names
 
 
 @dataclass
@@ -33,9 +34,11 @@ def baseline(
     dev_url: str | None = None,
     pg_version: int | None = None,
     warn: Callable[[str], None] = lambda message: None,
+    full_detail: bool = False,
 ) -> BaselineResult:
     """Record migrations 0001..`version` as applied without running them, after checking the
-    live schema matches their replay (`force` records them despite differences)."""
+    live schema matches their replay (`force` records them despite differences; a mismatch
+    names each differing object, every line of each with `full_detail`)."""
     from . import engine, pgserver, scratch, verify  # heavy (SQLAlchemy); only baseline needs them
 
     files = read_files(config)
@@ -58,13 +61,20 @@ def baseline(
         expected = verify.snapshot(box, replay, schemas)
         binaries = box.binaries or pgserver.find_binaries(pg_version or config.pg_version)
         live = verify.parse_dump(pgserver.pg_dump(binaries, params, schemas.excluded_for_dump), schemas)
-    differences = [line for d in verify.compare(expected, live) for line in d.describe()]
+    diffs = verify.compare(expected, live)
+    differences = [line for d in diffs for line in d.describe()]
     if differences and not force:
+        if full_detail:
+            detail = differences
+        else:  # one line per object: a wrong version differs in hundreds of lines
+            detail = [d.describe()[0] for d in diffs[:_SUMMARY]]
+            if len(diffs) > _SUMMARY:
+                detail.append(f"... and {len(diffs) - _SUMMARY} more")
+            detail.append("(with --verbose: every difference in full)")
         raise IntegrityError(
-            f"the database does not match migrations 0001..{upto:04d} "
-            f"({len(verify.compare(expected, live))} objects differ)",
+            f"the database does not match migrations 0001..{upto:04d} ({len(diffs)} objects differ)",
             hint="pick the version the database really is at, or record it anyway with --force",
-            detail=differences,
+            detail=detail,
         )
     schema = config.tracking_schema
     with session.open_session(database, "baseline") as conn, session.migration_lock(conn, schema, lock_wait):

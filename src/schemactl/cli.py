@@ -151,7 +151,7 @@ def init(
     from . import api
 
     for p in api.init(directory):
-        _info(f"created {p}")
+        _out().print(f"created {p}", markup=False, highlight=False)
     return 0
 
 
@@ -217,9 +217,12 @@ def diff(
                 "may_fail": [_hazard_json(d) for d in result.may_fail],
                 "up_sql": result.up_sql,
                 "down_sql": result.down_sql,
+                "warnings": result.warnings,
             }
         )
         return code
+    for w in result.warnings:
+        _info(f"warning: {w}")
     if result.status == "no-changes":
         if result.verified:
             _info("no changes: the migrations already produce schemas/")
@@ -302,11 +305,14 @@ def check(
                 "findings": [{"kind": f.kind, "message": f.message, "detail": f.detail} for f in result.findings],
                 "pending_sql": result.pending_sql,
                 "notes": result.notes,
+                "warnings": result.warnings,
             }
         )
     else:
         for note in result.notes:
             _info(f"note: {note}")
+        for w in result.warnings:
+            _info(f"warning: {w}")
         for f in result.findings:
             _err().print(f"finding: {f.message}", markup=False)
             for line in f.detail:
@@ -445,6 +451,9 @@ def main() -> None:
     """Entry point of the `schemactl` command."""
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
+    from . import terminal
+
+    terminal.install()
     debug = bool(os.environ.get("SCHEMACTL_DEBUG"))
     try:
         code = app(standalone_mode=False)

@@ -71,14 +71,14 @@ def _run_command(
         if fmt is Format.json:
             err = e.error
             _json({"ok": False, "database": mask(url), "dry_run": False,
-                   "current": names.get(e.current) if e.current else None,
+                   "current": names.get(e.current_version) if e.current_version else None,
                    "steps": [_step_json(s) for s in e.completed], "warnings": [], "error": {
                 "message": e.message, "file": err.path, "line": err.line, "column": err.column,
                 "statement": err.statement, "sqlstate": err.sqlstate}})
         raise
     if fmt is Format.json:
         _json({"ok": True, "database": result.database, "dry_run": result.dry_run,
-               "current": names.get(result.current) if result.current else None,
+               "current": result.current,
                "steps": [_step_json(s) for s in result.steps], "warnings": result.warnings})
         return 0
     for w in result.warnings:
@@ -89,11 +89,11 @@ def _run_command(
                 how = "one transaction" if step.transactional else "no transaction, statement by statement"
                 _print_sql(f"-- schemactl would run {step.file} ({how}):\n{step.sql.rstrip()}\n\n")
         _info(f"dry run on {result.database}: {len(result.steps)} migration(s) would {verb}; "
-              f"the database {_at(result.current, names)}; nothing was changed")
+              f"the database {_at(result.current_version, names)}; nothing was changed")
     elif not result.steps:
-        _info(f"nothing to {verb}: the database {_at(result.current, names)}")
+        _info(f"nothing to {verb}: the database {_at(result.current_version, names)}")
     else:
-        _info(f"done: {len(result.steps)} migration(s); the database {_at(result.current, names)}")
+        _info(f"done: {len(result.steps)} migration(s); the database {_at(result.current_version, names)}")
     return 0
 
 
@@ -157,7 +157,7 @@ def status(db: DbOpt = None, env: EnvOpt = None, fmt: FormatOpt = Format.text) -
     names = {m.version: m.name for m in result.migrations}
     code = int(ExitCode.INTEGRITY) if result.problems else 0
     if fmt is Format.json:
-        _json({"database": result.database, "current": names.get(result.current) if result.current else None,
+        _json({"database": result.database, "current": result.current,
                "pending": len(result.pending), "ok": not result.problems,
                "migrations": [asdict(m) for m in result.migrations]})
         return code
@@ -178,7 +178,7 @@ def status(db: DbOpt = None, env: EnvOpt = None, fmt: FormatOpt = Format.text) -
     for m in result.migrations:
         if m.error:
             _info(f"{m.name} {m.state}: {m.error}")
-    _info(f"{result.database}: {_at(result.current, names).removeprefix('is ').removeprefix('has ')}, {len(result.pending)} pending"
+    _info(f"{result.database}: {_at(result.current_version, names).removeprefix('is ').removeprefix('has ')}, {len(result.pending)} pending"
           + (f", {len(result.problems)} problem(s) (see `schemactl apply` for what to do)" if result.problems else ""))
     return code
 
@@ -200,7 +200,8 @@ def baseline(
     warnings: list[str] = []
     with _working("comparing the database with the migrations' replay"):
         result = bookkeeping.baseline(config, url, version, force=force, lock_wait=lock_wait,
-                                      dev_url=_state.dev_url, pg_version=_state.pg_version, warn=warnings.append)
+                                      dev_url=_state.dev_url, pg_version=_state.pg_version, warn=warnings.append,
+                                      full_detail=_state.verbose > 0)
     if fmt is Format.json:
         _json({"recorded": result.recorded, "forced": result.forced, "differences": result.differences,
                "warnings": warnings})

@@ -76,6 +76,26 @@ def discover(schemas_dir: Path, load_order: tuple[str, ...], project_root: Path)
     return [read_sql_file(p, project_root) for p in paths]
 
 
+_DATA = re.compile(r"^(insert|update|delete|copy|merge|truncate)\b", re.IGNORECASE)
+
+
+def data_warnings(files: list[SQLFile]) -> list[str]:
+    """One warning per DDL file that changes rows: its statements run only in scratch databases,
+    since migrations are made from the schema, never from data."""
+    out = []
+    for f in files:
+        found = [(st, m[1].upper()) for st in f.statements if (m := _DATA.match(st.body))]
+        if found:
+            st, verb = found[0]
+            line = sqltext.LineIndex(f.text).position(st.offset + st.lead)[0]
+            more = f" (and {len(found) - 1} more data statement(s))" if len(found) > 1 else ""
+            out.append(
+                f"{f.rel}:{line}: {verb}{more} runs only in scratch databases: data under schemas/ never "
+                "reaches a migration; put seed or reference data in a `schemactl new` pair"
+            )
+    return out
+
+
 def _rel(path: Path, root: Path) -> str:
     try:
         return str(path.relative_to(root))

@@ -120,7 +120,7 @@ class MigrationFailed(SchemactlError):
         super().__init__(message, hint)
         self.error = error
         self.completed = completed
-        self.current: int | None = None  # the version the database is at after the failure
+        self.current_version: int | None = None  # the version the database is at after the failure
 
 
 class Interrupted(BaseException):

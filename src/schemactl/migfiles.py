@@ -83,7 +83,9 @@ def list_migrations(generated: Path, allow_gaps: bool = False) -> list[Migration
                 other = next(iter(files.values())).name
                 raise IntegrityError(
                     f"{_rel(generated)}/{other} has no matching .{direction}.sql file",
-                    hint=f"restore the .{direction}.sql file (it may be empty for a one-way change)",
+                    hint=f"restore the .{direction}.sql file from version control"
+                    + (" (a one-way change keeps one without statements: `rollback` then refuses to undo it)"
+                       if direction == "down" else ""),
                 )
         pairs.append(MigrationPair(v, next(iter(slugs[v])), files["up"], files["down"]))
     for expected, pair in enumerate(pairs, start=1):

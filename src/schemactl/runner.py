@@ -64,10 +64,17 @@ class RunResult:
     """What `apply` or `rollback` did (or, with `dry_run`, would do)."""
 
     steps: list[Step]
-    current: int | None  # the version the database is at afterwards
+    current_version: int | None  # the version the database is at afterwards
     dry_run: bool
     database: str  # masked URL
     warnings: list[str] = field(default_factory=list)  # e.g. an up file with no statements
+    current: str | None = None  # ... and its name, NNNN_slug (as the CLI and JSON show it)
+
+
+def _named(result: RunResult, files: dict[int, MigrationFile], led: ledger.Ledger) -> RunResult:
+    if result.current_version is not None:
+        result.current = label(result.current_version, files, led)
+    return result
 
 
 def _one_line(text: str | None, limit: int = 200) -> str | None:
@@ -197,7 +204,7 @@ def _failed(
         hint = "undo them by hand (or finish them), then run `schemactl repair`; the next apply runs it again"
     err = MigrationFailed(f"{job.action} of {job.name} failed: {e.message}", hint, e, list(completed))
     err.detail = detail
-    err.current = before
+    err.current_version = before
     return err
 
 
@@ -231,12 +238,12 @@ def apply_migrations(
     with session.open_session(database, "apply") as conn:
         if dry_run:
             led = ledger.read(conn, schema)
-            return RunResult(
+            return _named(RunResult(
                 _plan_apply(config, files, led, upto, environment, allow_out_of_order, True, allow_unverified),
                 led.current,
                 True,
                 dburl.mask(database),
-            )
+            ), files, led)
         with session.migration_lock(conn, schema, lock_wait):
             ledger.ensure(conn, schema)
             led = ledger.read(conn, schema)
@@ -290,7 +297,7 @@ def apply_migrations(
                 if on_step:
                     on_step(step)
                 session.checkpoint()
-            return RunResult(done, current, False, dburl.mask(database), warnings)
+            return _named(RunResult(done, current, False, dburl.mask(database), warnings), files, led)
 
 
 def _finish_apply(schema: str, f: MigrationFile) -> Callable[[Any, int], None]:
@@ -436,7 +443,7 @@ def rollback_migrations(
             if not allow_unverified:
                 refuse_unverified(config, [files[st.version].pair.down for st in plan if "roll" in st.status])
             if dry_run:
-                return RunResult(plan, led.current, True, dburl.mask(database))
+                return _named(RunResult(plan, led.current, True, dburl.mask(database)), files, led)
             session.set_timeouts(conn, lock_timeout, statement_timeout)
             done: list[Step] = []
             for step in plan:
@@ -478,7 +485,7 @@ def rollback_migrations(
                     on_step(step)
                 session.checkpoint()
             remaining = next((v for v in in_effect if v not in chosen), None)
-            return RunResult(done, remaining, False, dburl.mask(database))
+            return _named(RunResult(done, remaining, False, dburl.mask(database)), files, led)
 
 
 def _empty(f: ddl.SQLFile) -> bool:

@@ -42,9 +42,14 @@ class StatusResult:
     """Every migration with its state, and the version the database is at."""
 
     migrations: list[MigrationStatus]
-    current: int | None
+    current_version: int | None
     database: str
     ledger_exists: bool
+
+    @property
+    def current(self) -> str | None:
+        """The name (NNNN_slug) of the version the database is at, as the CLI shows it."""
+        return next((m.name for m in self.migrations if m.version == self.current_version), None)
 
     @property
     def pending(self) -> list[MigrationStatus]:
