@@ -100,7 +100,7 @@ def test_works_without_pkg_resources_and_never_imports_it(project: Project) -> N
                        cwd=project.root, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "verified" in r.stderr and "Warning" not in r.stderr and "pkg_resources" not in r.stderr
-    probe = ("import sys; from schemactl import engine; engine._import_upstream(); import migra; "
+    probe = ("import sys; from schemactl import upstream; upstream.load(); import migra; "
              "print('pkg_resources' in sys.modules)")
     r = subprocess.run([sys.executable, "-W", "error", "-c", probe], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr
@@ -349,7 +349,9 @@ def test_verify_catches_a_hand_written_pair_whose_down_does_not_undo_its_up(proj
 
 
 def _pre_commit(project: Project, *args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1",
+    identity = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
+                for what, value in (("NAME", "t"), ("EMAIL", "t@example.com"))}  # try-repo may commit
+    env = {**os.environ, **identity, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     return subprocess.run([sys.executable, "-m", "pre_commit", *args], cwd=project.root, env=env,
                           capture_output=True, text=True, timeout=900)

@@ -10,12 +10,9 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import psycopg2
-import pytest
 
-from schemactl import pgserver
 
 from .conftest import Project, url_of
 
@@ -131,12 +128,13 @@ def test_sigkill_at_random_moments_leaves_a_migration_boundary(project: Project,
     for v in range(2, n + 1):
         project.migration(v, f"t_{v}",
                           f"CREATE TABLE t_{v} (id int);\nINSERT INTO log VALUES ({v});\nSELECT pg_sleep(0.05);\n",
-                          f"DELETE FROM log WHERE version = {v};\nDROP TABLE t_{v};\n")
+                          f"DELETE FROM log WHERE version = {v};\nDROP TABLE t_{v};\nSELECT pg_sleep(0.05);\n")
     seed = int(os.environ.get("SCHEMACTL_TEST_SEED", time.time()))
     rng = random.Random(seed)
     kills, at = 0, 0
     for _ in range(14):
-        # Apply until everything is in, then roll it all back: both directions get killed.
+        # Apply until everything is in, then roll it all back: both directions get killed (both
+        # sleep a little per migration, so a run lasts long enough for most kills to land in it).
         command = ("rollback", "--target", "0") if at == n else ("apply",)
         p = _popen(project, *command, "--db", target_url, "--lock-wait", "30")
         # Wait until it is connected (start-up time varies with machine load), then kill it at

@@ -1,4 +1,4 @@
-"""The diff engine: the only module that imports migra and schemainspect.
+"""The diff engine: the only module that uses migra and schemainspect (upstream.py imports them).
 
 migra is frozen upstream; its gaps are fixed in this layer (see docs/engine-notes.md),
 never by patching its source. Each database is inspected once and both directions are
@@ -8,15 +8,11 @@ computed from the same pair of inspections.
 from __future__ import annotations
 
 import copy
-import importlib
 import re
-import sys
-import types
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import catalog, comments_grants, enums, ordering, partitions, sqltext, typechange
+from . import catalog, comments_grants, enums, ordering, partitions, sqltext, typechange, upstream
 
 if TYPE_CHECKING:
     from .config import Config
@@ -55,7 +51,7 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
-    _import_upstream()
+    upstream.load()
     from schemainspect import get_inspector
     from schemainspect.pg.obj import PROPS
 
@@ -126,41 +122,9 @@ def _collated_column_class(base: type) -> type:
     return _COLLATED[base]
 
 
-def _import_upstream() -> None:
-    """Import schemainspect without `pkg_resources` (docs/engine-notes.md, "pkg_resources").
-
-    schemainspect imports `pkg_resources` only to read its bundled .sql files. setuptools 81
-    removed that module, and 67-80 warn when it is imported; it may not be installed at all.
-    While schemainspect is imported, a stand-in built on importlib.resources takes its place;
-    whatever the process had under that name before is put back, so nothing else sees it.
-    """
-    if "schemainspect.misc" in sys.modules:
-        return
-    saved = sys.modules.get("pkg_resources")
-    sys.modules["pkg_resources"] = _pkg_resources_stand_in()
-    try:
-        import schemainspect.misc  # noqa: F401  (binds resource_stream now)
-    finally:
-        if saved is None:
-            del sys.modules["pkg_resources"]
-        else:
-            sys.modules["pkg_resources"] = saved
-
-
-def _pkg_resources_stand_in() -> types.ModuleType:
-    def resource_stream(module_name: str, resource: str) -> Any:
-        # As pkg_resources does: a resource of a module lives beside its file.
-        module = importlib.import_module(module_name)
-        return (Path(module.__file__ or "").parent / resource).open("rb")
-
-    module = types.ModuleType("pkg_resources")
-    module.resource_stream = resource_stream  # type: ignore[attr-defined]
-    return module
-
-
 def migration_sql(i_from: Any, i_target: Any) -> str:
     """Return the SQL that takes the `i_from` database to the `i_target` one."""
-    _import_upstream()
+    upstream.load()
     from migra import Migration
 
     i_from, additions = enums.enum_additions(i_from, i_target)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from . import __version__
+from .errors import UnverifiedMigration
 
 _VERIFIED = re.compile(r"^-- Verified with pg_dump(?: \(pair (?P<pair>[0-9a-f]+)\))?:")
 _UNVERIFIED = "-- UNVERIFIED"
@@ -136,3 +138,17 @@ def generated(version: str, direction: str, hazards: Sequence[_Hazard]) -> str:
         if fails := [h for h in hazards if not h.loses_data]:
             lines += ["-- Can fail on existing rows (then nothing is changed):", *[f"--   {h.reason}" for h in fails]]
     return "\n".join(lines) + "\n\n"
+
+
+def refuse_unverified(rel: Callable[[Path], str], paths: list[Path]) -> None:
+    """Stop before anything runs when one of these files is marked UNVERIFIED (`rel` names them)."""
+    marked = [(p, v) for p in paths if (v := read(p.read_text(encoding="utf-8"))).status == "unverified"]
+    if not marked:
+        return
+    path, v = marked[0]
+    first = v.problems[0] if v.problems else "no difference recorded"
+    raise UnverifiedMigration(
+        f"{rel(path)} is marked UNVERIFIED: {first}",
+        hint="fix the pair and run `schemactl verify`, or run it anyway with --allow-unverified",
+        detail=[f"also UNVERIFIED: {rel(p)}" for p, _ in marked[1:]],
+    )

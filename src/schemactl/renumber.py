@@ -35,7 +35,7 @@ def _scan(generated: Path) -> dict[str, set[str]]:
     """NNNN_slug -> the directions present, without the checks list_migrations makes."""
     found: dict[str, set[str]] = {}
     for p in generated.iterdir() if generated.is_dir() else []:
-        if m := _FILE.match(p.name):
+        if _FILE.match(p.name):
             found.setdefault(p.name.rsplit(".", 2)[0], set()).add(p.name)
     return found
 

@@ -19,7 +19,6 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg2
@@ -33,7 +32,6 @@ from .errors import (
     MigrationFailed,
     ServerUnavailable,
     SQLFileError,
-    UnverifiedMigration,
     UsageError,
     first_line,
 )
@@ -357,23 +355,8 @@ def _plan_apply(
             step.sql = f.pair.up.read_text(encoding="utf-8")
         steps.append(step)
     if not allow_unverified:
-        refuse_unverified(config, [files[st.version].pair.up for st in steps if st.status in ("applied", "would-apply")])
+        headers.refuse_unverified(config.rel, [files[st.version].pair.up for st in steps if st.status in ("applied", "would-apply")])
     return steps
-
-
-def refuse_unverified(config: Config, paths: list[Path]) -> None:
-    """Stop before anything runs when one of these files is marked UNVERIFIED."""
-    marked = [(p, headers.read(p.read_text(encoding="utf-8"))) for p in paths]
-    marked = [(p, v) for p, v in marked if v.status == "unverified"]
-    if not marked:
-        return
-    path, v = marked[0]
-    first = v.problems[0] if v.problems else "no difference recorded"
-    raise UnverifiedMigration(
-        f"{config.rel(path)} is marked UNVERIFIED: {first}",
-        hint="fix the pair and run `schemactl verify`, or run it anyway with --allow-unverified",
-        detail=[f"also UNVERIFIED: {config.rel(p)}" for p, _ in marked[1:]],
-    )
 
 
 def rollback_migrations(
@@ -441,7 +424,7 @@ def rollback_migrations(
                     step.sql = f.pair.down.read_text(encoding="utf-8")
                 plan.append(step)
             if not allow_unverified:
-                refuse_unverified(config, [files[st.version].pair.down for st in plan if "roll" in st.status])
+                headers.refuse_unverified(config.rel, [files[st.version].pair.down for st in plan if "roll" in st.status])
             if dry_run:
                 return _named(RunResult(plan, led.current, True, dburl.mask(database)), files, led)
             session.set_timeouts(conn, lock_timeout, statement_timeout)
