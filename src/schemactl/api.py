@@ -16,7 +16,7 @@ from typing import Any
 from . import __version__, ddl, engine, headers, migfiles, pgserver, scratch, snapcache, verify
 from .config import STARTER, Config, ModelSettings
 from .destructive import DestructiveStatement, find_destructive
-from .errors import ConfigError, DestructiveChangeError, SQLFileError, UsageError
+from .errors import ConfigError, DestructiveChangeError, UsageError
 from .migfiles import MigrationPair
 
 Progress = Callable[[str], None]
@@ -189,20 +189,6 @@ def _n(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _describe(prefix: str, diffs: list[verify.Difference]) -> list[str]:
-    return [f"{prefix}{line}" for d in diffs for line in d.describe()]
-
-
-def _run_migration(box: pgserver.Sandbox, db: str, label: str, text: str) -> str | None:
-    """Apply migration text in one transaction; return an error description or None."""
-    f = ddl.SQLFile(Path(label), label, text)
-    try:
-        with contextlib.closing(box.connect(db)) as conn:
-            ddl.execute_file(conn, f)
-    except SQLFileError as e:
-        return e.message
-    return None
-
 
 def _verify(
     box: pgserver.Sandbox,
@@ -218,7 +204,7 @@ def _verify(
     """Apply up to the replay and down to the target database, compare both with pg_dump."""
 
     def one(db: str, label: str, text: str, want: verify.Snapshot) -> list[str]:
-        error = _run_migration(box, db, label, text)
+        error = scratch.run_migration(box, db, (ddl.SQLFile(Path(label), label, text), True))
         if error:
             if label == "down" and "has no update path" in error:
                 # PostgreSQL cannot downgrade an extension: say so, rather than leave it to rollback.
@@ -228,7 +214,7 @@ def _verify(
                     "DROP EXTENSION and CREATE EXTENSION ... VERSION if nothing depends on it"
                 ]
             return [f"{label} fails: {error}"]
-        return _describe(f"{label}: ", verify.compare(want, verify.snapshot(box, db, schemas)))
+        return verify.describe(f"{label}: ", verify.compare(want, verify.snapshot(box, db, schemas)))
 
     up, down = _results(
         pool.submit(one, replay_db, "up", up_text, target),
@@ -285,7 +271,7 @@ def _diff(
         before, target = _results(snap_before, snap_target)
         warnings = ddl.data_warnings(sc.schema_files)
         if not up:
-            problems = _describe("", verify.compare(target, before))
+            problems = verify.describe("", verify.compare(target, before))
             return DiffResult("no-changes", verified=not problems, problems=problems, warnings=warnings)
         hazards = find_destructive(up, engine.type_changes(*inspected, up))
         destructive = [h for h in hazards if h.loses_data]
@@ -451,7 +437,7 @@ def check(
                     "schema-drift",
                     f"{config.rel(config.schemas)}/ has changes that no migration holds yet"
                     + ("" if pending else " (and migra cannot express them)"),
-                    _describe("", differences),
+                    verify.describe("", differences),
                 )
             )
     return CheckResult(findings, pending, notes, ddl.data_warnings(schema_files), models_checked=want_models)

@@ -22,7 +22,7 @@ from pathlib import Path
 from .errors import IntegrityError, UsageError
 
 SUM_FILE = "schemactl.sum"
-_FILE = re.compile(r"^(?P<version>\d{4,})_(?P<slug>[a-z0-9_]+)\.(?P<direction>up|down)\.sql$")
+FILE_NAME = re.compile(r"^(?P<version>\d{4,})_(?P<slug>[a-z0-9_]+)\.(?P<direction>up|down)\.sql$")
 _DIRECTIVE = re.compile(r"^--\s*schemactl:(?P<key>[a-z-]+)(?:\s+(?P<value>.*?))?\s*$")
 MAX_SLUG = 60
 
@@ -62,7 +62,7 @@ def list_migrations(generated: Path, allow_gaps: bool = False) -> list[Migration
     found: dict[int, dict[str, Path]] = {}
     slugs: dict[int, set[str]] = {}
     for p in generated.iterdir():
-        m = _FILE.match(p.name)
+        m = FILE_NAME.match(p.name)
         if not m:
             continue
         v = int(m.group("version"))

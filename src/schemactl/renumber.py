@@ -20,7 +20,6 @@ from . import ledger, migfiles, session
 from .config import Config
 from .errors import UsageError
 
-_FILE = re.compile(r"^(?P<version>\d{4,})_(?P<slug>[a-z0-9_]+)\.(?:up|down)\.sql$")
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ def _scan(generated: Path) -> dict[str, set[str]]:
     """NNNN_slug -> the directions present, without the checks list_migrations makes."""
     found: dict[str, set[str]] = {}
     for p in generated.iterdir() if generated.is_dir() else []:
-        if _FILE.match(p.name):
+        if migfiles.FILE_NAME.match(p.name):
             found.setdefault(p.name.rsplit(".", 2)[0], set()).add(p.name)
     return found
 
@@ -50,7 +49,7 @@ def _git_names(config: Config, ref: str) -> set[str] | None:
                              capture_output=True, text=True, check=True, timeout=30).stdout
     except (OSError, ValueError, subprocess.SubprocessError):
         return None
-    return {name.rsplit(".", 2)[0] for name in out.split() if _FILE.match(name)}
+    return {name.rsplit(".", 2)[0] for name in out.split() if migfiles.FILE_NAME.match(name)}
 
 
 def _applied(config: Config, database: str | None) -> set[int]:

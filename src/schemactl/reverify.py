@@ -13,7 +13,6 @@ verifying every pair costs one replay plus two dumps and one extra run per pair.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 from . import ddl, headers, migfiles, pgserver, scratch, verify
 from .config import Config
 from .engine import SchemaFilter
-from .errors import SQLFileError, UsageError
+from .status import parse_version
 
 Progress = Callable[[str], None]
 
@@ -62,14 +61,7 @@ def chosen(pairs: list[migfiles.MigrationPair], versions: list[str]) -> list[mig
     if not versions:
         return pairs
     by_version = {p.version: p for p in pairs}
-    out = []
-    for text in versions:
-        digits = text.strip().split("_", 1)[0]
-        if not digits.isdigit() or int(digits) not in by_version:
-            last = f"0001 to {pairs[-1].version:04d}" if pairs else "none: generated/ holds no migrations"
-            raise UsageError(f"no migration {text!r}", hint=f"versions run from {last}")
-        out.append(by_version[int(digits)])
-    return sorted(set(out), key=lambda p: p.version)
+    return sorted({by_version[parse_version(text, by_version, "verify")] for text in versions}, key=lambda p: p.version)
 
 
 def verify_pairs(
@@ -123,7 +115,7 @@ def _walk(
     for pair in pairs[: todo[-1].version]:
         up = ddl.read_migration(pair.up, config.root)
         if pair.version not in wanted:
-            if (error := _run(box, db, up)) and broken is None:
+            if (error := scratch.run_migration(box, db, up)) and broken is None:
                 broken = f"the history fails before it: {error}"
             continue
         result = PairResult(pair.version, pair.id, False)
@@ -132,43 +124,28 @@ def _walk(
             result.problems = [broken]
             continue
         before = verify.snapshot(box, db, schemas)
-        if error := _run(box, db, up):
+        if error := scratch.run_migration(box, db, up):
             result.problems = [f"up fails: {error}"]
             broken = f"the history fails before it: {error}"
             continue
         after = verify.snapshot(box, db, schemas)
         if target is not None and pair is pairs[-1]:
-            result.problems += _describe("up: ", verify.compare(target, after))
-        if error := _run(box, db, ddl.read_migration(pair.down, config.root)):
+            result.problems += verify.describe("up: ", verify.compare(target, after))
+        if error := scratch.run_migration(box, db, ddl.read_migration(pair.down, config.root)):
             result.problems.append(f"down fails: {error}")
         else:
-            result.problems += _describe("down: ", verify.compare(before, verify.snapshot(box, db, schemas)))
+            result.problems += verify.describe("down: ", verify.compare(before, verify.snapshot(box, db, schemas)))
         result.verified = not result.problems
         if result.verified:
-            error = _run(box, db, up)  # back to the state after it, for the next pair
+            error = scratch.run_migration(box, db, up)  # back to the state after it, for the next pair
         else:
             # The down left the database somewhere else: start again from a clean replay.
             box.drop_database(db)
             db = box.create_database("verify")
-            error = next((e for p in pairs[: pair.version] if (e := _run(box, db, ddl.read_migration(p.up, config.root)))), None)
+            error = next((e for p in pairs[: pair.version] if (e := scratch.run_migration(box, db, ddl.read_migration(p.up, config.root)))), None)
         if error:
             broken = f"the history fails before it: {error}"
     return results
-
-
-def _run(box: pgserver.Sandbox, db: str, migration: tuple[ddl.SQLFile, bool]) -> str | None:
-    """Run one migration file as `apply` would; return its error, or None."""
-    f, transactional = migration
-    try:
-        with contextlib.closing(box.connect(db)) as conn:
-            ddl.execute_file(conn, f, transactional)
-    except SQLFileError as e:
-        return e.message
-    return None
-
-
-def _describe(prefix: str, diffs: list[verify.Difference]) -> list[str]:
-    return [f"{prefix}{line}" for d in diffs for line in d.describe()]
 
 
 def _rewrite(pair: migfiles.MigrationPair, result: PairResult, claim: str) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 from . import ddl, pgserver
 from .config import Config
+from .errors import SQLFileError
 
 
 @contextlib.contextmanager
@@ -23,6 +24,18 @@ def replay(box: pgserver.Sandbox, db: str, files: list[tuple[ddl.SQLFile, bool]]
     with contextlib.closing(box.connect(db)) as conn:
         for f, transactional in files:
             ddl.execute_file(conn, f, transactional)
+
+
+def run_migration(box: pgserver.Sandbox, db: str, migration: tuple[ddl.SQLFile, bool]) -> str | None:
+    """Run one migration file (from `ddl.read_migration`) into `db` as `apply` would; return its
+    error message, or None."""
+    f, transactional = migration
+    try:
+        with contextlib.closing(box.connect(db)) as conn:
+            ddl.execute_file(conn, f, transactional)
+    except SQLFileError as e:
+        return e.message
+    return None
 
 
 def load_schemas(box: pgserver.Sandbox, db: str, files: list[ddl.SQLFile]) -> None:

@@ -8,6 +8,7 @@ removed or a no-transaction run stopped partway.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import dburl, ledger, migfiles, session
@@ -194,9 +195,8 @@ def get_migration_status(config: Config, database: str) -> StatusResult:
     return StatusResult(states(files, led, config), led.current, dburl.mask(database), led.version > 0)
 
 
-def parse_version(
-    value: int | str, files: dict[int, MigrationFile], flag: str, allow_zero: bool = False
-) -> int:
+def parse_version(value: int | str, files: Mapping[int, object], flag: str, allow_zero: bool = False) -> int:
+    """The version number `value` names (3, "0003" or "0003_slug"), one of `files`' keys."""
     text = str(value).strip()
     digits = text.split("_", 1)[0]
     if not digits.isdigit():

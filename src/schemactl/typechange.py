@@ -233,8 +233,7 @@ def _decimal_to_decimal(before: tuple[int, int] | None, after: tuple[int, int] |
 
 def _numeric(src: str, smod: int, dst: str, dmod: int) -> _Effect | None:
     """Conversions among integers, numeric and floating point (None: not both numbers)."""
-    kinds = {src: _number_kind(src), dst: _number_kind(dst)}
-    if None in kinds.values():
+    if _number_kind(src) is None or _number_kind(dst) is None:
         return None
     if src in _INT_BITS:
         if dst in _INT_BITS:

@@ -123,6 +123,11 @@ def _normalise(obj_type: str, body: list[str]) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def describe(prefix: str, diffs: list[Difference]) -> list[str]:
+    """Every difference's description, each line behind `prefix` (e.g. "up: ")."""
+    return [f"{prefix}{line}" for d in diffs for line in d.describe()]
+
+
 def compare(expected: Snapshot, actual: Snapshot) -> list[Difference]:
     """Return the objects that differ between two snapshots, sorted by object."""
     out: list[Difference] = []
