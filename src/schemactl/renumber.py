@@ -21,7 +21,6 @@ from .config import Config
 from .errors import UsageError
 
 
-
 @dataclass(frozen=True)
 class Move:
     """One pair renumbered."""
@@ -128,7 +127,7 @@ def _apply(config: Config, moves: list[Move]) -> None:
             if not old.exists():
                 continue
             text = old.read_text(encoding="utf-8")
-            text = header.sub(lambda m: f"-- {move.new} ({m[2]})" if m[1] == move.old else m[0], text, count=1)
+            text = header.sub(lambda m, move=move: f"-- {move.new} ({m[2]})" if m[1] == move.old else m[0], text, count=1)
             tmp = config.generated / f".renumber-{move.new}.{direction}.sql"
             migfiles.write_atomic(tmp, text)
             renamed.append((old, tmp, config.generated / f"{move.new}.{direction}.sql"))

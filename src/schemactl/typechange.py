@@ -153,7 +153,7 @@ def _convert(src: str, smod: int, dst: str, dmod: int, old: Catalog, new: Catalo
         return _Effect(MAY_FAIL, f"values that are not labels of {_short(dst)} make the migration fail", False)
     if cast is None:
         return _Effect(LOSES_DATA, f"PostgreSQL has no cast from {_short(src)} to {_short(dst)}", False)
-    context, method = cast
+    context = cast[0]
     if context == "i":  # PostgreSQL's implicit casts preserve information; the target's modifier may not
         if dst in _SECONDS and src not in _SECONDS:
             return _Effect(LOSSLESS, "", True)  # date -> timestamp(0): no fraction to round
@@ -286,7 +286,7 @@ def _number_kind(name: str) -> str | None:
 _SET_TYPE = re.compile(
     r'^alter table (?P<table>"(?:[^"]|"")+"\."(?:[^"]|"")+") alter column (?P<column>"(?:[^"]|"")+") '
     r"(?:set data )?type (?P<rest>.*?);?\s*$",
-    re.I | re.S,
+    re.IGNORECASE | re.DOTALL,
 )
 
 
