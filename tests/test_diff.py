@@ -188,3 +188,22 @@ def test_verification_compares_independently(server: pgserver.EphemeralServer) -
     finally:
         server.drop_database(a)
         server.drop_database(b)
+
+
+def test_extension_versions_are_pinned_only_where_the_ddl_pins_them(project: Project, dev_url: str) -> None:
+    fresh = Project(project.root.parent / "fresh")
+    fresh.schema("ext.sql", "create extension if not exists citext;\n")
+    result = diff(fresh, dev_url, "ext")
+    assert result.verified and result.up_sql == 'create extension if not exists "citext" with schema "public";\n'
+    # A history that created citext 1.5 (as an older server's default would have), and DDL that
+    # names no version: nothing to migrate, whatever version this server installs by default.
+    project.migration(1, "old", "create extension if not exists citext with schema public version '1.5';\n",
+                      "drop extension citext;\n")
+    project.schema("ext.sql", "create extension if not exists citext;\n")
+    assert diff(project, dev_url, "none").status == "no-changes"
+    # The DDL pins a version: it is compared, and the upgrade written (one-way: PostgreSQL has
+    # no downgrade path, which verification reports).
+    project.schema("ext.sql", "create extension if not exists citext version '1.6';\n")
+    result = diff(project, dev_url, "pin")
+    assert result.up_sql == "alter extension \"citext\" update to '1.6';\n"
+    assert any("no downgrade path" in p for p in result.problems), result.problems

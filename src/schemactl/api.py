@@ -267,7 +267,7 @@ def _diff(
         sc.wait()
         progress("comparing")
         inspected = _results(i_from, i_target)
-        up, down = engine.both_directions(*inspected)
+        up, down = engine.both_directions(*inspected, ddl.pinned_extensions(sc.schema_files))
         before, target = _results(snap_before, snap_target)
         warnings = ddl.data_warnings(sc.schema_files)
         if not up:
@@ -337,7 +337,7 @@ def drift(
         progress("comparing with the live database")
         live = engine.inspect(dburl.sqlalchemy_url(params), schemas)
         target = engine.inspect(box.sqlalchemy_url(target_db), schemas)
-        sql = engine.migration_sql(live, target)
+        sql = engine.migration_sql(live, target, ddl.pinned_extensions(files))
         return DriftResult(sql, find_destructive(sql, engine.type_changes(live, target, sql)))
 
 
@@ -431,6 +431,7 @@ def check(
             pending, _ = engine.both_directions(
                 engine.inspect(box.sqlalchemy_url(sc.replay_db), schemas),
                 engine.inspect(box.sqlalchemy_url(sc.target_db), schemas),
+                ddl.pinned_extensions(schema_files),
             )
             findings.append(
                 Finding(

@@ -76,6 +76,23 @@ def discover(schemas_dir: Path, load_order: tuple[str, ...], project_root: Path)
     return [read_sql_file(p, project_root) for p in paths]
 
 
+_PINNED_EXTENSION = re.compile(
+    r'^create\s+extension\s+(?:if\s+not\s+exists\s+)?(?P<name>"(?:[^"]|"")+"|[\w$]+)\b.*\bversion\b',
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def pinned_extensions(files: list[SQLFile]) -> frozenset[str]:
+    """The extensions whose CREATE EXTENSION in these files names a VERSION."""
+    names = set()
+    for f in files:
+        for st in f.statements:
+            if m := _PINNED_EXTENSION.match(sqltext.strip_comments(st.body).strip()):
+                name = m["name"]
+                names.add(name[1:-1].replace('""', '"') if name.startswith('"') else name.lower())
+    return frozenset(names)
+
+
 _DATA = re.compile(r"^(insert|update|delete|copy|merge|truncate)\b", re.IGNORECASE)
 
 

@@ -122,10 +122,29 @@ def _collated_column_class(base: type) -> type:
     return _COLLATED[base]
 
 
-def migration_sql(i_from: Any, i_target: Any) -> str:
-    """Return the SQL that takes the `i_from` database to the `i_target` one."""
+def unpin_extensions(inspector: Any, pinned: frozenset[str]) -> Any:
+    """A copy of an inspection in which only the extensions in `pinned` have a version.
+
+    schemainspect records every extension's installed version, so migra wrote `CREATE
+    EXTENSION … VERSION '1.6'` because the scratch server had 1.6, and the same DDL on another
+    server major then gave an `ALTER EXTENSION … UPDATE` migration (docs/engine-notes.md).
+    The DDL decides: a version is compared and written only where it names one."""
+    extensions = {k: e if e.name in pinned else e.unversioned_copy() for k, e in inspector.extensions.items()}
+    if all(extensions[k] is e for k, e in inspector.extensions.items()):
+        return inspector
+    clone = copy.copy(inspector)
+    clone.extensions = extensions
+    return clone
+
+
+def migration_sql(i_from: Any, i_target: Any, pinned: frozenset[str] | None = None) -> str:
+    """Return the SQL that takes the `i_from` database to the `i_target` one (`pinned`: the
+    extensions whose version the DDL names; None compares every version)."""
     upstream.load()
     from migra import Migration
+
+    if pinned is not None:
+        i_from, i_target = unpin_extensions(i_from, pinned), unpin_extensions(i_target, pinned)
 
     i_from, additions = enums.enum_additions(i_from, i_target)
     i_from, composites = _composite_alterations(i_from, i_target)
@@ -419,6 +438,6 @@ def _tidy(sql: str) -> str:
     return sql.strip() + "\n" if sql.strip() else ""
 
 
-def both_directions(i_from: Any, i_target: Any) -> tuple[str, str]:
+def both_directions(i_from: Any, i_target: Any, pinned: frozenset[str] | None = None) -> tuple[str, str]:
     """Return (up, down) SQL between two inspected databases (each inspected once)."""
-    return migration_sql(i_from, i_target), migration_sql(i_target, i_from)
+    return migration_sql(i_from, i_target, pinned), migration_sql(i_target, i_from, pinned)
