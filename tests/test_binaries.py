@@ -70,3 +70,28 @@ def test_without_installed_postgresql_the_bundled_server_does_the_work(project: 
     assert r.returncode == 0 and "verified: up reaches schemas/" in r.stderr, r.stderr
     r = _hidden([*me, "check"], project.root)
     assert r.returncode == 0, r.stderr
+
+
+def test_a_bundled_server_the_server_user_cannot_reach_is_copied_where_it_can(tmp_path: Path) -> None:
+    import contextlib
+    import os
+
+    from schemactl import pgserver
+
+    if os.geteuid() != 0:
+        pytest.skip("only root runs the server as another user")
+    embedded = next(b for b in pgbinaries.discover() if b.source == pgbinaries.EMBEDDED)
+    package = embedded.bindir.parent.parent
+    hidden = tmp_path / "private"  # as a virtualenv under /root would be: mode 0700
+    hidden.mkdir(mode=0o700)
+    shutil.copytree(package, hidden / package.name, symlinks=True)
+    shutil.copytree(package.parent / f"{package.name}.libs", hidden / f"{package.name}.libs", symlinks=True)
+    private = pgbinaries.PgBinaries(hidden / package.name / "pginstall" / "bin", embedded.major, "embedded")
+    box = pgserver.EphemeralServer(private)
+    try:
+        assert not str(box.binaries.bindir).startswith(str(hidden))  # it runs from the copy
+        with contextlib.closing(box.connect("postgres")) as conn, conn.cursor() as cur:
+            cur.execute("SHOW server_version_num")
+            assert int(cur.fetchone()[0]) // 10000 == embedded.major
+    finally:
+        box.close()

