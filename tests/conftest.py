@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 from schemactl import pgserver
@@ -40,6 +41,15 @@ def url_of(server: pgserver.EphemeralServer, dbname: str, password: str | None =
     p = server.conn_params(dbname)
     auth = f"postgres:{password}" if password else "postgres"
     return f"postgresql://{auth}@/{dbname}?host={p['host']}&port={p['port']}"
+
+
+def query(url: str, sql: str) -> list[tuple]:
+    """Run one statement on the database at `url` (committed); return its rows."""
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        rows = cur.fetchall() if cur.description else []
+        conn.commit()
+        return rows
 
 
 @pytest.fixture

@@ -10,19 +10,10 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-import psycopg2
 
-from .conftest import Project, url_of
+from .conftest import Project, query as _query, url_of
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _query(url: str, sql: str) -> list[tuple]:
-    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
-        cur.execute(sql)
-        rows = cur.fetchall() if cur.description else []
-        conn.commit()
-        return rows
 
 
 # ------------------------------------------------------------------ 1. empty files ----

@@ -11,18 +11,9 @@ import subprocess
 import sys
 import time
 
-import psycopg2
 
 
-from .conftest import Project, url_of
-
-
-def _query(url: str, sql: str) -> list[tuple]:
-    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
-        cur.execute(sql)
-        rows = cur.fetchall() if cur.description else []
-        conn.commit()
-        return rows
+from .conftest import Project, query as _query, url_of
 
 
 def _popen(project: Project, *args: str) -> subprocess.Popen[str]:
