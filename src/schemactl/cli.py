@@ -155,6 +155,10 @@ def init(
     return 0
 
 
+def _hazard_warning(d: Any) -> str:
+    return f"warning: {d.reason}" + ("" if d.loses_data else " (then nothing is changed)")
+
+
 def _hazard_json(d: Any) -> dict[str, Any]:
     return {"statement": d.statement, "reason": d.reason, "loses_data": d.loses_data}
 
@@ -188,7 +192,7 @@ def diff(
         if found.sql:
             _print_sql(found.sql)
             for d in found.destructive:
-                _info(f"warning: {d.reason}" + ("" if d.loses_data else " (then nothing is changed)"))
+                _info(_hazard_warning(d))
             _info("drift: the database differs from schemas/ (the SQL above would bring it there)")
         else:
             _info("no changes: the database matches schemas/")
@@ -238,10 +242,8 @@ def diff(
     else:
         _info(f"wrote {_rel(config, result.up_path)}")
         _info(f"wrote {_rel(config, result.down_path)}")
-    for d in result.destructive:
-        _info(f"warning: {d.reason}")
-    for d in result.may_fail:
-        _info(f"warning: {d.reason} (then nothing is changed)")
+    for d in [*result.destructive, *result.may_fail]:
+        _info(_hazard_warning(d))
     if not result.verified:
         _error(
             "the migration could not be verified" + (" (files marked UNVERIFIED)" if result.status == "written" else ""),

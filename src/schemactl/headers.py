@@ -95,7 +95,7 @@ def pair_hash(up_text: str, down_text: str) -> str:
 def is_current(up_text: str, down_text: str) -> bool:
     """Whether the pair is verified and unchanged since (both headers name its current hash)."""
     want = pair_hash(up_text, down_text)
-    return all(read(t).status == "verified" and read(t).pair == want for t in (up_text, down_text))
+    return all(read(t) == Verification("verified", want) for t in (up_text, down_text))
 
 
 def verification_lines(problems: Sequence[str], pair: str, claim: str) -> list[str]:
