@@ -15,8 +15,35 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from schemactl import pgserver
+from schemactl import pgbinaries, pgserver
 from schemactl.config import Config, load_config
+
+TEST_MAJOR = "SCHEMACTL_TEST_PG_VERSION"  # the server major the suite runs on (default: discovery's)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run the whole suite (and the CLIs it starts) on the major SCHEMACTL_TEST_PG_VERSION names,
+    through SCHEMACTL_PG_BIN; tests of discovery itself clear that (`discovery` fixture)."""
+    wanted = os.environ.get(TEST_MAJOR)
+    if not wanted:
+        return
+    if not wanted.isdigit():
+        raise pytest.UsageError(f"{TEST_MAJOR}={wanted!r}: give a major version such as 18")
+    chosen = pgbinaries.choose(pgbinaries.discover(), int(wanted))
+    if chosen is None:
+        raise pytest.UsageError(f"{TEST_MAJOR}={wanted}: no PostgreSQL {wanted} server binaries found (see `schemactl doctor`)")
+    os.environ["SCHEMACTL_PG_BIN"] = str(chosen.bindir)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    b = pgserver.find_binaries()
+    return f"PostgreSQL {b.major} ({b.source}) in {b.bindir}; set {TEST_MAJOR} to choose another major"
+
+
+@pytest.fixture
+def discovery(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Discovery as a user's machine sees it: without the suite's SCHEMACTL_PG_BIN."""
+    monkeypatch.delenv("SCHEMACTL_PG_BIN", raising=False)
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +83,15 @@ def query(url: str, sql: str) -> list[tuple]:
 def target_url(server: pgserver.EphemeralServer, database: str) -> str:
     """URL of a fresh empty database that migrations are applied to."""
     return url_of(server, database)
+
+
+@pytest.fixture
+def icu(server: pgserver.EphemeralServer) -> None:
+    """Skip where the suite's server is built without ICU (the bundled one)."""
+    with contextlib.closing(server.connect("postgres")) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_collation WHERE collprovider = 'i' AND collname LIKE '%-x-icu'")
+        if cur.fetchone()[0] == 0:
+            pytest.skip("this PostgreSQL is built without ICU")
 
 
 @pytest.fixture

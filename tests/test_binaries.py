@@ -18,7 +18,7 @@ from .conftest import Project
 _SYSTEM = Path("/usr/lib/postgresql")
 
 
-def test_the_bundled_server_is_found_and_only_a_fallback() -> None:
+def test_the_bundled_server_is_found_and_only_a_fallback(discovery: None) -> None:
     found = pgbinaries.discover()
     embedded = [b for b in found if b.source == pgbinaries.EMBEDDED]
     assert len(embedded) == 1 and embedded[0].major >= 18 and (embedded[0].bindir / "postgres").exists()
@@ -31,7 +31,7 @@ def test_the_bundled_server_is_found_and_only_a_fallback() -> None:
     assert pgbinaries.choose(embedded, None) == embedded[0]
 
 
-def test_doctor_names_every_server_and_the_one_used(project: Project) -> None:
+def test_doctor_names_every_server_and_the_one_used(discovery: None, project: Project) -> None:
     r = project.cli("doctor", "--format", "json")
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
@@ -55,7 +55,7 @@ def _hidden(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
                           cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
 
 
-def test_without_installed_postgresql_the_bundled_server_does_the_work(project: Project) -> None:
+def test_without_installed_postgresql_the_bundled_server_does_the_work(discovery: None, project: Project) -> None:
     if not _SYSTEM.is_dir() or shutil.which("unshare") is None:
         pytest.skip("needs the system PostgreSQL under /usr/lib/postgresql and unshare to hide it")
     probe = _hidden(["true"], project.root)
@@ -72,7 +72,7 @@ def test_without_installed_postgresql_the_bundled_server_does_the_work(project: 
     assert r.returncode == 0, r.stderr
 
 
-def test_a_bundled_server_the_server_user_cannot_reach_is_copied_where_it_can(tmp_path: Path) -> None:
+def test_a_bundled_server_the_server_user_cannot_reach_is_copied_where_it_can(discovery: None, tmp_path: Path) -> None:
     import contextlib
     import os
 

@@ -93,7 +93,7 @@ def test_new_tables_keep_their_columns_collations(project: Project, dev_url: str
     assert '"b" text collate "posix" not null' in result.up_sql
 
 
-def test_icu_collations_keep_their_locale(project: Project, dev_url: str) -> None:
+def test_icu_collations_keep_their_locale(icu: None, project: Project, dev_url: str) -> None:
     result = roundtrip(project, dev_url, "CREATE TABLE t (a text);\n",
                        "CREATE TABLE t (a text);\n"
                        "CREATE COLLATION numeric (provider = icu, locale = 'en-u-kn-true');\n"
@@ -362,7 +362,7 @@ def test_row_level_security_on_partitions(project: Project, dev_url: str) -> Non
     assert "alter table public.m1 disable row level security;" in result.down_sql
 
 
-def test_changed_icu_collation_is_recreated(project: Project, dev_url: str) -> None:
+def test_changed_icu_collation_is_recreated(icu: None, project: Project, dev_url: str) -> None:
     result = roundtrip(project, dev_url, "CREATE COLLATION c1 (provider = icu, locale = 'en-u-kn-true');\n",
                        "CREATE COLLATION c1 (provider = icu, locale = 'de-u-kn-true');\n")
     assert result.up_sql == ('drop collation "public"."c1";\n\n'

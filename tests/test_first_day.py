@@ -332,7 +332,7 @@ def test_verify_catches_a_hand_written_pair_whose_down_does_not_undo_its_up(proj
     down.write_text(down.read_text() + "DROP INDEX t_id;\n")
     r = project.cli("check", "--verify", "--no-models")
     assert r.returncode == 1 and "finding: verified again and rewrote the headers of 0002_index" in r.stderr, r.stderr
-    assert "-- Verified with pg_dump (pair " in up.read_text() and "-- UNVERIFIED" not in down.read_text()
+    assert "-- Verified with pg_dump on PostgreSQL " in up.read_text() and "-- UNVERIFIED" not in down.read_text()
     r = project.cli("check", "--verify", "--no-models")  # nothing changed since: nothing to verify
     assert r.returncode == 0, r.stderr
     r = project.cli("verify", "1", "--format", "json")

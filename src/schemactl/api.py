@@ -286,6 +286,7 @@ def _diff(
         version = f"{migfiles.next_version(pairs):04d}_{slug}" if slug else "preview"
         progress("verifying")
         problems = _verify(box, replay_db, target_db, up, down, before, target, schemas, pool)
+        major = box.server_version() // 10000
     result = DiffResult("printed", up, down, destructive=destructive, verified=not problems, problems=problems,
                         may_fail=may_fail, warnings=warnings)
     if print_only:
@@ -295,6 +296,7 @@ def _diff(
         headers.generated(version, "down", hazards) + down,
         problems,
         headers.CLAIM_DIFF,
+        major,
     )
     result.status, result.version = "written", version
     result.up_path = config.generated / f"{version}.up.sql"

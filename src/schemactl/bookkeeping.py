@@ -39,7 +39,7 @@ def baseline(
     """Record migrations 0001..`version` as applied without running them, after checking the
     live schema matches their replay (`force` records them despite differences; a mismatch
     names each differing object, every line of each with `full_detail`)."""
-    from . import engine, pgserver, scratch, verify  # heavy (SQLAlchemy); only baseline needs them
+    from . import engine, pgserver, pgversion, scratch, verify  # heavy (SQLAlchemy); only baseline needs them
 
     files = read_files(config)
     upto = parse_version(version, files, "--version")
@@ -59,7 +59,7 @@ def baseline(
         replay = box.create_database("baseline")
         scratch.replay(box, replay, [ddl.read_migration(f.pair.up, config.root) for f in chosen])
         expected = verify.snapshot(box, replay, schemas)
-        binaries = box.binaries or pgserver.find_binaries(pg_version or config.pg_version)
+        binaries = box.binaries or pgserver.find_binaries(pgversion.wanted(config, pg_version))
         live = verify.parse_dump(pgserver.pg_dump(binaries, params, schemas.excluded_for_dump), schemas)
     diffs = verify.compare(expected, live)
     differences = [line for d in diffs for line in d.describe()]

@@ -93,6 +93,14 @@ def _info(message: str) -> None:
         _err().print(message, markup=False)
 
 
+def _pg_version(config: Config) -> int | None:
+    """The major scratch servers run: --pg-version, else pg_version (with "auto" asked here, so
+    an environment that cannot be asked is named in a warning)."""
+    from . import pgversion
+
+    return pgversion.wanted(config, _state.pg_version, warn=lambda m: _info(f"warning: {m}"))
+
+
 def _print_sql(sql: str) -> None:
     console = _out()
     if console.is_terminal:
@@ -180,7 +188,7 @@ def diff(
         url = db or config.environment_url(env or "")
         warnings: list[str] = []
         with _working("comparing schemas/ with the database") as progress:
-            found = api.drift(config, url, dev_url=_state.dev_url, pg_version=_state.pg_version, progress=progress,
+            found = api.drift(config, url, dev_url=_state.dev_url, pg_version=_pg_version(config), progress=progress,
                               warn=warnings.append)
         code = int(ExitCode.FINDINGS) if found.sql else 0  # drift is a finding, as in `check`
         if fmt is Format.json:
@@ -204,7 +212,7 @@ def diff(
             allow_destructive=allow_destructive,
             print_only=print_only,
             dev_url=_state.dev_url,
-            pg_version=_state.pg_version,
+            pg_version=_pg_version(config),
             progress=progress,
         )
     code = 0 if result.verified else int(ExitCode.UNVERIFIED)
@@ -301,7 +309,7 @@ def verify(
 
     config = _config()
     with _working("verifying") as progress:
-        result = verify_pairs(config, versions or [], dev_url=_state.dev_url, pg_version=_state.pg_version,
+        result = verify_pairs(config, versions or [], dev_url=_state.dev_url, pg_version=_pg_version(config),
                               progress=progress)
     code = 0 if result.ok else int(ExitCode.UNVERIFIED)
     if fmt is Format.json:
@@ -334,7 +342,7 @@ def check(
     with _working("checking") as progress:
         result = api.check(
             config, models=not no_models, verify_pairs=verify_pairs, dev_url=_state.dev_url,
-            pg_version=_state.pg_version, progress=progress,
+            pg_version=_pg_version(config), progress=progress,
         )
     if fmt is Format.json:
         _json(
@@ -399,7 +407,7 @@ def generate_models(
     )
     with _working("generating models") as progress:
         result = api.generate_models(
-            config, settings=settings, dev_url=_state.dev_url, pg_version=_state.pg_version, progress=progress
+            config, settings=settings, dev_url=_state.dev_url, pg_version=_pg_version(config), progress=progress
         )
     rel = config.rel(result.path)
     if fmt is Format.json:

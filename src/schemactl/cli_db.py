@@ -18,6 +18,7 @@ from .cli import (
     _info,
     _json,
     _out,
+    _pg_version,
     _print_sql,
     _state,
     _working,
@@ -200,7 +201,7 @@ def baseline(
     warnings: list[str] = []
     with _working("comparing the database with the migrations' replay"):
         result = bookkeeping.baseline(config, url, version, force=force, lock_wait=lock_wait,
-                                      dev_url=_state.dev_url, pg_version=_state.pg_version, warn=warnings.append,
+                                      dev_url=_state.dev_url, pg_version=_pg_version(config), warn=warnings.append,
                                       full_detail=_state.verbose > 0)
     if fmt is Format.json:
         _json({"recorded": result.recorded, "forced": result.forced, "differences": result.differences,

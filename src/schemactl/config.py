@@ -16,6 +16,7 @@ from typing import Any
 from .errors import ConfigError
 
 CONFIG_FILE = "schemactl.toml"
+AUTO = "auto"  # pg_version: the major the environments' servers run
 PYPROJECT = "pyproject.toml"
 
 # Component folders under schemas/ load in this order; anything else loads last.
@@ -68,7 +69,7 @@ class Config:
     include_schemas: tuple[str, ...] = ()
     exclude_schemas: tuple[str, ...] = ()
     load_order: tuple[str, ...] = tuple(DEFAULT_LOAD_ORDER)
-    pg_version: int | None = None
+    pg_version: int | str | None = None  # a major, AUTO, or None (discovery's default)
     dev_url: str | None = None
     tracking_schema: str = "schemactl"
     environments: dict[str, Environment] = field(default_factory=dict)
@@ -220,8 +221,13 @@ def parse_config(data: dict[str, Any], source: Path) -> Config:
         if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
             raise ConfigError(f"{where}: setting {key!r} must be a list of non-empty strings")
     pg_version = data.get("pg_version")
-    if pg_version is not None and (isinstance(pg_version, bool) or not isinstance(pg_version, int)):
-        raise ConfigError(f"{where}: setting 'pg_version' must be an integer such as 15")
+    if pg_version is not None and pg_version != AUTO and (isinstance(pg_version, bool) or not isinstance(pg_version, int)):
+        raise ConfigError(f"{where}: setting 'pg_version' must be a major version such as 16, or \"auto\"")
+    if pg_version == AUTO and not data.get("environments"):
+        raise ConfigError(
+            f"{where}: pg_version = \"auto\" takes the major of the environments' servers, and none is configured",
+            hint="add an [environments.NAME] table with a url, or set pg_version to a major such as 16",
+        )
     if data.get("include_schemas") and data.get("exclude_schemas"):
         raise ConfigError(f"{where}: set include_schemas or exclude_schemas, not both")
     generator = data.get("models_generator", "declarative")
@@ -304,8 +310,9 @@ roles = []
 # Order of component folders under schemas/; folders not listed load last.
 # load_order = ["extensions", "schemas", "types", "sequences", "tables", "functions", "views", "triggers"]
 
-# PostgreSQL major version of the ephemeral server (default: newest installed).
-# pg_version = 15
+# PostgreSQL major of the ephemeral server (default: newest installed), or "auto": the major
+# the servers of [environments] run, so migrations are verified where they will run.
+# pg_version = 16
 
 # Use an existing server for scratch databases instead of starting one.
 # dev_url = "postgresql://me@localhost/postgres"

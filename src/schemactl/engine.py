@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import catalog, comments_grants, enums, ordering, partitions, sqltext, typechange, upstream
+from . import catalog, comments_grants, enums, notnull, ordering, partitions, sqltext, typechange, upstream
 
 if TYPE_CHECKING:
     from .config import Config
@@ -72,6 +72,7 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
             inspector.schemactl_table_functions = ordering.read_table_functions(conn, schemas.keeps)
             inspector.schemactl_whole_objects = catalog.read_whole_objects(conn, schemas.keeps)
             inspector.schemactl_column_settings = catalog.read_column_settings(conn, schemas.keeps)
+            inspector.schemactl_not_null = notnull.read_not_null_names(conn, schemas.keeps)
             partitions.add_partitioned_dependents(conn, schemas.keeps, inspector.selectables)
             partitions.drop_partition_clones(conn, inspector)
             inspector.schemactl_subpartition_keys = partitions.read_subpartition_keys(conn, schemas.keeps)
@@ -188,6 +189,7 @@ def migration_sql(i_from: Any, i_target: Any, pinned: frozenset[str] | None = No
     statements = _with_domains(statements, *catalog.domain_statements(i_from.schemactl_domains, i_target.schemactl_domains))
     identities = catalog.identity_statements(i_from.schemactl_identities, i_target.schemactl_identities)
     statements = release + drops + revokes + first + composites + statements + own + identities + storage + creates + last + grants
+    statements = notnull.rename_statements(statements, i_from.schemactl_not_null, i_target.schemactl_not_null)
     statements = drop_superseded_defaults(identity_before_default(reorder(regenerate_columns(statements, i_target))))
     statements = typechange.drop_needless_using(statements, _type_changes(statements, i_from, i_target))
     return _tidy("".join(s + "\n\n" for s in enums.additions_first(additions, statements) + statements))

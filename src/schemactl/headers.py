@@ -19,7 +19,7 @@ from typing import Protocol
 from . import __version__
 from .errors import UnverifiedMigration
 
-_VERIFIED = re.compile(r"^-- Verified with pg_dump(?: \(pair (?P<pair>[0-9a-f]+)\))?:")
+_VERIFIED = re.compile(r"^-- Verified with pg_dump(?: on PostgreSQL (?P<major>\d+))?(?: \(pair (?P<pair>[0-9a-f]+)\))?:")
 _UNVERIFIED = "-- UNVERIFIED"
 _REVIEW = "-- Review and fix"
 _DIFFERENCE = "--   "
@@ -38,6 +38,7 @@ class Verification:
     status: str  # "verified", "unverified", or "unknown" (no verification line: hand-written)
     pair: str | None = None  # the pair hash a verified header names
     problems: list[str] = field(default_factory=list)  # an UNVERIFIED header's remaining differences
+    major: int | None = None  # the PostgreSQL major it was verified on (older headers do not say)
 
 
 def _header_end(lines: list[str]) -> int:
@@ -54,7 +55,7 @@ def read(text: str) -> Verification:
     header = lines[: _header_end(lines)]
     for i, line in enumerate(header):
         if m := _VERIFIED.match(line):
-            return Verification("verified", m["pair"])
+            return Verification("verified", m["pair"], major=int(m["major"]) if m["major"] else None)
         if line.startswith(_UNVERIFIED):
             rest = header[i + 1 :]
             if rest and rest[0].startswith(_REVIEW):
@@ -95,24 +96,27 @@ def pair_hash(up_text: str, down_text: str) -> str:
 def is_current(up_text: str, down_text: str) -> bool:
     """Whether the pair is verified and unchanged since (both headers name its current hash)."""
     want = pair_hash(up_text, down_text)
-    return all(read(t) == Verification("verified", want) for t in (up_text, down_text))
+    return all((v := read(t)).status == "verified" and v.pair == want for t in (up_text, down_text))
 
 
-def verification_lines(problems: Sequence[str], pair: str, claim: str) -> list[str]:
-    """The verification lines for a pair: `claim` says what was checked (e.g. "up reaches schemas/")."""
+def verification_lines(problems: Sequence[str], pair: str, claim: str, major: int) -> list[str]:
+    """The verification lines for a pair: `claim` says what was checked (e.g. "up reaches schemas/"),
+    `major` on which PostgreSQL (so `apply` can say when a database runs another)."""
     if problems:
         return [
             f"{_UNVERIFIED}: applying this pair did not give the expected schema.",
             f"{_REVIEW} it by hand, then run `schemactl verify`. Remaining differences:",
             *[f"{_DIFFERENCE}{p}" for p in problems],
         ]
-    return [f"-- Verified with pg_dump (pair {pair}): {claim}."]
+    return [f"-- Verified with pg_dump on PostgreSQL {major} (pair {pair}): {claim}."]
 
 
-def with_verification(up_text: str, down_text: str, problems: Sequence[str], claim: str) -> tuple[str, str]:
+def with_verification(
+    up_text: str, down_text: str, problems: Sequence[str], claim: str, major: int
+) -> tuple[str, str]:
     """Both files of a pair with their verification lines replaced."""
     pair = pair_hash(up_text, down_text)
-    block = verification_lines(problems, pair, claim)
+    block = verification_lines(problems, pair, claim, major)
     return _insert(strip(up_text), block), _insert(strip(down_text), block)
 
 

@@ -92,8 +92,9 @@ def verify_pairs(
             target = verify.snapshot(box, db, schemas)
         progress(f"verifying {len(todo)} pair(s)")
         results = _walk(config, box, schemas, pairs, todo, target)
+        major = box.server_version() // 10000
     for r, pair in zip(results, todo, strict=True):
-        r.rewritten = _rewrite(pair, r, CLAIM_NEWEST if pair is newest else CLAIM_OLDER)
+        r.rewritten = _rewrite(pair, r, CLAIM_NEWEST if pair is newest else CLAIM_OLDER, major)
     # Verifying a pair is also the deliberate act `rehash` records: the sum takes the files as they are.
     migfiles.write_sum(config.generated, migfiles.list_migrations(config.generated))
     return VerifyResult(results)
@@ -148,10 +149,10 @@ def _walk(
     return results
 
 
-def _rewrite(pair: migfiles.MigrationPair, result: PairResult, claim: str) -> bool:
+def _rewrite(pair: migfiles.MigrationPair, result: PairResult, claim: str, major: int) -> bool:
     """Give the pair the verification lines of `result`; return whether a file changed."""
     old_up, old_down = (p.read_text(encoding="utf-8") for p in (pair.up, pair.down))
-    up, down = headers.with_verification(old_up, old_down, result.problems, claim)
+    up, down = headers.with_verification(old_up, old_down, result.problems, claim, major)
     changed = False
     for path, old, new in ((pair.up, old_up, up), (pair.down, old_down, down)):
         if new != old:

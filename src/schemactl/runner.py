@@ -24,7 +24,7 @@ from typing import Any
 import psycopg2
 from psycopg2.errorcodes import UNDEFINED_OBJECT
 
-from . import dburl, ddl, headers, ledger, session, sqltext
+from . import dburl, ddl, headers, ledger, pgversion, session, sqltext
 from .config import Config
 from .errors import (
     IntegrityError,
@@ -236,11 +236,9 @@ def apply_migrations(
     with session.open_session(database, "apply") as conn:
         if dry_run:
             led = ledger.read(conn, schema)
+            plan = _plan_apply(config, files, led, upto, environment, allow_out_of_order, True, allow_unverified)
             return _named(RunResult(
-                _plan_apply(config, files, led, upto, environment, allow_out_of_order, True, allow_unverified),
-                led.current,
-                True,
-                dburl.mask(database),
+                plan, led.current, True, dburl.mask(database), _major_warnings(files, plan, conn.server_version)
             ), files, led)
         with session.migration_lock(conn, schema, lock_wait):
             ledger.ensure(conn, schema)
@@ -248,7 +246,7 @@ def apply_migrations(
             plan = _plan_apply(config, files, led, upto, environment, allow_out_of_order, False, allow_unverified)
             session.set_timeouts(conn, lock_timeout, statement_timeout)
             done: list[Step] = []
-            warnings: list[str] = []
+            warnings = _major_warnings(files, plan, conn.server_version)
             current = led.current
             for step in plan:
                 f = files[step.version]
@@ -320,6 +318,11 @@ def _finish_apply(schema: str, f: MigrationFile) -> Callable[[Any, int], None]:
         )
 
     return finish
+
+
+def _major_warnings(files: dict[int, MigrationFile], plan: list[Step], server_version: int) -> list[str]:
+    pairs = [files[step.version].pair for step in plan if step.status != "skipped"]
+    return pgversion.verified_elsewhere(pairs, server_version)
 
 
 def _plan_apply(

@@ -4,9 +4,11 @@ replayed into one database, the DDL of `schemas/` loaded into another."""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 
-from . import ddl, pgserver
+from . import ddl, pgbinaries, pgserver, pgversion
+from .pgbinaries import PgBinaries
 from .config import Config
 from .errors import SQLFileError
 
@@ -14,14 +16,61 @@ from .errors import SQLFileError
 @contextlib.contextmanager
 def sandbox(config: Config, dev_url: str | None = None, pg_version: int | None = None) -> Iterator[pgserver.Sandbox]:
     """Yield a sandbox (dev server or ephemeral cluster) in which the project's roles exist."""
-    with pgserver.sandbox(dev_url or config.resolved_dev_url(), pg_version or config.pg_version) as box:
+    with pgserver.sandbox(dev_url or config.resolved_dev_url(), pgversion.wanted(config, pg_version)) as box:
         box.create_roles(config.roles)
         yield box
 
 
+_ICU = "ICU is not supported in this build"
+_NO_EXTENSION = re.compile(r'extension "([^"]+)" is not available|could not open extension control file ".*/([^/"]+)\.control"')
+
+
+@contextlib.contextmanager
+def _features_named(box: pgserver.Sandbox) -> Iterator[None]:
+    """Turn the server's words for a feature its build lacks (ICU, an extension) into an error
+    naming the feature, the server, and the ways to use another one."""
+    try:
+        yield
+    except SQLFileError as e:
+        if (why := missing_feature(box, e.message)) is not None:
+            e.message, e.hint = why
+            e.args = (e.message,)
+        raise
+
+
+def missing_feature(box: pgserver.Sandbox, message: str) -> tuple[str, str] | None:
+    """(message, hint) when `message` is the server saying its build lacks a feature, else None."""
+    if _ICU in message:
+        at, lacks, what = message.index(_ICU), "is built without ICU", "ICU collations cannot be created there"
+    elif m := _NO_EXTENSION.search(message):
+        name = m.group(1) or m.group(2)
+        at, lacks, what = m.start(), f"has no {name} extension installed", f"CREATE EXTENSION {name} cannot run there"
+    else:
+        return None
+    where = message[:at]  # "schemas/x.sql:3:1: ", as the file's other errors begin
+    b = box.binaries
+    if isinstance(box, pgserver.EphemeralServer) and b is not None:
+        server, others = f"the scratch server (PostgreSQL {b.major} in {b.bindir}, {b.source})", _other_majors(b)
+        fix = ("use a server that has it: " + (f"another major with --pg-version N or pg_version = N (also installed: {others}), or " if others else "")
+               + "SCHEMACTL_PG_BIN=DIR naming the bin directory of a PostgreSQL that has it")
+    else:
+        server, fix = "the dev server (dev_url / --dev-url)", "install it there, or leave dev_url unset for an ephemeral server"
+    return f"{where}{server} {lacks}, so {what}", fix
+
+
+def _other_majors(used: PgBinaries) -> str:
+    from .errors import ServerUnavailable
+
+    try:
+        found = pgbinaries.discover()
+    except ServerUnavailable:
+        return ""
+    return ", ".join(f"{b.major} ({b.source})" for b in found if (b.major, b.source) != (used.major, used.source))
+
+
 def replay(box: pgserver.Sandbox, db: str, files: list[tuple[ddl.SQLFile, bool]]) -> None:
     """Run migration files (from `ddl.read_migration`) into `db`, in order."""
-    with contextlib.closing(box.connect(db)) as conn:
+    with contextlib.closing(box.connect(db)) as conn, _features_named(box):
         for f, transactional in files:
             ddl.execute_file(conn, f, transactional)
 
@@ -31,7 +80,7 @@ def run_migration(box: pgserver.Sandbox, db: str, migration: tuple[ddl.SQLFile, 
     error message, or None."""
     f, transactional = migration
     try:
-        with contextlib.closing(box.connect(db)) as conn:
+        with contextlib.closing(box.connect(db)) as conn, _features_named(box):
             ddl.execute_file(conn, f, transactional)
     except SQLFileError as e:
         return e.message
@@ -40,7 +89,7 @@ def run_migration(box: pgserver.Sandbox, db: str, migration: tuple[ddl.SQLFile, 
 
 def load_schemas(box: pgserver.Sandbox, db: str, files: list[ddl.SQLFile]) -> None:
     """Load the DDL files of `schemas/` into `db`."""
-    with contextlib.closing(box.connect(db)) as conn:
+    with contextlib.closing(box.connect(db)) as conn, _features_named(box):
         ddl.load_schema_files(conn, files)
 
 
@@ -51,6 +100,6 @@ def version_warning(live_version: int, box: pgserver.Sandbox) -> str | None:
         return None
     return (
         f"the live database runs PostgreSQL {live} and the scratch server PostgreSQL {here}: catalogs and "
-        f"pg_dump output differ between major versions, so some differences may be the versions' own "
-        f"(use --pg-version {live} if those server binaries are installed)"
+        f"pg_dump output differ between major versions, so some differences may be the versions' own; "
+        f"to compare on {live}, {pgversion.mismatch_fix(live)}"
     )

@@ -23,7 +23,7 @@ from typing import Any
 import psycopg2
 import psycopg2.extensions as ext
 
-from . import dburl
+from . import dburl, pgversion
 from .errors import Interrupted, LockTimeout, UsageError
 
 _LOCK_CLASS = 0x5343544C  # "SCTL": the first half of our advisory-lock key
@@ -158,6 +158,7 @@ def open_session(database: str, command: str) -> Iterator[Any]:
                 # rolls back, instead of holding locks until the statement ends (PG 14+).
                 with contextlib.suppress(psycopg2.Error):
                     cur.execute("SET client_connection_check_interval = '2s'")
+            pgversion.remember(database, conn.server_version)  # pg_version = "auto" need not ask again
             yield conn
         finally:
             conn.close()

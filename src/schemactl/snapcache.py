@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import __version__, migfiles, pgserver, verify
+from . import __version__, migfiles, pgserver, pgversion, verify
 from .config import Config, ModelSettings
 from .ddl import SQLFile
 from .engine import SchemaFilter
@@ -33,7 +33,7 @@ def server_identity(config: Config, dev_url: str | None, pg_version: int | None)
 
         with contextlib.closing(dburl.connect(dev_url, application_name="schemactl check")) as conn:
             return f"dev:{conn.server_version}"
-    binaries = pgserver.find_binaries(pg_version or config.pg_version)
+    binaries = pgserver.find_binaries(pgversion.wanted(config, pg_version))
     st = (binaries.bindir / "postgres").stat()
     return f"{binaries.bindir}:{binaries.major}:{st.st_size}:{st.st_mtime_ns}"
 

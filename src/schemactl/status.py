@@ -8,10 +8,12 @@ removed or a no-transaction run stopped partway.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
-from . import dburl, ledger, migfiles, session
+from . import dburl, headers, ledger, migfiles, session
 from .config import Config
 from .errors import IntegrityError, UsageError
 from .migfiles import MigrationPair
@@ -69,8 +71,13 @@ class StatusResult:
 @dataclass(frozen=True)
 class MigrationFile:
     pair: MigrationPair
-    checksum: str
+    checksum: str  # of the up file without its verification lines (see `checksum`)
     environments: tuple[str, ...] | None
+    whole_file: str = ""  # SHA-256 of every byte: what ledgers recorded before verification lines were left out
+
+    def matches(self, recorded: str | None) -> bool:
+        """Whether a checksum the ledger recorded is this file's."""
+        return recorded is not None and recorded in (self.checksum, self.whole_file)
 
     @property
     def version(self) -> int:
@@ -91,6 +98,13 @@ class MigrationFile:
         return environment in self.environments
 
 
+def checksum(path: Path) -> str:
+    """SHA-256 of an up file without its verification lines: `schemactl verify` rewrites those
+    (e.g. after verifying on another major), and that must not make an applied file `changed`."""
+    text = path.read_bytes().decode("utf-8", errors="surrogateescape")
+    return hashlib.sha256(headers.strip(text).encode("utf-8", errors="surrogateescape")).hexdigest()
+
+
 def read_files(config: Config) -> dict[int, MigrationFile]:
     out = {}
     # A gap is not refused here: the ledger says whether it is an applied migration whose file
@@ -99,7 +113,7 @@ def read_files(config: Config) -> dict[int, MigrationFile]:
         text = pair.up.read_text(encoding="utf-8", errors="replace")
         envs = migfiles.directives(text).get("environments")
         names = tuple(e.strip() for e in envs.split(",") if e.strip()) if envs is not None else None
-        out[pair.version] = MigrationFile(pair, migfiles.file_hash(pair.up), names)
+        out[pair.version] = MigrationFile(pair, checksum(pair.up), names, migfiles.file_hash(pair.up))
     return out
 
 
@@ -136,10 +150,10 @@ def states(files: dict[int, MigrationFile], led: ledger.Ledger, config: Config) 
             if row is None:
                 s.error = "no file, and not applied to this database"
         elif row:
-            s.state = row.state if row.checksum == f.checksum else "changed"
+            s.state = row.state if f.matches(row.checksum) else "changed"
         elif current is not None and v < current:
             s.state = "out-of-order"
-        elif v in led.failures and (f is None or led.failures[v].checksum in (None, f.checksum)):
+        elif v in led.failures and (f is None or (led.failures[v].checksum is None or f.matches(led.failures[v].checksum))):
             # Only the file that failed is `failed`; a replaced file is simply pending.
             s.state, s.error = "failed", led.failures[v].error or led.failures[v].status
         out.append(s)

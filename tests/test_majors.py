@@ -1,0 +1,176 @@
+"""The PostgreSQL major migrations are verified on: `pg_version = "auto"` takes the one the
+environments run, headers say which major verified a pair, `apply` says when a database runs
+another and how to fix it, and a server whose build lacks a feature is named as such."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from schemactl import pgbinaries, pgserver
+
+from .conftest import Project, query, url_of
+
+
+@pytest.fixture
+def other_major(discovery: None) -> Iterator[tuple[int, int, pgserver.EphemeralServer]]:
+    """(the major discovery picks, another installed major, a running server of the other)."""
+    found = pgbinaries.discover()
+    default = pgbinaries.choose(found, None)
+    others = [b for b in found if default is not None and b.major != default.major]
+    if default is None or not others:
+        pytest.skip("needs two PostgreSQL majors (the system one and the bundled one)")
+    box = pgserver.EphemeralServer(others[0])
+    try:
+        yield default.major, others[0].major, box
+    finally:
+        box.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _auto(project: Project, url: str) -> None:
+    project.write_config(f'pg_version = "auto"\n[environments.prod]\nurl = "{url}"\n')
+
+
+def test_auto_verifies_on_the_major_the_environment_runs(
+    other_major: tuple[int, int, pgserver.EphemeralServer], project: Project, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    default, other, prod = other_major
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path / "cache"))
+    prod_db = prod.create_database("prod")
+    _auto(project, url_of(prod, prod_db))
+    r = project.cli("doctor", "--format", "json")
+    report = json.loads(r.stdout)
+    assert report["reason"] == f"pg_version = \"auto\": 'prod' runs {other}" and not report["problems"], r.stdout
+    assert next(s["major"] for s in report["servers"] if s["chosen"]) == other
+
+    project.schema("t.sql", "create table t (id int primary key, name text);\n")
+    r = project.cli("diff", "-m", "base")
+    assert r.returncode == 0, r.stderr
+    up = (project.root / "generated" / "0001_base.up.sql").read_text()
+    assert f"-- Verified with pg_dump on PostgreSQL {other} (pair " in up
+
+    # Asked once: with production gone, the cached answer still holds and nothing warns.
+    prod.close()
+    r = project.cli("diff", "-m", "again")
+    assert r.returncode == 0 and "no changes" in r.stderr and "warning" not in r.stderr, r.stderr
+
+
+def test_auto_with_an_environment_it_cannot_ask_warns_and_uses_the_default(
+    discovery: None, project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path / "cache"))
+    _auto(project, f"postgresql://app:s3cret-pw@127.0.0.1:{_free_port()}/app")
+    project.schema("t.sql", "create table t (id int primary key);\n")
+    r = project.cli("diff", "-m", "base")
+    assert r.returncode == 0, r.stderr
+    warning = next(ln for ln in r.stderr.splitlines() if ln.startswith("warning:"))
+    assert "pg_version = \"auto\": cannot ask environment 'prod' for its PostgreSQL major" in warning
+    assert "s3cret-pw" not in r.stderr + r.stdout
+    default = pgbinaries.choose(pgbinaries.discover(), None)
+    assert default is not None
+    up = (project.root / "generated" / "0001_base.up.sql").read_text()
+    assert f"on PostgreSQL {default.major} (pair " in up
+
+
+def test_auto_without_environments_is_a_configuration_error(project: Project) -> None:
+    project.write_config('pg_version = "auto"\n')
+    r = project.cli("diff", "-m", "x")
+    assert r.returncode == 2
+    assert r.stderr.startswith('error: schemactl.toml: pg_version = "auto" takes the major of the environments')
+    assert "hint: add an [environments.NAME] table" in r.stderr
+    project.write_config('pg_version = "newest"\n')
+    r = project.cli("diff", "-m", "x")
+    assert r.returncode == 2 and "must be a major version such as 16, or \"auto\"" in r.stderr
+
+
+def test_apply_names_the_fix_when_the_database_runs_another_major(
+    other_major: tuple[int, int, pgserver.EphemeralServer], project: Project, server: pgserver.EphemeralServer,
+    database: str,
+) -> None:
+    default, other, _ = other_major
+    if server.server_version() // 10000 != default:
+        pytest.skip("the session server runs another major than discovery's default")
+    project.schema("t.sql", "create table t (id int primary key);\n")
+    assert project.cli("--pg-version", str(other), "diff", "-m", "base").returncode == 0
+    url = url_of(server, database)
+    r = project.cli("apply", "--db", url)
+    assert r.returncode == 0, r.stderr
+    warning = next(ln for ln in r.stderr.splitlines() if ln.startswith("warning:"))
+    assert warning.startswith(f"warning: 0001_base was verified on PostgreSQL {other}, and this database runs "
+                              f"PostgreSQL {default}: to verify it on {default}, set pg_version = {default}")
+    assert warning.endswith("then run `schemactl verify 1`")
+    dry = json.loads(project.cli("apply", "--db", url, "--dry-run", "--format", "json").stdout)
+    assert dry["warnings"] == []  # nothing is pending: nothing to warn about
+
+    # The fix it names: verify on the database's major. Only the verification lines change, so the
+    # applied file is still `applied`, not `changed`.
+    r = project.cli("--pg-version", str(default), "verify", "1")
+    assert r.returncode == 0, r.stderr
+    up = (project.root / "generated" / "0001_base.up.sql").read_text()
+    assert f"on PostgreSQL {default} (pair " in up
+    status = json.loads(project.cli("status", "--db", url, "--format", "json").stdout)
+    assert [m["state"] for m in status["migrations"]] == ["applied"], status
+    assert query(url, "SELECT count(*) FROM t") == [(0,)]
+    # A ledger written before checksums left the verification lines out still matches.
+    up_path = project.root / "generated" / "0001_base.up.sql"
+    query(url, f"UPDATE schemactl.migrations SET checksum = '{hashlib.sha256(up_path.read_bytes()).hexdigest()}'")
+    status = json.loads(project.cli("status", "--db", url, "--format", "json").stdout)
+    assert [m["state"] for m in status["migrations"]] == ["applied"], status
+
+
+def test_a_feature_the_server_lacks_is_named_with_the_fix(project: Project) -> None:
+    project.schema("ext.sql", "create extension if not exists no_such_thing;\n")
+    r = project.cli("diff", "-m", "x")
+    assert r.returncode == 8, r.stderr
+    lines = r.stderr.splitlines()
+    assert lines[0].startswith("error: schemas/ext.sql:1:1: the scratch server (PostgreSQL ")
+    assert lines[0].endswith("has no no_such_thing extension installed, so CREATE EXTENSION no_such_thing cannot run there")
+    hint = next(ln for ln in lines if ln.startswith("hint:"))
+    assert "SCHEMACTL_PG_BIN=DIR" in hint
+
+
+def test_a_server_built_without_icu_says_so(discovery: None, project: Project) -> None:
+    import subprocess
+
+    embedded = next((b for b in pgbinaries.discover() if b.source == pgbinaries.EMBEDDED), None)
+    if embedded is None or "--without-icu" not in subprocess.run(
+        [embedded.tool("pg_config"), "--configure"], capture_output=True, text=True, check=False
+    ).stdout:
+        pytest.skip("needs the bundled server built without ICU")
+    project.schema("c.sql", "create collation german (provider = icu, locale = 'de-DE');\n")
+    r = project.cli("--pg-version", str(embedded.major), "diff", "-m", "x")
+    assert r.returncode == 8
+    assert r.stderr.startswith(f"error: schemas/c.sql:1:1: the scratch server (PostgreSQL {embedded.major} in ")
+    assert "is built without ICU, so ICU collations cannot be created there" in r.stderr.splitlines()[0]
+    assert "ICU is not supported in this build" not in r.stderr
+
+
+def test_not_null_constraint_names_follow_a_detach_and_an_attach(discovery: None, project: Project) -> None:
+    # PostgreSQL 18 names NOT NULL constraints; a detached partition keeps its parent's names,
+    # an attached table its own, and migra compares neither (docs/engine-notes.md).
+    newest = max(pgbinaries.discover(), key=lambda b: b.major)
+    if newest.major < 18:
+        pytest.skip("needs PostgreSQL 18 or later (named NOT NULL constraints)")
+    parent = "CREATE TABLE m (city int NOT NULL, day date NOT NULL) PARTITION BY RANGE (day);\n"
+    project.schema("s.sql", parent + "CREATE TABLE m_7 PARTITION OF m FOR VALUES FROM ('2007-01-01') TO ('2008-01-01');\n")
+    pg = ("--pg-version", str(newest.major))
+    assert project.cli(*pg, "diff", "-m", "attached").returncode == 0
+    project.schema("s.sql", parent + "CREATE TABLE m_7 (city int NOT NULL, day date NOT NULL);\n")
+    r = project.cli(*pg, "diff", "-m", "detached")
+    assert r.returncode == 0, r.stderr
+    up = (project.root / "generated" / "0002_detached.up.sql").read_text()
+    down = (project.root / "generated" / "0002_detached.down.sql").read_text()
+    assert up.index("detach partition") < up.index('rename constraint "m_city_not_null" to "m_7_city_not_null";')
+    assert down.index('rename constraint "m_7_city_not_null" to "m_city_not_null";') < down.index("attach partition")
