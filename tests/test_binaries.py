@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -87,11 +88,21 @@ def test_a_bundled_server_the_server_user_cannot_reach_is_copied_where_it_can(di
     shutil.copytree(package, hidden / package.name, symlinks=True)
     shutil.copytree(package.parent / f"{package.name}.libs", hidden / f"{package.name}.libs", symlinks=True)
     private = pgbinaries.PgBinaries(hidden / package.name / "pginstall" / "bin", embedded.major, "embedded")
-    box = pgserver.EphemeralServer(private)
+    # Copies of other installations: one unused for 40 days goes when a new copy is made, one
+    # used yesterday stays.
+    stale, recent = Path("/var/tmp/schemactl-pg99-0000test0000"), Path("/var/tmp/schemactl-pg99-1111test1111")
+    for d, age in ((stale, 40), (recent, 1)):
+        d.mkdir(exist_ok=True)
+        os.utime(d, (time.time() - age * 86400,) * 2)
+    box, copy = pgserver.EphemeralServer(private), stale
     try:
         assert not str(box.binaries.bindir).startswith(str(hidden))  # it runs from the copy
+        assert not stale.exists() and recent.exists()
+        copy = box.binaries.bindir.parents[2]  # /var/tmp/schemactl-pg18-<key>: this test's own
         with contextlib.closing(box.connect("postgres")) as conn, conn.cursor() as cur:
             cur.execute("SHOW server_version_num")
             assert int(cur.fetchone()[0]) // 10000 == embedded.major
     finally:
         box.close()
+        for d in (recent, stale, copy):
+            shutil.rmtree(d, ignore_errors=True)

@@ -372,7 +372,23 @@ def _reachable_binaries(binaries: PgBinaries, run_as: pwd.struct_passwd | None) 
             shutil.rmtree(tmp, ignore_errors=True)
             if not (bindir / "postgres").exists():
                 raise
+        _age_out_copies(parent, keep=target)
+    with contextlib.suppress(OSError):
+        os.utime(target)  # in use: see _age_out_copies
     return PgBinaries(bindir, binaries.major, binaries.source)
+
+
+_COPY_UNUSED_DAYS = 30
+
+
+def _age_out_copies(parent: Path, keep: Path) -> None:
+    """Remove the copies of other installations (an upgraded wheel, a deleted virtualenv) that
+    no run has used for a month: each is ~35 MB, and nothing else would ever remove them."""
+    cutoff = time.time() - _COPY_UNUSED_DAYS * 86400
+    for old in parent.glob("schemactl-pg[0-9]*-*"):
+        with contextlib.suppress(OSError):
+            if old != keep and old.is_dir() and not old.is_symlink() and old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
 
 
 def scratch_location() -> tuple[str, str | None]:
