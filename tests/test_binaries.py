@@ -73,7 +73,9 @@ def test_without_installed_postgresql_the_bundled_server_does_the_work(discovery
     assert r.returncode == 0, r.stderr
 
 
-def test_a_bundled_server_the_server_user_cannot_reach_is_copied_where_it_can(discovery: None, tmp_path: Path) -> None:
+def test_a_bundled_server_the_server_user_cannot_reach_is_copied_where_it_can(
+    discovery: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import contextlib
     import os
 
@@ -91,13 +93,21 @@ def test_a_bundled_server_the_server_user_cannot_reach_is_copied_where_it_can(di
     # Copies of other installations: one unused for 40 days goes when a new copy is made, one
     # used yesterday stays.
     stale, recent = Path("/var/tmp/schemactl-pg99-0000test0000"), Path("/var/tmp/schemactl-pg99-1111test1111")
-    for d, age in ((stale, 40), (recent, 1)):
+    # The same for cached clusters: a fresh cache keeps one, and one of another build unused
+    # for 40 days goes when it is stored.
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path / "cache"))
+    old_cluster = tmp_path / "cache" / "initdb-pg99-0000test0000"
+    old_cluster.mkdir(parents=True)
+    for d, age in ((stale, 40), (recent, 1), (old_cluster, 40)):
         d.mkdir(exist_ok=True)
         os.utime(d, (time.time() - age * 86400,) * 2)
     box, copy = pgserver.EphemeralServer(private), stale
     try:
         assert not str(box.binaries.bindir).startswith(str(hidden))  # it runs from the copy
-        assert not stale.exists() and recent.exists()
+        assert not stale.exists() and recent.exists() and not old_cluster.exists()
+        # One cluster per build, wherever its binaries are: the copy shares the original's.
+        assert pgserver._cache_dir(box.binaries) == pgserver._cache_dir(embedded) == pgserver._cache_dir(private)
+        assert (pgserver._cache_dir(embedded) / "PG_VERSION").exists()
         copy = box.binaries.bindir.parents[2]  # /var/tmp/schemactl-pg18-<key>: this test's own
         with contextlib.closing(box.connect("postgres")) as conn, conn.cursor() as cur:
             cur.execute("SHOW server_version_num")

@@ -116,6 +116,14 @@ class Config:
         return self.source.name if self.source else CONFIG_FILE
 
 
+def cache_root() -> Path:
+    """Where schemactl keeps what it may reuse between runs (SCHEMACTL_CACHE_DIR)."""
+    if os.environ.get("SCHEMACTL_CACHE_DIR"):
+        return Path(os.environ["SCHEMACTL_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "schemactl"
+
+
 def interpolate(value: str, setting: str) -> str:
     """Replace `${VAR}` with the environment variable's value; unset variables are errors."""
 

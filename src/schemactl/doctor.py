@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import dburl, pgbinaries, pgserver, pgversion
-from .config import Config
+from .config import Config, cache_root
 from .errors import ServerUnavailable
 
 
@@ -79,7 +79,7 @@ def doctor(config: Config | None, *, pg_version: int | None = None, dev_url: str
         else:
             reason = "the newest major installed on the machine (the bundled server is the fallback)"
     servers = [Server(str(b.bindir), b.major, b.source, b == chosen and not dev) for b in found]
-    cache = pgserver.cache_root()
+    cache = cache_root()
     size, entries = _size(cache)
     try:
         temp, user = pgserver.scratch_location()

@@ -15,6 +15,7 @@ drop a database.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -36,6 +37,7 @@ import psycopg2.extensions
 import testing.postgresql
 
 from . import dburl
+from .config import cache_root
 from .pgbinaries import PgBinaries, find_binaries
 from .errors import ServerUnavailable, first_line
 
@@ -261,17 +263,37 @@ def _chown_tree(root: Path, user: pwd.struct_passwd) -> None:
             os.lchown(os.path.join(dirpath, n), user.pw_uid, user.pw_gid)
 
 
-def cache_root() -> Path:
-    """Where schemactl keeps what it may reuse between runs (SCHEMACTL_CACHE_DIR)."""
-    if os.environ.get("SCHEMACTL_CACHE_DIR"):
-        return Path(os.environ["SCHEMACTL_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "schemactl"
-
-
 def _cache_dir(binaries: PgBinaries) -> Path:
-    key = hashlib.sha256(f"{binaries.bindir}|{' '.join(_INITDB_ARGS)}".encode()).hexdigest()[:12]
+    """The cached cluster of a build: keyed by what the cluster depends on (the server's version
+    and build, initdb's arguments), not by where the binaries are, so every virtualenv, clone and
+    root copy of the same bundle shares one (a path key made one 44 MB entry per venv)."""
+    key = hashlib.sha256(f"{_build_of(binaries.bindir)}|{' '.join(_INITDB_ARGS)}".encode()).hexdigest()[:12]
     return cache_root() / f"initdb-pg{binaries.major}-{key}"
+
+
+@functools.lru_cache(maxsize=8)
+def _build_of(bindir: Path) -> str:
+    """`postgres --version` and the binary's size: equal for copies of one build."""
+    postgres = bindir / "postgres"
+    try:
+        version = subprocess.run([str(postgres), "--version"], capture_output=True, text=True, timeout=10,
+                                 check=False).stdout.strip()
+        return f"{version}|{postgres.stat().st_size}"
+    except (OSError, subprocess.SubprocessError):
+        return str(bindir)
+
+
+_CACHE_UNUSED_DAYS = 30
+
+
+def _age_out(parent: Path, pattern: str, keep: Path) -> None:
+    """Remove the entries matching `pattern` (other builds' clusters, other installations'
+    copies) that no run has used for a month: nothing else would ever remove them."""
+    cutoff = time.time() - _CACHE_UNUSED_DAYS * 86400
+    for old in parent.glob(pattern):
+        with contextlib.suppress(OSError):
+            if old != keep and old.is_dir() and not old.is_symlink() and old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
 
 
 def _copy_tree(src: Path, dst: Path) -> None:
@@ -298,6 +320,7 @@ def _store_in_cache(data: Path, binaries: PgBinaries) -> None:
     except OSError as e:
         log.debug("could not cache initialised cluster: %s", e)
         shutil.rmtree(tmp, ignore_errors=True)
+    _age_out(target.parent, "initdb-pg*", keep=target)
 
 
 def _unprivileged_user() -> pwd.struct_passwd | None:
@@ -372,23 +395,10 @@ def _reachable_binaries(binaries: PgBinaries, run_as: pwd.struct_passwd | None) 
             shutil.rmtree(tmp, ignore_errors=True)
             if not (bindir / "postgres").exists():
                 raise
-        _age_out_copies(parent, keep=target)
+        _age_out(parent, "schemactl-pg[0-9]*-*", keep=target)
     with contextlib.suppress(OSError):
-        os.utime(target)  # in use: see _age_out_copies
+        os.utime(target)  # in use: see _age_out
     return PgBinaries(bindir, binaries.major, binaries.source)
-
-
-_COPY_UNUSED_DAYS = 30
-
-
-def _age_out_copies(parent: Path, keep: Path) -> None:
-    """Remove the copies of other installations (an upgraded wheel, a deleted virtualenv) that
-    no run has used for a month: each is ~35 MB, and nothing else would ever remove them."""
-    cutoff = time.time() - _COPY_UNUSED_DAYS * 86400
-    for old in parent.glob("schemactl-pg[0-9]*-*"):
-        with contextlib.suppress(OSError):
-            if old != keep and old.is_dir() and not old.is_symlink() and old.stat().st_mtime < cutoff:
-                shutil.rmtree(old, ignore_errors=True)
 
 
 def scratch_location() -> tuple[str, str | None]:
@@ -441,6 +451,8 @@ class EphemeralServer(Sandbox):
         try:
             if (cache / "PG_VERSION").exists():
                 _copy_tree(cache, Path(self.base_dir) / "data")
+                with contextlib.suppress(OSError):
+                    os.utime(cache)  # in use: see _age_out
             # Constructed, then started, so that an interrupt while it starts still finds the
             # process to stop and the directory to remove.
             self._pg = _Postgresql(binaries, run_as, base_dir=self.base_dir, auto_start=0)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import dburl, headers
-from .config import AUTO, Config
+from .config import AUTO, Config, cache_root
 from .errors import SchemactlError
 from .migfiles import MigrationPair
 
@@ -40,8 +40,6 @@ class Choice:
 
 
 def _cache_file() -> Path:
-    from .pgserver import cache_root  # pgserver is heavy (testing.postgresql); only needed here
-
     return cache_root() / "environment-majors.json"
 
 

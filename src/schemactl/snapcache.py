@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, migfiles, pgserver, pgversion, verify
-from .config import Config, ModelSettings
+from .config import Config, ModelSettings, cache_root
 from .ddl import SQLFile
 from .engine import SchemaFilter
 
@@ -60,7 +60,7 @@ def models_key(schemas_key: str, settings: ModelSettings) -> str:
 
 
 def _path(kind: str, key: str, suffix: str) -> Path:
-    return pgserver.cache_root() / kind / f"{key}{suffix}"
+    return cache_root() / kind / f"{key}{suffix}"
 
 
 def load_text(kind: str, key: str, suffix: str = ".txt") -> str | None:
