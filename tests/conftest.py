@@ -94,6 +94,14 @@ def icu(server: pgserver.EphemeralServer) -> None:
             pytest.skip("this PostgreSQL is built without ICU")
 
 
+def needs_extension(server: pgserver.EphemeralServer, name: str) -> None:
+    """Skip where the suite's server has no `name` extension (a bundle without contrib)."""
+    with contextlib.closing(server.connect("postgres")) as conn, conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = %s", (name,))
+        if cur.fetchone() is None:
+            pytest.skip(f"this PostgreSQL has no {name} extension")
+
+
 @pytest.fixture
 def database(server: pgserver.EphemeralServer) -> Iterator[str]:
     """A fresh empty database on the session cluster, dropped afterwards."""

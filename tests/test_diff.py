@@ -9,7 +9,7 @@ import pytest
 from schemactl import api, engine, pgserver, verify
 from schemactl.errors import DestructiveChangeError, UsageError
 
-from .conftest import Project
+from .conftest import Project, needs_extension
 
 BASE = """
 create type mood as enum ('sad', 'ok');
@@ -190,7 +190,8 @@ def test_verification_compares_independently(server: pgserver.EphemeralServer) -
         server.drop_database(b)
 
 
-def test_extension_versions_are_pinned_only_where_the_ddl_pins_them(project: Project, dev_url: str) -> None:
+def test_extension_versions_are_pinned_only_where_the_ddl_pins_them(project: Project, dev_url: str, server) -> None:
+    needs_extension(server, "citext")
     fresh = Project(project.root.parent / "fresh")
     fresh.schema("ext.sql", "create extension if not exists citext;\n")
     result = diff(fresh, dev_url, "ext")

@@ -14,7 +14,7 @@ import pytest
 
 from schemactl import api, engine, enums, runner
 
-from .conftest import Project, url_of
+from .conftest import Project, needs_extension, url_of
 
 
 def roundtrip(project: Project, dev_url: str, before: str, after: str) -> api.DiffResult:
@@ -343,7 +343,8 @@ def test_unique_constraint_using_an_existing_index_keeps_the_index_on_the_way_do
     assert result.down_sql.strip().endswith("CREATE UNIQUE INDEX t_id ON public.t USING btree (id);")
 
 
-def test_extension_downgrade_is_reported_as_one_way_at_diff_time(project: Project, dev_url: str) -> None:
+def test_extension_downgrade_is_reported_as_one_way_at_diff_time(project: Project, dev_url: str, server) -> None:
+    needs_extension(server, "pg_trgm")
     project.schema("schema.sql", "CREATE EXTENSION pg_trgm VERSION '1.3';\n")
     assert api.diff(project.config, "old", dev_url=dev_url).verified
     project.schema("schema.sql", "CREATE EXTENSION pg_trgm VERSION '1.4';\n")
