@@ -48,7 +48,8 @@ from schemactl import pgserver
 _WRAPPER = (
     "import atexit, os, resource, runpy, sys\n"
     "fd = int(os.environ['SCHEMACTL_BENCH_FD'])\n"
-    "atexit.register(lambda: os.write(fd, str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss).encode()))\n"
+    "atexit.register(lambda: os.write(fd, "
+    "str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss).encode()))\n"
     "sys.argv = ['schemactl'] + sys.argv[1:]\n"
     "runpy.run_module('schemactl', run_name='__main__')\n"
 )
@@ -64,14 +65,26 @@ def generate_schema(n: int, seed: int = 1, edited: frozenset[int] = frozenset())
         "create function touch() returns trigger language plpgsql as $$\n"
         "begin new.updated_at := now(); return new; end $$;",
     ]
-    types = ["integer", "bigint", "text", "varchar(80)", "numeric(12,2)", "boolean", "date",
-             "timestamptz", "jsonb", "uuid"]
+    types = [
+        "integer",
+        "bigint",
+        "text",
+        "varchar(80)",
+        "numeric(12,2)",
+        "boolean",
+        "date",
+        "timestamptz",
+        "jsonb",
+        "uuid",
+    ]
     for i in range(n):
         default = "active" if i in edited else "new"
-        cols = ["id bigint generated always as identity primary key",
-                "code varchar(32) not null",
-                f"state status not null default '{default}'",
-                "updated_at timestamptz not null default now()"]
+        cols = [
+            "id bigint generated always as identity primary key",
+            "code varchar(32) not null",
+            f"state status not null default '{default}'",
+            "updated_at timestamptz not null default now()",
+        ]
         for c in range(rnd.randint(3, 8)):
             cols.append(f"c{c} {rnd.choice(types)}")
         if i > 0:
@@ -84,14 +97,20 @@ def generate_schema(n: int, seed: int = 1, edited: frozenset[int] = frozenset())
         if i not in edited:
             out.append(f"create index t{i:05d}_updated_idx on t{i:05d} (updated_at);")
         if i % 10 == 9:
-            out.append(f"create view v{i:05d} as select id, code, state from t{i:05d} where state <> 'archived';")
+            out.append(
+                f"create view v{i:05d} as select id, code, state from t{i:05d} where state <> "
+                "'archived';"
+            )
         if i % 20 == 19:
             out.append(
                 f"create function f{i:05d}(p bigint) returns bigint language plpgsql stable as $$\n"
                 f"begin return (select count(*) from t{i:05d} where id > p); end $$;"
             )
         if i % 25 == 24:
-            out.append(f"create trigger t{i:05d}_touch before update on t{i:05d} for each row execute function touch();")
+            out.append(
+                f"create trigger t{i:05d}_touch before update on t{i:05d} for each row execute "
+                "function touch();"
+            )
     return "\n\n".join(out) + "\n"
 
 
@@ -102,8 +121,15 @@ def run_schemactl(args: list[str], cwd: Path, cache: Path | None = None) -> tupl
     if cache is not None:
         env["SCHEMACTL_CACHE_DIR"] = str(cache)
     start = time.perf_counter()
-    p = subprocess.run([sys.executable, "-c", _WRAPPER, *args], cwd=cwd, pass_fds=(w,), capture_output=True,
-                       text=True, env=env, stdin=subprocess.DEVNULL)
+    p = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *args],
+        cwd=cwd,
+        pass_fds=(w,),
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
     elapsed = time.perf_counter() - start
     os.close(w)
     peak = os.read(r, 64).decode() or "0"
@@ -113,7 +139,9 @@ def run_schemactl(args: list[str], cwd: Path, cache: Path | None = None) -> tupl
     return elapsed, int(peak) // 1024
 
 
-def floor(box: pgserver.EphemeralServer, sql_file: Path, repeat: int, single_transaction: bool = True) -> float:
+def floor(
+    box: pgserver.EphemeralServer, sql_file: Path, repeat: int, single_transaction: bool = True
+) -> float:
     """Best time of psql loading the file (in one transaction) into the running server."""
     own = box.binaries.tool("psql") if box.binaries else ""  # the server's own client
     psql = own if os.path.exists(own) else shutil.which("psql") or "psql"
@@ -122,8 +150,28 @@ def floor(box: pgserver.EphemeralServer, sql_file: Path, repeat: int, single_tra
         db = box.create_database("floor")
         p = box.conn_params(db)
         start = time.perf_counter()
-        subprocess.run([psql, "-X", "-q", *(["-1"] if single_transaction else []), "-v", "ON_ERROR_STOP=1", "-h", str(p["host"]), "-p", str(p["port"]),
-                        "-U", "postgres", "-d", db, "-f", str(sql_file)], check=True, capture_output=True)
+        subprocess.run(
+            [
+                psql,
+                "-X",
+                "-q",
+                *(["-1"] if single_transaction else []),
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                str(p["host"]),
+                "-p",
+                str(p["port"]),
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-f",
+                str(sql_file),
+            ],
+            check=True,
+            capture_output=True,
+        )
         best = min(best, time.perf_counter() - start)
         box.drop_database(db)
     return best
@@ -134,21 +182,29 @@ def small_migrations(m: int) -> list[str]:
     out = []
     for i in range(m):
         if i % 4 == 0:
-            out.append(f"create table m{i:04d} (id bigint generated always as identity primary key, "
-                       f"name text not null, created_at timestamptz not null default now());\n"
-                       f"create index m{i:04d}_name on m{i:04d} (name);\n")
+            out.append(
+                f"create table m{i:04d} (id bigint generated always as identity primary key, "
+                f"name text not null, created_at timestamptz not null default now());\n"
+                f"create index m{i:04d}_name on m{i:04d} (name);\n"
+            )
         elif i % 4 == 1:
-            out.append(f"alter table m{i - 1:04d} add column note text;\n"
-                       f"insert into m{i - 1:04d} (name) values ('a'), ('b');\n")
+            out.append(
+                f"alter table m{i - 1:04d} add column note text;\n"
+                f"insert into m{i - 1:04d} (name) values ('a'), ('b');\n"
+            )
         elif i % 4 == 2:
-            out.append(f"alter table m{i - 2:04d} alter column note set default 'n/a';\n"
-                       f"comment on column m{i - 2:04d}.note is 'free text';\n")
+            out.append(
+                f"alter table m{i - 2:04d} alter column note set default 'n/a';\n"
+                f"comment on column m{i - 2:04d}.note is 'free text';\n"
+            )
         else:
             out.append(f"create view m{i:04d}_v as select id, name from m{i - 3:04d};\n")
     return out
 
 
-def bench_apply(box: pgserver.EphemeralServer, m: int, repeat: int) -> list[tuple[str, int, float, float, int]]:
+def bench_apply(
+    box: pgserver.EphemeralServer, m: int, repeat: int
+) -> list[tuple[str, int, float, float, int]]:
     """Time `schemactl apply` of `m` migrations against psql running the same files."""
     with tempfile.TemporaryDirectory(prefix="schemactl-bench-") as tmp:
         proj = Path(tmp)
@@ -171,7 +227,10 @@ def bench_apply(box: pgserver.EphemeralServer, m: int, repeat: int) -> list[tupl
             secs, peak = run_schemactl(["apply", "--db", url], proj)
             best = min(best, secs)
             box.drop_database(db)
-    return [("floor: psql (files)", m, base, 1.0, 0), ("schemactl apply", m, best, best / base, peak)]
+    return [
+        ("floor: psql (files)", m, base, 1.0, 0),
+        ("schemactl apply", m, best, best / base, peak),
+    ]
 
 
 Row = tuple[str, int, float, float, int]
@@ -209,7 +268,9 @@ def bench_size(box: pgserver.EphemeralServer, n: int, repeat: int, work: Path) -
     synced = work / f"diff-{n}-warm"
     shutil.rmtree(cache, ignore_errors=True)
     for label in ("cold", "warm", "warm, DDL touched"):
-        if label == "warm, DDL touched":  # same schema, other bytes: the history is known, schemas/ is loaded
+        if (
+            label == "warm, DDL touched"
+        ):  # same schema, other bytes: the history is known, schemas/ is loaded
             ddl = synced / "schemas" / "schema.sql"
             ddl.write_text(ddl.read_text() + "-- touched\n")
         secs, peak = run_schemactl(["check", "--no-models"], synced, cache)
@@ -219,12 +280,23 @@ def bench_size(box: pgserver.EphemeralServer, n: int, repeat: int, work: Path) -
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tables", type=int, action="append", help="schema size (repeatable; default 100, 1000, 5000)")
+    ap.add_argument(
+        "--tables",
+        type=int,
+        action="append",
+        help="schema size (repeatable; default 100, 1000, 5000)",
+    )
     ap.add_argument("--quick", action="store_true", help="only N = 100 and 1000")
-    ap.add_argument("--migrations", type=int, default=200, help="small migrations for the apply benchmark")
+    ap.add_argument(
+        "--migrations", type=int, default=200, help="small migrations for the apply benchmark"
+    )
     ap.add_argument("--repeat", type=int, default=3, help="floor runs per size (best is kept)")
-    ap.add_argument("--each-server", action="store_true",
-                    help="diff and check on every PostgreSQL found (system and bundled), each against its own floor")
+    ap.add_argument(
+        "--each-server",
+        action="store_true",
+        help="diff and check on every PostgreSQL found (system and bundled), each against its own "
+        "floor",
+    )
     a = ap.parse_args()
     sizes = a.tables or ([100, 1000] if a.quick else [100, 1000, 5000])
     if a.each_server:
@@ -276,13 +348,17 @@ def _print(rows: list[Row], sizes: list[int]) -> None:
     print(f"{'operation':<36} {'size':>7} {'seconds':>9} {'x floor':>8} {'peak MiB':>9}")
     for label, n, secs, ratio, peak in rows:
         shown = "-" if math.isnan(ratio) else f"{ratio:.2f}"
-        print(f"{label:<36} {n if n else '-':>7} {secs:>9.2f} {shown:>8} {peak if peak else '-':>9}")
+        print(
+            f"{label:<36} {n if n else '-':>7} {secs:>9.2f} {shown:>8} {peak if peak else '-':>9}"
+        )
     if len(sizes) > 1:
         small, large = sorted(sizes)[-2:]
         print(f"\ngrowth from N={small} to N={large} (seconds ~ N^k; k = 1.0 is linear):")
         for label in dict.fromkeys(r[0] for r in rows if r[1] == large):
             t = {r[1]: r[2] for r in rows if r[0] == label}
-            print(f"  {label:<36} k = {math.log(t[large] / t[small]) / math.log(large / small):.2f}")
+            print(
+                f"  {label:<36} k = {math.log(t[large] / t[small]) / math.log(large / small):.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,12 @@ def help_text(args: list[str]) -> str:
 
     from schemactl.cli import app
 
-    result = CliRunner().invoke(app, [*args, "--help"], env={"COLUMNS": str(WIDTH), "NO_COLOR": "1", "TERM": "dumb"},
-                                terminal_width=WIDTH)
+    result = CliRunner().invoke(
+        app,
+        [*args, "--help"],
+        env={"COLUMNS": str(WIDTH), "NO_COLOR": "1", "TERM": "dumb"},
+        terminal_width=WIDTH,
+    )
     if result.exit_code != 0:
         raise SystemExit(f"`schemactl {' '.join(args)} --help` failed: {result.output}")
     return result.output.rstrip() + "\n"
@@ -41,9 +45,12 @@ def render() -> str:
     parts = [
         "# Command-line reference\n\n",
         "Generated from the commands' help by `python scripts/cli_reference.py`; "
-        "`tests/test_docs.py` fails when it is out of date. Exit codes and configuration are in the "
+        "`tests/test_docs.py` fails when it is out of date. Exit codes and configuration are in "
+        "the "
         "[README](../README.md).\n\n",
-        "## schemactl\n\n```text\n", help_text([]), "```\n",
+        "## schemactl\n\n```text\n",
+        help_text([]),
+        "```\n",
     ]
     for name in commands():
         parts += [f"\n## schemactl {name}\n\n```text\n", help_text([name]), "```\n"]

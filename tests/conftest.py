@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import textwrap
-import uuid
-import contextlib
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +18,9 @@ import pytest
 from schemactl import pgbinaries, pgserver
 from schemactl.config import Config, load_config
 
-TEST_MAJOR = "SCHEMACTL_TEST_PG_VERSION"  # the server major the suite runs on (default: discovery's)
+TEST_MAJOR = (
+    "SCHEMACTL_TEST_PG_VERSION"  # the server major the suite runs on (default: discovery's)
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,13 +33,18 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"{TEST_MAJOR}={wanted!r}: give a major version such as 18")
     chosen = pgbinaries.choose(pgbinaries.discover(), int(wanted))
     if chosen is None:
-        raise pytest.UsageError(f"{TEST_MAJOR}={wanted}: no PostgreSQL {wanted} server binaries found (see `schemactl doctor`)")
+        raise pytest.UsageError(
+            f"{TEST_MAJOR}={wanted}: no PostgreSQL {wanted} server binaries found (see `schemactl "
+            "doctor`)"
+        )
     os.environ["SCHEMACTL_PG_BIN"] = str(chosen.bindir)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     b = pgserver.find_binaries()
-    return f"PostgreSQL {b.major} ({b.source}) in {b.bindir}; set {TEST_MAJOR} to choose another major"
+    return (
+        f"PostgreSQL {b.major} ({b.source}) in {b.bindir}; set {TEST_MAJOR} to choose another major"
+    )
 
 
 @pytest.fixture
@@ -89,7 +96,9 @@ def target_url(server: pgserver.EphemeralServer, database: str) -> str:
 def icu(server: pgserver.EphemeralServer) -> None:
     """Skip where the suite's server is built without ICU (the bundled one)."""
     with contextlib.closing(server.connect("postgres")) as conn, conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pg_collation WHERE collprovider = 'i' AND collname LIKE '%-x-icu'")
+        cur.execute(
+            "SELECT count(*) FROM pg_collation WHERE collprovider = 'i' AND collname LIKE '%-x-icu'"
+        )
         if cur.fetchone()[0] == 0:
             pytest.skip("this PostgreSQL is built without ICU")
 
@@ -151,15 +160,24 @@ class Project:
         d = self.root / "generated"
         return sorted(p.name for p in d.glob("*.sql")) if d.exists() else []
 
-    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run the real `schemactl` entry point in this project."""
         return run_cli(*args, cwd=self.root, env=env)
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "schemactl", *args], cwd=cwd, capture_output=True, text=True, env=full_env, timeout=300
+        [sys.executable, "-m", "schemactl", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=300,
     )
 
 

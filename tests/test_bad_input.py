@@ -22,7 +22,9 @@ def _clean_failure(p, code: int, message: str, hint: str | None) -> None:  # typ
     first = p.stderr.splitlines()[0]
     assert first.startswith("error: ") and message in first, p.stderr
     if hint is not None:
-        assert any(line.startswith("hint: ") and hint in line for line in p.stderr.splitlines()), p.stderr
+        assert any(line.startswith("hint: ") and hint in line for line in p.stderr.splitlines()), (
+            p.stderr
+        )
 
 
 def _config(text: str) -> Callable[[Project], None]:
@@ -49,38 +51,118 @@ def _pair(version: int, slug: str) -> Callable[[Project], None]:
 
 CASES = [
     # (id, setup, command, exit code, message, hint)
-    ("malformed-toml", _config('schemas = "schemas"\ngenerated = [\n'), ["diff", "-m", "x"], 2,
-     "schemactl.toml:", None),
+    (
+        "malformed-toml",
+        _config('schemas = "schemas"\ngenerated = [\n'),
+        ["diff", "-m", "x"],
+        2,
+        "schemactl.toml:",
+        None,
+    ),
     ("unknown-key", _config('schemaz = "schemas"\n'), ["diff", "-m", "x"], 2, "schemaz", None),
     ("wrong-type", _config("roles = 3\n"), ["diff", "-m", "x"], 2, "roles", None),
-    ("unset-variable", _config('dev_url = "${SCHEMACTL_TEST_SURELY_UNSET}"\n'), ["diff", "-m", "x"], 2,
-     "SCHEMACTL_TEST_SURELY_UNSET", None),
-    ("empty-schemas-dir", _no_schemas, ["diff", "-m", "x"], 2, "holds no .sql files", "CREATE TABLE"),
-    ("syntax-error", _schema("create table t (id int);\ncreate tabel u (id int);\n"), ["diff", "-m", "x"], 8,
-     "schemas/s.sql:2:8: syntax error", None),
-    ("missing-extension", _schema("create extension surely_not_installed_ext;\n"), ["diff", "-m", "x"], 8,
-     "has no surely_not_installed_ext extension installed, so CREATE EXTENSION surely_not_installed_ext cannot run there",
-     "SCHEMACTL_PG_BIN=DIR"),
-    ("not-utf8", _schema(b"create table caf\xe9 (id int);\n"), ["diff", "-m", "x"], 8,
-     "schemas/s.sql:1: not valid UTF-8", "iconv"),
-    ("psql-meta-command", _schema("\\i other.sql\n"), ["diff", "-m", "x"], 8,
-     "psql meta-command \\i is not supported", "plain SQL only"),
-    ("transaction-control", _schema("begin;\ncreate table t (id int);\ncommit;\n"), ["diff", "-m", "x"], 8,
-     "transaction control statement BEGIN is not allowed here", "remove BEGIN/COMMIT"),
-    ("same-number", lambda p: (_pair(1, "a")(p), _pair(1, "b")(p)) and None, ["check", "--no-models"], 5,
-     "two migrations share version 0001: 0001_a, 0001_b", "renumber"),
-    ("numbering-gap", lambda p: (_pair(1, "a")(p), _pair(3, "c")(p)) and None, ["check", "--no-models"], 5,
-     "migration numbering has a gap: expected 0002, found 0003_c", "renumber"),
-    ("unknown-target", _pair(1, "a"), ["apply", "--db", "postgresql:///x", "--target", "7"], 2,
-     "--target 7: there is no migration 0007", "versions run from 0001 to 0001"),
-    ("missing-binaries", lambda p: None, ["--pg-version", "3", "diff", "-m", "x"], 7,
-     "no PostgreSQL 3 server binaries found", "apt-get install postgresql-3"),
+    (
+        "unset-variable",
+        _config('dev_url = "${SCHEMACTL_TEST_SURELY_UNSET}"\n'),
+        ["diff", "-m", "x"],
+        2,
+        "SCHEMACTL_TEST_SURELY_UNSET",
+        None,
+    ),
+    (
+        "empty-schemas-dir",
+        _no_schemas,
+        ["diff", "-m", "x"],
+        2,
+        "holds no .sql files",
+        "CREATE TABLE",
+    ),
+    (
+        "syntax-error",
+        _schema("create table t (id int);\ncreate tabel u (id int);\n"),
+        ["diff", "-m", "x"],
+        8,
+        "schemas/s.sql:2:8: syntax error",
+        None,
+    ),
+    (
+        "missing-extension",
+        _schema("create extension surely_not_installed_ext;\n"),
+        ["diff", "-m", "x"],
+        8,
+        "has no surely_not_installed_ext extension installed, so CREATE EXTENSION "
+        "surely_not_installed_ext cannot run there",
+        "SCHEMACTL_PG_BIN=DIR",
+    ),
+    (
+        "not-utf8",
+        _schema(b"create table caf\xe9 (id int);\n"),
+        ["diff", "-m", "x"],
+        8,
+        "schemas/s.sql:1: not valid UTF-8",
+        "iconv",
+    ),
+    (
+        "psql-meta-command",
+        _schema("\\i other.sql\n"),
+        ["diff", "-m", "x"],
+        8,
+        "psql meta-command \\i is not supported",
+        "plain SQL only",
+    ),
+    (
+        "transaction-control",
+        _schema("begin;\ncreate table t (id int);\ncommit;\n"),
+        ["diff", "-m", "x"],
+        8,
+        "transaction control statement BEGIN is not allowed here",
+        "remove BEGIN/COMMIT",
+    ),
+    (
+        "same-number",
+        lambda p: (_pair(1, "a")(p), _pair(1, "b")(p)) and None,
+        ["check", "--no-models"],
+        5,
+        "two migrations share version 0001: 0001_a, 0001_b",
+        "renumber",
+    ),
+    (
+        "numbering-gap",
+        lambda p: (_pair(1, "a")(p), _pair(3, "c")(p)) and None,
+        ["check", "--no-models"],
+        5,
+        "migration numbering has a gap: expected 0002, found 0003_c",
+        "renumber",
+    ),
+    (
+        "unknown-target",
+        _pair(1, "a"),
+        ["apply", "--db", "postgresql:///x", "--target", "7"],
+        2,
+        "--target 7: there is no migration 0007",
+        "versions run from 0001 to 0001",
+    ),
+    (
+        "missing-binaries",
+        lambda p: None,
+        ["--pg-version", "3", "diff", "-m", "x"],
+        7,
+        "no PostgreSQL 3 server binaries found",
+        "apt-get install postgresql-3",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("setup", "args", "code", "message", "hint"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("setup", "args", "code", "message", "hint"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_bad_input_is_one_clear_line(
-    project: Project, tmp_path: Path, setup: Callable[[Project], None], args: list[str], code: int, message: str,
+    project: Project,
+    tmp_path: Path,
+    setup: Callable[[Project], None],
+    args: list[str],
+    code: int,
+    message: str,
     hint: str | None,
 ) -> None:
     project.schema("base.sql", "create table base (id int);\n")
@@ -89,49 +171,74 @@ def test_bad_input_is_one_clear_line(
 
 
 def test_no_config_hints_init(tmp_path: Path) -> None:
-    _clean_failure(run_cli("diff", "-m", "x", cwd=tmp_path), 2, "no schemactl.toml", "schemactl init")
+    _clean_failure(
+        run_cli("diff", "-m", "x", cwd=tmp_path), 2, "no schemactl.toml", "schemactl init"
+    )
 
 
 def test_missing_schemas_dir(project: Project) -> None:
     shutil.rmtree(project.root / "schemas", ignore_errors=True)
-    _clean_failure(project.cli("diff", "-m", "x"), 2, "schemas directory schemas/ does not exist", "create it")
+    _clean_failure(
+        project.cli("diff", "-m", "x"), 2, "schemas directory schemas/ does not exist", "create it"
+    )
 
 
 def test_hostile_migration_names_give_safe_file_names(project: Project) -> None:
     project.schema("t.sql", "create table t (id int);\n")
     before = sorted(p.name for p in project.root.rglob("*"))
-    p = project.cli("new", "-m", "x'; drop table t; -- ../../etc/passwd \"quoted\" ünïcödé")
+    p = project.cli("new", "-m", 'x\'; drop table t; -- ../../etc/passwd "quoted" ünïcödé')
     assert p.returncode == 0, p.stderr
     created = sorted(set(p.name for p in project.root.rglob("*")) - set(before))
-    assert created == ["0001_x_drop_table_t_etc_passwd_quoted_unicode.down.sql",
-                       "0001_x_drop_table_t_etc_passwd_quoted_unicode.up.sql", "generated", "schemactl.sum"]
+    assert created == [
+        "0001_x_drop_table_t_etc_passwd_quoted_unicode.down.sql",
+        "0001_x_drop_table_t_etc_passwd_quoted_unicode.up.sql",
+        "generated",
+        "schemactl.sum",
+    ]
     _clean_failure(project.cli("new", "-m", "'; --"), 2, "has no letters or digits", "-m")
 
 
-def test_edited_and_deleted_applied_migrations_stop_apply(project: Project, target_url: str) -> None:
+def test_edited_and_deleted_applied_migrations_stop_apply(
+    project: Project, target_url: str
+) -> None:
     up, _ = project.migration(1, "a", "create table a (id int);\n", "drop table a;\n")
     assert project.cli("apply", "--db", target_url).returncode == 0
     up.write_text("create table a (id bigint);\n")
-    _clean_failure(project.cli("apply", "--db", target_url), 5, "applied migration 0001_a changed since it was applied", "repair")
+    _clean_failure(
+        project.cli("apply", "--db", target_url),
+        5,
+        "applied migration 0001_a changed since it was applied",
+        "repair",
+    )
     up.unlink()
     (project.root / "generated" / "0001_a.down.sql").unlink()
-    _clean_failure(project.cli("apply", "--db", target_url), 5, "applied to this database but the file is gone",
-                   "restore it from version control")
+    _clean_failure(
+        project.cli("apply", "--db", target_url),
+        5,
+        "applied to this database but the file is gone",
+        "restore it from version control",
+    )
 
 
-def test_live_server_of_another_major_version_is_named_in_a_warning(server: pgserver.EphemeralServer) -> None:
+def test_live_server_of_another_major_version_is_named_in_a_warning(
+    server: pgserver.EphemeralServer,
+) -> None:
     # Only one PostgreSQL major version is installed here, so the live side is simulated.
     here = server.server_version() // 10000
     assert scratch.version_warning(server.server_version(), server) is None
     message = scratch.version_warning(140011, server)
     assert message is not None
-    assert f"PostgreSQL 14 and the scratch server PostgreSQL {here}" in message and "--pg-version 14" in message
+    assert (
+        f"PostgreSQL 14 and the scratch server PostgreSQL {here}" in message
+        and "--pg-version 14" in message
+    )
 
 
 def test_a_50_mb_ddl_file_works_and_shows_progress(project: Project) -> None:
     # 50 MB of DDL: a few hundred tables, each with a long comment, as generated dumps have.
     text = "".join(
-        f"create table t{i} (id int primary key, v text);\n-- {'x' * 200}\n" * 1 + f"-- {'y' * 200}\n" * 800
+        f"create table t{i} (id int primary key, v text);\n-- {'x' * 200}\n" * 1
+        + f"-- {'y' * 200}\n" * 800
         for i in range(330)
     )
     assert len(text.encode()) > 50_000_000

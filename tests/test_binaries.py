@@ -22,13 +22,19 @@ _SYSTEM = Path("/usr/lib/postgresql")
 def test_the_bundled_server_is_found_and_only_a_fallback(discovery: None) -> None:
     found = pgbinaries.discover()
     embedded = [b for b in found if b.source == pgbinaries.EMBEDDED]
-    assert len(embedded) == 1 and embedded[0].major >= 18 and (embedded[0].bindir / "postgres").exists()
+    assert (
+        len(embedded) == 1
+        and embedded[0].major >= 18
+        and (embedded[0].bindir / "postgres").exists()
+    )
     installed = [b for b in found if b.source != pgbinaries.EMBEDDED]
     chosen = pgbinaries.choose(found, None)
     if installed:
         assert chosen is not None and chosen.source != pgbinaries.EMBEDDED
         assert chosen.major == max(b.major for b in installed)
-    assert pgbinaries.choose(found, embedded[0].major) == next(b for b in found if b.major == embedded[0].major)
+    assert pgbinaries.choose(found, embedded[0].major) == next(
+        b for b in found if b.major == embedded[0].major
+    )
     assert pgbinaries.choose(embedded, None) == embedded[0]
 
 
@@ -36,27 +42,47 @@ def test_doctor_names_every_server_and_the_one_used(discovery: None, project: Pr
     r = project.cli("doctor", "--format", "json")
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
-    assert set(report) >= {"servers", "scratch", "reason", "cache_dir", "cache_bytes", "cache_entries",
-                           "temp_dir", "memory_filesystem", "server_user", "problems"}
+    assert set(report) >= {
+        "servers",
+        "scratch",
+        "reason",
+        "cache_dir",
+        "cache_bytes",
+        "cache_entries",
+        "temp_dir",
+        "memory_filesystem",
+        "server_user",
+        "problems",
+    }
     chosen = [s for s in report["servers"] if s["chosen"]]
     assert len(chosen) == 1 and chosen[0]["bindir"] in report["scratch"]
     assert any(s["source"] == "embedded" for s in report["servers"])
     major = next(s["major"] for s in report["servers"] if s["source"] == "embedded")
     r = project.cli("--pg-version", str(major), "doctor")
     assert r.returncode == 0 and f"because: --pg-version {major}" in r.stdout
-    assert "(embedded)" in next(ln for ln in r.stdout.splitlines() if ln.startswith("scratch databases"))
+    assert "(embedded)" in next(
+        ln for ln in r.stdout.splitlines() if ln.startswith("scratch databases")
+    )
     r = project.cli("--pg-version", "3", "doctor")
     assert r.returncode == 7 and "error: no PostgreSQL 3 server found" in r.stderr
 
 
 def _hidden(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run a command with the system's PostgreSQL hidden (a private mount namespace)."""
-    script = f"mount -t tmpfs none {_SYSTEM} && exec \"$@\""
-    return subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", *args],
-                          cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+    script = f'mount -t tmpfs none {_SYSTEM} && exec "$@"'
+    return subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
-def test_without_installed_postgresql_the_bundled_server_does_the_work(discovery: None, project: Project) -> None:
+def test_without_installed_postgresql_the_bundled_server_does_the_work(
+    discovery: None, project: Project
+) -> None:
     if not _SYSTEM.is_dir() or shutil.which("unshare") is None:
         pytest.skip("needs the system PostgreSQL under /usr/lib/postgresql and unshare to hide it")
     probe = _hidden(["true"], project.root)
@@ -88,11 +114,18 @@ def test_a_bundled_server_the_server_user_cannot_reach_is_copied_where_it_can(
     hidden = tmp_path / "private"  # as a virtualenv under /root would be: mode 0700
     hidden.mkdir(mode=0o700)
     shutil.copytree(package, hidden / package.name, symlinks=True)
-    shutil.copytree(package.parent / f"{package.name}.libs", hidden / f"{package.name}.libs", symlinks=True)
-    private = pgbinaries.PgBinaries(hidden / package.name / "pginstall" / "bin", embedded.major, "embedded")
+    shutil.copytree(
+        package.parent / f"{package.name}.libs", hidden / f"{package.name}.libs", symlinks=True
+    )
+    private = pgbinaries.PgBinaries(
+        hidden / package.name / "pginstall" / "bin", embedded.major, "embedded"
+    )
     # Copies of other installations: one unused for 40 days goes when a new copy is made, one
     # used yesterday stays.
-    stale, recent = Path("/var/tmp/schemactl-pg99-0000test0000"), Path("/var/tmp/schemactl-pg99-1111test1111")
+    stale, recent = (
+        Path("/var/tmp/schemactl-pg99-0000test0000"),
+        Path("/var/tmp/schemactl-pg99-1111test1111"),
+    )
     # The same for cached clusters: a fresh cache keeps one, and one of another build unused
     # for 40 days goes when it is stored.
     monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path / "cache"))
@@ -106,7 +139,11 @@ def test_a_bundled_server_the_server_user_cannot_reach_is_copied_where_it_can(
         assert not str(box.binaries.bindir).startswith(str(hidden))  # it runs from the copy
         assert not stale.exists() and recent.exists() and not old_cluster.exists()
         # One cluster per build, wherever its binaries are: the copy shares the original's.
-        assert pgserver._cache_dir(box.binaries) == pgserver._cache_dir(embedded) == pgserver._cache_dir(private)
+        assert (
+            pgserver._cache_dir(box.binaries)
+            == pgserver._cache_dir(embedded)
+            == pgserver._cache_dir(private)
+        )
         assert (pgserver._cache_dir(embedded) / "PG_VERSION").exists()
         copy = box.binaries.bindir.parents[2]  # /var/tmp/schemactl-pg18-<key>: this test's own
         with contextlib.closing(box.connect("postgres")) as conn, conn.cursor() as cur:

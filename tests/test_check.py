@@ -61,7 +61,9 @@ def test_duplicate_version_after_merge_is_an_error(synced: Project) -> None:
     gen = synced.root / "generated"
     for d in ("up", "down"):
         shutil.copy(gen / f"0001_base.{d}.sql", gen / f"0001_other.{d}.sql")
-    with pytest.raises(IntegrityError, match="two migrations share version 0001: 0001_base, 0001_other"):
+    with pytest.raises(
+        IntegrityError, match="two migrations share version 0001: 0001_base, 0001_other"
+    ):
         api.check(synced.config)
 
 
@@ -72,7 +74,10 @@ def test_sum_chain_changes_with_every_file(synced: Project, dev_url: str) -> Non
     lines = (synced.root / "generated" / "schemactl.sum").read_text().splitlines()
     assert lines[0] != first and lines[0].startswith("sum ")
     assert [ln.split()[0] for ln in lines[1:]] == [
-        "0001_base.up.sql", "0001_base.down.sql", "0002_u.up.sql", "0002_u.down.sql",
+        "0001_base.up.sql",
+        "0001_base.down.sql",
+        "0002_u.up.sql",
+        "0002_u.down.sql",
     ]
 
 
@@ -84,7 +89,9 @@ def test_new_creates_a_hand_written_pair(synced: Project, dev_url: str) -> None:
     assert api.check(synced.config, dev_url=dev_url).ok
 
 
-def test_what_is_unchanged_is_not_loaded_again(synced: Project, dev_url: str, tmp_path, monkeypatch) -> None:
+def test_what_is_unchanged_is_not_loaded_again(
+    synced: Project, dev_url: str, tmp_path, monkeypatch
+) -> None:
     monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path))
     said: list[str] = []
 
@@ -93,10 +100,15 @@ def test_what_is_unchanged_is_not_loaded_again(synced: Project, dev_url: str, tm
         return api.check(synced.config, models=False, dev_url=dev_url, progress=said.append, **kw)  # type: ignore[arg-type]
 
     assert check().ok and said[0] == "loading 1 schema file and replaying 1 migration"
-    assert check().ok and said == ["schemas/ and the migrations are unchanged since an earlier run: nothing to load"]
+    assert check().ok and said == [
+        "schemas/ and the migrations are unchanged since an earlier run: nothing to load"
+    ]
     # schemas/ edited (same schema, different bytes): loaded again, the history is not replayed.
     synced.schema("tables/t.sql", "-- reviewed\ncreate table t (id int primary key, name text);")
-    assert check().ok and said[0] == "loading 1 schema file (the migrations: unchanged since an earlier run)"
+    assert (
+        check().ok
+        and said[0] == "loading 1 schema file (the migrations: unchanged since an earlier run)"
+    )
     # A real change is found from the kept history, and replayed to say what would fix it.
     synced.schema("tables/u.sql", "create table u (id int);")
     result = check()
@@ -109,13 +121,17 @@ def test_what_is_unchanged_is_not_loaded_again(synced: Project, dev_url: str, tm
     assert [f.kind for f in result.findings] == ["integrity"]  # no drift: the edited history has u
 
 
-def test_kept_models_text_still_finds_a_stale_models_file(synced: Project, dev_url: str, tmp_path, monkeypatch) -> None:
+def test_kept_models_text_still_finds_a_stale_models_file(
+    synced: Project, dev_url: str, tmp_path, monkeypatch
+) -> None:
     monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path))
     api.generate_models(synced.config, dev_url=dev_url)
     assert api.check(synced.config, dev_url=dev_url).ok
     said: list[str] = []
     assert api.check(synced.config, dev_url=dev_url, progress=said.append).ok
-    assert said == ["schemas/ and the migrations are unchanged since an earlier run: nothing to load"]
+    assert said == [
+        "schemas/ and the migrations are unchanged since an earlier run: nothing to load"
+    ]
     models = synced.config.models
     models.write_text(models.read_text() + "# edited by hand\n")
     result = api.check(synced.config, dev_url=dev_url)
@@ -142,16 +158,22 @@ def test_an_interrupt_while_writing_a_pair_waits_for_all_three_files(tmp_path, m
     with pytest.raises(KeyboardInterrupt):
         migfiles.write_pair(generated, up, "select 1;\n", down, "select 2;\n")
     assert up.exists() and down.exists()
-    assert migfiles.check_sum(generated, migfiles.list_migrations(generated)) == []  # the sum knows both
+    assert (
+        migfiles.check_sum(generated, migfiles.list_migrations(generated)) == []
+    )  # the sum knows both
 
 
-def test_a_verified_diff_leaves_nothing_for_the_next_check_to_load(synced: Project, dev_url: str, tmp_path, monkeypatch) -> None:
+def test_a_verified_diff_leaves_nothing_for_the_next_check_to_load(
+    synced: Project, dev_url: str, tmp_path, monkeypatch
+) -> None:
     monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path))
     synced.schema("tables/u.sql", "create table u (id int);")
     assert api.diff(synced.config, "add u", dev_url=dev_url).verified
     said: list[str] = []
     assert api.check(synced.config, models=False, dev_url=dev_url, progress=said.append).ok
-    assert said == ["schemas/ and the migrations are unchanged since an earlier run: nothing to load"]
+    assert said == [
+        "schemas/ and the migrations are unchanged since an earlier run: nothing to load"
+    ]
     # ... and what it kept is right: a fresh cache agrees.
     monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path / "fresh"))
     assert api.check(synced.config, models=False, dev_url=dev_url).ok

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Project, run_cli
+from schemactl import pgserver
+
+from .conftest import Project, needs_extension, run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -69,20 +71,32 @@ def test_destructive_refusal_exit_3(project: Project) -> None:
     project.schema("tables/t.sql", "create table t (id int);")
     p = project.cli("diff", "-m", "two")
     assert p.returncode == 3
-    assert p.stderr.splitlines()[0] == "error: the migration would lose data (1 destructive statement)"
-    assert 'drops column "gone" of "public"."t": alter table "public"."t" drop column "gone"' in p.stderr
+    assert (
+        p.stderr.splitlines()[0] == "error: the migration would lose data (1 destructive statement)"
+    )
+    assert (
+        'drops column "gone" of "public"."t": alter table "public"."t" drop column "gone"'
+        in p.stderr
+    )
     assert "hint: review them, then run again with --allow-destructive" in p.stderr
     assert project.cli("diff", "-m", "two", "--allow-destructive").returncode == 0
 
 
 def test_unverified_migration_exit_4(project: Project) -> None:
     # An open engine gap (docs/engine-notes.md): aggregates are not diffed.
-    project.schema("t.sql", "create table noted (a int, b int);\ncreate aggregate total(int) (sfunc = int4pl, stype = int);")
+    project.schema(
+        "t.sql",
+        "create table noted (a int, b int);\ncreate aggregate total(int) (sfunc = int4pl, stype = "
+        "int);",
+    )
     p = project.cli("diff", "-m", "not valid")
     assert p.returncode == 4
     assert "error: the migration could not be verified (files marked UNVERIFIED)" in p.stderr
     assert "-- UNVERIFIED" in (project.root / "generated" / "0001_not_valid.up.sql").read_text()
-    assert "schemactl does not diff AGGREGATE objects: write this change into the migration by hand" in p.stderr
+    assert (
+        "schemactl does not diff AGGREGATE objects: write this change into the migration by hand"
+        in p.stderr
+    )
 
 
 def test_drift_against_a_live_database(project: Project, server, database: str) -> None:  # type: ignore[no-untyped-def]
@@ -97,7 +111,9 @@ def test_drift_against_a_live_database(project: Project, server, database: str) 
 
 def test_unreachable_database_exit_7_and_password_masked(project: Project) -> None:
     project.schema("t.sql", "create table t (id int);")
-    p = project.cli("diff", "--db", "postgresql://app:Sup3rSecretPw@127.0.0.1:1/nope?connect_timeout=2")
+    p = project.cli(
+        "diff", "--db", "postgresql://app:Sup3rSecretPw@127.0.0.1:1/nope?connect_timeout=2"
+    )
     assert p.returncode == 7
     assert "Sup3rSecretPw" not in p.stderr + p.stdout
     assert "postgresql://app:***@127.0.0.1:1/nope" in p.stderr
@@ -112,8 +128,11 @@ def test_init_then_new(tmp_path: Path) -> None:
     assert (tmp_path / "generated" / "0001_seed_data.up.sql").exists()
 
 
-@pytest.mark.skipif(os.environ.get("SCHEMACTL_SKIP_EXAMPLE") == "1", reason="example check disabled")
-def test_bundled_example_is_in_sync() -> None:
+@pytest.mark.skipif(
+    os.environ.get("SCHEMACTL_SKIP_EXAMPLE") == "1", reason="example check disabled"
+)
+def test_bundled_example_is_in_sync(server: pgserver.EphemeralServer) -> None:
+    needs_extension(server, "citext")  # the example's DDL uses it
     p = run_cli("check", cwd=REPO)
     assert p.returncode == 0, p.stderr
     assert "ok: migrations, schemas/, schemactl.sum and models/models.py agree" in p.stderr
@@ -123,8 +142,11 @@ def test_python_module_and_api_exports() -> None:
     import schemactl
 
     assert callable(schemactl.diff) and callable(schemactl.check)
-    out = subprocess.run([sys.executable, "-c", "import schemactl, sys; print('schemactl.api' in sys.modules)"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import schemactl, sys; print('schemactl.api' in sys.modules)"],
+        capture_output=True,
+        text=True,
+    )
     assert out.stdout.strip() == "False"  # heavy modules load lazily
 
 
@@ -134,8 +156,14 @@ def test_two_diffs_at_once_never_share_a_number(project: Project) -> None:
     project.schema("u.sql", "create table u (id int);")
     env = {**os.environ, "NO_COLOR": "1"}
     runs = [
-        subprocess.Popen([sys.executable, "-m", "schemactl", "-v", "diff", "-m", name], cwd=project.root, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "schemactl", "-v", "diff", "-m", name],
+            cwd=project.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for name in ("first", "second")
     ]
     outs = [p.communicate(timeout=120) for p in runs]
@@ -155,18 +183,52 @@ def test_json_outputs_have_the_documented_keys(project: Project, target_url: str
         return json.loads(p.stdout)
 
     project.schema("t.sql", "create table t (id int);\n")
-    assert set(run("diff", "-m", "base")) >= {"status", "version", "up_file", "down_file", "verified", "problems",
-                                            "destructive", "may_fail", "up_sql", "down_sql"}
+    assert set(run("diff", "-m", "base")) >= {
+        "status",
+        "version",
+        "up_file",
+        "down_file",
+        "verified",
+        "problems",
+        "destructive",
+        "may_fail",
+        "up_sql",
+        "down_sql",
+    }
     assert set(run("diff", "--db", target_url)) >= {"status", "sql", "warnings", "destructive"}
     assert set(run("check")) >= {"ok", "findings", "pending_sql", "notes"}
     assert set(run("generate-models")) >= {"file", "changed", "warnings"}
     applied = run("apply", "--db", target_url)
     assert set(applied) >= {"ok", "database", "dry_run", "current", "steps", "warnings"}
-    assert set(applied["steps"][0]) >= {"version", "name", "direction", "status", "file", "transactional", "duration_ms"}
+    assert set(applied["steps"][0]) >= {
+        "version",
+        "name",
+        "direction",
+        "status",
+        "file",
+        "transactional",
+        "duration_ms",
+    }
     status = run("status", "--db", target_url)
     assert set(status) >= {"database", "current", "pending", "ok", "migrations"}
-    assert set(status["migrations"][0]) >= {"version", "name", "state", "file", "checksum", "recorded_checksum",
-                                           "applied_at", "applied_by", "execution_ms", "error", "environments"}
+    assert set(status["migrations"][0]) >= {
+        "version",
+        "name",
+        "state",
+        "file",
+        "checksum",
+        "recorded_checksum",
+        "applied_at",
+        "applied_by",
+        "execution_ms",
+        "error",
+        "environments",
+    }
     assert set(run("repair", "--db", target_url)) == {"changes"}
     assert set(run("rollback", "--db", target_url, "--steps", "1")) >= {"ok", "steps", "current"}
-    assert set(run("baseline", "--db", target_url, "--version", "1", "--force")) >= {"recorded", "forced", "differences", "warnings"}
+    assert set(run("baseline", "--db", target_url, "--version", "1", "--force")) >= {
+        "recorded",
+        "forced",
+        "differences",
+        "warnings",
+    }

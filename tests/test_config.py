@@ -29,7 +29,9 @@ def test_defaults_and_walk_up(tmp_path: Path) -> None:
 
 
 def test_pyproject_section(tmp_path: Path) -> None:
-    write(tmp_path / "pyproject.toml", '[project]\nname = "x"\n[tool.schemactl]\nschemas = "db/ddl"\n')
+    write(
+        tmp_path / "pyproject.toml", '[project]\nname = "x"\n[tool.schemactl]\nschemas = "db/ddl"\n'
+    )
     assert load_config(cwd=tmp_path).schemas == tmp_path / "db" / "ddl"
 
 
@@ -54,8 +56,11 @@ def test_no_config_hints_init(tmp_path: Path) -> None:
         ("roles = 'analyst'\n", "'roles' must be a list of non-empty strings"),
         ("pg_version = '15'\n", "'pg_version' must be a major version such as 16, or \"auto\""),
         ('schemas = ""\n', "'schemas' must be a non-empty string"),
-        ('[environments.prod]\nurl = 5\n', "environments.prod.url must be a non-empty string"),
-        ('[environments.prod]\nurl = "x"\nuser = "y"\n', "unknown setting 'environments.prod.user'"),
+        ("[environments.prod]\nurl = 5\n", "environments.prod.url must be a non-empty string"),
+        (
+            '[environments.prod]\nurl = "x"\nuser = "y"\n',
+            "unknown setting 'environments.prod.user'",
+        ),
         ('include_schemas = ["a"]\nexclude_schemas = ["b"]\n', "not both"),
     ],
 )
@@ -75,7 +80,9 @@ def test_malformed_toml_reports_line(tmp_path: Path) -> None:
 
 
 def test_environment_interpolation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    write(tmp_path / "schemactl.toml", '[environments.prod]\nurl = "postgresql://app:${DB_PW}@h/db"\n')
+    write(
+        tmp_path / "schemactl.toml", '[environments.prod]\nurl = "postgresql://app:${DB_PW}@h/db"\n'
+    )
     config = load_config(cwd=tmp_path)
     monkeypatch.delenv("DB_PW", raising=False)
     with pytest.raises(ConfigError) as e:

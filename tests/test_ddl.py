@@ -23,7 +23,10 @@ def load(project: Project, server: EphemeralServer, database: str) -> list[str]:
 
 def tables(server: EphemeralServer, database: str) -> list[str]:
     with contextlib.closing(server.connect(database)) as conn, conn.cursor() as cur:
-        cur.execute("select relname from pg_class where relkind in ('r','v') and relnamespace = 'public'::regnamespace order by 1")
+        cur.execute(
+            "select relname from pg_class where relkind in ('r','v') and relnamespace = "
+            "'public'::regnamespace order by 1"
+        )
         return [r[0] for r in cur.fetchall()]
 
 
@@ -50,11 +53,16 @@ def test_custom_load_order(project: Project) -> None:
     assert [f.rel for f in files] == ["schemas/b/x.sql", "schemas/a/y.sql"]
 
 
-def test_files_needing_later_definitions_are_retried(project: Project, server: EphemeralServer, database: str) -> None:
+def test_files_needing_later_definitions_are_retried(
+    project: Project, server: EphemeralServer, database: str
+) -> None:
     # Alphabetical order puts the view and the FK before what they need.
     project.schema("a_view.sql", "create view a_view as select id from z_table;")
     project.schema("b_child.sql", "create table b_child (id int references z_table(id));")
-    project.schema("c_func.sql", "create function c_func() returns setof a_view language sql as 'select * from a_view';")
+    project.schema(
+        "c_func.sql",
+        "create function c_func() returns setof a_view language sql as 'select * from a_view';",
+    )
     project.schema("z_table.sql", "create table z_table (id int primary key);")
     loaded = load(project, server, database)
     assert loaded[0] == "schemas/z_table.sql"
@@ -62,8 +70,12 @@ def test_files_needing_later_definitions_are_retried(project: Project, server: E
     assert tables(server, database) == ["a_view", "b_child", "z_table"]
 
 
-def test_syntax_error_names_file_line_and_column(project: Project, server: EphemeralServer, database: str) -> None:
-    project.schema("tables/sample.sql", "-- samples\ncreate table ok (id int);\n\nselect *\n    FORM ok;\n")
+def test_syntax_error_names_file_line_and_column(
+    project: Project, server: EphemeralServer, database: str
+) -> None:
+    project.schema(
+        "tables/sample.sql", "-- samples\ncreate table ok (id int);\n\nselect *\n    FORM ok;\n"
+    )
     with pytest.raises(SQLFileError) as e:
         load(project, server, database)
     assert e.value.message == 'schemas/tables/sample.sql:5:5: syntax error at or near "FORM"'
@@ -72,14 +84,18 @@ def test_syntax_error_names_file_line_and_column(project: Project, server: Ephem
     assert tables(server, database) == []  # the file's transaction was rolled back
 
 
-def test_missing_dependency_that_never_appears_is_reported(project: Project, server: EphemeralServer, database: str) -> None:
+def test_missing_dependency_that_never_appears_is_reported(
+    project: Project, server: EphemeralServer, database: str
+) -> None:
     project.schema("t.sql", "create table t (id int);\ncreate view v as select * from nowhere;\n")
     with pytest.raises(SQLFileError) as e:
         load(project, server, database)
     assert e.value.message == 'schemas/t.sql:2:32: relation "nowhere" does not exist'
 
 
-def test_unknown_role_hints_at_config(project: Project, server: EphemeralServer, database: str) -> None:
+def test_unknown_role_hints_at_config(
+    project: Project, server: EphemeralServer, database: str
+) -> None:
     project.schema("t.sql", "create table t (id int);\ngrant select on t to no_such_role_x;\n")
     with pytest.raises(SQLFileError) as e:
         load(project, server, database)
@@ -98,7 +114,10 @@ def test_transaction_control_is_rejected(project: Project) -> None:
     project.schema("t.sql", "BEGIN;\ncreate table t (id int);\nCOMMIT;\n")
     with pytest.raises(SQLFileError) as e:
         ddl.discover(project.root / "schemas", tuple(DEFAULT_LOAD_ORDER), project.root)
-    assert e.value.message == "schemas/t.sql:1:1: transaction control statement BEGIN is not allowed here"
+    assert (
+        e.value.message
+        == "schemas/t.sql:1:1: transaction control statement BEGIN is not allowed here"
+    )
 
 
 def test_non_utf8_file_is_rejected(project: Project) -> None:

@@ -40,20 +40,39 @@ def based(project: Project, dev_url: str) -> Project:
 
 
 CHANGES = {
-    "add table": ("create table pet (id int primary key, owner int references person(id));", "create table"),
+    "add table": (
+        "create table pet (id int primary key, owner int references person(id));",
+        "create table",
+    ),
     "add column": ("alter table person add column email text;", 'add column "email"'),
     "add index": ("create unique index person_name_uq on person (lower(name));", "person_name_uq"),
-    "add check": ("alter table person add constraint name_len check (length(name) < 100);", "name_len"),
+    "add check": (
+        "alter table person add constraint name_len check (length(name) < 100);",
+        "name_len",
+    ),
     "enum value": ("alter type mood add value 'happy';", "happy"),
-    "view change": ("create or replace view loud_people as select id, shout(name) as name, mood from person;", "loud_people"),
-    "function body": ("create or replace function shout(t text) returns text language sql immutable as $$ select upper(t) || '!' $$;", "'!'"),
-    "trigger": ("create trigger person_touch2 after insert on person for each row execute function touch();", "person_touch2"),
+    "view change": (
+        "create or replace view loud_people as select id, shout(name) as name, mood from person;",
+        "loud_people",
+    ),
+    "function body": (
+        "create or replace function shout(t text) returns text language sql immutable as $$ select "
+        "upper(t) || '!' $$;",
+        "'!'",
+    ),
+    "trigger": (
+        "create trigger person_touch2 after insert on person for each row "
+        "execute function touch();",
+        "person_touch2",
+    ),
     "sequence": ("create sequence other_counter;", "other_counter"),
 }
 
 
 @pytest.mark.parametrize("change", CHANGES, ids=list(CHANGES))
-def test_change_kinds_produce_verified_migrations(based: Project, dev_url: str, change: str) -> None:
+def test_change_kinds_produce_verified_migrations(
+    based: Project, dev_url: str, change: str
+) -> None:
     statement, expected = CHANGES[change]
     based.schema("zz_change.sql", statement)
     result = diff(based, dev_url, change)
@@ -93,7 +112,8 @@ def test_destructive_change_is_refused_and_listed(based: Project, dev_url: str) 
         diff(based, dev_url, "drop things")
     # enum -> text keeps every value; rounding to whole numbers does not
     assert e.value.statements == [
-        'changes the type of column "amount" of "public"."price": fractions are rounded to whole numbers: '
+        'changes the type of column "amount" of "public"."price": fractions are rounded to whole '
+        "numbers: "
         'alter table "public"."price" alter column "amount" set data type numeric(10,0)'
     ]
     assert len(based.migrations()) == 4  # nothing written
@@ -135,7 +155,11 @@ def test_migra_miss_is_caught_by_verification(based: Project, dev_url: str) -> N
 
 def test_partially_wrong_migration_is_written_unverified(based: Project, dev_url: str) -> None:
     # An open engine gap: migra creates the table but not the aggregate.
-    based.schema("zz.sql", "create table noted (a int, b int);\ncreate aggregate total(int) (sfunc = int4pl, stype = int);")
+    based.schema(
+        "zz.sql",
+        "create table noted (a int, b int);\ncreate aggregate total(int) (sfunc = int4pl, stype = "
+        "int);",
+    )
     result = diff(based, dev_url, "noted")
     assert result.status == "written" and not result.verified
     assert any("AGGREGATE public.total(integer): missing" in p for p in result.problems)
@@ -143,8 +167,14 @@ def test_partially_wrong_migration_is_written_unverified(based: Project, dev_url
     assert "-- UNVERIFIED" in header and "noted" in header
 
 
-def test_composite_types_are_created_before_tables_that_use_them(project: Project, dev_url: str) -> None:
-    project.schema("schema.sql", "create type pair as (a int, b int);\ncreate table t (p pair);\ncreate function f(p pair) returns int language sql as 'select 1';\n")
+def test_composite_types_are_created_before_tables_that_use_them(
+    project: Project, dev_url: str
+) -> None:
+    project.schema(
+        "schema.sql",
+        "create type pair as (a int, b int);\ncreate table t (p pair);\ncreate function f(p pair) "
+        "returns int language sql as 'select 1';\n",
+    )
     up = diff(project, dev_url, "composite")
     assert up.verified, up.problems
     project.schema("schema.sql", "select 1;")
@@ -163,7 +193,11 @@ def test_bad_names_are_refused_or_made_safe(based: Project, dev_url: str) -> Non
 
 def test_include_and_exclude_schemas(project: Project, dev_url: str) -> None:
     project.write_config('include_schemas = ["app"]\n')
-    project.schema("schema.sql", "create schema app;\ncreate schema other;\ncreate table app.a (id int);\ncreate table other.o (id int);\n")
+    project.schema(
+        "schema.sql",
+        "create schema app;\ncreate schema other;\ncreate table app.a (id int);\ncreate table "
+        "other.o (id int);\n",
+    )
     result = diff(project, dev_url, "only app")
     assert result.verified, result.problems
     assert '"app"."a"' in result.up_sql and "other" not in result.up_sql
@@ -174,8 +208,10 @@ def test_verification_compares_independently(server: pgserver.EphemeralServer) -
     # the sorted lines of the whole dump would be the same.
     a, b = server.create_database("a"), server.create_database("b")
     try:
-        for db, sql in ((a, "create table t1 (x int, y int); create table t2 (z int);"),
-                        (b, "create table t1 (x int); create table t2 (z int, y int);")):
+        for db, sql in (
+            (a, "create table t1 (x int, y int); create table t2 (z int);"),
+            (b, "create table t1 (x int); create table t2 (z int, y int);"),
+        ):
             with contextlib.closing(server.connect(db)) as conn, conn.cursor() as cur:
                 cur.execute(sql)
         f = engine.SchemaFilter()
@@ -183,23 +219,34 @@ def test_verification_compares_independently(server: pgserver.EphemeralServer) -
         assert [d.object for d in diffs] == ["TABLE public.t1", "TABLE public.t2"]
         # column order alone is not a difference
         with contextlib.closing(server.connect(b)) as conn, conn.cursor() as cur:
-            cur.execute("drop table t1, t2; create table t1 (x int, y int); create table t2 (z int);")
+            cur.execute(
+                "drop table t1, t2; create table t1 (x int, y int); create table t2 (z int);"
+            )
         assert verify.compare(verify.snapshot(server, a, f), verify.snapshot(server, b, f)) == []
     finally:
         server.drop_database(a)
         server.drop_database(b)
 
 
-def test_extension_versions_are_pinned_only_where_the_ddl_pins_them(project: Project, dev_url: str, server) -> None:
+def test_extension_versions_are_pinned_only_where_the_ddl_pins_them(
+    project: Project, dev_url: str, server
+) -> None:
     needs_extension(server, "citext")
     fresh = Project(project.root.parent / "fresh")
     fresh.schema("ext.sql", "create extension if not exists citext;\n")
     result = diff(fresh, dev_url, "ext")
-    assert result.verified and result.up_sql == 'create extension if not exists "citext" with schema "public";\n'
+    assert (
+        result.verified
+        and result.up_sql == 'create extension if not exists "citext" with schema "public";\n'
+    )
     # A history that created citext 1.5 (as an older server's default would have), and DDL that
     # names no version: nothing to migrate, whatever version this server installs by default.
-    project.migration(1, "old", "create extension if not exists citext with schema public version '1.5';\n",
-                      "drop extension citext;\n")
+    project.migration(
+        1,
+        "old",
+        "create extension if not exists citext with schema public version '1.5';\n",
+        "drop extension citext;\n",
+    )
     project.schema("ext.sql", "create extension if not exists citext;\n")
     assert diff(project, dev_url, "none").status == "no-changes"
     # The DDL pins a version: it is compared, and the upgrade written (one-way: PostgreSQL has

@@ -11,7 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _reference_module():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("cli_reference", ROOT / "scripts" / "cli_reference.py")
+    spec = importlib.util.spec_from_file_location(
+        "cli_reference", ROOT / "scripts" / "cli_reference.py"
+    )
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
@@ -41,3 +43,15 @@ def test_readme_starts_with_the_two_commands() -> None:
     commands = [line for line in first_block.splitlines() if line and not line.startswith("#")]
     assert len(commands) == 2
     assert "schemactl diff" in commands[0] and "pytest" in commands[1]
+
+
+def test_the_readme_module_map_names_every_module() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Development", 1)[1].split("```", 2)[1]
+    mapped = set(re.findall(r"^  ([a-z_]+\.py)\s", block, re.M))
+    package = ROOT / "src" / "schemactl"
+    modules = {p.name for p in package.glob("*.py") if not p.name.startswith("__")}
+    assert mapped == modules, (
+        f"README's module map lacks {sorted(modules - mapped)}, "
+        f"names gone {sorted(mapped - modules)}"
+    )

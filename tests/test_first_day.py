@@ -10,8 +10,8 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-
-from .conftest import Project, query as _query, url_of
+from .conftest import Project, needs_extension, url_of
+from .conftest import query as _query
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -19,7 +19,9 @@ REPO = Path(__file__).resolve().parent.parent
 # ------------------------------------------------------------------ 1. empty files ----
 
 
-def test_files_without_statements_are_files_without_statements(project: Project, server, database: str) -> None:
+def test_files_without_statements_are_files_without_statements(
+    project: Project, server, database: str
+) -> None:
     project.schema("schema.sql", "-- the schema lives in tables/\n/* nothing here yet */\n")
     project.schema("empty.sql", "")
     for args in (["diff", "--print"], ["check"]):
@@ -36,9 +38,14 @@ def test_files_without_statements_are_files_without_statements(project: Project,
     url = url_of(server, database)
     r = project.cli("apply", "--db", url)
     assert r.returncode == 0, r.stderr
-    assert "warning: generated/0002_data.up.sql has no statements: 0002_data is recorded as applied" in r.stderr
+    assert (
+        "warning: generated/0002_data.up.sql has no statements: 0002_data is recorded as applied"
+        in r.stderr
+    )
     assert _query(url, "SELECT version, state FROM schemactl.migrations ORDER BY 1") == [
-        (1, "applied"), (2, "applied")]
+        (1, "applied"),
+        (2, "applied"),
+    ]
 
 
 # ------------------------------------------------------------------ 16-18. run reports ----
@@ -58,16 +65,24 @@ def test_run_reports_say_where_the_database_stands(project: Project, server, dat
     assert project.cli("apply", "--db", url).returncode == 0
     r = project.cli("rollback", "--db", url, "--steps", "1")
     assert r.returncode == 8
-    assert ("nothing of the failed rollback of 0002_b was kept (its transaction was rolled back): "
-            "the database is still at 0002") in r.stderr
+    assert (
+        "nothing of the failed rollback of 0002_b was kept (its transaction was rolled back): "
+        "the database is still at 0002"
+    ) in r.stderr
     assert "was rolled back; the database is at" not in r.stderr
     r = project.cli("rollback", "--db", url, "--steps", "1", "--target", "1")
     assert r.returncode == 2
-    assert r.stderr.splitlines()[0] == "error: --steps 1 and --target 1 both say how far to roll back: use only one"
+    assert (
+        r.stderr.splitlines()[0]
+        == "error: --steps 1 and --target 1 both say how far to roll back: use only one"
+    )
     project.migration(2, "b", "CREATE TABLE b (id int);\n", "DROP TABLE b;\n")
     assert project.cli("repair", "--db", url).returncode == 0
     r = project.cli("rollback", "--db", url, "--target", "0")
-    assert r.returncode == 0 and "done: 2 migration(s); the database has no migration applied" in r.stderr, r.stderr
+    assert (
+        r.returncode == 0
+        and "done: 2 migration(s); the database has no migration applied" in r.stderr
+    ), r.stderr
     r = project.cli("status", "--db", url)
     assert ": no migration applied, 2 pending" in r.stderr
 
@@ -88,13 +103,27 @@ runpy.run_module("schemactl", run_name="__main__")
 
 def test_works_without_pkg_resources_and_never_imports_it(project: Project) -> None:
     project.schema("t.sql", "create table t (id int);\n")
-    r = subprocess.run([sys.executable, "-W", "error", "-c", _WITHOUT_PKG_RESOURCES, "diff", "-m", "t"], check=False,
-                       cwd=project.root, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-W", "error", "-c", _WITHOUT_PKG_RESOURCES, "diff", "-m", "t"],
+        check=False,
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert "verified" in r.stderr and "Warning" not in r.stderr and "pkg_resources" not in r.stderr
-    probe = ("import sys; from schemactl import upstream; upstream.load(); import migra; "
-             "print('pkg_resources' in sys.modules)")
-    r = subprocess.run([sys.executable, "-W", "error", "-c", probe], capture_output=True, text=True, timeout=60, check=False)
+    probe = (
+        "import sys; from schemactl import upstream; upstream.load(); import migra; "
+        "print('pkg_resources' in sys.modules)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-W", "error", "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr
 
 
@@ -104,14 +133,16 @@ _BEFORE = """
 create domain positive as int check (value > 0);
 create table t (
   id int primary key, name text, n int, code varchar(32), label varchar(20), note varchar,
-  amount numeric(10,2), qty numeric(6,0), at timestamp(6), ratio float8, score int, tags text[], small int
+  amount numeric(10,2), qty numeric(6,0), at timestamp(6), ratio float8, score int, tags text[],
+  small int
 );
 """
 _AFTER = """
 create domain positive as int check (value > 0);
 create table t (
   id int primary key, name varchar(5), n bigint, code varchar(39), label text, note text,
-  amount numeric(10,0), qty integer, at timestamp(0), ratio int, score numeric(4,1), tags varchar(3)[], small positive
+  amount numeric(10,0), qty integer, at timestamp(0), ratio int, score numeric(4,1),
+  tags varchar(3)[], small positive
 );
 """
 # column -> (lose data: refused, may fail: warned, neither: lossless); the reason's words
@@ -131,7 +162,9 @@ _EXPECTED = {
 }
 
 
-def test_type_changes_are_classified_from_postgresql_casts_and_modifiers(project: Project, dev_url: str) -> None:
+def test_type_changes_are_classified_from_postgresql_casts_and_modifiers(
+    project: Project, dev_url: str
+) -> None:
     from schemactl import api
 
     project.schema("t.sql", _BEFORE)
@@ -143,7 +176,10 @@ def test_type_changes_are_classified_from_postgresql_casts_and_modifiers(project
     for effect, hazards in (("loses-data", result.destructive), ("may-fail", result.may_fail)):
         for h in hazards:
             head, words = h.reason.split(": ", 1)
-            found[head.removeprefix("changes the type of column ").split(" of ")[0]] = (effect, words)
+            found[head.removeprefix("changes the type of column ").split(" of ")[0]] = (
+                effect,
+                words,
+            )
     for column, (effect, words) in _EXPECTED.items():
         got = found.get(column, ("lossless", ""))
         assert got[0] == effect and words in got[1], (column, got)
@@ -154,35 +190,52 @@ def test_type_changes_are_classified_from_postgresql_casts_and_modifiers(project
 
 def test_type_changes_on_real_rows(project: Project, server, database: str) -> None:
     url = url_of(server, database)
-    project.schema("t.sql", "create table t (name text, n int, code varchar(32), amount numeric(10,2));\n")
+    project.schema(
+        "t.sql", "create table t (name text, n int, code varchar(32), amount numeric(10,2));\n"
+    )
     assert project.cli("diff", "-m", "base").returncode == 0
     assert project.cli("apply", "--db", url).returncode == 0
     _query(url, "INSERT INTO t VALUES ('abcdefghij', 2147483647, repeat('x', 32), 12.34)")
     # lossless: no prompt, no warning, every value kept
-    project.schema("t.sql", "create table t (name text, n bigint, code varchar(39), amount numeric(12,2));\n")
+    project.schema(
+        "t.sql", "create table t (name text, n bigint, code varchar(39), amount numeric(12,2));\n"
+    )
     r = project.cli("diff", "-m", "widen")
     assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
     assert project.cli("apply", "--db", url).returncode == 0
     assert _query(url, "SELECT * FROM t")[0][1:] == (2147483647, "x" * 32, Decimal("12.34"))
     # may fail: written with a warning; on a longer value the migration fails and keeps the row
-    project.schema("t.sql", "create table t (name varchar(5), n bigint, code varchar(39), amount numeric(12,2));\n")
+    project.schema(
+        "t.sql",
+        "create table t (name varchar(5), n bigint, code varchar(39), amount numeric(12,2));\n",
+    )
     r = project.cli("diff", "-m", "narrow")
     assert r.returncode == 0, r.stderr
-    assert ('warning: changes the type of column "name" of "public"."t": values longer than 5 characters '
-            "make the migration fail (then nothing is changed)") in r.stderr
+    assert (
+        'warning: changes the type of column "name" of "public"."t": values longer than 5 '
+        "characters "
+        "make the migration fail (then nothing is changed)"
+    ) in r.stderr
     up = (project.root / "generated" / "0003_narrow.up.sql").read_text()
     assert "-- Can fail on existing rows (then nothing is changed):" in up and " using " not in up
     r = project.cli("apply", "--db", url)
-    assert r.returncode == 8 and "value too long for type character varying(5)" in r.stderr, r.stderr
+    assert r.returncode == 8 and "value too long for type character varying(5)" in r.stderr, (
+        r.stderr
+    )
     assert _query(url, "SELECT name FROM t") == [("abcdefghij",)]  # not 'abcde'
     # loses data: refused until asked for
-    project.schema("t.sql", "create table t (name text, n bigint, code varchar(39), amount numeric(12,0));\n")
+    project.schema(
+        "t.sql", "create table t (name text, n bigint, code varchar(39), amount numeric(12,0));\n"
+    )
     (project.root / "generated" / "0003_narrow.up.sql").unlink()
     (project.root / "generated" / "0003_narrow.down.sql").unlink()
     assert project.cli("rehash").returncode == 0
     r = project.cli("diff", "-m", "round")
     assert r.returncode == 3, r.stderr
-    assert 'changes the type of column "amount" of "public"."t": fractions are rounded to whole numbers' in r.stderr
+    assert (
+        'changes the type of column "amount" of "public"."t": fractions are rounded to whole '
+        "numbers" in r.stderr
+    )
     # ... and that is what happens to the row once it is asked for
     assert project.cli("diff", "-m", "round", "--allow-destructive").returncode == 0
     assert project.cli("apply", "--db", url).returncode == 0
@@ -192,7 +245,9 @@ def test_type_changes_on_real_rows(project: Project, server, database: str) -> N
 # ------------------------------------------------------------------ 9. drift ----
 
 
-def test_drift_exits_1_and_names_what_would_lose_data(project: Project, server, database: str) -> None:
+def test_drift_exits_1_and_names_what_would_lose_data(
+    project: Project, server, database: str
+) -> None:
     url = url_of(server, database)
     _query(url, "CREATE TABLE t (id int, gone text, amount numeric(8,2), name text)")
     project.schema("t.sql", "create table t (id int, amount numeric(8,0), name varchar(3));\n")
@@ -200,9 +255,15 @@ def test_drift_exits_1_and_names_what_would_lose_data(project: Project, server, 
     assert r.returncode == 1, r.stderr
     assert 'alter table "public"."t" drop column "gone"' in r.stdout
     assert 'warning: drops column "gone" of "public"."t"' in r.stderr
-    assert 'warning: changes the type of column "amount" of "public"."t": fractions are rounded' in r.stderr
-    assert ('warning: changes the type of column "name" of "public"."t": values longer than 3 characters make '
-            "the migration fail (then nothing is changed)") in r.stderr
+    assert (
+        'warning: changes the type of column "amount" of "public"."t": fractions are rounded'
+        in r.stderr
+    )
+    assert (
+        'warning: changes the type of column "name" of "public"."t": values longer than 3 '
+        "characters make "
+        "the migration fail (then nothing is changed)"
+    ) in r.stderr
     r = project.cli("diff", "--db", url, "--format", "json")
     data = json.loads(r.stdout)
     assert r.returncode == 1 and data["status"] == "drift"
@@ -219,7 +280,9 @@ def test_drift_exits_1_and_names_what_would_lose_data(project: Project, server, 
 # ------------------------------------------------------------------ 4. secrets ----
 
 
-def test_every_connection_string_form_is_masked_everywhere(project: Project, password_server) -> None:
+def test_every_connection_string_form_is_masked_everywhere(
+    project: Project, password_server
+) -> None:
     import urllib.parse
     import uuid
 
@@ -235,25 +298,40 @@ def test_every_connection_string_form_is_masked_everywhere(project: Project, pas
         "url": (f"postgresql://owner:{enc}@/app?host={host}&port={port}", {}),
         "url-param": (f"postgresql://owner@/app?host={host}&port={port}&password={enc}", {}),
         "key=value": (f"host={host} port={port} dbname=app user=owner password={kv_secret}", {}),
-        "key = value": (f"host={host} port={port} dbname = app user=owner password = {kv_secret}", {}),
+        "key = value": (
+            f"host={host} port={port} dbname = app user=owner password = {kv_secret}",
+            {},
+        ),
         "PGPASSWORD": (f"host={host} port={port} dbname=app user=owner", {"PGPASSWORD": secret}),
     }
     project.schema("t.sql", "create table t (id int);\n")
     assert project.cli("diff", "-m", "base").returncode == 0
     for form, (url, env) in forms.items():
-        missing = url.replace("dbname=app", "dbname=missing").replace("dbname = app", "dbname=missing").replace("/app?", "/missing?")
+        missing = (
+            url.replace("dbname=app", "dbname=missing")
+            .replace("dbname = app", "dbname=missing")
+            .replace("/app?", "/missing?")
+        )
         runs = {
             "apply --dry-run": project.cli("apply", "--db", url, "--dry-run", env=env),
-            "apply --dry-run json": project.cli("apply", "--db", url, "--dry-run", "--format", "json", env=env),
+            "apply --dry-run json": project.cli(
+                "apply", "--db", url, "--dry-run", "--format", "json", env=env
+            ),
             "status": project.cli("status", "--db", url, env=env),
             "status json": project.cli("status", "--db", url, "--format", "json", env=env),
             "diff --db": project.cli("diff", "--db", url, env=env),
             "cannot connect": project.cli("status", "--db", missing, env=env),
         }
         for name, r in runs.items():
-            assert r.returncode == (7 if name == "cannot connect" else 1 if name == "diff --db" else 0), (form, name, r.stderr)
+            assert r.returncode == (
+                7 if name == "cannot connect" else 1 if name == "diff --db" else 0
+            ), (form, name, r.stderr)
             assert token not in r.stdout + r.stderr, f"{form}: the password leaked in {name}"
-        shown = runs["status"].stderr + runs["cannot connect"].stderr + json.loads(runs["status json"].stdout)["database"]
+        shown = (
+            runs["status"].stderr
+            + runs["cannot connect"].stderr
+            + json.loads(runs["status json"].stdout)["database"]
+        )
         if form != "PGPASSWORD":
             assert "***" in shown, (form, shown)  # masked, not dropped
         assert "host=" in shown or "postgresql://owner" in shown
@@ -269,54 +347,87 @@ def test_the_file_at_fault_is_blamed_not_the_one_that_needs_it(project: Project)
     assert r.returncode == 8
     lines = r.stderr.splitlines()
     assert lines[0] == 'error: schemas/b.sql:2:30: type "kindd" does not exist'
-    assert '  also failed (likely because of this): schemas/a.sql:1:32: relation "b" does not exist' in lines
+    assert (
+        '  also failed (likely because of this): schemas/a.sql:1:32: relation "b" does not exist'
+        in lines
+    )
 
 
-def test_positions_point_at_the_statement_not_the_comments_before_it(project: Project, target_url: str) -> None:
+def test_positions_point_at_the_statement_not_the_comments_before_it(
+    project: Project, target_url: str
+) -> None:
     header = "-- 0001_a (up)\n-- Generated by schemactl.\n/* a block\n   comment */\n"
-    project.migration(1, "a", header + "CREATE TABLE a (id int);\n\n-- then\nALTER TABLE nowhere ADD COLUMN x int;\n")
+    project.migration(
+        1,
+        "a",
+        header + "CREATE TABLE a (id int);\n\n-- then\nALTER TABLE nowhere ADD COLUMN x int;\n",
+    )
     r = project.cli("apply", "--db", target_url)
     assert r.returncode == 8
-    assert r.stderr.splitlines()[0].endswith('generated/0001_a.up.sql:8:1: relation "nowhere" does not exist')
+    assert r.stderr.splitlines()[0].endswith(
+        'generated/0001_a.up.sql:8:1: relation "nowhere" does not exist'
+    )
     project.migration(1, "a", header + "DROP TABLE a;\n")  # an error without a position
     assert project.cli("rehash").returncode == 0
     r = project.cli("apply", "--db", target_url, "--format", "json")
     error = json.loads(r.stdout)["error"]
     assert (error["line"], error["column"], error["statement"]) == (5, 1, "DROP TABLE a"), error
     r = project.cli("apply", "--db", target_url)
-    assert "     5 | DROP TABLE a;\n       | ^" in r.stderr and "failing statement: DROP TABLE a\n" in r.stderr, r.stderr
-    project.schema("s.sql", "-- people\n-- (and more)\ncreate view v as select * from missing_table;\n")
+    assert (
+        "     5 | DROP TABLE a;\n       | ^" in r.stderr
+        and "failing statement: DROP TABLE a\n" in r.stderr
+    ), r.stderr
+    project.schema(
+        "s.sql", "-- people\n-- (and more)\ncreate view v as select * from missing_table;\n"
+    )
     r = project.cli("diff", "--print")
-    assert r.stderr.splitlines()[0] == 'error: schemas/s.sql:3:32: relation "missing_table" does not exist'
-    project.schema("s.sql", "-- comment first\ncreate table t (id int);\ncomment on table nothere is 'x';\n")
+    assert (
+        r.stderr.splitlines()[0]
+        == 'error: schemas/s.sql:3:32: relation "missing_table" does not exist'
+    )
+    project.schema(
+        "s.sql", "-- comment first\ncreate table t (id int);\ncomment on table nothere is 'x';\n"
+    )
     r = project.cli("diff", "--print")
-    assert r.stderr.splitlines()[0] == 'error: schemas/s.sql:3:1: relation "nothere" does not exist', r.stderr
+    assert (
+        r.stderr.splitlines()[0] == 'error: schemas/s.sql:3:1: relation "nothere" does not exist'
+    ), r.stderr
 
 
 # ------------------------------------------------------------------ 7. UNVERIFIED files ----
 
 
 def test_apply_refuses_unverified_files_unless_allowed(project: Project, target_url: str) -> None:
-    project.schema("t.sql", "create table t (id int);\ncreate aggregate total(int) (sfunc = int4pl, stype = int);\n")
+    project.schema(
+        "t.sql",
+        "create table t (id int);\ncreate aggregate total(int) (sfunc = int4pl, stype = int);\n",
+    )
     assert project.cli("diff", "-m", "with aggregate").returncode == 4  # written, marked UNVERIFIED
     for args in (["apply"], ["apply", "--dry-run"]):
         r = project.cli(*args, "--db", target_url)
         assert r.returncode == 4, r.stderr
         first = r.stderr.splitlines()[0]
-        assert first.startswith("error: generated/0001_with_aggregate.up.sql is marked UNVERIFIED: up: AGGREGATE")
+        assert first.startswith(
+            "error: generated/0001_with_aggregate.up.sql is marked UNVERIFIED: up: AGGREGATE"
+        )
         assert "--allow-unverified" in r.stderr
     assert _query(target_url, "SELECT count(*) FROM schemactl.migrations") == [(0,)]  # nothing ran
     r = project.cli("apply", "--db", target_url, "--allow-unverified")
     assert r.returncode == 0 and "applied 0001_with_aggregate" in r.stderr, r.stderr
     r = project.cli("rollback", "--db", target_url, "--steps", "1")
     assert r.returncode == 4 and "0001_with_aggregate.down.sql is marked UNVERIFIED" in r.stderr
-    assert project.cli("rollback", "--db", target_url, "--steps", "1", "--allow-unverified").returncode == 0
+    assert (
+        project.cli("rollback", "--db", target_url, "--steps", "1", "--allow-unverified").returncode
+        == 0
+    )
 
 
 # ------------------------------------------------------------------ 8. verify ----
 
 
-def test_verify_catches_a_hand_written_pair_whose_down_does_not_undo_its_up(project: Project) -> None:
+def test_verify_catches_a_hand_written_pair_whose_down_does_not_undo_its_up(
+    project: Project,
+) -> None:
     project.schema("t.sql", "create table t (id int);\n")
     assert project.cli("diff", "-m", "base").returncode == 0
     assert project.cli("new", "-m", "index").returncode == 0
@@ -327,17 +438,28 @@ def test_verify_catches_a_hand_written_pair_whose_down_does_not_undo_its_up(proj
     assert r.returncode == 4, r.stderr
     assert "error: 0002_index does not verify (marked UNVERIFIED)" in r.stderr
     assert "down: INDEX public.t_id: unexpected" in r.stderr
-    assert "-- UNVERIFIED" in up.read_text() and "--   down: INDEX public.t_id: unexpected" in down.read_text()
+    assert (
+        "-- UNVERIFIED" in up.read_text()
+        and "--   down: INDEX public.t_id: unexpected" in down.read_text()
+    )
     assert project.cli("check", "--no-models").returncode == 0  # the sum took the edit
     down.write_text(down.read_text() + "DROP INDEX t_id;\n")
     r = project.cli("check", "--verify", "--no-models")
-    assert r.returncode == 1 and "finding: verified again and rewrote the headers of 0002_index" in r.stderr, r.stderr
-    assert "-- Verified with pg_dump on PostgreSQL " in up.read_text() and "-- UNVERIFIED" not in down.read_text()
+    assert (
+        r.returncode == 1
+        and "finding: verified again and rewrote the headers of 0002_index" in r.stderr
+    ), r.stderr
+    assert (
+        "-- Verified with pg_dump on PostgreSQL " in up.read_text()
+        and "-- UNVERIFIED" not in down.read_text()
+    )
     r = project.cli("check", "--verify", "--no-models")  # nothing changed since: nothing to verify
     assert r.returncode == 0, r.stderr
     r = project.cli("verify", "1", "--format", "json")
     data = json.loads(r.stdout)
-    assert r.returncode == 0 and [(p["version"], p["verified"]) for p in data["pairs"]] == [("0001_base", True)]
+    assert r.returncode == 0 and [(p["version"], p["verified"]) for p in data["pairs"]] == [
+        ("0001_base", True)
+    ]
     assert project.cli("verify", "7").returncode == 2
 
 
@@ -345,23 +467,46 @@ def test_verify_catches_a_hand_written_pair_whose_down_does_not_undo_its_up(proj
 
 
 def _pre_commit(project: Project, *args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    identity = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
-                for what, value in (("NAME", "t"), ("EMAIL", "t@example.com"))}  # try-repo may commit
-    env = {**os.environ, **identity, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run([sys.executable, "-m", "pre_commit", *args], cwd=project.root, env=env, check=False,
-                          capture_output=True, text=True, timeout=900)
+    identity = {
+        f"GIT_{who}_{what}": value
+        for who in ("AUTHOR", "COMMITTER")
+        for what, value in (("NAME", "t"), ("EMAIL", "t@example.com"))
+    }  # try-repo may commit
+    env = {
+        **os.environ,
+        **identity,
+        "PRE_COMMIT_HOME": str(home),
+        "NO_COLOR": "1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "pre_commit", *args],
+        cwd=project.root,
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def _git(project: Project, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args], cwd=project.root,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+        cwd=project.root,
+        check=True,
+        capture_output=True,
+    )
 
 
-def test_the_readme_pre_commit_snippet_and_the_hook_repository_work(project: Project, tmp_path: Path) -> None:
+def test_the_readme_pre_commit_snippet_and_the_hook_repository_work(
+    project: Project, tmp_path: Path
+) -> None:
     readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## CI and pre-commit"):]
-    snippet = section[section.index("```yaml\n") + 8 : section.index("```\n", section.index("```yaml"))]
+    section = readme[readme.index("## CI and pre-commit") :]
+    snippet = section[
+        section.index("```yaml\n") + 8 : section.index("```\n", section.index("```yaml"))
+    ]
     project.schema("t.sql", "create table t (id int);\n")
     assert project.cli("diff", "-m", "base").returncode == 0
     (project.root / ".pre-commit-config.yaml").write_text(snippet)
@@ -386,14 +531,17 @@ def test_the_readme_pre_commit_snippet_and_the_hook_repository_work(project: Pro
 # ------------------------------------------------------------------ 12. the tutorial ----
 
 
-def test_tutorial_step_6_works_as_written_on_a_fresh_server(tmp_path: Path) -> None:
+def test_tutorial_step_6_works_as_written_on_a_fresh_server(tmp_path: Path, server) -> None:
+    needs_extension(server, "citext")  # the example's DDL uses it
     import shlex
     import shutil
 
     from schemactl import pgserver
 
     readme = (REPO / "README.md").read_text()
-    step = readme[readme.index("6. **Apply to a real database.**"): readme.index("7. **Safety nets.**")]
+    step = readme[
+        readme.index("6. **Apply to a real database.**") : readme.index("7. **Safety nets.**")
+    ]
     command = next(line.strip() for line in step.splitlines() if line.strip().startswith("psql "))
     example = tmp_path / "example"
     for name in ("schemas", "generated"):
@@ -404,9 +552,14 @@ def test_tutorial_step_6_works_as_written_on_a_fresh_server(tmp_path: Path) -> N
         args = shlex.split(command.replace("-h localhost", f"-h {p['host']} -p {p['port']}"))
         args[0] = box.binaries.tool("psql")
         subprocess.run(args, check=True, capture_output=True, text=True, timeout=60)
-        config = (REPO / "schemactl.toml").read_text().replace(
-            "postgresql://postgres@localhost:5432/genomics",
-            f"postgresql://postgres@/genomics?host={p['host']}&port={p['port']}")
+        config = (
+            (REPO / "schemactl.toml")
+            .read_text()
+            .replace(
+                "postgresql://postgres@localhost:5432/genomics",
+                f"postgresql://postgres@/genomics?host={p['host']}&port={p['port']}",
+            )
+        )
         (example / "schemactl.toml").write_text(config)
         project = Project.__new__(Project)
         project.root = example
@@ -432,7 +585,10 @@ def test_a_deleted_applied_migration_shows_as_missing(project: Project, target_u
     r = project.cli("status", "--db", target_url, "--format", "json")
     assert r.returncode == 5, r.stderr
     assert [(m["name"], m["state"]) for m in json.loads(r.stdout)["migrations"]] == [
-        ("0001_a", "applied"), ("0002_b", "missing"), ("0003_c", "applied")]
+        ("0001_a", "applied"),
+        ("0002_b", "missing"),
+        ("0003_c", "applied"),
+    ]
     r = project.cli("status", "--db", target_url)
     assert "0002     b     missing" in r.stdout
     r = project.cli("apply", "--db", target_url)
@@ -446,7 +602,9 @@ def test_a_deleted_applied_migration_shows_as_missing(project: Project, target_u
 # ------------------------------------------------------------------ 14. renumber ----
 
 
-def test_renumber_moves_this_branchs_pairs_after_the_merged_ones(project: Project, target_url: str) -> None:
+def test_renumber_moves_this_branchs_pairs_after_the_merged_ones(
+    project: Project, target_url: str
+) -> None:
     project.schema("t.sql", "create table t (id int);\n")
     assert project.cli("diff", "-m", "base").returncode == 0
     _git(project, "init", "-q", "-b", "main")
@@ -464,17 +622,27 @@ def test_renumber_moves_this_branchs_pairs_after_the_merged_ones(project: Projec
     _git(project, "add", "-A")
     _git(project, "commit", "-qm", "v")
     _git(project, "checkout", "-q", "feature")
-    subprocess.run(["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "merge", "main"],
-                   cwd=project.root, capture_output=True, check=False)  # conflicts in schemactl.sum
-    assert sorted(project.migrations())[2:] == ["0002_add_u.down.sql", "0002_add_u.up.sql",
-                                                "0002_add_v.down.sql", "0002_add_v.up.sql"]
+    subprocess.run(
+        ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", "merge", "main"],
+        cwd=project.root,
+        capture_output=True,
+        check=False,
+    )  # conflicts in schemactl.sum
+    assert sorted(project.migrations())[2:] == [
+        "0002_add_u.down.sql",
+        "0002_add_u.up.sql",
+        "0002_add_v.down.sql",
+        "0002_add_v.up.sql",
+    ]
     assert project.cli("check", "--no-models").returncode == 5  # two migrations share 0002
     r = project.cli("renumber")
     assert r.returncode == 0, r.stderr
     assert "renumbered 0002_add_u -> 0003_add_u" in r.stderr
     up = (project.root / "generated" / "0003_add_u.up.sql").read_text()
     assert up.startswith("-- 0003_add_u (up)\n")
-    assert project.cli("check", "--verify", "--no-models").returncode == 1  # re-verified in the new order
+    assert (
+        project.cli("check", "--verify", "--no-models").returncode == 1
+    )  # re-verified in the new order
     assert project.cli("check", "--no-models").returncode == 0
     # an applied pair is never moved
     assert project.cli("apply", "--db", target_url).returncode == 0
@@ -485,7 +653,9 @@ def test_renumber_moves_this_branchs_pairs_after_the_merged_ones(project: Projec
 # ------------------------------------------------------------------ 15. history ----
 
 
-def test_history_lists_runs_and_sums_them_up_per_migration(project: Project, target_url: str) -> None:
+def test_history_lists_runs_and_sums_them_up_per_migration(
+    project: Project, target_url: str
+) -> None:
     import schemactl
 
     project.migration(1, "a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n")
@@ -498,10 +668,17 @@ def test_history_lists_runs_and_sums_them_up_per_migration(project: Project, tar
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert [(e["name"], e["action"], e["status"]) for e in data["entries"]] == [
-        ("0002_b", "rollback", "ok"), ("0002_b", "apply", "ok"), ("0002_b", "apply", "failed"), ("0001_a", "apply", "ok")]
+        ("0002_b", "rollback", "ok"),
+        ("0002_b", "apply", "ok"),
+        ("0002_b", "apply", "failed"),
+        ("0001_a", "apply", "ok"),
+    ]
     failed = data["entries"][2]
     assert "division by zero" in failed["error"] and failed["statement"] == "SELECT 1/0"
-    assert [(m["name"], m["runs"], m["failures"]) for m in data["summary"]] == [("0001_a", 1, 0), ("0002_b", 3, 1)]
+    assert [(m["name"], m["runs"], m["failures"]) for m in data["summary"]] == [
+        ("0001_a", 1, 0),
+        ("0002_b", 3, 1),
+    ]
     assert {"last_ms", "mean_ms", "max_ms", "last_at"} <= set(data["summary"][1])
     r = project.cli("history", "--db", target_url, "--version", "0002", "--limit", "1")
     assert r.returncode == 0 and "the newest 1 of 3 history entries" in r.stderr, r.stderr
@@ -513,7 +690,9 @@ def test_history_lists_runs_and_sums_them_up_per_migration(project: Project, tar
 # ------------------------------------------------------------------ 19. a replaced failed file ----
 
 
-def test_a_failed_file_replaced_by_another_is_pending_not_failed(project: Project, target_url: str) -> None:
+def test_a_failed_file_replaced_by_another_is_pending_not_failed(
+    project: Project, target_url: str
+) -> None:
     project.migration(1, "a", "CREATE TABLE a (id int);\nSELECT 1/0;\n", "DROP TABLE a;\n")
     assert project.cli("apply", "--db", target_url).returncode == 8
     r = project.cli("status", "--db", target_url, "--format", "json")
@@ -528,15 +707,23 @@ def test_a_failed_file_replaced_by_another_is_pending_not_failed(project: Projec
 
 
 def test_global_flags_after_the_command_and_a_closed_pipe(project: Project) -> None:
-    tables = "".join(f"create table t{i} (id int primary key, name text not null default 'x');\n" for i in range(1500))
+    tables = "".join(
+        f"create table t{i} (id int primary key, name text not null default 'x');\n"
+        for i in range(1500)
+    )
     project.schema("t.sql", tables)
     r = project.cli("check", "--no-models", "-q")
     assert r.returncode == 1 and "No such option" not in r.stderr, r.stderr
     assert project.cli("check", "--no-models", "-v").returncode == 1
     for args, code in ((["diff", "--print"], 0), (["check", "--no-models"], 1)):
         with open(project.root / "stderr.txt", "w+b") as stderr:
-            p = subprocess.Popen([sys.executable, "-m", "schemactl", *args], cwd=project.root, stdout=subprocess.PIPE,
-                                 stderr=stderr, env={**os.environ, "NO_COLOR": "1"})
+            p = subprocess.Popen(
+                [sys.executable, "-m", "schemactl", *args],
+                cwd=project.root,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                env={**os.environ, "NO_COLOR": "1"},
+            )
             assert p.stdout is not None
             p.stdout.read(10)
             p.stdout.close()  # `| head -c 10`
@@ -552,17 +739,26 @@ def test_init_output_files_and_git(tmp_path: Path) -> None:
 
     r = run_cli("init", "fresh", cwd=tmp_path)
     assert r.returncode == 0 and r.stderr == ""
-    assert r.stdout.splitlines() == [f"created {p}" for p in ("fresh/schemactl.toml", "fresh/schemas",
-                                                                "fresh/generated", "fresh/models")]
+    assert r.stdout.splitlines() == [
+        f"created {p}"
+        for p in ("fresh/schemactl.toml", "fresh/schemas", "fresh/generated", "fresh/models")
+    ]
     root = tmp_path / "fresh"
     assert (root / "schemactl.toml").read_text().endswith("\n")
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-    listed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=root,
-                            capture_output=True, text=True, check=True).stdout
+    listed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "generated/.gitkeep" in listed and "models/.gitkeep" in listed
 
 
-def test_the_api_names_the_current_version_as_the_cli_does(project: Project, target_url: str) -> None:
+def test_the_api_names_the_current_version_as_the_cli_does(
+    project: Project, target_url: str
+) -> None:
     import schemactl
 
     project.migration(1, "a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n")
@@ -580,11 +776,15 @@ def test_the_api_names_the_current_version_as_the_cli_does(project: Project, tar
 # ------------------------------------------------------------------ 21. what hints say ----
 
 
-def test_missing_down_hint_and_a_summarised_baseline_mismatch(project: Project, server, database: str) -> None:
+def test_missing_down_hint_and_a_summarised_baseline_mismatch(
+    project: Project, server, database: str
+) -> None:
     url = url_of(server, database)
     project.schema("t.sql", "".join(f"create table t{i} (id int);\n" for i in range(30)))
     assert project.cli("diff", "-m", "base").returncode == 0
-    r = project.cli("baseline", "--db", url, "--version", "1")  # the database is empty: 30 tables differ
+    r = project.cli(
+        "baseline", "--db", url, "--version", "1"
+    )  # the database is empty: 30 tables differ
     assert r.returncode == 5 and "(30 objects differ)" in r.stderr
     lines = r.stderr.splitlines()
     assert "  TABLE public.t0: missing" in lines and "  ... and 10 more" in lines
@@ -594,8 +794,10 @@ def test_missing_down_hint_and_a_summarised_baseline_mismatch(project: Project, 
     (project.root / "generated" / "0001_base.down.sql").unlink()
     r = project.cli("check")
     assert r.returncode == 5
-    assert ("hint: restore the .down.sql file from version control (a one-way change keeps one without "
-            "statements: `rollback` then refuses to undo it)") in r.stderr
+    assert (
+        "hint: restore the .down.sql file from version control (a one-way change keeps one without "
+        "statements: `rollback` then refuses to undo it)"
+    ) in r.stderr
 
 
 # ------------------------------------------------------------------ 22. data under schemas/ ----
@@ -603,9 +805,15 @@ def test_missing_down_hint_and_a_summarised_baseline_mismatch(project: Project, 
 
 def test_data_statements_under_schemas_are_named_in_a_warning(project: Project) -> None:
     project.schema("t.sql", "create table t (id int);\n")
-    project.schema("seed.sql", "-- reference data\ninsert into t values (1);\ninsert into t values (2);\n")
-    expected = ("warning: schemas/seed.sql:2: INSERT (and 1 more data statement(s)) runs only in scratch databases: "
-                "data under schemas/ never reaches a migration; put seed or reference data in a `schemactl new` pair")
+    project.schema(
+        "seed.sql", "-- reference data\ninsert into t values (1);\ninsert into t values (2);\n"
+    )
+    expected = (
+        "warning: schemas/seed.sql:2: INSERT (and 1 more data statement(s)) runs only in scratch "
+        "databases: "
+        "data under schemas/ never reaches a migration; put seed or reference data in a `schemactl "
+        "new` pair"
+    )
     r = project.cli("diff", "-m", "base")
     assert r.returncode == 0 and expected in r.stderr, r.stderr
     r = project.cli("check", "--no-models")

@@ -18,7 +18,9 @@ from .conftest import Project, query, url_of
 
 
 @pytest.fixture
-def other_major(discovery: None, server: pgserver.EphemeralServer) -> Iterator[tuple[int, int, pgserver.EphemeralServer]]:
+def other_major(
+    discovery: None, server: pgserver.EphemeralServer
+) -> Iterator[tuple[int, int, pgserver.EphemeralServer]]:
     """(the session server's major, another installed major, a running server of the other)."""
     here = server.server_version() // 10000
     others = [b for b in pgbinaries.discover() if b.major != here]
@@ -42,7 +44,9 @@ def _auto(project: Project, url: str) -> None:
 
 
 def test_auto_verifies_on_the_major_the_environment_runs(
-    other_major: tuple[int, int, pgserver.EphemeralServer], project: Project, tmp_path: Path,
+    other_major: tuple[int, int, pgserver.EphemeralServer],
+    project: Project,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     default, other, prod = other_major
@@ -51,7 +55,9 @@ def test_auto_verifies_on_the_major_the_environment_runs(
     _auto(project, url_of(prod, prod_db))
     r = project.cli("doctor", "--format", "json")
     report = json.loads(r.stdout)
-    assert report["reason"] == f"pg_version = \"auto\": 'prod' runs {other}" and not report["problems"], r.stdout
+    assert (
+        report["reason"] == f"pg_version = \"auto\": 'prod' runs {other}" and not report["problems"]
+    ), r.stdout
     assert next(s["major"] for s in report["servers"] if s["chosen"]) == other
 
     project.schema("t.sql", "create table t (id int primary key, name text);\n")
@@ -75,7 +81,9 @@ def test_auto_with_an_environment_it_cannot_ask_warns_and_uses_the_default(
     r = project.cli("diff", "-m", "base")
     assert r.returncode == 0, r.stderr
     warning = next(ln for ln in r.stderr.splitlines() if ln.startswith("warning:"))
-    assert "pg_version = \"auto\": cannot ask environment 'prod' for its PostgreSQL major" in warning
+    assert (
+        "pg_version = \"auto\": cannot ask environment 'prod' for its PostgreSQL major" in warning
+    )
     assert "s3cret-pw" not in r.stderr + r.stdout
     default = pgbinaries.choose(pgbinaries.discover(), None)
     assert default is not None
@@ -87,15 +95,19 @@ def test_auto_without_environments_is_a_configuration_error(project: Project) ->
     project.write_config('pg_version = "auto"\n')
     r = project.cli("diff", "-m", "x")
     assert r.returncode == 2
-    assert r.stderr.startswith('error: schemactl.toml: pg_version = "auto" takes the major of the environments')
+    assert r.stderr.startswith(
+        'error: schemactl.toml: pg_version = "auto" takes the major of the environments'
+    )
     assert "hint: add an [environments.NAME] table" in r.stderr
     project.write_config('pg_version = "newest"\n')
     r = project.cli("diff", "-m", "x")
-    assert r.returncode == 2 and "must be a major version such as 16, or \"auto\"" in r.stderr
+    assert r.returncode == 2 and 'must be a major version such as 16, or "auto"' in r.stderr
 
 
 def test_apply_names_the_fix_when_the_database_runs_another_major(
-    other_major: tuple[int, int, pgserver.EphemeralServer], project: Project, server: pgserver.EphemeralServer,
+    other_major: tuple[int, int, pgserver.EphemeralServer],
+    project: Project,
+    server: pgserver.EphemeralServer,
     database: str,
 ) -> None:
     default, other, _ = other_major
@@ -105,15 +117,19 @@ def test_apply_names_the_fix_when_the_database_runs_another_major(
     r = project.cli("apply", "--db", url)
     assert r.returncode == 0, r.stderr
     warning = next(ln for ln in r.stderr.splitlines() if ln.startswith("warning:"))
-    assert warning.startswith(f"warning: 0001_base was verified on PostgreSQL {other}, and this database runs "
-                              f"PostgreSQL {default}: to verify it on {default}, set pg_version = {default}")
+    assert warning.startswith(
+        f"warning: 0001_base was verified on PostgreSQL {other}, and this database runs "
+        f"PostgreSQL {default}: to verify it on {default}, set pg_version = {default}"
+    )
     assert warning.endswith("then run `schemactl verify 1`")
     dry = json.loads(project.cli("apply", "--db", url, "--dry-run", "--format", "json").stdout)
     assert dry["warnings"] == []  # nothing is pending: nothing to warn about
 
     # The fix it names: verify on the database's major. Only the verification lines change, so the
     # applied file is still `applied`, not `changed`.
-    r = project.cli("--pg-version", str(default), "verify", "1")
+    # (on the session server's binaries: the test's discovery need not find every major)
+    assert server.binaries is not None
+    r = project.cli("verify", "1", env={"SCHEMACTL_PG_BIN": str(server.binaries.bindir)})
     assert r.returncode == 0, r.stderr
     up = (project.root / "generated" / "0001_base.up.sql").read_text()
     assert f"on PostgreSQL {default} (pair " in up
@@ -122,7 +138,11 @@ def test_apply_names_the_fix_when_the_database_runs_another_major(
     assert query(url, "SELECT count(*) FROM t") == [(0,)]
     # A ledger written before checksums left the verification lines out still matches.
     up_path = project.root / "generated" / "0001_base.up.sql"
-    query(url, f"UPDATE schemactl.migrations SET checksum = '{hashlib.sha256(up_path.read_bytes()).hexdigest()}'")
+    query(
+        url,
+        "UPDATE schemactl.migrations SET checksum = "
+        f"'{hashlib.sha256(up_path.read_bytes()).hexdigest()}'",
+    )
     status = json.loads(project.cli("status", "--db", url, "--format", "json").stdout)
     assert [m["state"] for m in status["migrations"]] == ["applied"], status
 
@@ -133,7 +153,10 @@ def test_a_feature_the_server_lacks_is_named_with_the_fix(project: Project) -> N
     assert r.returncode == 8, r.stderr
     lines = r.stderr.splitlines()
     assert lines[0].startswith("error: schemas/ext.sql:1:1: the scratch server (PostgreSQL ")
-    assert lines[0].endswith("has no no_such_thing extension installed, so CREATE EXTENSION no_such_thing cannot run there")
+    assert lines[0].endswith(
+        "has no no_such_thing extension installed, so CREATE EXTENSION no_such_thing cannot run "
+        "there"
+    )
     hint = next(ln for ln in lines if ln.startswith("hint:"))
     assert "SCHEMACTL_PG_BIN=DIR" in hint
 
@@ -142,26 +165,41 @@ def test_a_server_built_without_icu_says_so(discovery: None, project: Project) -
     import subprocess
 
     embedded = next((b for b in pgbinaries.discover() if b.source == pgbinaries.EMBEDDED), None)
-    if embedded is None or "--without-icu" not in subprocess.run(
-        [embedded.tool("pg_config"), "--configure"], capture_output=True, text=True, check=False
-    ).stdout:
+    if (
+        embedded is None
+        or "--without-icu"
+        not in subprocess.run(
+            [embedded.tool("pg_config"), "--configure"], capture_output=True, text=True, check=False
+        ).stdout
+    ):
         pytest.skip("needs the bundled server built without ICU")
     project.schema("c.sql", "create collation german (provider = icu, locale = 'de-DE');\n")
     r = project.cli("--pg-version", str(embedded.major), "diff", "-m", "x")
     assert r.returncode == 8
-    assert r.stderr.startswith(f"error: schemas/c.sql:1:1: the scratch server (PostgreSQL {embedded.major} in ")
-    assert "is built without ICU, so ICU collations cannot be created there" in r.stderr.splitlines()[0]
+    assert r.stderr.startswith(
+        f"error: schemas/c.sql:1:1: the scratch server (PostgreSQL {embedded.major} in "
+    )
+    assert (
+        "is built without ICU, so ICU collations cannot be created there"
+        in r.stderr.splitlines()[0]
+    )
     assert "ICU is not supported in this build" not in r.stderr
 
 
-def test_not_null_constraint_names_follow_a_detach_and_an_attach(discovery: None, project: Project) -> None:
+def test_not_null_constraint_names_follow_a_detach_and_an_attach(
+    discovery: None, project: Project
+) -> None:
     # PostgreSQL 18 names NOT NULL constraints; a detached partition keeps its parent's names,
     # an attached table its own, and migra compares neither (docs/engine-notes.md).
     newest = max(pgbinaries.discover(), key=lambda b: b.major)
     if newest.major < 18:
         pytest.skip("needs PostgreSQL 18 or later (named NOT NULL constraints)")
     parent = "CREATE TABLE m (city int NOT NULL, day date NOT NULL) PARTITION BY RANGE (day);\n"
-    project.schema("s.sql", parent + "CREATE TABLE m_7 PARTITION OF m FOR VALUES FROM ('2007-01-01') TO ('2008-01-01');\n")
+    project.schema(
+        "s.sql",
+        parent
+        + "CREATE TABLE m_7 PARTITION OF m FOR VALUES FROM ('2007-01-01') TO ('2008-01-01');\n",
+    )
     pg = ("--pg-version", str(newest.major))
     assert project.cli(*pg, "diff", "-m", "attached").returncode == 0
     project.schema("s.sql", parent + "CREATE TABLE m_7 (city int NOT NULL, day date NOT NULL);\n")
@@ -169,5 +207,9 @@ def test_not_null_constraint_names_follow_a_detach_and_an_attach(discovery: None
     assert r.returncode == 0, r.stderr
     up = (project.root / "generated" / "0002_detached.up.sql").read_text()
     down = (project.root / "generated" / "0002_detached.down.sql").read_text()
-    assert up.index("detach partition") < up.index('rename constraint "m_city_not_null" to "m_7_city_not_null";')
-    assert down.index('rename constraint "m_7_city_not_null" to "m_city_not_null";') < down.index("attach partition")
+    assert up.index("detach partition") < up.index(
+        'rename constraint "m_city_not_null" to "m_7_city_not_null";'
+    )
+    assert down.index('rename constraint "m_7_city_not_null" to "m_city_not_null";') < down.index(
+        "attach partition"
+    )

@@ -63,7 +63,9 @@ def test_initialised_cluster_is_cached(tmp_path: Path, monkeypatch: pytest.Monke
             assert cur.fetchone() == (1,)
 
 
-def test_missing_binaries_say_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_missing_binaries_say_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("SCHEMACTL_PG_BIN", str(tmp_path))
     with pytest.raises(ServerUnavailable) as e:
         pgserver.find_binaries()
@@ -75,7 +77,9 @@ def test_missing_binaries_say_what_to_install(monkeypatch: pytest.MonkeyPatch, t
     assert "apt-get install postgresql-3" in (e.value.hint or "")
 
 
-def test_dev_server_databases_are_tagged_and_cleaned(server: pgserver.EphemeralServer, dev_url: str) -> None:
+def test_dev_server_databases_are_tagged_and_cleaned(
+    server: pgserver.EphemeralServer, dev_url: str
+) -> None:
     from schemactl import api
 
     dev = pgserver.DevServer(dev_url, server.binaries)
@@ -87,7 +91,9 @@ def test_dev_server_databases_are_tagged_and_cleaned(server: pgserver.EphemeralS
 
 @pytest.mark.parametrize("after", [0.0, 0.7, 2.0], ids=["at-start", "early", "loading"])
 @pytest.mark.parametrize(("sig", "code"), [(2, 130), (15, 143)], ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("command", [["diff", "-m", "x"], ["check"], ["generate-models"]], ids=lambda c: c[0])
+@pytest.mark.parametrize(
+    "command", [["diff", "-m", "x"], ["check"], ["generate-models"]], ids=lambda c: c[0]
+)
 def test_interrupted_commands_stop_the_server_and_remove_their_directory(
     tmp_path: Path, command: list[str], sig: int, code: int, after: float
 ) -> None:
@@ -95,7 +101,8 @@ def test_interrupted_commands_stop_the_server_and_remove_their_directory(
     import tempfile
     import time
 
-    # A scratch directory of our own that the server's unprivileged user can reach (pytest's is 0700).
+    # A scratch directory of our own that the server's unprivileged user can reach (pytest's is
+    # 0700).
     tmp = Path(tempfile.mkdtemp(prefix="sigtest-", dir="/tmp"))
     tmp.chmod(0o755)
     proj = tmp_path / "proj"
@@ -106,8 +113,14 @@ def test_interrupted_commands_stop_the_server_and_remove_their_directory(
         "\n".join(f"create table t{i} (id int primary key, v text);" for i in range(3000))
     )
     segments = set(Path("/dev/shm").glob("PostgreSQL.*"))
-    p = subprocess.Popen([sys.executable, "-m", "schemactl", *command], cwd=proj,
-                         env={**os.environ, "SCHEMACTL_TMPDIR": str(tmp)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "schemactl", *command],
+        cwd=proj,
+        env={**os.environ, "SCHEMACTL_TMPDIR": str(tmp)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 60
     while time.time() < deadline and not any(tmp.glob("schemactl-pg-*/tmp/.s.PGSQL.*")):
         time.sleep(0.01)
@@ -122,10 +135,14 @@ def test_interrupted_commands_stop_the_server_and_remove_their_directory(
     assert list(tmp.iterdir()) == []
     tmp.rmdir()
     assert set(Path("/dev/shm").glob("PostgreSQL.*")) <= segments  # no shared memory left behind
-    assert not (proj / "generated").exists() or not list((proj / "generated").glob("*.sql"))  # nothing half-written
+    assert not (proj / "generated").exists() or not list(
+        (proj / "generated").glob("*.sql")
+    )  # nothing half-written
 
 
-def test_unreachable_tmpdir_falls_back_for_the_server_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_tmpdir_falls_back_for_the_server_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     monkeypatch.setenv("TMPDIR", str(private))
@@ -141,13 +158,20 @@ def test_unreachable_tmpdir_falls_back_for_the_server_user(tmp_path: Path, monke
             assert box.base_dir.startswith(str(private))
 
 
-def test_scratch_clusters_prefer_memory_and_obey_schemactl_tmpdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if pgserver._MEMORY_DIR.is_dir() and shutil.disk_usage(pgserver._MEMORY_DIR).free >= pgserver._MEMORY_MIN_FREE:
+def test_scratch_clusters_prefer_memory_and_obey_schemactl_tmpdir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if (
+        pgserver._MEMORY_DIR.is_dir()
+        and shutil.disk_usage(pgserver._MEMORY_DIR).free >= pgserver._MEMORY_MIN_FREE
+    ):
         with pgserver.sandbox() as box:
             assert box.base_dir.startswith(str(pgserver._MEMORY_DIR))  # type: ignore[attr-defined]
     import tempfile
 
-    mine = Path(tempfile.mkdtemp(prefix="schemactl-tmpdir-", dir="/tmp"))  # reachable by the server's user
+    mine = Path(
+        tempfile.mkdtemp(prefix="schemactl-tmpdir-", dir="/tmp")
+    )  # reachable by the server's user
     mine.chmod(0o755)
     monkeypatch.setenv("SCHEMACTL_TMPDIR", str(mine))
     try:

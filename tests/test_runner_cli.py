@@ -11,40 +11,59 @@ import subprocess
 import sys
 import time
 
-
-
-from .conftest import Project, query as _query, url_of
+from .conftest import Project, url_of
+from .conftest import query as _query
 
 
 def _popen(project: Project, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
     return subprocess.Popen(
         [sys.executable, "-m", "schemactl", *args],
-        cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=project.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
-def test_apply_status_rollback_from_the_command_line(project: Project, server, database: str) -> None:
-    url = url_of(server, database, password="sekret")  # trust auth ignores it; it must never be printed
+def test_apply_status_rollback_from_the_command_line(
+    project: Project, server, database: str
+) -> None:
+    url = url_of(
+        server, database, password="sekret"
+    )  # trust auth ignores it; it must never be printed
     project.migration(1, "a", "CREATE TABLE a (id int);\n", "DROP TABLE a;\n")
     project.migration(2, "b", "CREATE TABLE b (id int);\n", "DROP TABLE b;\n")
     r = project.cli("apply", "--db", url)
     assert r.returncode == 0, r.stderr
-    assert "applied 0001_a (" in r.stderr and "done: 2 migration(s); the database is at 0002_b" in r.stderr
+    assert (
+        "applied 0001_a (" in r.stderr
+        and "done: 2 migration(s); the database is at 0002_b" in r.stderr
+    )
     r = project.cli("status", "--db", url)
     assert r.returncode == 0 and "0002     b     applied" in r.stdout
     assert "postgresql://postgres:***@/" in r.stderr and ": at 0002_b, 0 pending" in r.stderr
     r = project.cli("status", "--db", url, "--format", "json")
     data = json.loads(r.stdout)
-    assert data["current"] == "0002_b" and [m["state"] for m in data["migrations"]] == ["applied", "applied"]
+    assert data["current"] == "0002_b" and [m["state"] for m in data["migrations"]] == [
+        "applied",
+        "applied",
+    ]
     r = project.cli("rollback", "--db", url, "--steps", "1", "--dry-run")
     assert r.returncode == 0 and "DROP TABLE b;" in r.stdout and "nothing was changed" in r.stderr
     r = project.cli("rollback", "--db", url, "--steps", "1", "--format", "json")
     data = json.loads(r.stdout)
-    assert data["ok"] and data["current"] == "0001_a" and data["steps"][0]["status"] == "rolled-back"
+    assert (
+        data["ok"] and data["current"] == "0001_a" and data["steps"][0]["status"] == "rolled-back"
+    )
     r = project.cli("apply", "--db", url, "--dry-run", "--format", "json")
     assert json.loads(r.stdout)["steps"][0]["sql"] == "CREATE TABLE b (id int);\n"
-    everything = r.stdout + r.stderr + "".join(str(v) for v in _query(url, "SELECT * FROM schemactl.history"))
+    everything = (
+        r.stdout
+        + r.stderr
+        + "".join(str(v) for v in _query(url, "SELECT * FROM schemactl.history"))
+    )
     assert "sekret" not in everything
 
 
@@ -53,20 +72,32 @@ def test_failure_reports_file_statement_and_exit_code(project: Project, target_u
     r = project.cli("apply", "--db", target_url)
     assert r.returncode == 8
     assert r.stderr.splitlines()[0] == (
-        'error: apply of 0001_bad failed: generated/0001_bad.up.sql:2:1: column "id" of relation "a" already exists'
+        'error: apply of 0001_bad failed: generated/0001_bad.up.sql:2:1: column "id" of relation '
+        '"a" already exists'
     )
-    assert "failing statement: ALTER TABLE a ADD COLUMN id int" in r.stderr and "Traceback" not in r.stderr
+    assert (
+        "failing statement: ALTER TABLE a ADD COLUMN id int" in r.stderr
+        and "Traceback" not in r.stderr
+    )
     r = project.cli("apply", "--db", target_url, "--format", "json")
     error = json.loads(r.stdout)["error"]
-    assert (error["file"], error["line"], error["sqlstate"]) == ("generated/0001_bad.up.sql", 2, "42701")
+    assert (error["file"], error["line"], error["sqlstate"]) == (
+        "generated/0001_bad.up.sql",
+        2,
+        "42701",
+    )
 
 
 def test_connection_failures_are_one_clear_line(project: Project, server, password_server) -> None:
     project.migration(1, "a", "CREATE TABLE a (id int);\n")
     p = password_server.conn_params("postgres")
     cases = {
-        "postgresql://app:wrong-password@/postgres?host={host}&port={port}": 'password authentication failed for user "app"',
-        "postgresql://postgres:sekret@/no_such_db?host={host}&port={port}": 'database "no_such_db" does not exist',
+        "postgresql://app:wrong-password@/postgres?host={host}&port={port}": (
+            'password authentication failed for user "app"'
+        ),
+        "postgresql://postgres:sekret@/no_such_db?host={host}&port={port}": (
+            'database "no_such_db" does not exist'
+        ),
         "postgresql://postgres:sekret@127.0.0.1:1/db": "Connection refused",
     }
     for template, reason in cases.items():
@@ -82,44 +113,77 @@ def test_connection_failures_are_one_clear_line(project: Project, server, passwo
     assert r.returncode == 2 and "error: no database given" in r.stderr
 
 
-def test_eight_concurrent_appliers_apply_each_migration_once(project: Project, target_url: str) -> None:
+def test_eight_concurrent_appliers_apply_each_migration_once(
+    project: Project, target_url: str
+) -> None:
     project.migration(1, "counter", "CREATE TABLE counter (version int);\n")
     for v in range(2, 7):
-        project.migration(v, f"m{v}", f"INSERT INTO counter VALUES ({v});\nSELECT pg_sleep(0.05);\n")
+        project.migration(
+            v, f"m{v}", f"INSERT INTO counter VALUES ({v});\nSELECT pg_sleep(0.05);\n"
+        )
     procs = [_popen(project, "apply", "--db", target_url, "--lock-wait", "120") for _ in range(8)]
     outputs = [p.communicate(timeout=180) for p in procs]
     assert [p.returncode for p in procs] == [0] * 8, outputs
-    assert _query(target_url, "SELECT version FROM counter ORDER BY 1") == [(v,) for v in range(2, 7)]
-    assert _query(target_url, "SELECT version, count(*) FROM schemactl.history WHERE status = 'ok' GROUP BY 1 ORDER BY 1") \
-        == [(v, 1) for v in range(1, 7)]
+    assert _query(target_url, "SELECT version FROM counter ORDER BY 1") == [
+        (v,) for v in range(2, 7)
+    ]
+    assert _query(
+        target_url,
+        "SELECT version, count(*) FROM schemactl.history WHERE status = 'ok' GROUP BY 1 ORDER BY 1",
+    ) == [(v, 1) for v in range(1, 7)]
     did_work = [err for _, err in outputs if "applied 0001_counter" in err]
     assert len(did_work) == 1  # the others waited for the lock, then found nothing pending
 
 
 def _consistent(url: str, n: int) -> int:
-    """Assert the database sits at a migration boundary its ledger describes; return that version."""
-    tables = {r[0] for r in _query(url, "SELECT tablename FROM pg_tables WHERE tablename LIKE 't\\_%'")}
-    applied = [r[0] for r in _query(url, "SELECT version FROM schemactl.migrations WHERE state = 'applied' ORDER BY 1")] \
-        if _query(url, "SELECT to_regclass('schemactl.migrations')") != [(None,)] else []
+    """Assert the database sits at a migration boundary its ledger describes; return it."""
+    tables = {
+        r[0] for r in _query(url, "SELECT tablename FROM pg_tables WHERE tablename LIKE 't\\_%'")
+    }
+    applied = (
+        [
+            r[0]
+            for r in _query(
+                url, "SELECT version FROM schemactl.migrations WHERE state = 'applied' ORDER BY 1"
+            )
+        ]
+        if _query(url, "SELECT to_regclass('schemactl.migrations')") != [(None,)]
+        else []
+    )
     assert applied == list(range(1, len(applied) + 1)), applied  # a prefix, no holes
     assert tables == {f"t_{v}" for v in applied}, (tables, applied)
     logged = [r[0] for r in _query(url, "SELECT version FROM log ORDER BY 1")] if applied else []
     assert logged == [v for v in applied if v > 1]  # each data change exactly once
     if applied:
-        ok = _query(url, "SELECT count(*) FROM schemactl.history WHERE action = 'apply' AND status = 'ok'")
-        rolled = _query(url, "SELECT count(*) FROM schemactl.history WHERE action = 'rollback' AND status = 'ok'")
+        ok = _query(
+            url, "SELECT count(*) FROM schemactl.history WHERE action = 'apply' AND status = 'ok'"
+        )
+        rolled = _query(
+            url,
+            "SELECT count(*) FROM schemactl.history WHERE action = 'rollback' AND status = 'ok'",
+        )
         assert ok[0][0] - rolled[0][0] == len(applied)
     return len(applied)
 
 
-def test_sigkill_at_random_moments_leaves_a_migration_boundary(project: Project, target_url: str) -> None:
+def test_sigkill_at_random_moments_leaves_a_migration_boundary(
+    project: Project, target_url: str
+) -> None:
     n = 20
-    project.migration(1, "t_1", "CREATE TABLE t_1 (id int);\nCREATE TABLE log (version int);\n",
-                      "DROP TABLE log;\nDROP TABLE t_1;\n")
+    project.migration(
+        1,
+        "t_1",
+        "CREATE TABLE t_1 (id int);\nCREATE TABLE log (version int);\n",
+        "DROP TABLE log;\nDROP TABLE t_1;\n",
+    )
     for v in range(2, n + 1):
-        project.migration(v, f"t_{v}",
-                          f"CREATE TABLE t_{v} (id int);\nINSERT INTO log VALUES ({v});\nSELECT pg_sleep(0.05);\n",
-                          f"DELETE FROM log WHERE version = {v};\nDROP TABLE t_{v};\nSELECT pg_sleep(0.05);\n")
+        project.migration(
+            v,
+            f"t_{v}",
+            f"CREATE TABLE t_{v} (id int);\nINSERT INTO log VALUES ({v});\n"
+            "SELECT pg_sleep(0.05);\n",
+            f"DELETE FROM log WHERE version = {v};\nDROP TABLE t_{v};\nSELECT pg_sleep(0.05);\n",
+        )
     seed = int(os.environ.get("SCHEMACTL_TEST_SEED", time.time()))
     rng = random.Random(seed)
     kills, at = 0, 0
@@ -131,9 +195,14 @@ def test_sigkill_at_random_moments_leaves_a_migration_boundary(project: Project,
         # Wait until it is connected (start-up time varies with machine load), then kill it at
         # a random moment of the run.
         deadline = time.monotonic() + 20
-        while p.poll() is None and time.monotonic() < deadline and not _query(
-            target_url, "SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'schemactl %' "
-            "AND datname = current_database()"
+        while (
+            p.poll() is None
+            and time.monotonic() < deadline
+            and not _query(
+                target_url,
+                "SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'schemactl %' "
+                "AND datname = current_database()",
+            )
         ):
             time.sleep(0.02)
         time.sleep(rng.uniform(0.0, 0.9))
@@ -153,7 +222,9 @@ def test_ctrl_c_rolls_back_the_running_migration(project: Project, target_url: s
     project.migration(2, "slow", "CREATE TABLE b (id int);\nSELECT pg_sleep(60);\n")
     p = _popen(project, "apply", "--db", target_url)
     deadline = time.monotonic() + 30
-    while not _query(target_url, "SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'"):
+    while not _query(
+        target_url, "SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'"
+    ):
         assert time.monotonic() < deadline and p.poll() is None
         time.sleep(0.05)
     t0 = time.monotonic()
@@ -161,10 +232,16 @@ def test_ctrl_c_rolls_back_the_running_migration(project: Project, target_url: s
     _, err = p.communicate(timeout=30)
     assert p.returncode == 130, err
     assert time.monotonic() - t0 < 10  # the statement was cancelled, not waited for
-    assert "interrupted" in err.splitlines()[-1] and "rolled back" in err.splitlines()[-1] and "Traceback" not in err
+    assert (
+        "interrupted" in err.splitlines()[-1]
+        and "rolled back" in err.splitlines()[-1]
+        and "Traceback" not in err
+    )
     assert _query(target_url, "SELECT to_regclass('b')") == [(None,)]
     assert _query(target_url, "SELECT version, state FROM schemactl.migrations") == [(1, "applied")]
-    assert _query(target_url, "SELECT version, status FROM schemactl.history WHERE status <> 'ok'") == [(2, "interrupted")]
+    assert _query(
+        target_url, "SELECT version, status FROM schemactl.history WHERE status <> 'ok'"
+    ) == [(2, "interrupted")]
 
 
 def test_a_password_appears_in_no_output_log_file_or_row(project: Project, password_server) -> None:
@@ -202,8 +279,16 @@ def test_a_password_appears_in_no_output_log_file_or_row(project: Project, passw
     assert runs[-2].returncode == 7 and runs[-1].returncode == 7
     outputs = "".join(r.stdout + r.stderr for r in runs)
     assert "cannot connect to postgresql://owner:***@" in outputs  # masked, not omitted
-    rows = _query(url, "SELECT h::text FROM schemactl.history h UNION ALL SELECT m::text FROM schemactl.migrations m")
+    rows = _query(
+        url,
+        "SELECT h::text FROM schemactl.history h UNION ALL SELECT m::text FROM "
+        "schemactl.migrations m",
+    )
     rows += _query(adopted, "SELECT h::text FROM schemactl.history h")
     files = "".join(f.read_text(errors="replace") for f in project.root.rglob("*") if f.is_file())
-    for where, text in (("output", outputs), ("bookkeeping rows", repr(rows)), ("project files", files)):
+    for where, text in (
+        ("output", outputs),
+        ("bookkeeping rows", repr(rows)),
+        ("project files", files),
+    ):
         assert secret not in text, f"the password leaked into {where}"

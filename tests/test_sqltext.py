@@ -25,9 +25,13 @@ def test_splits_on_semicolons_outside_quotes_and_comments() -> None:
 
 
 def test_begin_atomic_bodies_stay_whole() -> None:
-    sql = "create function f() returns int begin atomic select 1; select case when true then 2 end; end; select 3;"
+    sql = (
+        "create function f() returns int begin atomic select 1; select case when true then 2 end; "
+        "end; select 3;"
+    )
     assert texts(sql) == [
-        "create function f() returns int begin atomic select 1; select case when true then 2 end; end",
+        "create function f() returns int begin atomic select 1; select case when true then 2 end; "
+        "end",
         "select 3",
     ]
 
@@ -35,7 +39,10 @@ def test_begin_atomic_bodies_stay_whole() -> None:
 def test_dollar_quote_at_line_start_after_a_word() -> None:
     # regression: "as\n$$" was taken for an identifier continuing past the newline
     sql = "create function f() returns int as\n$$ select 1; $$\nlanguage sql;\nselect 2;"
-    assert texts(sql) == ["create function f() returns int as\n$$ select 1; $$\nlanguage sql", "select 2"]
+    assert texts(sql) == [
+        "create function f() returns int as\n$$ select 1; $$\nlanguage sql",
+        "select 2",
+    ]
 
 
 def test_positional_parameters_are_not_dollar_quotes() -> None:

@@ -39,10 +39,14 @@ class DiffResult:
     version: str | None = None  # "0003_add_users" when written
     up_path: Path | None = None
     down_path: Path | None = None
-    destructive: list[DestructiveStatement] = field(default_factory=list)  # lose data: need --allow-destructive
+    destructive: list[DestructiveStatement] = field(
+        default_factory=list
+    )  # lose data: need --allow-destructive
     verified: bool = True
     problems: list[str] = field(default_factory=list)  # why verification failed
-    may_fail: list[DestructiveStatement] = field(default_factory=list)  # fail (and roll back) on some rows
+    may_fail: list[DestructiveStatement] = field(
+        default_factory=list
+    )  # fail (and roll back) on some rows
     warnings: list[str] = field(default_factory=list)  # e.g. INSERTs under schemas/
 
 
@@ -51,7 +55,9 @@ class DriftResult:
     """What `diff --db` found: the SQL that brings the live database to `schemas/`."""
 
     sql: str  # empty: no drift
-    destructive: list[DestructiveStatement] = field(default_factory=list)  # statements that lose data or may fail
+    destructive: list[DestructiveStatement] = field(
+        default_factory=list
+    )  # statements that lose data or may fail
 
 
 @dataclass
@@ -158,7 +164,8 @@ def _start(
     schema_files: list[ddl.SQLFile] | None = None,
 ) -> _Scratch:
     """Create the target and replay databases and start filling them, in parallel. Either can
-    be left out when its snapshot is known; `fill_target` / `fill_replay` fill it later if needed."""
+    be left out when its snapshot is known; `fill_target` / `fill_replay` fill it later if
+    needed."""
     pairs = migfiles.list_migrations(config.generated)
     if schema_files is None:
         schema_files = ddl.discover(config.schemas, config.load_order, config.root)
@@ -189,7 +196,6 @@ def _n(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-
 def _verify(
     box: pgserver.Sandbox,
     replay_db: str,
@@ -207,20 +213,24 @@ def _verify(
         error = scratch.run_migration(box, db, (ddl.SQLFile(Path(label), label, text), True))
         if error:
             if label == "down" and "has no update path" in error:
-                # PostgreSQL cannot downgrade an extension: say so, rather than leave it to rollback.
+                # PostgreSQL cannot downgrade an extension: say so, rather than leave it to
+                # rollback.
                 return [
                     f"down cannot be performed: {error.split(': ', 1)[-1]} (PostgreSQL has no "
                     "downgrade path, so this change is one-way); write the down file by hand, e.g. "
                     "DROP EXTENSION and CREATE EXTENSION ... VERSION if nothing depends on it"
                 ]
             return [f"{label} fails: {error}"]
-        return verify.describe(f"{label}: ", verify.compare(want, verify.snapshot(box, db, schemas)))
+        return verify.describe(
+            f"{label}: ", verify.compare(want, verify.snapshot(box, db, schemas))
+        )
 
     up, down = _results(
         pool.submit(one, replay_db, "up", up_text, target),
         pool.submit(one, target_db, "down", down_text, before),
     )
-    return up + down
+    problems: list[str] = up + down
+    return problems
 
 
 # ------------------------------------------------------------------ commands ----
@@ -243,7 +253,9 @@ def diff(
     schemas = engine.SchemaFilter.of(config)
     lock = contextlib.nullcontext() if print_only else migfiles.writer_lock(config.root, progress)
     with lock:
-        return _diff(config, slug, schemas, allow_destructive, print_only, dev_url, pg_version, progress)
+        return _diff(
+            config, slug, schemas, allow_destructive, print_only, dev_url, pg_version, progress
+        )
 
 
 def _diff(
@@ -266,14 +278,16 @@ def _diff(
         i_target = _after(pool, sc.loaded, engine.inspect, box.sqlalchemy_url(target_db), schemas)
         sc.wait()
         progress("comparing")
-        inspected = _results(i_from, i_target)
-        up, down = engine.both_directions(*inspected, ddl.pinned_extensions(sc.schema_files))
+        was, wanted = _results(i_from, i_target)
+        up, down = engine.both_directions(was, wanted, ddl.pinned_extensions(sc.schema_files))
         before, target = _results(snap_before, snap_target)
         warnings = ddl.data_warnings(sc.schema_files)
         if not up:
             problems = verify.describe("", verify.compare(target, before))
-            return DiffResult("no-changes", verified=not problems, problems=problems, warnings=warnings)
-        hazards = find_destructive(up, engine.type_changes(*inspected, up))
+            return DiffResult(
+                "no-changes", verified=not problems, problems=problems, warnings=warnings
+            )
+        hazards = find_destructive(up, engine.type_changes(was, wanted, up))
         destructive = [h for h in hazards if h.loses_data]
         may_fail = [h for h in hazards if not h.loses_data]
         if destructive and not allow_destructive and not print_only:
@@ -287,8 +301,16 @@ def _diff(
         progress("verifying")
         problems = _verify(box, replay_db, target_db, up, down, before, target, schemas, pool)
         major = box.server_version() // 10000
-    result = DiffResult("printed", up, down, destructive=destructive, verified=not problems, problems=problems,
-                        may_fail=may_fail, warnings=warnings)
+    result = DiffResult(
+        "printed",
+        up,
+        down,
+        destructive=destructive,
+        verified=not problems,
+        problems=problems,
+        may_fail=may_fail,
+        warnings=warnings,
+    )
     if print_only:
         return result
     up_text, down_text = headers.with_verification(
@@ -306,9 +328,13 @@ def _diff(
         # Verified means the new history replays to exactly the target's snapshot: keep it for
         # both, so the `check` that usually follows (pre-commit) has nothing to load.
         server = snapcache.server_identity(config, dev_url, pg_version)
-        history = snapcache.history_key(config, server, schemas, migfiles.list_migrations(config.generated))
+        history = snapcache.history_key(
+            config, server, schemas, migfiles.list_migrations(config.generated)
+        )
         snapcache.keep_snapshot("history", history, target)
-        snapcache.keep_snapshot("schemas", snapcache.schemas_key(config, server, schemas, sc.schema_files), target)
+        snapcache.keep_snapshot(
+            "schemas", snapcache.schemas_key(config, server, schemas, sc.schema_files), target
+        )
     return result
 
 
@@ -326,7 +352,9 @@ def drift(
     from . import dburl
 
     params = dburl.conn_params(url)
-    with contextlib.closing(dburl.connect(url, application_name="schemactl diff")) as conn:  # clear errors first
+    with contextlib.closing(
+        dburl.connect(url, application_name="schemactl diff")
+    ) as conn:  # clear errors first
         live_version = conn.server_version
     schemas = engine.SchemaFilter.of(config)
     files = ddl.discover(config.schemas, config.load_order, config.root)
@@ -343,20 +371,27 @@ def drift(
         return DriftResult(sql, find_destructive(sql, engine.type_changes(live, target, sql)))
 
 
-def _verify_changed(config: Config, dev_url: str | None, pg_version: int | None, progress: Progress) -> list[Finding]:
+def _verify_changed(
+    config: Config, dev_url: str | None, pg_version: int | None, progress: Progress
+) -> list[Finding]:
     from . import reverify
 
-    result = reverify.verify_pairs(config, only_stale=True, dev_url=dev_url, pg_version=pg_version, progress=progress)
+    result = reverify.verify_pairs(
+        config, only_stale=True, dev_url=dev_url, pg_version=pg_version, progress=progress
+    )
     findings = [
         Finding("unverified", f"{r.name} does not verify: {r.problems[0]}", r.problems[1:12])
-        for r in result.pairs if not r.verified
+        for r in result.pairs
+        if not r.verified
     ]
     if written := [r.name for r in result.pairs if r.rewritten]:
-        findings.append(Finding(
-            "headers",
-            f"verified again and rewrote the headers of {', '.join(written)} and schemactl.sum",
-            ["hint: commit the rewritten files"],
-        ))
+        findings.append(
+            Finding(
+                "headers",
+                f"verified again and rewrote the headers of {', '.join(written)} and schemactl.sum",
+                ["hint: commit the rewritten files"],
+            )
+        )
     return findings
 
 
@@ -379,14 +414,20 @@ def check(
     pairs = migfiles.list_migrations(config.generated)
     for f in migfiles.check_sum(config.generated, pairs):
         findings.append(
-            Finding("integrity", f.message, ["hint: if the change is deliberate, run `schemactl rehash`"])
+            Finding(
+                "integrity",
+                f.message,
+                ["hint: if the change is deliberate, run `schemactl rehash`"],
+            )
         )
     schemas = engine.SchemaFilter.of(config)
     schema_files = ddl.discover(config.schemas, config.load_order, config.root)
     want_models = models and config.models.exists()
     if models and not want_models:
-        notes.append(f"{config.rel(config.models)} does not exist; models not checked "
-                     "(create it with `schemactl generate-models`)")
+        notes.append(
+            f"{config.rel(config.models)} does not exist; models not checked "
+            "(create it with `schemactl generate-models`)"
+        )
     # Snapshots (and models) kept from earlier runs, keyed by everything they depend on
     # (snapcache.py, docs/performance.md): what is known is not loaded again.
     server = snapcache.server_identity(config, dev_url, pg_version)
@@ -396,26 +437,50 @@ def check(
     kept_before = snapcache.load_snapshot("history", history_key)
     kept_target = snapcache.load_snapshot("schemas", schemas_key)
     kept_models = snapcache.load_text("models", models_key) if want_models else None
-    if kept_before and kept_target and (kept_models is not None or not want_models) and \
-            not verify.compare(kept_target, kept_before):
+    if (
+        kept_before
+        and kept_target
+        and (kept_models is not None or not want_models)
+        and not verify.compare(kept_target, kept_before)
+    ):
         progress("schemas/ and the migrations are unchanged since an earlier run: nothing to load")
         if want_models and config.models.read_text(encoding="utf-8") != kept_models:
             findings.append(_stale_models(config))
-        return CheckResult(findings, "", notes, ddl.data_warnings(schema_files), models_checked=want_models)
+        return CheckResult(
+            findings, "", notes, ddl.data_warnings(schema_files), models_checked=want_models
+        )
     pending = ""
     with scratch.sandbox(config, dev_url, pg_version) as box, _pool() as pool:
         load = kept_target is None or (want_models and kept_models is None)
-        sc = _start(config, box, pool, progress, replay=kept_before is None, load=load, schema_files=schema_files)
+        sc = _start(
+            config,
+            box,
+            pool,
+            progress,
+            replay=kept_before is None,
+            load=load,
+            schema_files=schema_files,
+        )
         # Each database is dumped as soon as it is filled; the models are generated while
         # pg_dump runs (reflection is Python work, the dumps are other processes).
         snapshots = (
-            _after(pool, sc.replayed, lambda: kept_before or verify.snapshot(box, sc.replay_db, schemas)),
-            _after(pool, sc.loaded, lambda: kept_target or verify.snapshot(box, sc.target_db, schemas)),
+            _after(
+                pool,
+                sc.replayed,
+                lambda: kept_before or verify.snapshot(box, sc.replay_db, schemas),
+            ),
+            _after(
+                pool, sc.loaded, lambda: kept_target or verify.snapshot(box, sc.target_db, schemas)
+            ),
         )
         sc.wait()
         progress("comparing")
         if want_models:
-            fresh = kept_models if kept_models is not None else _render_models(config, box, sc.target_db)
+            fresh = (
+                kept_models
+                if kept_models is not None
+                else _render_models(config, box, sc.target_db)
+            )
             snapcache.keep_text("models", models_key, fresh)
             if config.models.read_text(encoding="utf-8") != fresh:
                 findings.append(_stale_models(config))
@@ -443,7 +508,9 @@ def check(
                     verify.describe("", differences),
                 )
             )
-    return CheckResult(findings, pending, notes, ddl.data_warnings(schema_files), models_checked=want_models)
+    return CheckResult(
+        findings, pending, notes, ddl.data_warnings(schema_files), models_checked=want_models
+    )
 
 
 def _render_models(config: Config, box: pgserver.Sandbox, db: str) -> str:
@@ -453,7 +520,9 @@ def _render_models(config: Config, box: pgserver.Sandbox, db: str) -> str:
 
 
 def _stale_models(config: Config) -> Finding:
-    return Finding("models", f"{config.rel(config.models)} is out of date; run `schemactl generate-models`")
+    return Finding(
+        "models", f"{config.rel(config.models)} is out of date; run `schemactl generate-models`"
+    )
 
 
 def generate_models(

@@ -39,7 +39,8 @@ def baseline(
     """Record migrations 0001..`version` as applied without running them, after checking the
     live schema matches their replay (`force` records them despite differences; a mismatch
     names each differing object, every line of each with `full_detail`)."""
-    from . import engine, pgserver, pgversion, scratch, verify  # heavy (SQLAlchemy); only baseline needs them
+    # heavy (SQLAlchemy); only baseline needs them
+    from . import engine, pgbinaries, pgserver, pgversion, scratch, verify
 
     files = read_files(config)
     upto = parse_version(version, files, "--version")
@@ -50,7 +51,8 @@ def baseline(
         live_version = conn.server_version
         if ledger.read(conn, config.tracking_schema).rows:
             raise IntegrityError(
-                "this database already has migrations recorded; baseline adopts a database schemactl has not managed",
+                "this database already has migrations recorded; baseline adopts a database "
+                "schemactl has not managed",
                 hint="see `schemactl status`",
             )
     with scratch.sandbox(config, dev_url, pg_version) as box:
@@ -59,8 +61,10 @@ def baseline(
         replay = box.create_database("baseline")
         scratch.replay(box, replay, [ddl.read_migration(f.pair.up, config.root) for f in chosen])
         expected = verify.snapshot(box, replay, schemas)
-        binaries = box.binaries or pgserver.find_binaries(pgversion.wanted(config, pg_version))
-        live = verify.parse_dump(pgserver.pg_dump(binaries, params, schemas.excluded_for_dump), schemas)
+        binaries = box.binaries or pgbinaries.find_binaries(pgversion.wanted(config, pg_version))
+        live = verify.parse_dump(
+            pgserver.pg_dump(binaries, params, schemas.excluded_for_dump), schemas
+        )
     diffs = verify.compare(expected, live)
     differences = [line for d in diffs for line in d.describe()]
     if differences and not force:
@@ -72,12 +76,16 @@ def baseline(
                 detail.append(f"... and {len(diffs) - _SUMMARY} more")
             detail.append("(with --verbose: every difference in full)")
         raise IntegrityError(
-            f"the database does not match migrations 0001..{upto:04d} ({len(diffs)} objects differ)",
+            f"the database does not match migrations 0001..{upto:04d} "
+            f"({len(diffs)} objects differ)",
             hint="pick the version the database really is at, or record it anyway with --force",
             detail=detail,
         )
     schema = config.tracking_schema
-    with session.open_session(database, "baseline") as conn, session.migration_lock(conn, schema, lock_wait):
+    with (
+        session.open_session(database, "baseline") as conn,
+        session.migration_lock(conn, schema, lock_wait),
+    ):
         ledger.ensure(conn, schema)
         if ledger.read(conn, schema).rows:
             raise IntegrityError(
@@ -95,7 +103,9 @@ def baseline(
                     started_at=ledger.now(),
                     version=upto,
                     name=files[upto].name,
-                    error=f"{len(differences)} differing lines ignored (--force)" if differences else None,
+                    error=f"{len(differences)} differing lines ignored (--force)"
+                    if differences
+                    else None,
                 ),
             )
     return BaselineResult(upto, [f.name for f in chosen], bool(differences), differences)
@@ -103,11 +113,15 @@ def baseline(
 
 def repair(config: Config, database: str, *, lock_wait: float = DEFAULT_LOCK_WAIT) -> list[str]:
     """Re-record checksums of edited applied files, forget applied files that are gone, and clear
-    partial runs of files that do not run in one transaction; each change is logged in the history. Returns what changed."""
+    partial runs of files that do not run in one transaction; each change is logged in the
+    history. Returns what changed."""
     files = read_files(config)
     schema = config.tracking_schema
     changes: list[str] = []
-    with session.open_session(database, "repair") as conn, session.migration_lock(conn, schema, lock_wait):
+    with (
+        session.open_session(database, "repair") as conn,
+        session.migration_lock(conn, schema, lock_wait),
+    ):
         ledger.ensure(conn, schema)
         led = ledger.read(conn, schema)
         with session.transaction(conn) as cur:

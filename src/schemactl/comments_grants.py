@@ -51,7 +51,9 @@ def read_comments(conn: Any, keeps: Any) -> dict[tuple[str, str], Comment]:
 
 
 def comment_statements(
-    statements: list[str], before: dict[tuple[str, str], Comment], after: dict[tuple[str, str], Comment]
+    statements: list[str],
+    before: dict[tuple[str, str], Comment],
+    after: dict[tuple[str, str], Comment],
 ) -> tuple[list[str], list[str]]:
     """Return (first, last): comments to remove before anything else runs (every object of
     the old state still exists then), and comments to set after everything else (every
@@ -59,7 +61,11 @@ def comment_statements(
     re-creates (a new object starts without a comment)."""
     recreated, dropped = created_names(statements), dropped_names(statements)
     # Objects the migration drops take their comments with them.
-    first = [c.statement(None) for key, c in before.items() if key not in after and bare(c.owner) not in dropped]
+    first = [
+        c.statement(None)
+        for key, c in before.items()
+        if key not in after and bare(c.owner) not in dropped
+    ]
     last = [
         c.statement(c.text)
         for key, c in after.items()
@@ -108,7 +114,9 @@ def read_grants(conn: Any, keeps: Any) -> set[Grant]:
     return {g for g in (Grant(*row) for row in rows(conn, "privileges")) if keeps(g.schema)}
 
 
-def grant_statements(statements: list[str], before: set[Grant], after: set[Grant]) -> tuple[list[str], list[str]]:
+def grant_statements(
+    statements: list[str], before: set[Grant], after: set[Grant]
+) -> tuple[list[str], list[str]]:
     """Return (first, last): revokes while every old object still exists, grants once every
     new object exists, including grants on objects the migration re-creates."""
     recreated, dropped = created_names(statements), dropped_names(statements)
@@ -117,8 +125,7 @@ def grant_statements(statements: list[str], before: set[Grant], after: set[Grant
     last = [
         g.grant()
         for g in sorted(after, key=_grant_key)
-        if (g not in before or g.owner in recreated)
-        and not (g.is_default and g.owner in recreated)
+        if (g not in before or g.owner in recreated) and not (g.is_default and g.owner in recreated)
     ]
     return first, last
 
@@ -135,7 +142,9 @@ DefaultPrivileges = dict[tuple[str, str | None, str], dict[str, set[tuple[str, s
 def read_default_privileges(conn: Any, keeps: Any) -> DefaultPrivileges:
     """Return ALTER DEFAULT PRIVILEGES entries (global ones, and those of kept schemas)."""
     out: DefaultPrivileges = {}
-    for role, schema, objtype, kind, grantee, privilege, grantable in rows(conn, "default_privileges"):
+    for role, schema, objtype, kind, grantee, privilege, grantable in rows(
+        conn, "default_privileges"
+    ):
         if schema is not None and not keeps(schema):
             continue
         entry = out.setdefault((role, schema, objtype), {"actual": set(), "default": set()})
@@ -143,14 +152,18 @@ def read_default_privileges(conn: Any, keeps: Any) -> DefaultPrivileges:
     return out
 
 
-def default_privilege_statements(before: DefaultPrivileges, after: DefaultPrivileges) -> tuple[list[str], list[str]]:
+def default_privilege_statements(
+    before: DefaultPrivileges, after: DefaultPrivileges
+) -> tuple[list[str], list[str]]:
     """Return (revokes, grants) of ALTER DEFAULT PRIVILEGES that take `before` to `after`."""
     revokes, grants = [], []
     for key in sorted(set(before) | set(after), key=lambda k: (k[0], k[1] or "", k[2])):
         role, schema, objtype = key
         old = before[key]["actual"] if key in before else after[key]["default"]
         new = after[key]["actual"] if key in after else before[key]["default"]
-        prefix = f"alter default privileges for role {role}" + (f" in schema {ident(schema)}" if schema else "")
+        prefix = f"alter default privileges for role {role}" + (
+            f" in schema {ident(schema)}" if schema else ""
+        )
         what = _OBJECT_TYPES.get(objtype, objtype)
         for grantee, privilege, _ in sorted(old - new):
             revokes.append(f"{prefix} revoke {privilege.lower()} on {what} from {grantee};")

@@ -229,19 +229,28 @@ def parse_config(data: dict[str, Any], source: Path) -> Config:
         if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
             raise ConfigError(f"{where}: setting {key!r} must be a list of non-empty strings")
     pg_version = data.get("pg_version")
-    if pg_version is not None and pg_version != AUTO and (isinstance(pg_version, bool) or not isinstance(pg_version, int)):
-        raise ConfigError(f"{where}: setting 'pg_version' must be a major version such as 16, or \"auto\"")
+    if (
+        pg_version is not None
+        and pg_version != AUTO
+        and (isinstance(pg_version, bool) or not isinstance(pg_version, int))
+    ):
+        raise ConfigError(
+            f"{where}: setting 'pg_version' must be a major version such as 16, or \"auto\""
+        )
     if pg_version == AUTO and not data.get("environments"):
         raise ConfigError(
-            f"{where}: pg_version = \"auto\" takes the major of the environments' servers, and none is configured",
-            hint="add an [environments.NAME] table with a url, or set pg_version to a major such as 16",
+            f'{where}: pg_version = "auto" takes the major of the environments\' servers, and none '
+            "is configured",
+            hint="add an [environments.NAME] table with a url, or set pg_version to a major such "
+            "as 16",
         )
     if data.get("include_schemas") and data.get("exclude_schemas"):
         raise ConfigError(f"{where}: set include_schemas or exclude_schemas, not both")
     generator = data.get("models_generator", "declarative")
     if generator not in GENERATORS:
         raise ConfigError(
-            f"{where}: setting 'models_generator' must be one of {', '.join(GENERATORS)}, got {generator!r}"
+            f"{where}: setting 'models_generator' must be one of {', '.join(GENERATORS)}, got "
+            f"{generator!r}"
         )
     if not isinstance(data.get("models_views", True), bool):
         raise ConfigError(f"{where}: setting 'models_views' must be true or false")
@@ -316,7 +325,8 @@ roles = []
 # exclude_schemas = ["audit"]
 
 # Order of component folders under schemas/; folders not listed load last.
-# load_order = ["extensions", "schemas", "types", "sequences", "tables", "functions", "views", "triggers"]
+# load_order = ["extensions", "schemas", "types", "sequences", "tables", "functions", "views",
+#               "triggers"]
 
 # PostgreSQL major of the ephemeral server (default: newest installed), or "auto": the major
 # the servers of [environments] run, so migrations are verified where they will run.

@@ -68,7 +68,9 @@ def conninfo(params: dict[str, Any]) -> str:
     def quote(v: Any) -> str:
         return "'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
-    return " ".join(f"{k}={quote(v)}" for k, v in params.items() if k != "password" and v is not None)
+    return " ".join(
+        f"{k}={quote(v)}" for k, v in params.items() if k != "password" and v is not None
+    )
 
 
 # libpq's first error line, mapped to what the user should check. Passwords never appear in
@@ -78,20 +80,29 @@ _CONNECT_HINTS = [
     ("no password supplied", "give a password (in the URL, PGPASSWORD or ~/.pgpass)"),
     ("does not exist", "check the database and user names, or create the database first"),
     ("timeout expired", "the server did not answer; check host, port and firewall"),
-    ("", "is the server running and reachable at that host and port? (for Cloud SQL, is the "
-     "Auth Proxy running, and does the URL point at its port or socket?)"),
+    (
+        "",
+        "is the server running and reachable at that host and port? (for Cloud SQL, is the "
+        "Auth Proxy running, and does the URL point at its port or socket?)",
+    ),
 ]
 
 
 def connect(url: str, *, application_name: str = "schemactl", connect_timeout: int = 10) -> Any:
     """Connect to the database at `url`; failures become one-line `ServerUnavailable` errors."""
-    params = {"connect_timeout": connect_timeout, **conn_params(url), "application_name": application_name}
+    params = {
+        "connect_timeout": connect_timeout,
+        **conn_params(url),
+        "application_name": application_name,
+    }
     try:
         return psycopg2.connect(**params)
     except psycopg2.OperationalError as e:
         lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
         # libpq puts the reason on the last "FATAL:"/"error" line; earlier lines name the socket.
-        reason = next((ln for ln in reversed(lines) if ln.startswith("FATAL:")), lines[0] if lines else "")
+        reason = next(
+            (ln for ln in reversed(lines) if ln.startswith("FATAL:")), lines[0] if lines else ""
+        )
         reason = re.sub(r"^(FATAL|ERROR):\s*", "", reason)
         hint = next(h for key, h in _CONNECT_HINTS if key in reason)
         raise ServerUnavailable(f"cannot connect to {mask(url)}: {reason}", hint=hint) from None

@@ -107,7 +107,8 @@ def data_warnings(files: list[SQLFile]) -> list[str]:
             line = sqltext.LineIndex(f.text).position(st.offset + st.lead)[0]
             more = f" (and {len(found) - 1} more data statement(s))" if len(found) > 1 else ""
             out.append(
-                f"{f.rel}:{line}: {verb}{more} runs only in scratch databases: data under schemas/ never "
+                f"{f.rel}:{line}: {verb}{more} runs only in scratch databases: data under schemas/ "
+                "never "
                 "reaches a migration; put seed or reference data in a `schemactl new` pair"
             )
     return out
@@ -317,7 +318,9 @@ def _error_offset(conn: Any, f: SQLFile, e: psycopg2.Error) -> int | None:
     return None
 
 
-def _sql_error(f: SQLFile, e: psycopg2.Error, offset: int | None, statement: str | None = None) -> SQLFileError:
+def _sql_error(
+    f: SQLFile, e: psycopg2.Error, offset: int | None, statement: str | None = None
+) -> SQLFileError:
     diag = e.diag
     message = diag.message_primary or first_line(e)
     hint = diag.message_hint or diag.message_detail
@@ -326,11 +329,18 @@ def _sql_error(f: SQLFile, e: psycopg2.Error, offset: int | None, statement: str
     elif e.pgcode in (codes.UNDEFINED_FILE, codes.FEATURE_NOT_SUPPORTED) and "extension" in message:
         hint = "install the extension's package for the PostgreSQL that schemactl uses"
     elif e.pgcode == codes.ACTIVE_SQL_TRANSACTION:
-        hint = "put `-- schemactl:no-transaction` on the file's first line to run it outside a transaction"
+        hint = (
+            "put `-- schemactl:no-transaction` on the file's first line to run it outside a "
+            "transaction"
+        )
     elif e.pgcode == codes.LOCK_NOT_AVAILABLE:
-        hint = "another session holds a lock this statement needs; retry later or raise --lock-timeout"
+        hint = (
+            "another session holds a lock this statement needs; retry later or raise --lock-timeout"
+        )
     if offset is None:
-        return SQLFileError(f"{f.rel}: {message}", hint=hint, path=f.rel, statement=statement, sqlstate=e.pgcode)
+        return SQLFileError(
+            f"{f.rel}: {message}", hint=hint, path=f.rel, statement=statement, sqlstate=e.pgcode
+        )
     if statement is None:
         statement = _statement_at(f, offset)
     err = _positioned(f, sqltext.LineIndex(f.text), offset, message, hint)
@@ -377,7 +387,9 @@ _CREATED = re.compile(
     r"\s+(?:if\s+not\s+exists\s+)?(?P<name>(?:(?:\"(?:[^\"]|\"\")+\"|[\w$]+)\s*\.\s*)*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))",
     re.IGNORECASE,
 )
-_MISSING_NAME = re.compile(r'^(?:relation|type|schema|function|procedure|collation) "?(?P<name>[^"(]+)"?', re.IGNORECASE)
+_MISSING_NAME = re.compile(
+    r'^(?:relation|type|schema|function|procedure|collation) "?(?P<name>[^"(]+)"?', re.IGNORECASE
+)
 
 
 def _bare(name: str) -> str:
@@ -399,11 +411,14 @@ def _root_cause(failed: list[tuple[SQLFile, SQLFileError]]) -> SQLFileError:
 
     def explained(f: SQLFile, e: SQLFileError) -> bool:
         m = _MISSING_NAME.match(e.message.split(": ", 1)[-1])  # after "path:line:col: "
-        return bool(m) and bool(defines.get(_bare(m["name"]), set()) - {f.rel})
+        return m is not None and bool(defines.get(_bare(m["name"]), set()) - {f.rel})
 
     causes = [e for f, e in failed if not explained(f, e)] or [failed[0][1]]
     cause = causes[0]
     others = [e.message for f, e in failed if e is not cause]
     if others:
-        cause.detail = [*cause.detail, *(f"also failed (likely because of this): {m}" for m in others)]
+        cause.detail = [
+            *cause.detail,
+            *(f"also failed (likely because of this): {m}" for m in others),
+        ]
     return cause

@@ -19,11 +19,26 @@ _TYPE_CHANGE = re.compile(
     re.I | re.S,
 )
 _RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(rf"^drop\s+(?P<kind>table|schema|type|domain|sequence|extension)\s+(?:if\s+exists\s+)?(?P<name>{_QNAME})", re.I | re.S), "drops {kind} {name}"),
-    (re.compile(rf"^drop\s+(?P<kind>function|procedure|aggregate)\s+(?:if\s+exists\s+)?(?P<name>{_QNAME})", re.I | re.S), "drops {kind} {name}"),
+    (
+        re.compile(
+            rf"^drop\s+(?P<kind>table|schema|type|domain|sequence|extension)\s+(?:if\s+exists\s+)?(?P<name>{_QNAME})",
+            re.I | re.S,
+        ),
+        "drops {kind} {name}",
+    ),
+    (
+        re.compile(
+            rf"^drop\s+(?P<kind>function|procedure|aggregate)\s+(?:if\s+exists\s+)?(?P<name>{_QNAME})",
+            re.I | re.S,
+        ),
+        "drops {kind} {name}",
+    ),
     (_DROP_COLUMN, "drops column {column} of {name}"),
     (_TYPE_CHANGE, "changes the type of column {column} of {name} (values may not convert)"),
-    (re.compile(rf"^truncate\s+(?:table\s+)?(?P<name>{_QNAME})", re.I | re.S), "empties table {name}"),
+    (
+        re.compile(rf"^truncate\s+(?:table\s+)?(?P<name>{_QNAME})", re.I | re.S),
+        "empties table {name}",
+    ),
 ]
 # migra replaces a changed enum by renaming the old type, creating the new one and dropping
 # the renamed one; that last drop loses nothing by itself (the column changes are reported).
@@ -39,7 +54,9 @@ class DestructiveStatement:
     loses_data: bool = True  # False: it can only fail (and roll back), e.g. a narrowed varchar
 
 
-def find_destructive(sql: str, type_changes: dict[tuple[str, str], TypeChange] | None = None) -> list[DestructiveStatement]:
+def find_destructive(
+    sql: str, type_changes: dict[tuple[str, str], TypeChange] | None = None
+) -> list[DestructiveStatement]:
     """Return each statement of `sql` that drops or rewrites data, or can fail on existing rows,
     in order. Column type changes are judged by `type_changes` (typechange.py) where it knows
     them: lossless ones are left out."""
@@ -53,7 +70,9 @@ def find_destructive(sql: str, type_changes: dict[tuple[str, str], TypeChange] |
         if m and change is not None:
             if change.effect != LOSSLESS:
                 what = f"changes the type of column {m['column']} of {m['name']}: {change.reason}"
-                out.append(DestructiveStatement(" ".join(body.split()), what, change.effect == LOSES_DATA))
+                out.append(
+                    DestructiveStatement(" ".join(body.split()), what, change.effect == LOSES_DATA)
+                )
             continue
         for pattern, reason in _RULES:
             m = pattern.match(body)

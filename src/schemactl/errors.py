@@ -29,7 +29,9 @@ class SchemactlError(Exception):
 
     exit_code: ExitCode = ExitCode.USAGE
 
-    def __init__(self, message: str, hint: str | None = None, detail: list[str] | None = None) -> None:
+    def __init__(
+        self, message: str, hint: str | None = None, detail: list[str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -116,7 +118,9 @@ class MigrationFailed(SchemactlError):
 
     exit_code = ExitCode.SQL
 
-    def __init__(self, message: str, hint: str | None, error: SQLFileError, completed: list[object]) -> None:
+    def __init__(
+        self, message: str, hint: str | None, error: SQLFileError, completed: list[object]
+    ) -> None:
         super().__init__(message, hint)
         self.error = error
         self.completed = completed

@@ -52,7 +52,10 @@ class HistoryResult:
     total: int  # entries recorded (matching the version asked for)
 
 
-_COLUMNS = "id, version, name, action, status, started_at, duration_ms, checksum, error, statement, performed_by, client"
+_COLUMNS = (
+    "id, version, name, action, status, started_at, duration_ms, checksum, error, statement, "
+    "performed_by, client"
+)
 
 
 def get_migration_history(
@@ -83,13 +86,16 @@ def get_migration_history(
                        avg(duration_ms) FILTER (WHERE status = 'ok'),
                        max(duration_ms) FILTER (WHERE status = 'ok')
                 FROM {schema}.history
-                WHERE action IN ('apply', 'rollback') AND status <> 'skipped' AND version IS NOT NULL
-                      {where.replace('WHERE', 'AND')}
+                WHERE action IN ('apply', 'rollback') AND status <> 'skipped'
+                  AND version IS NOT NULL
+                      {where.replace("WHERE", "AND")}
                 GROUP BY version ORDER BY version""",
             args,
         )
         summary = [
-            MigrationSummary(v, name, runs, failed, last_at, last, None if mean is None else float(mean), longest)
+            MigrationSummary(
+                v, name, runs, failed, last_at, last, None if mean is None else float(mean), longest
+            )
             for v, name, runs, failed, last_at, last, mean, longest in cur.fetchall()
         ]
         conn.rollback()

@@ -105,7 +105,9 @@ def ensure(conn: Any, schema: str) -> None:
                 cur.execute(f"SET LOCAL search_path TO {schema}")
                 for v in range(current + 1, LATEST + 1):
                     cur.execute(
-                        resources.files("schemactl").joinpath(f"sql/ledger_v{v}.sql").read_text("utf-8")
+                        resources.files("schemactl")
+                        .joinpath(f"sql/ledger_v{v}.sql")
+                        .read_text("utf-8")
                     )
                     cur.execute("INSERT INTO ledger_version (version) VALUES (%s)", (v,))
         conn.commit()
@@ -167,7 +169,7 @@ def put_sql(
     cur: Any, schema: str, version: int, name: str, checksum: str, state: str, execution_ms: int = 0
 ) -> bytes:
     """The statement `put` runs, for sending together with others in one round trip."""
-    return cur.mogrify(
+    sql: bytes = cur.mogrify(
         f"""INSERT INTO {schema}.migrations (version, name, checksum, state, execution_ms)
             VALUES (%s, %s, %s, %s, %s)
             ON CONFLICT (version) DO UPDATE SET name = excluded.name, checksum = excluded.checksum,
@@ -175,6 +177,7 @@ def put_sql(
               applied_at = excluded.applied_at, applied_by = excluded.applied_by""",
         (version, name, checksum, state, execution_ms),
     )
+    return sql
 
 
 def remove(cur: Any, schema: str, version: int) -> None:
@@ -204,9 +207,10 @@ def log(cur: Any, schema: str, entry: Entry) -> None:
 
 def log_sql(cur: Any, schema: str, e: Entry) -> bytes:
     """The statement `log` runs, for sending together with others in one round trip."""
-    return cur.mogrify(
+    sql: bytes = cur.mogrify(
         f"""INSERT INTO {schema}.history
-              (version, name, action, status, started_at, duration_ms, checksum, error, statement, client)
+              (version, name, action, status, started_at, duration_ms, checksum, error,
+               statement, client)
             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
         (
             e.version,
@@ -221,6 +225,7 @@ def log_sql(cur: Any, schema: str, e: Entry) -> bytes:
             _CLIENT,
         ),
     )
+    return sql
 
 
 _CLIENT = _client()

@@ -74,7 +74,8 @@ def list_migrations(generated: Path, allow_gaps: bool = False) -> list[Migration
             names = ", ".join(sorted(f"{v:04d}_{s}" for s in slugs[v]))
             raise IntegrityError(
                 f"two migrations share version {v:04d}: {names}",
-                hint="this usually follows a git merge: `schemactl renumber` moves this branch's pair(s) "
+                hint="this usually follows a git merge: `schemactl renumber` moves this branch's "
+                "pair(s) "
                 "after the other branch's, then `schemactl check --verify`",
             )
         files = found[v]
@@ -84,8 +85,12 @@ def list_migrations(generated: Path, allow_gaps: bool = False) -> list[Migration
                 raise IntegrityError(
                     f"{_rel(generated)}/{other} has no matching .{direction}.sql file",
                     hint=f"restore the .{direction}.sql file from version control"
-                    + (" (a one-way change keeps one without statements: `rollback` then refuses to undo it)"
-                       if direction == "down" else ""),
+                    + (
+                        " (a one-way change keeps one without statements: `rollback` then refuses "
+                        "to undo it)"
+                        if direction == "down"
+                        else ""
+                    ),
                 )
         pairs.append(MigrationPair(v, next(iter(slugs[v])), files["up"], files["down"]))
     for expected, pair in enumerate(pairs, start=1):
@@ -100,7 +105,8 @@ def list_migrations(generated: Path, allow_gaps: bool = False) -> list[Migration
 def gap_hint(version: int) -> str:
     """What to do about a version that has no files."""
     return (
-        f"restore {version:04d} from version control (e.g. `git log --diff-filter=D -- 'generated/{version:04d}_*'`); "
+        f"restore {version:04d} from version control (e.g. `git log --diff-filter=D -- "
+        f"'generated/{version:04d}_*'`); "
         "if it was never applied anywhere, renumber the files after it instead"
     )
 

@@ -34,7 +34,9 @@ def read_not_null_names(conn: Any, keeps: Any) -> dict[tuple[str, str], NotNull]
 
 
 def rename_statements(
-    statements: list[str], before: dict[tuple[str, str], NotNull], after: dict[tuple[str, str], NotNull]
+    statements: list[str],
+    before: dict[tuple[str, str], NotNull],
+    after: dict[tuple[str, str], NotNull],
 ) -> list[str]:
     """`statements` with the renames that give kept NOT NULL constraints their target names."""
     created = created_names(statements)
@@ -43,7 +45,9 @@ def rename_statements(
         old = before.get(key)
         if old is None or old.name == new.name or bare(new.table) in created:
             continue
-        rename = f"alter table {new.table} rename constraint {ident(old.name)} to {ident(new.name)};"
+        rename = (
+            f"alter table {new.table} rename constraint {ident(old.name)} to {ident(new.name)};"
+        )
         attach = re.compile(rf"(?is)^alter table .* attach partition {re.escape(new.table)}\s")
         at = next((i for i, s in enumerate(out) if attach.match(s.strip())), None)
         if at is not None:

@@ -1,5 +1,6 @@
 """Where migra puts statements, fixed: table inheritance, functions that tables call,
-functions over views, indexes that a dropped constraint took along. Each fix reads what it needs with its own query in `sql/`.
+functions over views, indexes that a dropped constraint took along. Each fix reads what it
+needs with its own query in `sql/`.
 """
 
 from __future__ import annotations
@@ -20,17 +21,22 @@ def read_inherited_columns(conn: Any, keeps: Any) -> dict[str, set[str]]:
 
 
 _CREATE_INHERITING = re.compile(
-    r'^create (?P<kind>(?:unlogged )?table) (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+") \(\n(?P<columns>.*)\n\) inherits \((?P<parents>[^)]*)\);$',
+    r'^create (?P<kind>(?:unlogged )?table) (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+") '
+    r"\(\n(?P<columns>.*)\n\) inherits \((?P<parents>[^)]*)\);$",
     re.I | re.S,
 )
 _ALTER_COLUMN = re.compile(
-    r'^alter table (?P<table>"(?:[^"]|"")+"\."(?:[^"]|"")+") (?P<action>add|drop) column (?P<column>"(?:[^"]|"")+")', re.I
+    r'^alter table (?P<table>"(?:[^"]|"")+"\."(?:[^"]|"")+") (?P<action>add|drop) column '
+    r'(?P<column>"(?:[^"]|"")+")',
+    re.I,
 )
 _DROP_TABLE = re.compile(r'^drop table (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+");$', re.I)
 _QUOTED = re.compile(r'"(?:[^"]|"")+"\."(?:[^"]|"")+"')
 
 
-def fix_inheritance(statements: list[str], parents_before: dict[str, list[str]], inherited: dict[str, set[str]]) -> list[str]:
+def fix_inheritance(
+    statements: list[str], parents_before: dict[str, list[str]], inherited: dict[str, set[str]]
+) -> list[str]:
     """Make inheritance work both ways (docs/engine-notes.md, "table inheritance").
 
     A child's CREATE TABLE keeps only its own columns (migra also lists the inherited ones,
@@ -43,15 +49,26 @@ def fix_inheritance(statements: list[str], parents_before: dict[str, list[str]],
         m = _CREATE_INHERITING.match(statement.strip())
         if m:
             skip = inherited.get(m.group("name"), set())
-            columns = [c for c in m.group("columns").split(",\n") if c.strip().split(" ", 1)[0] not in skip]
+            columns = [
+                c for c in m.group("columns").split(",\n") if c.strip().split(" ", 1)[0] not in skip
+            ]
             body = "\n" + ",\n".join(columns) + "\n" if columns else ""
-            statement = f"create {m.group('kind')} {m.group('name')} ({body}) inherits ({m.group('parents')});"
+            kind, name, parents = m.group("kind"), m.group("name"), m.group("parents")
+            statement = f"create {kind} {name} ({body}) inherits ({parents});"
         out.append(statement)
     # Creations: a child after each of its parents.
-    created = {m.group("name"): i for i, s in enumerate(out) if (m := _CREATE_INHERITING.match(s.strip()))}
+    created = {
+        m.group("name"): i for i, s in enumerate(out) if (m := _CREATE_INHERITING.match(s.strip()))
+    }
     for child in list(created):
-        statement = next(s for s in out if (m := _CREATE_INHERITING.match(s.strip())) and m.group("name") == child)
-        parents = _QUOTED.findall(_CREATE_INHERITING.match(statement.strip()).group("parents"))
+        statement = next(
+            s
+            for s in out
+            if (m := _CREATE_INHERITING.match(s.strip())) and m.group("name") == child
+        )
+        inheriting = _CREATE_INHERITING.match(statement.strip())
+        assert inheriting is not None  # `statement` was picked by this very pattern
+        parents = _QUOTED.findall(inheriting.group("parents"))
         at = out.index(statement)
         last_parent = max(
             (i for i, s in enumerate(out) for p in parents if _creates(s, p)), default=-1
@@ -67,8 +84,12 @@ def fix_inheritance(statements: list[str], parents_before: dict[str, list[str]],
         parent, column = m.group("table"), m.group("column")
         for j in range(i + 1, len(out)):
             d = _ALTER_COLUMN.match(out[j].strip())
-            if d and d.group("action").lower() == "drop" and d.group("column") == column \
-                    and parent in parents_before.get(d.group("table"), []):
+            if (
+                d
+                and d.group("action").lower() == "drop"
+                and d.group("column") == column
+                and parent in parents_before.get(d.group("table"), [])
+            ):
                 out.insert(out.index(statement), out.pop(j))
     # Drops: a parent after each of its children.
     for child, parents in parents_before.items():
@@ -84,7 +105,10 @@ def fix_inheritance(statements: list[str], parents_before: dict[str, list[str]],
 
 def _creates(statement: str, name: str) -> bool:
     s = statement.strip().lower()
-    return s.startswith(("create table ", "create unlogged table ")) and s.split("(", 1)[0].split()[-1] == name.lower()
+    return (
+        s.startswith(("create table ", "create unlogged table "))
+        and s.split("(", 1)[0].split()[-1] == name.lower()
+    )
 
 
 def _drop_name(statement: str) -> str | None:
@@ -113,12 +137,18 @@ def fix_table_functions(statements: list[str], before: set[str], after: set[str]
         return statements
     first_change, last_change = changes[0], changes[-1]
     early = [
-        i for i, s in enumerate(statements)
-        if i > first_change and (m := _CREATE_FUNCTION.match(s.strip())) and bare(m.group("name")) in after
+        i
+        for i, s in enumerate(statements)
+        if i > first_change
+        and (m := _CREATE_FUNCTION.match(s.strip()))
+        and bare(m.group("name")) in after
     ]
     late = [
-        i for i, s in enumerate(statements)
-        if i < last_change and (m := _DROP_FUNCTION.match(s.strip())) and bare(m.group("name")) in before
+        i
+        for i, s in enumerate(statements)
+        if i < last_change
+        and (m := _DROP_FUNCTION.match(s.strip()))
+        and bare(m.group("name")) in before
     ]
     if not early and not late:
         return statements
@@ -141,13 +171,21 @@ _DROP_CONSTRAINT = re.compile(r"^alter table (?P<table>\S+) drop constraint (?P<
 def keep_standalone_indexes(statements: list[str], i_from: Any, i_target: Any) -> list[str]:
     """Re-create an index that a dropped UNIQUE/PRIMARY KEY constraint took with it, when the
     index itself should stay (the constraint had been added `USING INDEX`)."""
-    owned = {(c.quoted_full_table_name, c.quoted_name): c for c in i_from.constraints.values() if c.index}
-    constrained = {(c.quoted_full_table_name, c.quoted_name) for c in i_target.constraints.values() if c.index}
+    owned = {
+        (c.quoted_full_table_name, c.quoted_name): c for c in i_from.constraints.values() if c.index
+    }
+    constrained = {
+        (c.quoted_full_table_name, c.quoted_name) for c in i_target.constraints.values() if c.index
+    }
     out = []
     for statement in statements:
         out.append(statement)
         m = _DROP_CONSTRAINT.match(statement.strip())
-        if not m or (m.group("table"), m.group("name")) not in owned or (m.group("table"), m.group("name")) in constrained:
+        if (
+            not m
+            or (m.group("table"), m.group("name")) not in owned
+            or (m.group("table"), m.group("name")) in constrained
+        ):
             continue
         schema = owned[(m.group("table"), m.group("name"))].schema
         index = i_target.indexes.get(f"{ident(schema)}.{m.group('name')}")
@@ -156,7 +194,9 @@ def keep_standalone_indexes(statements: list[str], i_from: Any, i_target: Any) -
     return out
 
 
-_MATVIEW = re.compile(r"^(?P<verb>create|drop) materialized view (?:if exists )?(?P<name>[^\s;]+)", re.I)
+_MATVIEW = re.compile(
+    r"^(?P<verb>create|drop) materialized view (?:if exists )?(?P<name>[^\s;]+)", re.I
+)
 
 
 def reindex_recreated_matviews(statements: list[str], i_target: Any) -> list[str]:
@@ -180,13 +220,18 @@ def reindex_recreated_matviews(statements: list[str], i_target: Any) -> list[str
             out += [
                 i.create_statement
                 for i in i_target.indexes.values()
-                if i.quoted_full_table_name == m.group("name") and i.create_statement not in statements
+                if i.quoted_full_table_name == m.group("name")
+                and i.create_statement not in statements
             ]
     return out
 
 
-_FUNCTION_HEAD = re.compile(r"^create (?:or replace )?function .*?\n(?:as|begin atomic)\b", re.I | re.S)
-_CREATE_VIEW = re.compile(r'^create (?:or replace )?(?:materialized )?view (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+")', re.I)
+_FUNCTION_HEAD = re.compile(
+    r"^create (?:or replace )?function .*?\n(?:as|begin atomic)\b", re.I | re.S
+)
+_CREATE_VIEW = re.compile(
+    r'^create (?:or replace )?(?:materialized )?view (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+")', re.I
+)
 
 
 def functions_after_their_views(statements: list[str]) -> list[str]:
@@ -196,7 +241,11 @@ def functions_after_their_views(statements: list[str]) -> list[str]:
     migra may create the function first ('type "v" does not exist').
     """
     out = list(statements)
-    views = {bare(m.group("name")): m.group("name") for s in statements if (m := _CREATE_VIEW.match(s.strip()))}
+    views = {
+        bare(m.group("name")): m.group("name")
+        for s in statements
+        if (m := _CREATE_VIEW.match(s.strip()))
+    }
     if not views:
         return out
     for statement in statements:
@@ -209,7 +258,11 @@ def functions_after_their_views(statements: list[str]) -> list[str]:
         if not needed:
             continue
         at = out.index(statement)
-        last_view = max(i for i, s in enumerate(out) if (m := _CREATE_VIEW.match(s.strip())) and m.group("name") in needed)
+        last_view = max(
+            i
+            for i, s in enumerate(out)
+            if (m := _CREATE_VIEW.match(s.strip())) and m.group("name") in needed
+        )
         if last_view > at:
             out.insert(last_view, out.pop(at))
     return out

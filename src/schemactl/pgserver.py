@@ -38,8 +38,8 @@ import testing.postgresql
 
 from . import dburl
 from .config import cache_root
-from .pgbinaries import PgBinaries, find_binaries
 from .errors import ServerUnavailable, first_line
+from .pgbinaries import PgBinaries, find_binaries
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,17 @@ _SERVER_OPTIONS = {
     "listen_addresses": "",
 }
 # 1 MB WAL segments instead of 16: every run copies the cached data directory, WAL included.
-_INITDB_ARGS = ["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--wal-segsize=1"]
+_INITDB_ARGS = [
+    "-U",
+    "postgres",
+    "-A",
+    "trust",
+    "-E",
+    "UTF8",
+    "--locale=C",
+    "--no-sync",
+    "--wal-segsize=1",
+]
 # Empty databases made once, in the cached data directory, so that a run renames one instead of
 # running CREATE DATABASE (about 0.3 s each; diff and check need two).
 _SPARE_DATABASES = ("schemactl_spare_1", "schemactl_spare_2")
@@ -103,7 +113,7 @@ class Sandbox:
         name = _scratch_name(label)
         with contextlib.closing(self.connect(self.admin_db)) as conn, conn.cursor() as cur:
             cur.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
-            cur.execute(f"COMMENT ON DATABASE \"{name}\" IS %s", (f"{DB_TAG} pid={os.getpid()}",))
+            cur.execute(f'COMMENT ON DATABASE "{name}" IS %s', (f"{DB_TAG} pid={os.getpid()}",))
         return name
 
     def server_version(self) -> int:
@@ -142,8 +152,10 @@ def _scratch_name(label: str) -> str:
     return f"schemactl_{re.sub(r'[^a-z0-9]', '', label.lower())[:20]}_{uuid.uuid4().hex[:10]}"
 
 
-class _Postgresql(testing.postgresql.Postgresql):
+class _Postgresql(testing.postgresql.Postgresql):  # type: ignore[misc]  # untyped upstream
     """testing.postgresql adapted to root, Unix-socket-only listening and a shared cache."""
+
+    child_process: subprocess.Popen[bytes] | None  # set by the upstream's start()
 
     def __init__(self, binaries: PgBinaries, run_as: pwd.struct_passwd | None, **kw: Any) -> None:
         self._binaries = binaries
@@ -193,8 +205,18 @@ class _Postgresql(testing.postgresql.Postgresql):
         if p.returncode != 0:
             raise ServerUnavailable(f"initdb failed: {p.stderr.strip()[-500:]}")
         # Single-user mode: no server to start and stop just to create them.
-        single = self._prefix(for_server=False) + [self.postgres, "--single", "-D", str(data), "-j", "template1"]
-        script = "".join(f"CREATE DATABASE {name} TEMPLATE template0 STRATEGY FILE_COPY;\n\n" for name in _SPARE_DATABASES)
+        single = self._prefix(for_server=False) + [
+            self.postgres,
+            "--single",
+            "-D",
+            str(data),
+            "-j",
+            "template1",
+        ]
+        script = "".join(
+            f"CREATE DATABASE {name} TEMPLATE template0 STRATEGY FILE_COPY;\n\n"
+            for name in _SPARE_DATABASES
+        )
         p = subprocess.run(single, input=script, capture_output=True, text=True)
         if p.returncode != 0:  # only costs speed: create_database falls back to CREATE DATABASE
             log.debug("could not create spare databases: %s", p.stderr.strip()[-500:])
@@ -249,10 +271,12 @@ class _Postgresql(testing.postgresql.Postgresql):
         # Upstream polls every 0.1 s; the server is usually up within a few tens of ms.
         deadline = time.monotonic() + self.settings.get("boot_timeout", self.DEFAULT_BOOT_TIMEOUT)
         while not self.is_server_available():
-            if self.child_process.poll() is not None:
+            if self.child_process is None or self.child_process.poll() is not None:
                 raise RuntimeError(f"*** failed to launch {self.name} ***\n{self.read_bootlog()}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"*** failed to launch {self.name} (timeout) ***\n{self.read_bootlog()}")
+                raise RuntimeError(
+                    f"*** failed to launch {self.name} (timeout) ***\n{self.read_bootlog()}"
+                )
             time.sleep(0.01)
 
 
@@ -267,7 +291,9 @@ def _cache_dir(binaries: PgBinaries) -> Path:
     """The cached cluster of a build: keyed by what the cluster depends on (the server's version
     and build, initdb's arguments), not by where the binaries are, so every virtualenv, clone and
     root copy of the same bundle shares one (a path key made one 44 MB entry per venv)."""
-    key = hashlib.sha256(f"{_build_of(binaries.bindir)}|{' '.join(_INITDB_ARGS)}".encode()).hexdigest()[:12]
+    key = hashlib.sha256(
+        f"{_build_of(binaries.bindir)}|{' '.join(_INITDB_ARGS)}".encode()
+    ).hexdigest()[:12]
     return cache_root() / f"initdb-pg{binaries.major}-{key}"
 
 
@@ -276,8 +302,9 @@ def _build_of(bindir: Path) -> str:
     """`postgres --version` and the binary's size: equal for copies of one build."""
     postgres = bindir / "postgres"
     try:
-        version = subprocess.run([str(postgres), "--version"], capture_output=True, text=True, timeout=10,
-                                 check=False).stdout.strip()
+        version = subprocess.run(
+            [str(postgres), "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout.strip()
         return f"{version}|{postgres.stat().st_size}"
     except (OSError, subprocess.SubprocessError):
         return str(bindir)
@@ -292,7 +319,12 @@ def _age_out(parent: Path, pattern: str, keep: Path) -> None:
     cutoff = time.time() - _CACHE_UNUSED_DAYS * 86400
     for old in parent.glob(pattern):
         with contextlib.suppress(OSError):
-            if old != keep and old.is_dir() and not old.is_symlink() and old.stat().st_mtime < cutoff:
+            if (
+                old != keep
+                and old.is_dir()
+                and not old.is_symlink()
+                and old.stat().st_mtime < cutoff
+            ):
                 shutil.rmtree(old, ignore_errors=True)
 
 
@@ -365,7 +397,9 @@ def _reachable_binaries(binaries: PgBinaries, run_as: pwd.struct_passwd | None) 
     if run_as is None or _reachable_by(binaries.bindir, run_as):
         return binaries
     install = binaries.bindir.parent
-    key = hashlib.sha256(f"{install}|{(binaries.bindir / 'postgres').stat().st_mtime_ns}".encode()).hexdigest()[:12]
+    key = hashlib.sha256(
+        f"{install}|{(binaries.bindir / 'postgres').stat().st_mtime_ns}".encode()
+    ).hexdigest()[:12]
     for parent in (Path("/var/tmp"), Path("/tmp")):
         if parent.is_dir() and _reachable_by(parent, run_as):
             break
@@ -385,7 +419,9 @@ def _reachable_binaries(binaries: PgBinaries, run_as: pwd.struct_passwd | None) 
         try:
             for part in ("bin", "lib", "share"):
                 if (install / part).is_dir():
-                    shutil.copytree(install / part, tmp / package.name / install.name / part, symlinks=True)
+                    shutil.copytree(
+                        install / part, tmp / package.name / install.name / part, symlinks=True
+                    )
             if libs.is_dir():
                 shutil.copytree(libs, tmp / libs.name, symlinks=True)
             for d in (tmp, tmp / package.name, tmp / package.name / install.name):
@@ -472,12 +508,17 @@ class EphemeralServer(Sandbox):
             raise
 
     def conn_params(self, dbname: str) -> dict[str, Any]:
-        return self._pg.dsn(dbname=dbname)
+        assert self._pg is not None  # set in __init__, which raises otherwise
+        params: dict[str, Any] = self._pg.dsn(dbname=dbname)
+        return params
 
     def create_database(self, label: str) -> str:
         if self._spares is None:
             with contextlib.closing(self.connect(self.admin_db)) as conn, conn.cursor() as cur:
-                cur.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s) ORDER BY 1", (list(_SPARE_DATABASES),))
+                cur.execute(
+                    "SELECT datname FROM pg_database WHERE datname = ANY(%s) ORDER BY 1",
+                    (list(_SPARE_DATABASES),),
+                )
                 self._spares = [r[0] for r in cur.fetchall()]
         if not self._spares:
             return super().create_database(label)
@@ -488,7 +529,8 @@ class EphemeralServer(Sandbox):
 
     def close(self) -> None:
         try:
-            self._pg.stop()
+            if self._pg is not None:
+                self._pg.stop()
         finally:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
@@ -529,7 +571,8 @@ class DevServer(Sandbox):
                 cur.execute(
                     """SELECT d.datname FROM pg_database d
                        WHERE shobj_description(d.oid, 'pg_database') LIKE %s
-                         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)
+                         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                                         WHERE a.datname = d.datname)
                        ORDER BY 1""",
                     (DB_TAG + "%",),
                 )
@@ -553,7 +596,7 @@ def pg_dump(binaries: PgBinaries, params: dict[str, Any], exclude_schemas: list[
 
 @contextlib.contextmanager
 def sandbox(dev_url: str | None = None, pg_version: int | None = None) -> Iterator[Sandbox]:
-    """Yield a sandbox (a dev server if a URL is given, else an ephemeral cluster), then close it."""
+    """Yield a sandbox (a dev server if a URL is given, else an ephemeral cluster); close it."""
     binaries = find_binaries(pg_version)
     box: Sandbox = DevServer(dev_url, binaries) if dev_url else EphemeralServer(binaries)
     try:

@@ -69,7 +69,9 @@ def remember(url: str, server_version: int) -> None:
 
 
 def _ask(url: str) -> int:
-    with contextlib.closing(dburl.connect(url, application_name="schemactl pg_version", connect_timeout=_TIMEOUT)) as conn:
+    with contextlib.closing(
+        dburl.connect(url, application_name="schemactl pg_version", connect_timeout=_TIMEOUT)
+    ) as conn:
         version = int(conn.server_version)
     remember(url, version)
     return version // 10000
@@ -99,28 +101,35 @@ def choose(config: Config | None, pg_version: int | None) -> Choice:
     if config is None or config.pg_version is None:
         return Choice(None, "")
     if config.pg_version != AUTO:
-        return Choice(int(config.pg_version), f"pg_version = {config.pg_version} in the configuration")
+        return Choice(
+            int(config.pg_version), f"pg_version = {config.pg_version} in the configuration"
+        )
     majors: dict[str, int] = {}
     warnings: list[str] = []
     for name in sorted(config.environments):
         major, why = _environment_major(name, config)
         if major is None:
-            warnings.append(f"pg_version = \"auto\": cannot ask environment {name!r} for its PostgreSQL major ({why})")
+            warnings.append(
+                f'pg_version = "auto": cannot ask environment {name!r} for its PostgreSQL major '
+                f"({why})"
+            )
         else:
             majors[name] = major
     if not majors:
-        return Choice(None, "pg_version = \"auto\", but no environment answered", tuple(warnings))
+        return Choice(None, 'pg_version = "auto", but no environment answered', tuple(warnings))
     oldest = min(majors.values())
     named = ", ".join(f"{n!r} runs {m}" for n, m in majors.items())
     if len(set(majors.values())) > 1:
         warnings.append(
-            f"pg_version = \"auto\": the environments run different PostgreSQL majors ({named}); "
+            f'pg_version = "auto": the environments run different PostgreSQL majors ({named}); '
             f"migrations are verified on the oldest, {oldest}"
         )
-    return Choice(oldest, f"pg_version = \"auto\": {named}", tuple(warnings))
+    return Choice(oldest, f'pg_version = "auto": {named}', tuple(warnings))
 
 
-def wanted(config: Config | None, pg_version: int | None, warn: Callable[[str], None] | None = None) -> int | None:
+def wanted(
+    config: Config | None, pg_version: int | None, warn: Callable[[str], None] | None = None
+) -> int | None:
     """The major to ask discovery for (None: its default); `warn` hears why "auto" fell short."""
     choice = choose(config, pg_version)
     if warn:
@@ -141,7 +150,8 @@ def mismatch_fix(major: int) -> str:
         have = set()
     if major not in have:
         fix += (
-            f", after installing PostgreSQL {major} server binaries (Debian/Ubuntu: postgresql-{major}; "
+            f", after installing PostgreSQL {major} server binaries (Debian/Ubuntu: "
+            f"postgresql-{major}; "
             "or point SCHEMACTL_PG_BIN at them)"
         )
     return fix
@@ -160,8 +170,10 @@ def verified_elsewhere(pairs: list[MigrationPair], server_version: int) -> list[
     for major, ps in sorted(others.items()):
         one = len(ps) == 1
         out.append(
-            f"{', '.join(p.id for p in ps)} {'was' if one else 'were'} verified on PostgreSQL {major}, and this "
-            f"database runs PostgreSQL {live}: to verify {'it' if one else 'them'} on {live}, {mismatch_fix(live)}, "
+            f"{', '.join(p.id for p in ps)} {'was' if one else 'were'} verified on PostgreSQL "
+            f"{major}, and this "
+            f"database runs PostgreSQL {live}: to verify {'it' if one else 'them'} on {live}, "
+            f"{mismatch_fix(live)}, "
             f"then run `schemactl verify {' '.join(str(p.version) for p in ps)}`"
         )
     return out

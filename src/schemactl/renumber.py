@@ -41,11 +41,23 @@ def _scan(generated: Path) -> dict[str, set[str]]:
 def _git_names(config: Config, ref: str) -> set[str] | None:
     """The migration ids in `generated/` of commit `ref`, or None when git cannot say."""
     try:
-        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=config.root, capture_output=True,
-                             text=True, check=True, timeout=30).stdout.strip()
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=config.root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.strip()
         rel = config.generated.resolve().relative_to(Path(top).resolve())
-        out = subprocess.run(["git", "ls-tree", "--name-only", f"{ref}:{rel.as_posix()}"], cwd=config.root,
-                             capture_output=True, text=True, check=True, timeout=30).stdout
+        out = subprocess.run(
+            ["git", "ls-tree", "--name-only", f"{ref}:{rel.as_posix()}"],
+            cwd=config.root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
     except (OSError, ValueError, subprocess.SubprocessError):
         return None
     return {name.rsplit(".", 2)[0] for name in out.split() if migfiles.FILE_NAME.match(name)}
@@ -59,7 +71,11 @@ def _applied(config: Config, database: str | None) -> set[int]:
 
 
 def renumber(
-    config: Config, names: list[str] | None = None, *, theirs: str | None = None, database: str | None = None
+    config: Config,
+    names: list[str] | None = None,
+    *,
+    theirs: str | None = None,
+    database: str | None = None,
 ) -> list[Move]:
     """Move this branch's new pairs (those named, or those git says the other branch lacks) after
     all the others; return what moved. Refuses pairs applied to `database`."""
@@ -70,8 +86,10 @@ def renumber(
         for name in names:
             hits = [i for i in ids if i == name or i.split("_", 1)[1] == name]
             if len(hits) != 1:
-                raise UsageError(f"no single migration named {name!r} in {config.rel(config.generated)}/",
-                                 hint="name it as NNNN_slug, e.g. 0015_add_users")
+                raise UsageError(
+                    f"no single migration named {name!r} in {config.rel(config.generated)}/",
+                    hint="name it as NNNN_slug, e.g. 0015_add_users",
+                )
             moving.append(hits[0])
     else:
         moving = _ours(config, ids, theirs)
@@ -80,17 +98,24 @@ def renumber(
     applied = _applied(config, database)
     if touched := [i for i in moving if int(i.split("_", 1)[0]) in applied]:
         raise UsageError(
-            f"{', '.join(touched)} {'is' if len(touched) == 1 else 'are'} applied to that database: "
+            f"{', '.join(touched)} {'is' if len(touched) == 1 else 'are'} applied to that "
+            "database: "
             "renumbering would break its history",
-            hint="renumber the other branch's pair instead (name it), or roll this one back there first",
+            hint="renumber the other branch's pair instead (name it), or roll this one back there "
+            "first",
         )
     kept = [i for i in ids if i not in moving]
     for expected, i in enumerate(kept, start=1):
         if int(i.split("_", 1)[0]) != expected:
-            raise UsageError(f"after moving {', '.join(moving)}, {i} would still not follow 0001..{expected - 1:04d}",
-                             hint="name every pair to move after the others")
-    moves = [Move(old, f"{len(kept) + n:04d}_{old.split('_', 1)[1]}") for n, old in enumerate(sorted(
-        moving, key=lambda i: (int(i.split("_", 1)[0]), i)), start=1)]
+            raise UsageError(
+                f"after moving {', '.join(moving)}, {i} would still not follow "
+                f"0001..{expected - 1:04d}",
+                hint="name every pair to move after the others",
+            )
+    moves = [
+        Move(old, f"{len(kept) + n:04d}_{old.split('_', 1)[1]}")
+        for n, old in enumerate(sorted(moving, key=lambda i: (int(i.split("_", 1)[0]), i)), start=1)
+    ]
     _apply(config, moves)
     return moves
 
@@ -108,13 +133,17 @@ def _ours(config: Config, ids: list[str], theirs: str | None) -> list[str]:
     if other is None:
         shared = ", ".join(versions[clash[0]])
         raise UsageError(
-            f"{shared} share version {clash[0]:04d}, and git cannot say which is the other branch's ({ref})",
-            hint=f"name this branch's pair(s): schemactl renumber {versions[clash[0]][-1]}, or give --theirs BRANCH",
+            f"{shared} share version {clash[0]:04d}, and git cannot say which is the other "
+            f"branch's ({ref})",
+            hint=f"name this branch's pair(s): schemactl renumber {versions[clash[0]][-1]}, or "
+            "give --theirs BRANCH",
         )
     ours = [i for i in ids if int(i.split("_", 1)[0]) >= clash[0] and i not in other]
     if not ours:
-        raise UsageError(f"every pair at {clash[0]:04d} is in {ref}: nothing of this branch's to move",
-                         hint="name the pair(s) to move")
+        raise UsageError(
+            f"every pair at {clash[0]:04d} is in {ref}: nothing of this branch's to move",
+            hint="name the pair(s) to move",
+        )
     return ours
 
 
@@ -127,7 +156,11 @@ def _apply(config: Config, moves: list[Move]) -> None:
             if not old.exists():
                 continue
             text = old.read_text(encoding="utf-8")
-            text = header.sub(lambda m, move=move: f"-- {move.new} ({m[2]})" if m[1] == move.old else m[0], text, count=1)
+
+            def renamed_header(m: re.Match[str], move: Move = move) -> str:
+                return f"-- {move.new} ({m[2]})" if m[1] == move.old else m[0]
+
+            text = header.sub(renamed_header, text, count=1)
             tmp = config.generated / f".renumber-{move.new}.{direction}.sql"
             migfiles.write_atomic(tmp, text)
             renamed.append((old, tmp, config.generated / f"{move.new}.{direction}.sql"))

@@ -53,15 +53,22 @@ class VerifyResult:
 
 def stale(pair: migfiles.MigrationPair) -> bool:
     """Whether a pair was changed (or never verified) since its header last said it verified."""
-    return not headers.is_current(pair.up.read_text(encoding="utf-8"), pair.down.read_text(encoding="utf-8"))
+    return not headers.is_current(
+        pair.up.read_text(encoding="utf-8"), pair.down.read_text(encoding="utf-8")
+    )
 
 
-def chosen(pairs: list[migfiles.MigrationPair], versions: list[str]) -> list[migfiles.MigrationPair]:
+def chosen(
+    pairs: list[migfiles.MigrationPair], versions: list[str]
+) -> list[migfiles.MigrationPair]:
     """The pairs named by `versions` (numbers or NNNN_slug), all of them when none is named."""
     if not versions:
         return pairs
     by_version = {p.version: p for p in pairs}
-    return sorted({by_version[parse_version(text, by_version, "verify")] for text in versions}, key=lambda p: p.version)
+    return sorted(
+        {by_version[parse_version(text, by_version, "verify")] for text in versions},
+        key=lambda p: p.version,
+    )
 
 
 def verify_pairs(
@@ -88,14 +95,17 @@ def verify_pairs(
         if newest in todo:
             progress("loading schemas/")
             db = box.create_database("target")
-            scratch.load_schemas(box, db, ddl.discover(config.schemas, config.load_order, config.root))
+            scratch.load_schemas(
+                box, db, ddl.discover(config.schemas, config.load_order, config.root)
+            )
             target = verify.snapshot(box, db, schemas)
         progress(f"verifying {len(todo)} pair(s)")
         results = _walk(config, box, schemas, pairs, todo, target)
         major = box.server_version() // 10000
     for r, pair in zip(results, todo, strict=True):
         r.rewritten = _rewrite(pair, r, CLAIM_NEWEST if pair is newest else CLAIM_OLDER, major)
-    # Verifying a pair is also the deliberate act `rehash` records: the sum takes the files as they are.
+    # Verifying a pair is also the deliberate act `rehash` records: the sum takes the files as they
+    # are.
     migfiles.write_sum(config.generated, migfiles.list_migrations(config.generated))
     return VerifyResult(results)
 
@@ -135,15 +145,26 @@ def _walk(
         if error := scratch.run_migration(box, db, ddl.read_migration(pair.down, config.root)):
             result.problems.append(f"down fails: {error}")
         else:
-            result.problems += verify.describe("down: ", verify.compare(before, verify.snapshot(box, db, schemas)))
+            result.problems += verify.describe(
+                "down: ", verify.compare(before, verify.snapshot(box, db, schemas))
+            )
         result.verified = not result.problems
         if result.verified:
-            error = scratch.run_migration(box, db, up)  # back to the state after it, for the next pair
+            error = scratch.run_migration(
+                box, db, up
+            )  # back to the state after it, for the next pair
         else:
             # The down left the database somewhere else: start again from a clean replay.
             box.drop_database(db)
             db = box.create_database("verify")
-            error = next((e for p in pairs[: pair.version] if (e := scratch.run_migration(box, db, ddl.read_migration(p.up, config.root)))), None)
+            error = next(
+                (
+                    e
+                    for p in pairs[: pair.version]
+                    if (e := scratch.run_migration(box, db, ddl.read_migration(p.up, config.root)))
+                ),
+                None,
+            )
         if error:
             broken = f"the history fails before it: {error}"
     return results

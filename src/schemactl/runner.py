@@ -50,7 +50,9 @@ class Step:
     version: int
     name: str  # NNNN_slug
     direction: str  # "up" or "down"
-    status: str  # applied, rolled-back, skipped; in a dry run: would-apply, would-roll-back, would-skip
+    status: (
+        str  # applied, rolled-back, skipped; in a dry run: would-apply, would-roll-back, would-skip
+    )
     file: str
     transactional: bool = True
     duration_ms: int = 0
@@ -163,7 +165,9 @@ def _run(conn: Any, schema: str, job: _Job, before: int | None, completed: list[
         if not conn.closed:
             record_failure("interrupted", "interrupted by a signal", None)
         raise
-    except psycopg2.Error as e:  # the bookkeeping or the COMMIT failed (deferred constraint, lost server)
+    except (
+        psycopg2.Error
+    ) as e:  # the bookkeeping or the COMMIT failed (deferred constraint, lost server)
         first = first_line(e)
         if conn.closed:
             raise _lost(job, first, partial) from None
@@ -182,11 +186,19 @@ def _failed(
     detail = [f"failing statement: {_one_line(e.statement)}"] if e.statement else []
     at = f"is still at {before:04d}" if before else "still has no migration applied"
     hint = e.hint
-    if e.sqlstate == UNDEFINED_OBJECT and e.message.endswith("does not exist") and ": role " in e.message:
-        hint = "roles are server-wide and not part of migrations: create the role on this server first"
+    if (
+        e.sqlstate == UNDEFINED_OBJECT
+        and e.message.endswith("does not exist")
+        and ": role " in e.message
+    ):
+        hint = (
+            "roles are server-wide and not part of migrations: create the role on this server first"
+        )
     if not partial:
-        detail.append(f"nothing of the failed {job.action} of {job.name} was kept (its transaction was "
-                      f"rolled back): the database {at}")
+        detail.append(
+            f"nothing of the failed {job.action} of {job.name} was kept (its transaction was "
+            f"rolled back): the database {at}"
+        )
     elif job.transactional:
         detail.append(
             f"{job.name} commits in parts: everything before the commit point on line {partial[0]} "
@@ -194,13 +206,21 @@ def _failed(
         )
         again = "run `schemactl repair`, then apply" if job.action == "apply" else "roll back"
         hint = (
-            f"fix the cause, then {again} again: the whole file runs again, and the parts schemactl "
+            f"fix the cause, then {again} again: the whole file runs again, and the parts "
+            "schemactl "
             "writes before a commit point (ADD VALUE IF NOT EXISTS) are safe to run twice"
         )
     else:
-        detail.append(f"{job.name} ran outside a transaction: the statements before this one stay applied")
-        hint = "undo them by hand (or finish them), then run `schemactl repair`; the next apply runs it again"
-    err = MigrationFailed(f"{job.action} of {job.name} failed: {e.message}", hint, e, list(completed))
+        detail.append(
+            f"{job.name} ran outside a transaction: the statements before this one stay applied"
+        )
+        hint = (
+            "undo them by hand (or finish them), then run `schemactl repair`; the next apply "
+            "runs it again"
+        )
+    err = MigrationFailed(
+        f"{job.action} of {job.name} failed: {e.message}", hint, e, list(completed)
+    )
     err.detail = detail
     err.current_version = before
     return err
@@ -208,9 +228,14 @@ def _failed(
 
 def _lost(job: _Job, reason: str, partial: list[int]) -> ServerUnavailable:
     if not partial:
-        hint = f"the server rolls back {job.name} (it ran in one transaction); run the command again"
+        hint = (
+            f"the server rolls back {job.name} (it ran in one transaction); run the command again"
+        )
     else:
-        hint = f"{job.name} did not run in one transaction and may have stopped partway; see `schemactl status`"
+        hint = (
+            f"{job.name} did not run in one transaction and may have stopped partway; "
+            "see `schemactl status`"
+        )
     return ServerUnavailable(f"lost the connection while running {job.name}: {reason}", hint=hint)
 
 
@@ -236,14 +261,26 @@ def apply_migrations(
     with session.open_session(database, "apply") as conn:
         if dry_run:
             led = ledger.read(conn, schema)
-            plan = _plan_apply(config, files, led, upto, environment, allow_out_of_order, True, allow_unverified)
-            return _named(RunResult(
-                plan, led.current, True, dburl.mask(database), _major_warnings(files, plan, conn.server_version)
-            ), files, led)
+            plan = _plan_apply(
+                config, files, led, upto, environment, allow_out_of_order, True, allow_unverified
+            )
+            return _named(
+                RunResult(
+                    plan,
+                    led.current,
+                    True,
+                    dburl.mask(database),
+                    _major_warnings(files, plan, conn.server_version),
+                ),
+                files,
+                led,
+            )
         with session.migration_lock(conn, schema, lock_wait):
             ledger.ensure(conn, schema)
             led = ledger.read(conn, schema)
-            plan = _plan_apply(config, files, led, upto, environment, allow_out_of_order, False, allow_unverified)
+            plan = _plan_apply(
+                config, files, led, upto, environment, allow_out_of_order, False, allow_unverified
+            )
             session.set_timeouts(conn, lock_timeout, statement_timeout)
             done: list[Step] = []
             warnings = _major_warnings(files, plan, conn.server_version)
@@ -293,7 +330,9 @@ def apply_migrations(
                 if on_step:
                     on_step(step)
                 session.checkpoint()
-            return _named(RunResult(done, current, False, dburl.mask(database), warnings), files, led)
+            return _named(
+                RunResult(done, current, False, dburl.mask(database), warnings), files, led
+            )
 
 
 def _finish_apply(schema: str, f: MigrationFile) -> Callable[[Any, int], None]:
@@ -320,7 +359,9 @@ def _finish_apply(schema: str, f: MigrationFile) -> Callable[[Any, int], None]:
     return finish
 
 
-def _major_warnings(files: dict[int, MigrationFile], plan: list[Step], server_version: int) -> list[str]:
+def _major_warnings(
+    files: dict[int, MigrationFile], plan: list[Step], server_version: int
+) -> list[str]:
     pairs = [files[step.version].pair for step in plan if step.status != "skipped"]
     return pgversion.verified_elsewhere(pairs, server_version)
 
@@ -337,28 +378,41 @@ def _plan_apply(
 ) -> list[Step]:
     statuses = states(files, led, config)
     validate(statuses)
-    late = [s for s in statuses if s.state == "out-of-order" and (upto is None or s.version <= upto)]
+    late = [
+        s for s in statuses if s.state == "out-of-order" and (upto is None or s.version <= upto)
+    ]
     if late and not allow_out_of_order:
         raise IntegrityError(
-            f"{', '.join(s.name for s in late)} {'is' if len(late) == 1 else 'are'} pending but the database is "
+            f"{', '.join(s.name for s in late)} {'is' if len(late) == 1 else 'are'} pending but "
+            "the database is "
             f"already at {label(led.current, files, led)} (out of order)",
-            hint="this usually follows a merge; apply anyway with --allow-out-of-order, or renumber the "
+            hint="this usually follows a merge; apply anyway with --allow-out-of-order, or "
+            "renumber the "
             "migration above the current version",
         )
     steps = []
     for s in statuses:
-        if s.state not in ("pending", "failed", "out-of-order") or (upto is not None and s.version > upto):
+        if s.state not in ("pending", "failed", "out-of-order") or (
+            upto is not None and s.version > upto
+        ):
             continue
         f = files[s.version]
         runs = f.runs_in(environment)
         _, transactional = ddl.read_migration(f.pair.up, config.root)
-        status = ("would-apply" if runs else "would-skip") if dry_run else ("applied" if runs else "skipped")
+        status = (
+            ("would-apply" if runs else "would-skip")
+            if dry_run
+            else ("applied" if runs else "skipped")
+        )
         step = Step(f.version, f.name, "up", status, config.rel(f.pair.up), transactional)
         if dry_run and runs:
             step.sql = f.pair.up.read_text(encoding="utf-8")
         steps.append(step)
     if not allow_unverified:
-        headers.refuse_unverified(config.rel, [files[st.version].pair.up for st in steps if st.status in ("applied", "would-apply")])
+        headers.refuse_unverified(
+            config.rel,
+            [files[st.version].pair.up for st in steps if st.status in ("applied", "would-apply")],
+        )
     return steps
 
 
@@ -383,14 +437,18 @@ def rollback_migrations(
             hint="--steps N rolls back the newest N migrations; --target V everything above V",
         )
     if steps is None and target is None:
-        raise UsageError("say how far to roll back: --steps N or --target VERSION (0 for everything)")
+        raise UsageError(
+            "say how far to roll back: --steps N or --target VERSION (0 for everything)"
+        )
     if steps is not None and steps < 1:
         raise UsageError(f"--steps {steps}: must be 1 or more")
     files = read_files(config)
     to = parse_version(target, files, "--target", allow_zero=True) if target is not None else None
     schema = config.tracking_schema
     with session.open_session(database, "rollback") as conn:
-        lock = contextlib.nullcontext() if dry_run else session.migration_lock(conn, schema, lock_wait)
+        lock = (
+            contextlib.nullcontext() if dry_run else session.migration_lock(conn, schema, lock_wait)
+        )
         with lock:
             led = ledger.read(conn, schema)
             validate(states(files, led, config))
@@ -405,17 +463,26 @@ def rollback_migrations(
                     f"--steps {steps}: cannot roll back {steps} migration(s), {have} applied",
                     hint="see `schemactl status`",
                 )
-            chosen = in_effect[:steps] if steps is not None else [v for v in in_effect if v > (to or 0)]
+            chosen = (
+                in_effect[:steps] if steps is not None else [v for v in in_effect if v > (to or 0)]
+            )
             plan = []
             for v in chosen:
                 f, row = files[v], led.rows[v]
                 down, transactional = ddl.read_migration(f.pair.down, config.root)
                 skip = row.state == "skipped"
-                if not skip and _empty(down) and not _empty(ddl.read_migration(f.pair.up, config.root)[0]):
-                    # Running nothing and deleting the ledger row would claim an undo that never happened.
+                if (
+                    not skip
+                    and _empty(down)
+                    and not _empty(ddl.read_migration(f.pair.up, config.root)[0])
+                ):
+                    # Running nothing and deleting the ledger row would claim an undo that never
+                    # happened.
                     raise IntegrityError(
-                        f"{f.name} cannot be rolled back: {config.rel(f.pair.down)} has no statements",
-                        hint="write the SQL that undoes it in that file, then run `schemactl rehash`",
+                        f"{f.name} cannot be rolled back: {config.rel(f.pair.down)} has no "
+                        "statements",
+                        hint="write the SQL that undoes it in that file, then run `schemactl "
+                        "rehash`",
                     )
                 status = (
                     ("would-skip" if skip else "would-roll-back")
@@ -427,7 +494,9 @@ def rollback_migrations(
                     step.sql = f.pair.down.read_text(encoding="utf-8")
                 plan.append(step)
             if not allow_unverified:
-                headers.refuse_unverified(config.rel, [files[st.version].pair.down for st in plan if "roll" in st.status])
+                headers.refuse_unverified(
+                    config.rel, [files[st.version].pair.down for st in plan if "roll" in st.status]
+                )
             if dry_run:
                 return _named(RunResult(plan, led.current, True, dburl.mask(database)), files, led)
             session.set_timeouts(conn, lock_timeout, statement_timeout)
@@ -463,7 +532,8 @@ def rollback_migrations(
                             transactional,
                             _finish_rollback(schema, f),
                         ),
-                        step.version,  # newest first: until it is undone, the database is at this one
+                        # newest first: until it is undone, the database is at this one
+                        step.version,
                         done,
                     )
                 done.append(step)

@@ -8,21 +8,28 @@ import re
 from collections.abc import Iterator
 
 from . import ddl, pgbinaries, pgserver, pgversion
-from .pgbinaries import PgBinaries
 from .config import Config
 from .errors import SQLFileError
+from .pgbinaries import PgBinaries
 
 
 @contextlib.contextmanager
-def sandbox(config: Config, dev_url: str | None = None, pg_version: int | None = None) -> Iterator[pgserver.Sandbox]:
+def sandbox(
+    config: Config, dev_url: str | None = None, pg_version: int | None = None
+) -> Iterator[pgserver.Sandbox]:
     """Yield a sandbox (dev server or ephemeral cluster) in which the project's roles exist."""
-    with pgserver.sandbox(dev_url or config.resolved_dev_url(), pgversion.wanted(config, pg_version)) as box:
+    with pgserver.sandbox(
+        dev_url or config.resolved_dev_url(), pgversion.wanted(config, pg_version)
+    ) as box:
         box.create_roles(config.roles)
         yield box
 
 
 _ICU = "ICU is not supported in this build"
-_NO_EXTENSION = re.compile(r'extension "([^"]+)" is not available|could not open extension control file ".*/([^/"]+)\.control"')
+_NO_EXTENSION = re.compile(
+    r'extension "([^"]+)" is not available|could not open extension control file '
+    r'".*/([^/"]+)\.control"'
+)
 
 
 @contextlib.contextmanager
@@ -41,20 +48,42 @@ def _features_named(box: pgserver.Sandbox) -> Iterator[None]:
 def missing_feature(box: pgserver.Sandbox, message: str) -> tuple[str, str] | None:
     """(message, hint) when `message` is the server saying its build lacks a feature, else None."""
     if _ICU in message:
-        at, lacks, what = message.index(_ICU), "is built without ICU", "ICU collations cannot be created there"
+        at, lacks, what = (
+            message.index(_ICU),
+            "is built without ICU",
+            "ICU collations cannot be created there",
+        )
     elif m := _NO_EXTENSION.search(message):
         name = m.group(1) or m.group(2)
-        at, lacks, what = m.start(), f"has no {name} extension installed", f"CREATE EXTENSION {name} cannot run there"
+        at, lacks, what = (
+            m.start(),
+            f"has no {name} extension installed",
+            f"CREATE EXTENSION {name} cannot run there",
+        )
     else:
         return None
     where = message[:at]  # "schemas/x.sql:3:1: ", as the file's other errors begin
     b = box.binaries
     if isinstance(box, pgserver.EphemeralServer) and b is not None:
-        server, others = f"the scratch server (PostgreSQL {b.major} in {b.bindir}, {b.source})", _other_majors(b)
-        fix = ("use a server that has it: " + (f"another major with --pg-version N or pg_version = N (also installed: {others}), or " if others else "")
-               + "SCHEMACTL_PG_BIN=DIR naming the bin directory of a PostgreSQL that has it")
+        server, others = (
+            f"the scratch server (PostgreSQL {b.major} in {b.bindir}, {b.source})",
+            _other_majors(b),
+        )
+        fix = (
+            "use a server that has it: "
+            + (
+                f"another major with --pg-version N or pg_version = N (also installed: {others}), "
+                "or "
+                if others
+                else ""
+            )
+            + "SCHEMACTL_PG_BIN=DIR naming the bin directory of a PostgreSQL that has it"
+        )
     else:
-        server, fix = "the dev server (dev_url / --dev-url)", "install it there, or leave dev_url unset for an ephemeral server"
+        server, fix = (
+            "the dev server (dev_url / --dev-url)",
+            "install it there, or leave dev_url unset for an ephemeral server",
+        )
     return f"{where}{server} {lacks}, so {what}", fix
 
 
@@ -65,7 +94,9 @@ def _other_majors(used: PgBinaries) -> str:
         found = pgbinaries.discover()
     except ServerUnavailable:
         return ""
-    return ", ".join(f"{b.major} ({b.source})" for b in found if (b.major, b.source) != (used.major, used.source))
+    return ", ".join(
+        f"{b.major} ({b.source})" for b in found if (b.major, b.source) != (used.major, used.source)
+    )
 
 
 def replay(box: pgserver.Sandbox, db: str, files: list[tuple[ddl.SQLFile, bool]]) -> None:
@@ -75,7 +106,9 @@ def replay(box: pgserver.Sandbox, db: str, files: list[tuple[ddl.SQLFile, bool]]
             ddl.execute_file(conn, f, transactional)
 
 
-def run_migration(box: pgserver.Sandbox, db: str, migration: tuple[ddl.SQLFile, bool]) -> str | None:
+def run_migration(
+    box: pgserver.Sandbox, db: str, migration: tuple[ddl.SQLFile, bool]
+) -> str | None:
     """Run one migration file (from `ddl.read_migration`) into `db` as `apply` would; return its
     error message, or None."""
     f, transactional = migration
@@ -99,7 +132,9 @@ def version_warning(live_version: int, box: pgserver.Sandbox) -> str | None:
     if live == here:
         return None
     return (
-        f"the live database runs PostgreSQL {live} and the scratch server PostgreSQL {here}: catalogs and "
-        f"pg_dump output differ between major versions, so some differences may be the versions' own; "
+        f"the live database runs PostgreSQL {live} and the scratch server PostgreSQL {here}: "
+        "catalogs and "
+        "pg_dump output differ between major versions, so some differences may be the versions' "
+        "own; "
         f"to compare on {live}, {pgversion.mismatch_fix(live)}"
     )

@@ -108,7 +108,8 @@ def migration_lock(conn: Any, tracking_schema: str, wait_seconds: float) -> Iter
                 break
             if time.monotonic() >= deadline:
                 raise LockTimeout(
-                    f"another migration run holds the lock on this database ({_holder(cur, k1, k2)}); "
+                    "another migration run holds the lock on this database "
+                    f"({_holder(cur, k1, k2)}); "
                     f"gave up after {wait_seconds:g} s",
                     hint="wait for it to finish and run again, or raise --lock-wait",
                 )
@@ -130,7 +131,8 @@ def _holder(cur: Any, k1: int, k2: int) -> str:
                   date_trunc('second', now() - a.backend_start)
            FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
            WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s
-             AND l.objsubid = 2 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())""",
+             AND l.objsubid = 2
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())""",
         (k1, k2),
     )
     row = cur.fetchone()
@@ -140,7 +142,11 @@ def _holder(cur: Any, k1: int, k2: int) -> str:
     who = ", ".join(
         str(x) for x in (app and f"'{app}'", user and f"user {user}", addr and f"from {addr}") if x
     )
-    return f"pid {pid}" + (f", {who}" if who else "") + (f", connected {age} ago" if age is not None else "")
+    return (
+        f"pid {pid}"
+        + (f", {who}" if who else "")
+        + (f", connected {age} ago" if age is not None else "")
+    )
 
 
 # ------------------------------------------------------------------ connections ----
@@ -158,14 +164,16 @@ def open_session(database: str, command: str) -> Iterator[Any]:
                 # rolls back, instead of holding locks until the statement ends (PG 14+).
                 with contextlib.suppress(psycopg2.Error):
                     cur.execute("SET client_connection_check_interval = '2s'")
-            pgversion.remember(database, conn.server_version)  # pg_version = "auto" need not ask again
+            pgversion.remember(
+                database, conn.server_version
+            )  # pg_version = "auto" need not ask again
             yield conn
         finally:
             conn.close()
 
 
 def set_timeouts(conn: Any, lock_timeout: str | None, statement_timeout: str | None) -> None:
-    """Set lock_timeout / statement_timeout for the rest of the session (None leaves the default)."""
+    """Set lock_timeout / statement_timeout for the rest of the session (None: the default)."""
     with conn.cursor() as cur:
         for setting, value, flag in (
             ("lock_timeout", lock_timeout, "--lock-timeout"),

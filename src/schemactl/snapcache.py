@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import __version__, migfiles, pgserver, pgversion, verify
+from . import __version__, migfiles, pgbinaries, pgversion, verify
 from .config import Config, ModelSettings, cache_root
 from .ddl import SQLFile
 from .engine import SchemaFilter
@@ -33,7 +33,7 @@ def server_identity(config: Config, dev_url: str | None, pg_version: int | None)
 
         with contextlib.closing(dburl.connect(dev_url, application_name="schemactl check")) as conn:
             return f"dev:{conn.server_version}"
-    binaries = pgserver.find_binaries(pgversion.wanted(config, pg_version))
+    binaries = pgbinaries.find_binaries(pgversion.wanted(config, pg_version))
     st = (binaries.bindir / "postgres").stat()
     return f"{binaries.bindir}:{binaries.major}:{st.st_size}:{st.st_mtime_ns}"
 
@@ -45,18 +45,34 @@ def _key(*parts: Any, files: list[tuple[str, bytes]]) -> str:
     return h.hexdigest()[:32]
 
 
-def history_key(config: Config, server: str, schemas: SchemaFilter, pairs: list[migfiles.MigrationPair]) -> str:
-    return _key("history", server, sorted(config.roles), schemas, files=[(p.up.name, p.up.read_bytes()) for p in pairs])
+def history_key(
+    config: Config, server: str, schemas: SchemaFilter, pairs: list[migfiles.MigrationPair]
+) -> str:
+    return _key(
+        "history",
+        server,
+        sorted(config.roles),
+        schemas,
+        files=[(p.up.name, p.up.read_bytes()) for p in pairs],
+    )
 
 
 def schemas_key(config: Config, server: str, schemas: SchemaFilter, files: list[SQLFile]) -> str:
-    return _key("schemas", server, sorted(config.roles), schemas, files=[(f.rel, f.text.encode()) for f in files])
+    return _key(
+        "schemas",
+        server,
+        sorted(config.roles),
+        schemas,
+        files=[(f.rel, f.text.encode()) for f in files],
+    )
 
 
 def models_key(schemas_key: str, settings: ModelSettings) -> str:
     from importlib.metadata import version
 
-    return _key("models", schemas_key, settings, version("sqlacodegen"), version("SQLAlchemy"), files=[])
+    return _key(
+        "models", schemas_key, settings, version("sqlacodegen"), version("SQLAlchemy"), files=[]
+    )
 
 
 def _path(kind: str, key: str, suffix: str) -> Path:
@@ -83,7 +99,11 @@ def load_snapshot(kind: str, key: str) -> verify.Snapshot | None:
         entries = json.loads(text) if text is not None else None
     except ValueError:
         return None
-    return None if entries is None else verify.Snapshot({k: [tuple(b) for b in v] for k, v in entries.items()})
+    return (
+        None
+        if entries is None
+        else verify.Snapshot({k: [tuple(b) for b in v] for k, v in entries.items()})
+    )
 
 
 def keep_snapshot(kind: str, key: str, snap: verify.Snapshot) -> None:
@@ -91,6 +111,9 @@ def keep_snapshot(kind: str, key: str, snap: verify.Snapshot) -> None:
 
 
 def _age_out(directory: Path) -> None:
-    entries = sorted((p for p in directory.iterdir() if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime)
+    entries = sorted(
+        (p for p in directory.iterdir() if not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+    )
     for stale in entries[:-KEEP]:
         stale.unlink(missing_ok=True)

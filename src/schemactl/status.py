@@ -73,7 +73,9 @@ class MigrationFile:
     pair: MigrationPair
     checksum: str  # of the up file without its verification lines (see `checksum`)
     environments: tuple[str, ...] | None
-    whole_file: str = ""  # SHA-256 of every byte: what ledgers recorded before verification lines were left out
+    whole_file: str = (
+        ""  # SHA-256 of every byte: what ledgers recorded before verification lines were left out
+    )
 
     def matches(self, recorded: str | None) -> bool:
         """Whether a checksum the ledger recorded is this file's."""
@@ -92,7 +94,8 @@ class MigrationFile:
             return True
         if environment is None:
             raise UsageError(
-                f"{self.name} runs only in {', '.join(self.environments)}, and this run names no environment",
+                f"{self.name} runs only in {', '.join(self.environments)}, and this run names no "
+                "environment",
                 hint="say which environment the database is: --env NAME (or SCHEMACTL_ENV)",
             )
         return environment in self.environments
@@ -113,11 +116,15 @@ def read_files(config: Config) -> dict[int, MigrationFile]:
         text = pair.up.read_text(encoding="utf-8", errors="replace")
         envs = migfiles.directives(text).get("environments")
         names = tuple(e.strip() for e in envs.split(",") if e.strip()) if envs is not None else None
-        out[pair.version] = MigrationFile(pair, checksum(pair.up), names, migfiles.file_hash(pair.up))
+        out[pair.version] = MigrationFile(
+            pair, checksum(pair.up), names, migfiles.file_hash(pair.up)
+        )
     return out
 
 
-def label(version: int | None, files: dict[int, MigrationFile], led: ledger.Ledger | None = None) -> str:
+def label(
+    version: int | None, files: dict[int, MigrationFile], led: ledger.Ledger | None = None
+) -> str:
     if version is None:
         return "no migration (empty)"
     if version in files:
@@ -129,7 +136,9 @@ def label(version: int | None, files: dict[int, MigrationFile], led: ledger.Ledg
 # ------------------------------------------------------------------ status ----
 
 
-def states(files: dict[int, MigrationFile], led: ledger.Ledger, config: Config) -> list[MigrationStatus]:
+def states(
+    files: dict[int, MigrationFile], led: ledger.Ledger, config: Config
+) -> list[MigrationStatus]:
     """Return every migration known to the files or the ledger, with its state."""
     current = led.current
     out = []
@@ -140,11 +149,17 @@ def states(files: dict[int, MigrationFile], led: ledger.Ledger, config: Config) 
         if f:
             s.file, s.checksum, s.environments = config.rel(f.pair.up), f.checksum, f.environments
         if row:
-            s.recorded_checksum, s.applied_at, s.applied_by = row.checksum, row.applied_at, row.applied_by
+            s.recorded_checksum, s.applied_at, s.applied_by = (
+                row.checksum,
+                row.applied_at,
+                row.applied_by,
+            )
             s.execution_ms = row.execution_ms
         if row and row.state in ("running", "failed"):
             s.state = "partial"
-            s.error = (led.failures[v].error if v in led.failures else None) or "stopped while running"
+            s.error = (
+                led.failures[v].error if v in led.failures else None
+            ) or "stopped while running"
         elif f is None:
             s.state = "missing"
             if row is None:
@@ -153,7 +168,9 @@ def states(files: dict[int, MigrationFile], led: ledger.Ledger, config: Config) 
             s.state = row.state if f.matches(row.checksum) else "changed"
         elif current is not None and v < current:
             s.state = "out-of-order"
-        elif v in led.failures and (f is None or (led.failures[v].checksum is None or f.matches(led.failures[v].checksum))):
+        elif v in led.failures and (
+            f is None or (led.failures[v].checksum is None or f.matches(led.failures[v].checksum))
+        ):
             # Only the file that failed is `failed`; a replaced file is simply pending.
             s.state, s.error = "failed", led.failures[v].error or led.failures[v].status
         out.append(s)
@@ -174,7 +191,8 @@ def validate(statuses: list[MigrationStatus]) -> None:
         raise IntegrityError(
             f"applied migration{'s' if len(changed) > 1 else ''} {names} changed since "
             f"{'they were' if len(changed) > 1 else 'it was'} applied (checksum differs)",
-            hint="restore the file from version control; if the edit was deliberate (the database already "
+            hint="restore the file from version control; if the edit was deliberate (the database "
+            "already "
             "matches it), run `schemactl repair` to record the new checksum",
             detail=detail,
         )
@@ -182,22 +200,27 @@ def validate(statuses: list[MigrationStatus]) -> None:
     if missing:
         raise IntegrityError(
             f"{', '.join(s.name for s in missing)} applied to this database but the file is gone",
-            hint="restore it from version control (e.g. `git log --diff-filter=D -- generated/`); if it was "
+            hint="restore it from version control (e.g. `git log --diff-filter=D -- generated/`); "
+            "if it was "
             "removed on purpose, `schemactl repair` forgets it",
         )
     gaps = [s for s in statuses if s.state == "missing"]
     if gaps:
         raise IntegrityError(
-            f"migration numbering has a gap: {gaps[0].name} has no files", hint=migfiles.gap_hint(gaps[0].version)
+            f"migration numbering has a gap: {gaps[0].name} has no files",
+            hint=migfiles.gap_hint(gaps[0].version),
         )
     partial = [s for s in statuses if s.state == "partial"]
     if partial:
         s = partial[0]
         raise IntegrityError(
-            f"{s.name} did not run in one transaction (no-transaction or commit points) and stopped "
+            f"{s.name} did not run in one transaction (no-transaction or commit points) and "
+            "stopped "
             f"partway: {s.error}",
-            hint="undo or finish what it did by hand (see `schemactl status`; parts schemactl wrote before "
-            "a commit point are safe to run twice), then run `schemactl repair`; the next apply runs it again",
+            hint="undo or finish what it did by hand (see `schemactl status`; parts schemactl "
+            "wrote before "
+            "a commit point are safe to run twice), then run `schemactl repair`; the next apply "
+            "runs it again",
         )
 
 
@@ -206,20 +229,28 @@ def get_migration_status(config: Config, database: str) -> StatusResult:
     files = read_files(config)
     with session.open_session(database, "status") as conn:
         led = ledger.read(conn, config.tracking_schema)
-    return StatusResult(states(files, led, config), led.current, dburl.mask(database), led.version > 0)
+    return StatusResult(
+        states(files, led, config), led.current, dburl.mask(database), led.version > 0
+    )
 
 
-def parse_version(value: int | str, files: Mapping[int, object], flag: str, allow_zero: bool = False) -> int:
+def parse_version(
+    value: int | str, files: Mapping[int, object], flag: str, allow_zero: bool = False
+) -> int:
     """The version number `value` names (3, "0003" or "0003_slug"), one of `files`' keys."""
     text = str(value).strip()
     digits = text.split("_", 1)[0]
     if not digits.isdigit():
-        raise UsageError(f"{flag} {text!r} is not a migration version", hint="use the number, e.g. 3 or 0003")
+        raise UsageError(
+            f"{flag} {text!r} is not a migration version", hint="use the number, e.g. 3 or 0003"
+        )
     v = int(digits)
     if not (v in files or (allow_zero and v == 0)):
         last = max(files) if files else 0
         raise UsageError(
             f"{flag} {text}: there is no migration {v:04d}",
-            hint=f"versions run from 0001 to {last:04d}" if files else "generated/ holds no migrations yet",
+            hint=f"versions run from 0001 to {last:04d}"
+            if files
+            else "generated/ holds no migrations yet",
         )
     return v

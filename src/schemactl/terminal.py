@@ -25,12 +25,15 @@ def hoist_global_flags(args: list[str]) -> list[str]:
     if i >= len(args) or args[i] == "--":
         return args
     head, command, rest = args[:i], args[i], args[i + 1 :]
-    moved, kept = [], []
+    moved: list[str] = []
+    kept: list[str] = []
     for n, a in enumerate(rest):
         if a == "--":
             kept += rest[n:]
             break
-        is_flag = a in _FLAGS or (len(a) > 2 and a[0] == "-" and a[1] != "-" and set(a[1:]) == {"v"})
+        is_flag = a in _FLAGS or (
+            len(a) > 2 and a[0] == "-" and a[1] != "-" and set(a[1:]) == {"v"}
+        )
         (moved if is_flag else kept).append(a)
     return [*head, *moved, command, *kept]
 
@@ -74,4 +77,4 @@ def install() -> None:
     """Reorder sys.argv's global flags and make stdout pipe-safe."""
     sys.argv[1:] = hoist_global_flags(sys.argv[1:])
     if not isinstance(sys.stdout, PipeSafeStdout):
-        sys.stdout = PipeSafeStdout(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = PipeSafeStdout(sys.stdout)

@@ -44,7 +44,9 @@ class TypeInfo:
 class Catalog:
     """One database's column types, types and casts."""
 
-    columns: dict[tuple[str, str], tuple[str, int]]  # ("schema"."table", "column") -> (type, typmod)
+    columns: dict[
+        tuple[str, str], tuple[str, int]
+    ]  # ("schema"."table", "column") -> (type, typmod)
     types: dict[str, TypeInfo]
     casts: dict[tuple[str, str], tuple[str, str]]  # (source, target) -> (context, method)
 
@@ -76,8 +78,17 @@ _INT_DIGITS = {"pg_catalog.int2": 5, "pg_catalog.int4": 10, "pg_catalog.int8": 1
 # PostgreSQL keeps when it converts to numeric (FLT_DIG / DBL_DIG).
 _FLOATS = {"pg_catalog.float4": (24, 6), "pg_catalog.float8": (53, 15)}
 _NUMERIC = "pg_catalog.numeric"
-_LENGTH = {"pg_catalog.varchar": "characters", "pg_catalog.bpchar": "characters", "pg_catalog.varbit": "bits"}
-_SECONDS = {"pg_catalog.timestamp", "pg_catalog.timestamptz", "pg_catalog.time", "pg_catalog.timetz"}
+_LENGTH = {
+    "pg_catalog.varchar": "characters",
+    "pg_catalog.bpchar": "characters",
+    "pg_catalog.varbit": "bits",
+}
+_SECONDS = {
+    "pg_catalog.timestamp",
+    "pg_catalog.timestamptz",
+    "pg_catalog.time",
+    "pg_catalog.timetz",
+}
 
 
 @dataclass(frozen=True)
@@ -90,15 +101,28 @@ class _Effect:
 def _worst(*effects: _Effect) -> _Effect:
     worst = max(effects, key=lambda e: _RANK[e.effect])
     reasons = [e.reason for e in effects if e.effect != LOSSLESS and e.reason]
-    return _Effect(worst.effect, "; ".join(dict.fromkeys(reasons)) or worst.reason, all(e.automatic for e in effects))
+    return _Effect(
+        worst.effect,
+        "; ".join(dict.fromkeys(reasons)) or worst.reason,
+        all(e.automatic for e in effects),
+    )
 
 
 # The SQL names of built-in types whose catalog names users do not write.
 _SQL_NAMES = {
-    "int2": "smallint", "int4": "integer", "int8": "bigint", "float4": "real", "float8": "double precision",
-    "bpchar": "character", "varchar": "character varying", "bool": "boolean", "varbit": "bit varying",
-    "timestamptz": "timestamp with time zone", "timestamp": "timestamp without time zone",
-    "timetz": "time with time zone", "time": "time without time zone",
+    "int2": "smallint",
+    "int4": "integer",
+    "int8": "bigint",
+    "float4": "real",
+    "float8": "double precision",
+    "bpchar": "character",
+    "varchar": "character varying",
+    "bool": "boolean",
+    "varbit": "bit varying",
+    "timestamptz": "timestamp with time zone",
+    "timestamp": "timestamp without time zone",
+    "timetz": "time with time zone",
+    "time": "time without time zone",
 }
 
 
@@ -107,7 +131,9 @@ def _short(name: str) -> str:
     return _SQL_NAMES.get(bare, bare) if bare != name else name
 
 
-def classify(old: Catalog, new: Catalog, key: tuple[str, str], enum_labels: tuple[Any, Any] = ({}, {})) -> TypeChange | None:
+def classify(
+    old: Catalog, new: Catalog, key: tuple[str, str], enum_labels: tuple[Any, Any] = ({}, {})
+) -> TypeChange | None:
     """Classify the type change of column `key` between two databases (None: not in both)."""
     if key not in old.columns or key not in new.columns:
         return None
@@ -116,22 +142,35 @@ def classify(old: Catalog, new: Catalog, key: tuple[str, str], enum_labels: tupl
     return TypeChange(key[0], key[1], e.effect, e.reason, not e.automatic)
 
 
-def _column(src: str, smod: int, old: Catalog, dst: str, dmod: int, new: Catalog, labels: tuple[Any, Any]) -> _Effect:
+def _column(
+    src: str, smod: int, old: Catalog, dst: str, dmod: int, new: Catalog, labels: tuple[Any, Any]
+) -> _Effect:
     checks = []
     # Domains: their values are their base type's; a constrained domain can reject some.
     while (d := new.types.get(dst)) is not None and d.kind == "d" and d.base:
         if d.constrained and dst != src:
-            checks.append(_Effect(MAY_FAIL, f"values that domain {_short(dst)} rejects make the migration fail"))
+            checks.append(
+                _Effect(
+                    MAY_FAIL, f"values that domain {_short(dst)} rejects make the migration fail"
+                )
+            )
         dst, dmod = d.base, d.base_typmod if d.base_typmod != -1 else dmod
     while (d := old.types.get(src)) is not None and d.kind == "d" and d.base:
         src, smod = d.base, d.base_typmod if d.base_typmod != -1 else smod
     return _worst(_convert(src, smod, dst, dmod, old, new, labels), *checks)
 
 
-def _convert(src: str, smod: int, dst: str, dmod: int, old: Catalog, new: Catalog, labels: tuple[Any, Any]) -> _Effect:
+def _convert(
+    src: str, smod: int, dst: str, dmod: int, old: Catalog, new: Catalog, labels: tuple[Any, Any]
+) -> _Effect:
     s, d = old.types.get(src), new.types.get(dst)
     if s is None or d is None:
-        return _Effect(LOSES_DATA, f"values are converted from {_short(src)} to {_short(dst)}, types schemactl cannot assess", False)
+        return _Effect(
+            LOSES_DATA,
+            f"values are converted from {_short(src)} to {_short(dst)}, types schemactl cannot "
+            "assess",
+            False,
+        )
     if s.element and d.element:  # arrays convert element by element
         return _convert(s.element, smod, d.element, dmod, old, new, labels)
     if src == dst:
@@ -140,28 +179,44 @@ def _convert(src: str, smod: int, dst: str, dmod: int, old: Catalog, new: Catalo
         return _typmod(dst, smod, dmod)
     numeric = _numeric(src, smod, dst, dmod)
     cast = new.casts.get((src, dst))
-    automatic = (cast is not None and cast[0] in "ia") or (cast is None and d.category == "S" and s.category != "S")
+    automatic = (cast is not None and cast[0] in "ia") or (
+        cast is None and d.category == "S" and s.category != "S"
+    )
     if numeric is not None:
         return _Effect(numeric.effect, numeric.reason, automatic)
     if d.category == "S":
         # Any value has a text form; a length limit can refuse it.
-        return _Effect(*_limit(dst, dmod, "values longer than {n} {unit} make the migration fail"), automatic)
+        return _Effect(
+            *_limit(dst, dmod, "values longer than {n} {unit} make the migration fail"), automatic
+        )
     if s.category == "S" and (cast is None or cast[1] == "i" or cast[0] == "e"):
         # Parsed by the target type's input function: a value converts, or the migration fails.
-        return _Effect(MAY_FAIL, f"values that do not read as {_short(dst)} make the migration fail", automatic)
+        return _Effect(
+            MAY_FAIL, f"values that do not read as {_short(dst)} make the migration fail", automatic
+        )
     if s.category == "E" and d.category == "E":
-        return _Effect(MAY_FAIL, f"values that are not labels of {_short(dst)} make the migration fail", False)
+        return _Effect(
+            MAY_FAIL, f"values that are not labels of {_short(dst)} make the migration fail", False
+        )
     if cast is None:
-        return _Effect(LOSES_DATA, f"PostgreSQL has no cast from {_short(src)} to {_short(dst)}", False)
+        return _Effect(
+            LOSES_DATA, f"PostgreSQL has no cast from {_short(src)} to {_short(dst)}", False
+        )
     context = cast[0]
-    if context == "i":  # PostgreSQL's implicit casts preserve information; the target's modifier may not
+    if (
+        context == "i"
+    ):  # PostgreSQL's implicit casts preserve information; the target's modifier may not
         if dst in _SECONDS and src not in _SECONDS:
             return _Effect(LOSSLESS, "", True)  # date -> timestamp(0): no fraction to round
         limited = _typmod(dst, smod if {src, dst} <= _SECONDS else -1, dmod)
         return _Effect(limited.effect, limited.reason, True)
     what = "assignment cast" if context == "a" else "explicit cast"
-    return _Effect(LOSES_DATA, f"values go through PostgreSQL's {what} from {_short(src)} to {_short(dst)}, "
-                   "which can drop information", automatic)
+    return _Effect(
+        LOSES_DATA,
+        f"values go through PostgreSQL's {what} from {_short(src)} to {_short(dst)}, "
+        "which can drop information",
+        automatic,
+    )
 
 
 def _enum(name: str, labels: tuple[Any, Any]) -> _Effect:
@@ -169,7 +224,11 @@ def _enum(name: str, labels: tuple[Any, Any]) -> _Effect:
     gone = sorted(before - after)
     if gone:
         listed = ", ".join(repr(v) for v in gone)
-        return _Effect(MAY_FAIL, f"rows holding {listed} (no longer in {_short(name)}) make the migration fail", False)
+        return _Effect(
+            MAY_FAIL,
+            f"rows holding {listed} (no longer in {_short(name)}) make the migration fail",
+            False,
+        )
     return _Effect(LOSSLESS, "", False)
 
 
@@ -179,7 +238,10 @@ def _limit(name: str, typmod: int, text: str) -> tuple[str, str]:
         n = typmod - 4 if _LENGTH[name] == "characters" else typmod
         return MAY_FAIL, text.format(n=n, unit=_LENGTH[name])
     if name == "pg_catalog.bit":
-        return MAY_FAIL, f"bit strings of another length than {max(typmod, 1)} make the migration fail"
+        return (
+            MAY_FAIL,
+            f"bit strings of another length than {max(typmod, 1)} make the migration fail",
+        )
     return LOSSLESS, ""
 
 
@@ -207,7 +269,9 @@ def _typmod(name: str, smod: int, dmod: int) -> _Effect:
         return _Effect(LOSES_DATA, "intervals are cut to the new fields and precision")
     if dmod == -1:
         return _Effect(LOSSLESS, "")
-    return _Effect(MAY_FAIL, f"values that do not fit {_short(name)}'s new modifier make the migration fail")
+    return _Effect(
+        MAY_FAIL, f"values that do not fit {_short(name)}'s new modifier make the migration fail"
+    )
 
 
 def _precision(typmod: int) -> tuple[int, int] | None:
@@ -224,10 +288,19 @@ def _decimal_to_decimal(before: tuple[int, int] | None, after: tuple[int, int] |
     p, s = after
     effects = [_Effect(LOSSLESS, "")]
     if before is None or before[1] > s:
-        rounded = "fractions are rounded to whole numbers" if s == 0 else f"values are rounded to {s} decimal place(s)"
+        rounded = (
+            "fractions are rounded to whole numbers"
+            if s == 0
+            else f"values are rounded to {s} decimal place(s)"
+        )
         effects.append(_Effect(LOSES_DATA, rounded))
     if before is None or before[0] - before[1] > p - s:
-        effects.append(_Effect(MAY_FAIL, f"values of 10^{p - s} or more make the migration fail (numeric field overflow)"))
+        effects.append(
+            _Effect(
+                MAY_FAIL,
+                f"values of 10^{p - s} or more make the migration fail (numeric field overflow)",
+            )
+        )
     return _worst(*effects)
 
 
@@ -240,20 +313,27 @@ def _numeric(src: str, smod: int, dst: str, dmod: int) -> _Effect | None:
             if _INT_BITS[dst] >= _INT_BITS[src]:
                 return _Effect(LOSSLESS, "")
             limit = 2 ** (_INT_BITS[dst] - 1) - 1
-            return _Effect(MAY_FAIL, f"values outside ±{limit} ({_short(dst)}) make the migration fail")
+            return _Effect(
+                MAY_FAIL, f"values outside ±{limit} ({_short(dst)}) make the migration fail"
+            )
         if dst == _NUMERIC:
             return _decimal_to_decimal((_INT_DIGITS[src], 0), _precision(dmod))
         bits, _ = _FLOATS[dst]
         if _INT_BITS[src] - 1 <= bits:
             return _Effect(LOSSLESS, "")
-        return _Effect(LOSES_DATA, f"integers beyond 2^{bits} are rounded ({_short(dst)} keeps {bits} bits)")
+        return _Effect(
+            LOSES_DATA, f"integers beyond 2^{bits} are rounded ({_short(dst)} keeps {bits} bits)"
+        )
     if src == _NUMERIC:
         before = _precision(smod)
         if dst in _INT_BITS:
             if before is None or before[1] > 0:
                 return _Effect(LOSES_DATA, "fractions are rounded to whole numbers")
             return _numeric_fits(before[0] - before[1], dst)
-        return _Effect(LOSES_DATA, f"values are rounded to {_short(dst)} (about {_FLOATS[dst][1]} significant digits)")
+        return _Effect(
+            LOSES_DATA,
+            f"values are rounded to {_short(dst)} (about {_FLOATS[dst][1]} significant digits)",
+        )
     # from floating point
     if dst in _INT_BITS:
         return _Effect(LOSES_DATA, "fractions are rounded to whole numbers")
@@ -261,7 +341,10 @@ def _numeric(src: str, smod: int, dst: str, dmod: int) -> _Effect | None:
         return _Effect(LOSES_DATA, f"values are rounded to {_FLOATS[src][1]} significant digits")
     if _FLOATS[dst][0] >= _FLOATS[src][0]:
         return _Effect(LOSSLESS, "")
-    return _Effect(LOSES_DATA, f"values are rounded to {_short(dst)} (about {_FLOATS[dst][1]} significant digits)")
+    return _Effect(
+        LOSES_DATA,
+        f"values are rounded to {_short(dst)} (about {_FLOATS[dst][1]} significant digits)",
+    )
 
 
 def _numeric_fits(digits: int, dst: str) -> _Effect:
@@ -284,13 +367,16 @@ def _number_kind(name: str) -> str | None:
 # ------------------------------------------------------------------ migra's statements ----
 
 _SET_TYPE = re.compile(
-    r'^alter table (?P<table>"(?:[^"]|"")+"\."(?:[^"]|"")+") alter column (?P<column>"(?:[^"]|"")+") '
+    r'^alter table (?P<table>"(?:[^"]|"")+"\."(?:[^"]|"")+") alter column '
+    r'(?P<column>"(?:[^"]|"")+") '
     r"(?:set data )?type (?P<rest>.*?);?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
 
 
-def type_changes(statements: list[str], old: Catalog, new: Catalog, labels: tuple[Any, Any]) -> dict[tuple[str, str], TypeChange]:
+def type_changes(
+    statements: list[str], old: Catalog, new: Catalog, labels: tuple[Any, Any]
+) -> dict[tuple[str, str], TypeChange]:
     """The type change made by each `alter column ... type` statement, by (table, column)."""
     out = {}
     for statement in statements:
@@ -300,7 +386,9 @@ def type_changes(statements: list[str], old: Catalog, new: Catalog, labels: tupl
     return out
 
 
-def drop_needless_using(statements: list[str], changes: dict[tuple[str, str], TypeChange]) -> list[str]:
+def drop_needless_using(
+    statements: list[str], changes: dict[tuple[str, str], TypeChange]
+) -> list[str]:
     """Leave out migra's `using c::T` where PostgreSQL converts by itself (see module docstring)."""
     out = []
     for statement in statements:
@@ -310,6 +398,8 @@ def drop_needless_using(statements: list[str], changes: dict[tuple[str, str], Ty
             plain = f" using {m['column']}::"
             head, sep, cast = m["rest"].rpartition(plain)
             if sep and "::" not in cast:  # `c::T` only; `c::text::e` (enum rewrites) stays
-                statement = f"alter table {m['table']} alter column {m['column']} set data type {head};"
+                statement = (
+                    f"alter table {m['table']} alter column {m['column']} set data type {head};"
+                )
         out.append(statement)
     return out

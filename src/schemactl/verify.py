@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from .engine import SchemaFilter
 from .pgserver import Sandbox
 
-_HEADER = re.compile(r"^-- (?:Data for )?Name: (?P<name>.*?); Type: (?P<type>.*?); Schema: (?P<schema>.*?);")
+_HEADER = re.compile(
+    r"^-- (?:Data for )?Name: (?P<name>.*?); Type: (?P<type>.*?); Schema: (?P<schema>.*?);"
+)
 _WITH_SCHEMA = re.compile(r"\bWITH SCHEMA (\S+?);?$", re.MULTILINE)
 
 
@@ -33,14 +35,23 @@ class Difference:
     def describe(self, limit: int = 12) -> list[str]:
         """Return a short unified-diff style description (`-` expected, `+` actual)."""
         kind = next((k for k in NOT_DIFFED if self.object.startswith(k + " ")), None)
-        note = [
-            f"  schemactl does not diff {kind} objects: write this change into the migration by hand "
-            "(up and down; the expected definition is below), then run `schemactl verify`"
-        ] if kind else []
+        note = (
+            [
+                f"  schemactl does not diff {kind} objects: write this change into the migration "
+                "by hand "
+                "(up and down; the expected definition is below), then run `schemactl verify`"
+            ]
+            if kind
+            else []
+        )
         if not self.expected:
-            return [f"{self.object}: unexpected", *note] + [f"  + {ln}" for ln in self.actual[:limit]]
+            return [f"{self.object}: unexpected", *note] + [
+                f"  + {ln}" for ln in self.actual[:limit]
+            ]
         if not self.actual:
-            return [f"{self.object}: missing", *note] + [f"  - {ln}" for ln in self.expected[:limit]]
+            return [f"{self.object}: missing", *note] + [
+                f"  - {ln}" for ln in self.expected[:limit]
+            ]
         out = [f"{self.object}: differs", *note]
         for ln in difflib.ndiff(list(self.expected), list(self.actual)):
             if ln.startswith(("- ", "+ ")):
@@ -51,10 +62,26 @@ class Difference:
 # pg_dump object types that neither migra nor schemactl's own layer diff (docs/engine-notes.md);
 # longest first, so that "PUBLICATION TABLE" is not taken for "PUBLICATION".
 NOT_DIFFED = (
-    "PUBLICATION TABLES IN SCHEMA", "TEXT SEARCH CONFIGURATION", "TEXT SEARCH DICTIONARY", "FOREIGN DATA WRAPPER",
-    "TEXT SEARCH TEMPLATE", "PROCEDURAL LANGUAGE", "TEXT SEARCH PARSER", "PUBLICATION TABLE", "OPERATOR FAMILY",
-    "OPERATOR CLASS", "ACCESS METHOD", "USER MAPPING", "SUBSCRIPTION", "PUBLICATION", "CONVERSION", "AGGREGATE",
-    "TRANSFORM", "OPERATOR", "SERVER", "CAST",
+    "PUBLICATION TABLES IN SCHEMA",
+    "TEXT SEARCH CONFIGURATION",
+    "TEXT SEARCH DICTIONARY",
+    "FOREIGN DATA WRAPPER",
+    "TEXT SEARCH TEMPLATE",
+    "PROCEDURAL LANGUAGE",
+    "TEXT SEARCH PARSER",
+    "PUBLICATION TABLE",
+    "OPERATOR FAMILY",
+    "OPERATOR CLASS",
+    "ACCESS METHOD",
+    "USER MAPPING",
+    "SUBSCRIPTION",
+    "PUBLICATION",
+    "CONVERSION",
+    "AGGREGATE",
+    "TRANSFORM",
+    "OPERATOR",
+    "SERVER",
+    "CAST",
 )
 
 
@@ -88,7 +115,9 @@ def parse_dump(text: str, schemas: SchemaFilter) -> Snapshot:
             flush()
             obj_type, schema, name = m.group("type"), m.group("schema"), m.group("name")
             key = f"{obj_type} {name}" if schema == "-" else f"{obj_type} {schema}.{name}"
-            keep = schemas.keeps(name if obj_type == "SCHEMA" else (None if schema == "-" else schema))
+            keep = schemas.keeps(
+                name if obj_type == "SCHEMA" else (None if schema == "-" else schema)
+            )
             body = []
             continue
         if key is None:
@@ -136,6 +165,10 @@ def compare(expected: Snapshot, actual: Snapshot) -> list[Difference]:
         a = actual.entries.get(key, [])
         if e != a:
             out.append(
-                Difference(key, tuple(ln for body in e for ln in body), tuple(ln for body in a for ln in body))
+                Difference(
+                    key,
+                    tuple(ln for body in e for ln in body),
+                    tuple(ln for body in a for ln in body),
+                )
             )
     return out
