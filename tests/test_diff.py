@@ -6,7 +6,8 @@ import contextlib
 
 import pytest
 
-from schemactl import api, engine, pgserver, verify
+from schemactl import api, pgserver, verify
+from schemactl.config import SchemaFilter
 from schemactl.errors import DestructiveChangeError, UsageError
 
 from .conftest import Project, needs_extension
@@ -214,7 +215,7 @@ def test_verification_compares_independently(server: pgserver.EphemeralServer) -
         ):
             with contextlib.closing(server.connect(db)) as conn, conn.cursor() as cur:
                 cur.execute(sql)
-        f = engine.SchemaFilter()
+        f = SchemaFilter()
         diffs = verify.compare(verify.snapshot(server, a, f), verify.snapshot(server, b, f))
         assert [d.object for d in diffs] == ["TABLE public.t1", "TABLE public.t2"]
         # column order alone is not a difference

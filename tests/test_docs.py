@@ -48,9 +48,16 @@ def test_readme_starts_with_the_two_commands() -> None:
 def test_the_readme_module_map_names_every_module() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split("## Development", 1)[1].split("```", 2)[1]
-    mapped = set(re.findall(r"^  ([a-z_]+\.py)\s", block, re.M))
+    mapped, folder = set(), ""
+    for m in re.finditer(r"^  (  )?([a-z_]+(?:\.py|/))\s", block, re.M):
+        if m.group(2).endswith("/"):
+            folder = m.group(2)
+        else:
+            mapped.add((folder if m.group(1) else "") + m.group(2))
     package = ROOT / "src" / "schemactl"
-    modules = {p.name for p in package.glob("*.py") if not p.name.startswith("__")}
+    modules = {
+        str(p.relative_to(package)) for p in package.rglob("*.py") if not p.name.startswith("__")
+    }
     assert mapped == modules, (
         f"README's module map lacks {sorted(modules - mapped)}, "
         f"names gone {sorted(mapped - modules)}"

@@ -12,7 +12,9 @@ import textwrap
 
 import pytest
 
-from schemactl import api, engine, enums, runner
+from schemactl import api, engine, runner
+from schemactl.config import SchemaFilter
+from schemactl.engine import enums
 
 from .conftest import Project, needs_extension, url_of
 
@@ -34,7 +36,7 @@ def test_raw_migra_drops_sequence_options(project: Project, dev_url: str, server
     try:
         with contextlib.closing(server.connect(db_b)) as conn, conn.cursor() as cur:
             cur.execute("CREATE TABLE t (id serial PRIMARY KEY)")
-        schemas = engine.SchemaFilter()
+        schemas = SchemaFilter()
         from migra import Migration
 
         i_a, i_b = (

@@ -114,7 +114,7 @@ def test_works_without_pkg_resources_and_never_imports_it(project: Project) -> N
     assert r.returncode == 0, r.stderr
     assert "verified" in r.stderr and "Warning" not in r.stderr and "pkg_resources" not in r.stderr
     probe = (
-        "import sys; from schemactl import upstream; upstream.load(); import migra; "
+        "import sys; from schemactl.engine import upstream; upstream.load(); import migra; "
         "print('pkg_resources' in sys.modules)"
     )
     r = subprocess.run(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, ddl, engine, headers, migfiles, pgserver, scratch, snapcache, verify
-from .config import STARTER, Config, ModelSettings
+from .config import STARTER, Config, ModelSettings, SchemaFilter
 from .destructive import DestructiveStatement, find_destructive
 from .errors import ConfigError, DestructiveChangeError, UsageError
 from .migfiles import MigrationPair
@@ -204,7 +204,7 @@ def _verify(
     down_text: str,
     before: verify.Snapshot,
     target: verify.Snapshot,
-    schemas: engine.SchemaFilter,
+    schemas: SchemaFilter,
     pool: ThreadPoolExecutor,
 ) -> list[str]:
     """Apply up to the replay and down to the target database, compare both with pg_dump."""
@@ -250,7 +250,7 @@ def diff(
     if name is None and not print_only:
         raise UsageError("a migration name is required", hint='pass -m "what changed"')
     slug = migfiles.slugify(name) if name is not None else ""
-    schemas = engine.SchemaFilter.of(config)
+    schemas = config.schema_filter
     lock = contextlib.nullcontext() if print_only else migfiles.writer_lock(config.root, progress)
     with lock:
         return _diff(
@@ -261,7 +261,7 @@ def diff(
 def _diff(
     config: Config,
     slug: str,
-    schemas: engine.SchemaFilter,
+    schemas: SchemaFilter,
     allow_destructive: bool,
     print_only: bool,
     dev_url: str | None,
@@ -356,7 +356,7 @@ def drift(
         dburl.connect(url, application_name="schemactl diff")
     ) as conn:  # clear errors first
         live_version = conn.server_version
-    schemas = engine.SchemaFilter.of(config)
+    schemas = config.schema_filter
     files = ddl.discover(config.schemas, config.load_order, config.root)
     with scratch.sandbox(config, dev_url, pg_version) as box:
         if message := scratch.version_warning(live_version, box):
@@ -420,7 +420,7 @@ def check(
                 ["hint: if the change is deliberate, run `schemactl rehash`"],
             )
         )
-    schemas = engine.SchemaFilter.of(config)
+    schemas = config.schema_filter
     schema_files = ddl.discover(config.schemas, config.load_order, config.root)
     want_models = models and config.models.exists()
     if models and not want_models:

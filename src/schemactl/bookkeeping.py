@@ -40,12 +40,12 @@ def baseline(
     live schema matches their replay (`force` records them despite differences; a mismatch
     names each differing object, every line of each with `full_detail`)."""
     # heavy (SQLAlchemy); only baseline needs them
-    from . import engine, pgbinaries, pgserver, pgversion, scratch, verify
+    from . import pgbinaries, pgserver, pgversion, scratch, verify
 
     files = read_files(config)
     upto = parse_version(version, files, "--version")
     chosen = [files[v] for v in sorted(files) if v <= upto]
-    schemas = engine.SchemaFilter.of(config)
+    schemas = config.schema_filter
     params = dburl.conn_params(database)
     with session.open_session(database, "baseline") as conn:
         live_version = conn.server_version

@@ -57,6 +57,27 @@ class ModelSettings:
 
 
 @dataclass(frozen=True)
+class SchemaFilter:
+    """Which PostgreSQL schemas take part in a diff."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def keeps(self, schema: str | None) -> bool:
+        """Return whether objects in `schema` are compared."""
+        if schema is None:
+            return True
+        if self.include:
+            return schema in self.include
+        return schema not in self.exclude
+
+    @property
+    def excluded_for_dump(self) -> list[str]:
+        """Schemas to leave out of `pg_dump`; include-lists are applied as post-filters."""
+        return list(self.exclude)
+
+
+@dataclass(frozen=True)
 class Config:
     """A loaded project configuration with all paths made absolute."""
 
@@ -74,6 +95,13 @@ class Config:
     tracking_schema: str = "schemactl"
     environments: dict[str, Environment] = field(default_factory=dict)
     model_settings: ModelSettings = field(default_factory=ModelSettings)
+
+    @property
+    def schema_filter(self) -> SchemaFilter:
+        """The schemas diffs look at: the include/exclude lists, never the tracking schema."""
+        return SchemaFilter(
+            include=self.include_schemas, exclude=(*self.exclude_schemas, self.tracking_schema)
+        )
 
     def rel(self, path: Path) -> str:
         """Return `path` relative to the project root when it lies inside it (for messages)."""

@@ -96,9 +96,8 @@ def _schemas(conn: Any, config: Config, settings: ModelSettings) -> list[str]:
             "AND nspname <> 'information_schema' ORDER BY 1"
         )
     ).scalars()
-    from .engine import SchemaFilter
 
-    keeps = SchemaFilter.of(config).keeps
+    keeps = config.schema_filter.keeps
     return [n for n in names if keeps(n)]
 
 

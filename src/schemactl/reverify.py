@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ddl, headers, migfiles, pgserver, scratch, verify
-from .config import Config
-from .engine import SchemaFilter
+from .config import Config, SchemaFilter
 from .status import parse_version
 
 Progress = Callable[[str], None]
@@ -88,7 +87,7 @@ def verify_pairs(
         todo = [p for p in todo if stale(p)]
     if not todo:
         return VerifyResult([])
-    schemas = SchemaFilter.of(config)
+    schemas = config.schema_filter
     newest = pairs[-1]
     with scratch.sandbox(config, dev_url, pg_version) as box:
         target = None

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, migfiles, pgbinaries, pgversion, verify
-from .config import Config, ModelSettings, cache_root
+from .config import Config, ModelSettings, SchemaFilter, cache_root
 from .ddl import SQLFile
-from .engine import SchemaFilter
 
 KEEP = 64  # entries per kind
 

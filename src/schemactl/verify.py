@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .engine import SchemaFilter
+from .config import SchemaFilter
 from .pgserver import Sandbox
 
 _HEADER = re.compile(
