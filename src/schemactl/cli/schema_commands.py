@@ -1,0 +1,357 @@
+"""Commands on the project's DDL and migrations, through scratch databases: diff, check,
+verify, generate-models."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import ExitCode
+from .app import app
+from .shared import (
+    Format,
+    FormatOpt,
+    emit_json,
+    err_console,
+    hazard_json,
+    hazard_warning,
+    info,
+    print_error,
+    print_sql,
+    project_config,
+    rel_path,
+    scratch_major,
+    state,
+    working,
+)
+
+
+@app.command()
+def diff(
+    message: Annotated[
+        Optional[str],
+        typer.Option("--message", "-m", help='Name of the migration, e.g. "add sample table".'),
+    ] = None,
+    allow_destructive: Annotated[
+        bool,
+        typer.Option(
+            "--allow-destructive", help="Write the migration even if it drops or rewrites data."
+        ),
+    ] = False,
+    print_only: Annotated[
+        bool, typer.Option("--print", help="Show the SQL (verified) without writing files.")
+    ] = False,
+    db: Annotated[
+        Optional[str],
+        typer.Option(
+            "--db", help="Show the SQL that brings this live database to schemas/ (writes nothing)."
+        ),
+    ] = None,
+    env: Annotated[
+        Optional[str],
+        typer.Option("--env", help="Like --db, with the URL of a configured environment."),
+    ] = None,
+    fmt: FormatOpt = Format.text,
+) -> int:
+    """Generate the next verified up/down migration from the DDL in schemas/."""
+    from .. import api
+
+    config = project_config()
+    if db or env:
+        url = db or config.environment_url(env or "")
+        warnings: list[str] = []
+        with working("comparing schemas/ with the database") as progress:
+            found = api.drift(
+                config,
+                url,
+                dev_url=state.dev_url,
+                pg_version=scratch_major(config),
+                progress=progress,
+                warn=warnings.append,
+            )
+        code = int(ExitCode.FINDINGS) if found.sql else 0  # drift is a finding, as in `check`
+        if fmt is Format.json:
+            emit_json(
+                {
+                    "status": "drift" if found.sql else "no-changes",
+                    "sql": found.sql,
+                    "warnings": warnings,
+                    "destructive": [hazard_json(d) for d in found.destructive],
+                }
+            )
+            return code
+        for w in warnings:
+            info(f"warning: {w}")
+        if found.sql:
+            print_sql(found.sql)
+            for d in found.destructive:
+                info(hazard_warning(d))
+            info("drift: the database differs from schemas/ (the SQL above would bring it there)")
+        else:
+            info("no changes: the database matches schemas/")
+        return code
+    with working("generating migration") as progress:
+        result = api.diff(
+            config,
+            message,
+            allow_destructive=allow_destructive,
+            print_only=print_only,
+            dev_url=state.dev_url,
+            pg_version=scratch_major(config),
+            progress=progress,
+        )
+    code = 0 if result.verified else int(ExitCode.UNVERIFIED)
+    if fmt is Format.json:
+        emit_json(
+            {
+                "status": result.status,
+                "version": result.version,
+                "up_file": rel_path(config, result.up_path),
+                "down_file": rel_path(config, result.down_path),
+                "verified": result.verified,
+                "problems": result.problems,
+                "destructive": [hazard_json(d) for d in result.destructive],
+                "may_fail": [hazard_json(d) for d in result.may_fail],
+                "up_sql": result.up_sql,
+                "down_sql": result.down_sql,
+                "warnings": result.warnings,
+            }
+        )
+        return code
+    for w in result.warnings:
+        info(f"warning: {w}")
+    if result.status == "no-changes":
+        if result.verified:
+            info("no changes: the migrations already produce schemas/")
+            return 0
+        print_error(
+            "migra found no changes, but the migrations and schemas/ still differ:",
+            "write this change by hand with `schemactl new -m NAME`",
+            detail=result.problems,
+        )
+        return code
+    if result.status == "printed":
+        print_sql("-- up\n" + result.up_sql + "\n-- down\n" + result.down_sql)
+    else:
+        info(f"wrote {rel_path(config, result.up_path)}")
+        info(f"wrote {rel_path(config, result.down_path)}")
+    for d in [*result.destructive, *result.may_fail]:
+        info(hazard_warning(d))
+    if not result.verified:
+        print_error(
+            "the migration could not be verified"
+            + (" (files marked UNVERIFIED)" if result.status == "written" else ""),
+            "review the SQL and fix it by hand; then `schemactl verify`",
+            detail=result.problems,
+        )
+    elif result.status == "written":
+        info("verified: up reaches schemas/, down returns to the previous state")
+    return code
+
+
+@app.command()
+def verify(
+    versions: Annotated[
+        Optional[list[str]],
+        typer.Argument(
+            help="Versions to verify (e.g. 3 or 0003_add_x); all when none is given.",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: FormatOpt = Format.text,
+) -> int:
+    """Verify pairs again (up runs, down undoes it, the newest reaches schemas/); rewrite
+    their headers and schemactl.sum."""
+    from ..reverify import verify_pairs
+
+    config = project_config()
+    with working("verifying") as progress:
+        result = verify_pairs(
+            config,
+            versions or [],
+            dev_url=state.dev_url,
+            pg_version=scratch_major(config),
+            progress=progress,
+        )
+    code = 0 if result.ok else int(ExitCode.UNVERIFIED)
+    if fmt is Format.json:
+        emit_json(
+            {
+                "ok": result.ok,
+                "pairs": [
+                    {
+                        "version": r.name,
+                        "verified": r.verified,
+                        "problems": r.problems,
+                        "rewritten": r.rewritten,
+                    }
+                    for r in result.pairs
+                ],
+            }
+        )
+        return code
+    for r in result.pairs:
+        if r.verified:
+            info(f"verified {r.name}" + ("" if r.rewritten else " (header already said so)"))
+        else:
+            print_error(f"{r.name} does not verify (marked UNVERIFIED)", None, r.problems)
+    if any(r.rewritten for r in result.pairs):
+        info("rewrote the changed headers and generated/schemactl.sum")
+    if not result.ok:
+        info(
+            "hint: fix the pair by hand (its header lists what differs), then run `schemactl "
+            "verify` again"
+        )
+    return code
+
+
+@app.command()
+def check(
+    no_models: Annotated[
+        bool, typer.Option("--no-models", help="Do not compare the models file.")
+    ] = False,
+    verify_pairs: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="First verify again the pairs changed since their last verification (as "
+            "`schemactl verify`).",
+        ),
+    ] = False,
+    fmt: FormatOpt = Format.text,
+) -> int:
+    """Exit 0 when the migrations reproduce schemas/ and match schemactl.sum; else list why."""
+    from .. import api
+
+    config = project_config()
+    with working("checking") as progress:
+        result = api.check(
+            config,
+            models=not no_models,
+            verify_pairs=verify_pairs,
+            dev_url=state.dev_url,
+            pg_version=scratch_major(config),
+            progress=progress,
+        )
+    if fmt is Format.json:
+        emit_json(
+            {
+                "ok": result.ok,
+                "findings": [
+                    {"kind": f.kind, "message": f.message, "detail": f.detail}
+                    for f in result.findings
+                ],
+                "pending_sql": result.pending_sql,
+                "notes": result.notes,
+                "warnings": result.warnings,
+            }
+        )
+    else:
+        for note in result.notes:
+            info(f"note: {note}")
+        for w in result.warnings:
+            info(f"warning: {w}")
+        for f in result.findings:
+            err_console().print(f"finding: {f.message}", markup=False)
+            for line in f.detail:
+                err_console().print(f"  {line}", markup=False)
+        if result.pending_sql:
+            info("pending SQL (run `schemactl diff -m NAME` to turn it into a migration):")
+            print_sql(result.pending_sql)
+        if result.ok:
+            if result.models_checked:
+                info(
+                    f"ok: migrations, schemas/, schemactl.sum and {config.rel(config.models)} agree"
+                )
+            else:
+                info("ok: migrations, schemas/ and schemactl.sum agree")
+    return 0 if result.ok else int(ExitCode.FINDINGS)
+
+
+class Generator(str, Enum):
+    declarative = "declarative"
+    dataclasses = "dataclasses"
+    tables = "tables"
+    sqlmodels = "sqlmodels"
+
+
+@app.command("generate-models")
+def generate_models(
+    generator: Annotated[
+        Optional[Generator],
+        typer.Option(
+            "--generator",
+            help="sqlacodegen generator (default: models_generator, else declarative).",
+            show_default=False,
+        ),
+    ] = None,
+    schema: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--schema",
+            help="Only this schema (repeatable; default: all that diff looks at).",
+            show_default=False,
+        ),
+    ] = None,
+    exclude_table: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--exclude-table",
+            help="Leave out this table or view, as name or schema.name (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    views: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--views/--no-views", help="Generate models for views too.", show_default=False
+        ),
+    ] = None,
+    option: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--option",
+            help="sqlacodegen generator option, e.g. use_inflect (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: FormatOpt = Format.text,
+) -> int:
+    """Write SQLAlchemy models for the DDL in schemas/ (sqlacodegen) to the models file."""
+    from dataclasses import replace
+
+    from .. import api
+
+    config = project_config()
+    base = config.model_settings
+    settings = replace(
+        base,
+        generator=generator.value if generator else base.generator,
+        schemas=tuple(schema) if schema else base.schemas,
+        exclude_tables=tuple(exclude_table) if exclude_table else base.exclude_tables,
+        views=base.views if views is None else views,
+        options=tuple(option) if option else base.options,
+    )
+    with working("generating models") as progress:
+        result = api.generate_models(
+            config,
+            settings=settings,
+            dev_url=state.dev_url,
+            pg_version=scratch_major(config),
+            progress=progress,
+        )
+    rel = config.rel(result.path)
+    if fmt is Format.json:
+        emit_json({"file": rel, "changed": result.changed, "warnings": result.warnings})
+        return 0
+    for w in result.warnings:
+        info(f"warning: {w}")
+    info(f"wrote {rel}" if result.changed else f"{rel} is up to date")
+    if settings != base:
+        info(
+            "note: `schemactl check` compares with the settings in the config; put lasting choices "
+            "there"
+        )
+    return 0

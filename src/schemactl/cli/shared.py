@@ -1,0 +1,205 @@
+"""What every command module uses: the global options' state, the consoles, progress, the
+`error:` / `hint:` printer, and the option types several commands share."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from ..config import Config
+from ..errors import SQLFileError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@dataclass
+class State:
+    project: Path | None = None
+    pg_version: int | None = None
+    dev_url: str | None = None
+    verbose: int = 0
+    quiet: bool = False
+    # What Ctrl-C leaves behind, said after "interrupted:" (commands that touch a real
+    # database replace it).
+    on_interrupt: str = "stopped the temporary server and removed its files"
+
+
+state = State()
+
+
+def err_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def out_console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def project_config() -> Config:
+    from ..config import load_config
+
+    return load_config(state.project)
+
+
+@contextlib.contextmanager
+def working(message: str) -> Iterator[Callable[[str], None]]:
+    """Show a spinner on a terminal (or lines with -v) and yield a progress callback."""
+    console = err_console()
+    if state.quiet or not console.is_terminal:
+        yield (
+            (lambda m: console.print(f"… {m}", markup=False)) if state.verbose else (lambda m: None)
+        )
+        return
+    with console.status(message) as status:
+
+        def update(m: str) -> None:
+            if state.verbose:
+                console.print(f"… {m}", markup=False)
+            status.update(m)
+
+        yield update
+
+
+def info(message: str) -> None:
+    if not state.quiet:
+        err_console().print(message, markup=False)
+
+
+def scratch_major(config: Config) -> int | None:
+    """The major scratch servers run: --pg-version, else pg_version (with "auto" asked here, so
+    an environment that cannot be asked is named in a warning)."""
+    from .. import pgversion
+
+    return pgversion.wanted(config, state.pg_version, warn=lambda m: info(f"warning: {m}"))
+
+
+def print_sql(sql: str) -> None:
+    console = out_console()
+    if console.is_terminal:
+        from rich.syntax import Syntax
+
+        console.print(Syntax(sql, "sql", theme="ansi_dark", background_color="default"))
+    else:
+        sys.stdout.write(sql)
+        sys.stdout.flush()
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def rel_path(config: Config, p: Path | None) -> str | None:
+    return None if p is None else config.rel(p)
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+
+
+def print_error(
+    message: str,
+    hint: str | None = None,
+    detail: list[str] | None = None,
+    source: SQLFileError | None = None,
+) -> None:
+    console = err_console()
+    console.print(f"[bold red]error:[/bold red] {escape(message)}")
+    if source is not None and source.source_line is not None and source.line is not None:
+        console.print(f"  {source.line:>4} | {source.source_line}", markup=False)
+        if source.column:
+            console.print("       | " + " " * (source.column - 1) + "^", markup=False)
+    for line in detail or []:
+        console.print(f"  {line}", markup=False)
+    if hint:
+        console.print(f"[bold]hint:[/bold] {escape(hint)}")
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def hazard_warning(d: Any) -> str:
+    return f"warning: {d.reason}" + ("" if d.loses_data else " (then nothing is changed)")
+
+
+def hazard_json(d: Any) -> dict[str, Any]:
+    return {"statement": d.statement, "reason": d.reason, "loses_data": d.loses_data}
+
+
+DbOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--db",
+        help="Target database URL (any libpq URL; password masked in output).",
+        show_default=False,
+    ),
+]
+
+
+EnvOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--env",
+        help="Named environment from the config: its URL (unless --db is given) and its name for "
+        "`-- schemactl:environments`.",
+        envvar="SCHEMACTL_ENV",
+        show_default=False,
+    ),
+]
+
+
+LockWaitOpt = Annotated[
+    float, typer.Option("--lock-wait", help="Seconds to wait for another run's migration lock.")
+]
+
+
+LockTimeoutOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--lock-timeout",
+        help="PostgreSQL lock_timeout for migration statements, e.g. 5s.",
+        show_default=False,
+    ),
+]
+
+
+StatementTimeoutOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--statement-timeout",
+        help="PostgreSQL statement_timeout for migration statements, e.g. 10min.",
+        show_default=False,
+    ),
+]
+
+
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Print exactly what would run; change nothing.")
+]
+
+
+AllowUnverifiedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unverified", help="Run files marked UNVERIFIED too (they are refused with exit 4)."
+    ),
+]

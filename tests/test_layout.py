@@ -1,0 +1,51 @@
+"""The package's shape: no import cycle between its modules (HOUSE_STYLE: no import cycles)."""
+
+from __future__ import annotations
+
+import ast
+import graphlib
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "src" / "schemactl"
+
+
+def _name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def module_imports() -> dict[str, set[str]]:
+    """Each module -> the package modules its module-level statements import."""
+    modules = {_name(p): p for p in PACKAGE.rglob("*.py")}
+    edges: dict[str, set[str]] = {m: set() for m in modules}
+    for name, path in modules.items():
+        here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not isinstance(node, ast.ImportFrom) or not node.level:
+                continue
+            base = ".".join(
+                here[: len(here) - node.level + 1] + ([node.module] if node.module else [])
+            )
+            for alias in node.names:
+                target = f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+                if target in modules and target != name:
+                    edges[name].add(target)
+    return edges
+
+
+def test_no_import_cycle() -> None:
+    edges = module_imports()
+    assert "schemactl.cli.app" in edges["schemactl.cli.schema_commands"]  # the scan sees imports
+    try:
+        list(graphlib.TopologicalSorter(edges).static_order())
+    except graphlib.CycleError as e:
+        raise AssertionError(f"import cycle: {' -> '.join(e.args[1])}") from None
+
+
+def test_command_modules_share_only_the_public_helpers() -> None:
+    for path in (PACKAGE / "cli").glob("*_commands.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{path.name} imports private names {private}"
