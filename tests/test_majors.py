@@ -213,3 +213,24 @@ def test_not_null_constraint_names_follow_a_detach_and_an_attach(
     assert down.index('rename constraint "m_7_city_not_null" to "m_city_not_null";') < down.index(
         "attach partition"
     )
+
+
+def test_snapshots_kept_for_one_dev_server_are_not_taken_for_another(
+    other_major: tuple[int, int, pgserver.EphemeralServer],
+    project: Project,
+    server: pgserver.EphemeralServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # dev_url set in schemactl.toml (not on the command line): the snapshot cache used to be
+    # keyed by the local binaries, so a dev server of another major reused the first one's.
+    _, _, other = other_major
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path / "cache"))
+    project.schema("t.sql", "create table t (id int primary key);\n")
+    assert project.cli("diff", "-m", "base").returncode == 0
+    unchanged = "unchanged since an earlier run: nothing to load"
+    for box, kept in ((server, False), (server, True), (other, False)):
+        project.write_config(f'dev_url = "{url_of(box, "postgres")}"\n')
+        r = project.cli("-v", "check", "--no-models")
+        assert r.returncode == 0, r.stderr
+        assert (unchanged in r.stderr) == kept, r.stderr

@@ -247,15 +247,14 @@ def diff(
     progress: Progress = _quiet,
 ) -> DiffResult:
     """Generate, verify and write the next up/down migration pair from `schemas/`."""
+    config = config.with_overrides(dev_url, pg_version)  # resolved once: below, config alone
     if name is None and not print_only:
         raise UsageError("a migration name is required", hint='pass -m "what changed"')
     slug = migfiles.slugify(name) if name is not None else ""
     schemas = config.schema_filter
     lock = contextlib.nullcontext() if print_only else migfiles.writer_lock(config.root, progress)
     with lock:
-        return _diff(
-            config, slug, schemas, allow_destructive, print_only, dev_url, pg_version, progress
-        )
+        return _diff(config, slug, schemas, allow_destructive, print_only, progress)
 
 
 def _diff(
@@ -264,11 +263,9 @@ def _diff(
     schemas: SchemaFilter,
     allow_destructive: bool,
     print_only: bool,
-    dev_url: str | None,
-    pg_version: int | None,
     progress: Progress,
 ) -> DiffResult:
-    with scratch.sandbox(config, dev_url, pg_version) as box, _pool() as pool:
+    with scratch.sandbox(config) as box, _pool() as pool:
         sc = _start(config, box, pool, progress)
         replay_db, target_db, pairs = sc.replay_db, sc.target_db, sc.pairs
         # Each database is dumped and inspected as soon as it is filled, while the other loads.
@@ -327,7 +324,7 @@ def _diff(
     if result.verified:
         # Verified means the new history replays to exactly the target's snapshot: keep it for
         # both, so the `check` that usually follows (pre-commit) has nothing to load.
-        server = snapcache.server_identity(config, dev_url, pg_version)
+        server = snapcache.server_identity(config)
         history = snapcache.history_key(
             config, server, schemas, migfiles.list_migrations(config.generated)
         )
@@ -351,6 +348,8 @@ def drift(
     with its statements that lose data or may fail (`warn` hears of a server version mismatch)."""
     from . import dburl
 
+    config = config.with_overrides(dev_url, pg_version)  # resolved once: below, config alone
+
     params = dburl.conn_params(url)
     with contextlib.closing(
         dburl.connect(url, application_name="schemactl diff")
@@ -358,7 +357,7 @@ def drift(
         live_version = conn.server_version
     schemas = config.schema_filter
     files = ddl.discover(config.schemas, config.load_order, config.root)
-    with scratch.sandbox(config, dev_url, pg_version) as box:
+    with scratch.sandbox(config) as box:
         if message := scratch.version_warning(live_version, box):
             warn(message)
         target_db = box.create_database("target")
@@ -371,14 +370,10 @@ def drift(
         return DriftResult(sql, find_destructive(sql, engine.type_changes(live, target, sql)))
 
 
-def _verify_changed(
-    config: Config, dev_url: str | None, pg_version: int | None, progress: Progress
-) -> list[Finding]:
+def _verify_changed(config: Config, progress: Progress) -> list[Finding]:
     from . import reverify
 
-    result = reverify.verify_pairs(
-        config, only_stale=True, dev_url=dev_url, pg_version=pg_version, progress=progress
-    )
+    result = reverify.verify_pairs(config, only_stale=True, progress=progress)
     findings = [
         Finding("unverified", f"{r.name} does not verify: {r.problems[0]}", r.problems[1:12])
         for r in result.pairs
@@ -407,10 +402,11 @@ def check(
     """Check that migrations reproduce `schemas/`, match `schemactl.sum`, and (unless `models` is
     False) that the models file matches a fresh generation; with `verify_pairs`, first verify
     again the pairs changed since their last verification (rewriting their headers)."""
+    config = config.with_overrides(dev_url, pg_version)  # resolved once: below, config alone
     findings: list[Finding] = []
     notes: list[str] = []
     if verify_pairs:
-        findings += _verify_changed(config, dev_url, pg_version, progress)
+        findings += _verify_changed(config, progress)
     pairs = migfiles.list_migrations(config.generated)
     for f in migfiles.check_sum(config.generated, pairs):
         findings.append(
@@ -430,7 +426,7 @@ def check(
         )
     # Snapshots (and models) kept from earlier runs, keyed by everything they depend on
     # (snapcache.py, docs/performance.md): what is known is not loaded again.
-    server = snapcache.server_identity(config, dev_url, pg_version)
+    server = snapcache.server_identity(config)
     history_key = snapcache.history_key(config, server, schemas, pairs)
     schemas_key = snapcache.schemas_key(config, server, schemas, schema_files)
     models_key = snapcache.models_key(schemas_key, config.model_settings) if want_models else ""
@@ -450,7 +446,7 @@ def check(
             findings, "", notes, ddl.data_warnings(schema_files), models_checked=want_models
         )
     pending = ""
-    with scratch.sandbox(config, dev_url, pg_version) as box, _pool() as pool:
+    with scratch.sandbox(config) as box, _pool() as pool:
         load = kept_target is None or (want_models and kept_models is None)
         sc = _start(
             config,
@@ -536,9 +532,10 @@ def generate_models(
     """Load `schemas/` into a scratch database and write SQLAlchemy models for it (sqlacodegen)."""
     from . import models as codegen
 
+    config = config.with_overrides(dev_url, pg_version)  # resolved once: below, config alone
     settings = settings or config.model_settings
     files = ddl.discover(config.schemas, config.load_order, config.root)
-    with scratch.sandbox(config, dev_url, pg_version) as box:
+    with scratch.sandbox(config) as box:
         db = box.create_database("models")
         progress(f"loading {_n(len(files), 'schema file')}")
         scratch.load_schemas(box, db, files)

@@ -55,13 +55,14 @@ def baseline(
                 "schemactl has not managed",
                 hint="see `schemactl status`",
             )
-    with scratch.sandbox(config, dev_url, pg_version) as box:
+    config = config.with_overrides(dev_url, pg_version)  # resolved once: below, config alone
+    with scratch.sandbox(config) as box:
         if message := scratch.version_warning(live_version, box):
             warn(message)
         replay = box.create_database("baseline")
         scratch.replay(box, replay, [ddl.read_migration(f.pair.up, config.root) for f in chosen])
         expected = verify.snapshot(box, replay, schemas)
-        binaries = box.binaries or pgbinaries.find_binaries(pgversion.wanted(config, pg_version))
+        binaries = box.binaries or pgbinaries.find_binaries(pgversion.wanted(config, None))
         live = verify.parse_dump(
             pgserver.pg_dump(binaries, params, schemas.excluded_for_dump), schemas
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,16 @@ class Config:
     tracking_schema: str = "schemactl"
     environments: dict[str, Environment] = field(default_factory=dict)
     model_settings: ModelSettings = field(default_factory=ModelSettings)
+
+    def with_overrides(self, dev_url: str | None = None, pg_version: int | None = None) -> Config:
+        """This configuration with the command line's `--dev-url` / `--pg-version` applied:
+        every scratch database of a run then follows the config alone."""
+        changes: dict[str, Any] = {}
+        if dev_url:
+            changes["dev_url"] = dev_url
+        if pg_version is not None:
+            changes["pg_version"] = pg_version
+        return replace(self, **changes) if changes else self
 
     @property
     def schema_filter(self) -> SchemaFilter:

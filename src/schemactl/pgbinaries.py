@@ -11,6 +11,7 @@ is taken only when nothing else is installed; `pg_version` / `--pg-version` pick
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
 import importlib.util
 import os
@@ -51,6 +52,20 @@ def _major_of(bindir: Path) -> int | None:
         return None
     m = re.search(r"\)\s+(\d+)", out)
     return int(m.group(1)) if m else None
+
+
+@functools.lru_cache(maxsize=8)
+def build_identity(bindir: Path) -> str:
+    """`postgres --version` and the binary's size: equal for copies of one build (a venv, a
+    clone, a root copy), so what depends on the build (a cached cluster, snapshots) is shared."""
+    postgres = bindir / "postgres"
+    try:
+        version = subprocess.run(
+            [str(postgres), "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout.strip()
+        return f"{version}|{postgres.stat().st_size}"
+    except (OSError, subprocess.SubprocessError):
+        return str(bindir)
 
 
 def embedded_bindir() -> Path | None:
@@ -139,4 +154,20 @@ def find_binaries(version: int | None = None) -> PgBinaries:
             " macOS: brew install postgresql), set SCHEMACTL_PG_BIN to their directory, "
             "or use an existing server with --dev-url"
         ),
+    )
+
+
+def dump_binaries(server_major: int) -> PgBinaries:
+    """The installation whose pg_dump reads a server of `server_major`: the same major, else the
+    oldest newer one (pg_dump refuses servers newer than itself)."""
+    found = discover()
+    usable = sorted((b for b in found if b.major >= server_major), key=lambda b: b.major)
+    same = [b for b in usable if b.major == server_major]
+    if same or usable:
+        return (same or usable)[0]
+    have = ", ".join(f"{b.major} ({b.source})" for b in found) or "none"
+    raise ServerUnavailable(
+        f"the dev server runs PostgreSQL {server_major}, and no pg_dump of {server_major} or newer "
+        f"is installed (found: {have})",
+        hint=f"install PostgreSQL {server_major} client binaries, or set SCHEMACTL_PG_BIN to them",
     )

@@ -15,7 +15,6 @@ drop a database.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import logging
 import os
@@ -39,7 +38,7 @@ import testing.postgresql
 from . import dburl
 from .config import cache_root
 from .errors import ServerUnavailable, first_line
-from .pgbinaries import PgBinaries, find_binaries
+from .pgbinaries import PgBinaries, build_identity, dump_binaries, find_binaries
 
 log = logging.getLogger(__name__)
 
@@ -292,22 +291,9 @@ def _cache_dir(binaries: PgBinaries) -> Path:
     and build, initdb's arguments), not by where the binaries are, so every virtualenv, clone and
     root copy of the same bundle shares one (a path key made one 44 MB entry per venv)."""
     key = hashlib.sha256(
-        f"{_build_of(binaries.bindir)}|{' '.join(_INITDB_ARGS)}".encode()
+        f"{build_identity(binaries.bindir)}|{' '.join(_INITDB_ARGS)}".encode()
     ).hexdigest()[:12]
     return cache_root() / f"initdb-pg{binaries.major}-{key}"
-
-
-@functools.lru_cache(maxsize=8)
-def _build_of(bindir: Path) -> str:
-    """`postgres --version` and the binary's size: equal for copies of one build."""
-    postgres = bindir / "postgres"
-    try:
-        version = subprocess.run(
-            [str(postgres), "--version"], capture_output=True, text=True, timeout=10, check=False
-        ).stdout.strip()
-        return f"{version}|{postgres.stat().st_size}"
-    except (OSError, subprocess.SubprocessError):
-        return str(bindir)
 
 
 _CACHE_UNUSED_DAYS = 30
@@ -597,8 +583,14 @@ def pg_dump(binaries: PgBinaries, params: dict[str, Any], exclude_schemas: list[
 @contextlib.contextmanager
 def sandbox(dev_url: str | None = None, pg_version: int | None = None) -> Iterator[Sandbox]:
     """Yield a sandbox (a dev server if a URL is given, else an ephemeral cluster); close it."""
-    binaries = find_binaries(pg_version)
-    box: Sandbox = DevServer(dev_url, binaries) if dev_url else EphemeralServer(binaries)
+    box: Sandbox
+    if dev_url:
+        # A dev server's major is its own: the pg_dump that reads it must be as new (an older
+        # one refuses: "server version: 18.6; pg_dump version: 15").
+        box = DevServer(dev_url, None)
+        box.binaries = dump_binaries(box.server_version() // 10000)
+    else:
+        box = EphemeralServer(find_binaries(pg_version))
     try:
         yield box
     finally:

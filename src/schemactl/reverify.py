@@ -89,7 +89,8 @@ def verify_pairs(
         return VerifyResult([])
     schemas = config.schema_filter
     newest = pairs[-1]
-    with scratch.sandbox(config, dev_url, pg_version) as box:
+    config = config.with_overrides(dev_url, pg_version)  # resolved once: below, config alone
+    with scratch.sandbox(config) as box:
         target = None
         if newest in todo:
             progress("loading schemas/")

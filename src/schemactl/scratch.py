@@ -15,12 +15,10 @@ from .pgbinaries import PgBinaries
 
 @contextlib.contextmanager
 def sandbox(
-    config: Config, dev_url: str | None = None, pg_version: int | None = None
+    config: Config,
 ) -> Iterator[pgserver.Sandbox]:
     """Yield a sandbox (dev server or ephemeral cluster) in which the project's roles exist."""
-    with pgserver.sandbox(
-        dev_url or config.resolved_dev_url(), pgversion.wanted(config, pg_version)
-    ) as box:
+    with pgserver.sandbox(config.resolved_dev_url(), pgversion.wanted(config, None)) as box:
         box.create_roles(config.roles)
         yield box
 

@@ -24,17 +24,17 @@ from .ddl import SQLFile
 KEEP = 64  # entries per kind
 
 
-def server_identity(config: Config, dev_url: str | None, pg_version: int | None) -> str:
-    """What identifies the scratch server's behaviour, without starting one: the binaries
-    (path, size and date of `postgres`) for an ephemeral cluster, or a dev server's version."""
-    if dev_url:
+def server_identity(config: Config) -> str:
+    """What identifies the scratch server's behaviour, without starting one: the binaries' build
+    (`postgres --version` and size) for an ephemeral cluster, or the dev server's version
+    (`dev_url` from the config or the command line: `Config.with_overrides`)."""
+    if dev_url := config.resolved_dev_url():
         from . import dburl
 
         with contextlib.closing(dburl.connect(dev_url, application_name="schemactl check")) as conn:
             return f"dev:{conn.server_version}"
-    binaries = pgbinaries.find_binaries(pgversion.wanted(config, pg_version))
-    st = (binaries.bindir / "postgres").stat()
-    return f"{binaries.bindir}:{binaries.major}:{st.st_size}:{st.st_mtime_ns}"
+    binaries = pgbinaries.find_binaries(pgversion.wanted(config, None))
+    return f"{binaries.major}:{pgbinaries.build_identity(binaries.bindir)}"
 
 
 def _key(*parts: Any, files: list[tuple[str, bytes]]) -> str:

@@ -17,7 +17,7 @@ from .shared import (
     info,
     out_console,
     project_config,
-    scratch_major,
+    scratch_config,
     state,
     working,
 )
@@ -40,7 +40,7 @@ def baseline(
     """Adopt an existing database: record 0001..VERSION as applied once its schema matches."""
     from .. import bookkeeping
 
-    config = project_config()
+    config = scratch_config()
     url = config.database_url(db, env)
     warnings: list[str] = []
     with working("comparing the database with the migrations' replay"):
@@ -50,8 +50,6 @@ def baseline(
             version,
             force=force,
             lock_wait=lock_wait,
-            dev_url=state.dev_url,
-            pg_version=scratch_major(config),
             warn=warnings.append,
             full_detail=state.verbose > 0,
         )

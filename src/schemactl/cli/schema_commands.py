@@ -20,10 +20,8 @@ from .shared import (
     info,
     print_error,
     print_sql,
-    project_config,
     rel_path,
-    scratch_major,
-    state,
+    scratch_config,
     working,
 )
 
@@ -58,7 +56,7 @@ def diff(
     """Generate the next verified up/down migration from the DDL in schemas/."""
     from .. import api
 
-    config = project_config()
+    config = scratch_config()
     if db or env:
         url = db or config.environment_url(env or "")
         warnings: list[str] = []
@@ -66,8 +64,6 @@ def diff(
             found = api.drift(
                 config,
                 url,
-                dev_url=state.dev_url,
-                pg_version=scratch_major(config),
                 progress=progress,
                 warn=warnings.append,
             )
@@ -98,8 +94,6 @@ def diff(
             message,
             allow_destructive=allow_destructive,
             print_only=print_only,
-            dev_url=state.dev_url,
-            pg_version=scratch_major(config),
             progress=progress,
         )
     code = 0 if result.verified else int(ExitCode.UNVERIFIED)
@@ -166,13 +160,11 @@ def verify(
     their headers and schemactl.sum."""
     from ..reverify import verify_pairs
 
-    config = project_config()
+    config = scratch_config()
     with working("verifying") as progress:
         result = verify_pairs(
             config,
             versions or [],
-            dev_url=state.dev_url,
-            pg_version=scratch_major(config),
             progress=progress,
         )
     code = 0 if result.ok else int(ExitCode.UNVERIFIED)
@@ -225,14 +217,12 @@ def check(
     """Exit 0 when the migrations reproduce schemas/ and match schemactl.sum; else list why."""
     from .. import api
 
-    config = project_config()
+    config = scratch_config()
     with working("checking") as progress:
         result = api.check(
             config,
             models=not no_models,
             verify_pairs=verify_pairs,
-            dev_url=state.dev_url,
-            pg_version=scratch_major(config),
             progress=progress,
         )
     if fmt is Format.json:
@@ -324,7 +314,7 @@ def generate_models(
 
     from .. import api
 
-    config = project_config()
+    config = scratch_config()
     base = config.model_settings
     settings = replace(
         base,
@@ -338,8 +328,6 @@ def generate_models(
         result = api.generate_models(
             config,
             settings=settings,
-            dev_url=state.dev_url,
-            pg_version=scratch_major(config),
             progress=progress,
         )
     rel = config.rel(result.path)

@@ -7,7 +7,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -51,7 +51,7 @@ def out_console() -> Console:
 def project_config() -> Config:
     from ..config import load_config
 
-    return load_config(state.project)
+    return load_config(state.project).with_overrides(state.dev_url, state.pg_version)
 
 
 @contextlib.contextmanager
@@ -78,12 +78,18 @@ def info(message: str) -> None:
         err_console().print(message, markup=False)
 
 
-def scratch_major(config: Config) -> int | None:
-    """The major scratch servers run: --pg-version, else pg_version (with "auto" asked here, so
-    an environment that cannot be asked is named in a warning)."""
+def scratch_config() -> Config:
+    """The project's configuration for commands that use scratch databases: `--dev-url` and
+    `--pg-version` applied, and `pg_version = "auto"` asked here, once (an environment that
+    cannot be asked is named in a warning, and discovery's default applies)."""
     from .. import pgversion
+    from ..config import AUTO
 
-    return pgversion.wanted(config, state.pg_version, warn=lambda m: info(f"warning: {m}"))
+    config = project_config()
+    if config.pg_version == AUTO:
+        major = pgversion.wanted(config, None, warn=lambda m: info(f"warning: {m}"))
+        config = replace(config, pg_version=major)
+    return config
 
 
 def print_sql(sql: str) -> None:
