@@ -128,10 +128,8 @@ def repair(config: Config, database: str, *, lock_wait: float = DEFAULT_LOCK_WAI
         with session.transaction(conn) as cur:
             for s in states(files, led, config):
                 if s.state == "changed":
-                    cur.execute(
-                        f"UPDATE {schema}.migrations SET checksum = %s WHERE version = %s",
-                        (s.checksum, s.version),
-                    )
+                    assert s.checksum is not None  # a "changed" file exists
+                    ledger.set_checksum(cur, schema, s.version, s.checksum)
                     what = f"{s.name}: recorded checksum {s.recorded_checksum} -> {s.checksum}"
                 elif s.state == "missing" and s.recorded_checksum is not None:  # not a plain gap
                     ledger.remove(cur, schema, s.version)

@@ -182,7 +182,20 @@ def put_sql(
 
 def remove(cur: Any, schema: str, version: int) -> None:
     """Delete the row of `version`."""
-    cur.execute(f"DELETE FROM {schema}.migrations WHERE version = %s", (version,))
+    cur.execute(remove_sql(cur, schema, version))
+
+
+def remove_sql(cur: Any, schema: str, version: int) -> bytes:
+    """The statement `remove` runs, for sending together with others in one round trip."""
+    sql: bytes = cur.mogrify(f"DELETE FROM {schema}.migrations WHERE version = %s;\n", (version,))
+    return sql
+
+
+def set_checksum(cur: Any, schema: str, version: int, checksum: str) -> None:
+    """Record `checksum` as the applied file's (`repair`, after a deliberate edit)."""
+    cur.execute(
+        f"UPDATE {schema}.migrations SET checksum = %s WHERE version = %s", (checksum, version)
+    )
 
 
 @dataclass(frozen=True)

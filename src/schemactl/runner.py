@@ -551,7 +551,7 @@ def _empty(f: ddl.SQLFile) -> bool:
 def _finish_rollback(schema: str, f: MigrationFile) -> Callable[[Any, int], None]:
     def finish(cur: Any, ms: int) -> None:
         cur.execute(
-            cur.mogrify(f"DELETE FROM {schema}.migrations WHERE version = %s;\n", (f.version,))
+            ledger.remove_sql(cur, schema, f.version)
             + ledger.log_sql(
                 cur,
                 schema,
