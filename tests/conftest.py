@@ -16,6 +16,7 @@ import psycopg2
 import pytest
 
 from schemactl import pgbinaries, pgserver
+from schemactl.api import DiffResult, diff
 from schemactl.config import Config, load_config
 
 TEST_MAJOR = (
@@ -201,3 +202,14 @@ def password_server() -> Iterator[pgserver.EphemeralServer]:
         yield box
     finally:
         box.close()
+
+
+def roundtrip(project: Project, dev_url: str, before: str, after: str) -> DiffResult:
+    """Write `before`, diff; write `after`, diff; return the second (verified) result."""
+    project.schema("schema.sql", textwrap.dedent(before))
+    first = diff(project.config, "before", allow_destructive=True, dev_url=dev_url)
+    assert first.verified, first.problems
+    project.schema("schema.sql", textwrap.dedent(after))
+    second = diff(project.config, "after", allow_destructive=True, dev_url=dev_url)
+    assert second.verified, second.problems
+    return second

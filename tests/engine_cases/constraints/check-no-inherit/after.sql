@@ -1,0 +1,1 @@
+CREATE TABLE t (id int, CONSTRAINT c CHECK (id > 0) NO INHERIT);

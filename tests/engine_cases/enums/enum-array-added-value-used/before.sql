@@ -1,0 +1,3 @@
+-- raw migra gets this wrong
+CREATE TYPE e AS ENUM ('a');
+CREATE TABLE t (x e[]);

@@ -1,0 +1,4 @@
+CREATE TYPE e AS ENUM ('a');
+CREATE FUNCTION f(x e) RETURNS e LANGUAGE sql AS 'select x';
+CREATE TABLE t (x e);
+CREATE VIEW v AS SELECT f('a') AS y;

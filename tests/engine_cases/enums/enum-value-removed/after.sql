@@ -1,0 +1,3 @@
+CREATE TYPE e AS ENUM ('a', 'b');
+CREATE TABLE t (x e DEFAULT 'a');
+CREATE VIEW v AS SELECT x FROM t;

@@ -1,0 +1,2 @@
+CREATE FUNCTION f() RETURNS bigint LANGUAGE sql AS 'select 1';
+CREATE VIEW v AS SELECT f() AS x;

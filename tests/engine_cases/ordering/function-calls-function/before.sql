@@ -1,0 +1,1 @@
+-- a function that calls another (its name sorts first): created after, dropped before it

@@ -1,0 +1,1 @@
+-- a function calling one in another schema: the schema and callee first

@@ -1,0 +1,1 @@
+-- a table's row type in a function's signature: the table first, the function dropped first

@@ -1,0 +1,2 @@
+create table p (id int);
+create table c (pid int);

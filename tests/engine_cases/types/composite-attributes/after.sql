@@ -1,0 +1,2 @@
+CREATE TYPE pair AS (a int, c text);
+CREATE TABLE t (p pair);

@@ -1,0 +1,3 @@
+CREATE TABLE t (a int);
+CREATE MATERIALIZED VIEW mv AS SELECT a, a * 2 AS b FROM t;
+CREATE INDEX mv_a ON mv (a);

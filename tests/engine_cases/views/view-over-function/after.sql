@@ -1,0 +1,3 @@
+CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1';
+CREATE TABLE t (id int);
+CREATE VIEW v AS SELECT f() AS x;

@@ -1,0 +1,2 @@
+-- migra gets this right; it must stay right
+CREATE TABLE t (id int);
