@@ -7,7 +7,16 @@ import copy
 from typing import Any
 
 from ..config import SchemaFilter
-from . import catalog, comments_grants, notnull, ordering, partitions, typechange, upstream
+from . import (
+    catalog,
+    comments_grants,
+    dependencies,
+    notnull,
+    ordering,
+    partitions,
+    typechange,
+    upstream,
+)
 
 
 def inspect(url: Any, schemas: SchemaFilter) -> Any:
@@ -40,6 +49,9 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
                 conn, schemas.keeps
             )
             inspector.schemactl_table_functions = ordering.read_table_functions(conn, schemas.keeps)
+            inspector.schemactl_function_deps = dependencies.read_function_dependencies(
+                conn, schemas.keeps
+            )
             inspector.schemactl_whole_objects = catalog.read_whole_objects(conn, schemas.keeps)
             inspector.schemactl_column_settings = catalog.read_column_settings(conn, schemas.keeps)
             inspector.schemactl_not_null = notnull.read_not_null_names(conn, schemas.keeps)

@@ -7,7 +7,17 @@ import copy
 from typing import Any
 
 from .. import sqltext
-from . import catalog, comments_grants, enums, notnull, ordering, partitions, typechange, upstream
+from . import (
+    catalog,
+    comments_grants,
+    dependencies,
+    enums,
+    notnull,
+    ordering,
+    partitions,
+    typechange,
+    upstream,
+)
 from .fixes import (
     drop_superseded_defaults,
     fix_validation,
@@ -51,6 +61,9 @@ def migration_sql(i_from: Any, i_target: Any, pinned: frozenset[str] | None = No
     statements = fix_validation(statements, i_target)
     statements = ordering.keep_standalone_indexes(statements, i_from, i_target)
     statements = ordering.reindex_recreated_matviews(statements, i_target)
+    statements = dependencies.order_functions(
+        statements, i_from.schemactl_function_deps, i_target.schemactl_function_deps
+    )
     statements = ordering.functions_after_their_views(statements)
     statements = ordering.fix_table_functions(
         statements, i_from.schemactl_table_functions, i_target.schemactl_table_functions

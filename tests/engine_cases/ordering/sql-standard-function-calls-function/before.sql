@@ -1,0 +1,1 @@
+-- a BEGIN ATOMIC body is resolved at creation: the callee (its name sorts last) first
