@@ -99,6 +99,12 @@ class UnverifiedMigration(SchemactlError):
     exit_code = ExitCode.UNVERIFIED
 
 
+class ModelsError(SchemactlError):
+    """sqlacodegen produced a models module that does not import."""
+
+    exit_code = ExitCode.UNVERIFIED
+
+
 class IntegrityError(SchemactlError):
     """Migration files do not match the integrity file, or are numbered inconsistently."""
 

@@ -20,15 +20,9 @@ from importlib.metadata import entry_points, version
 from typing import Any
 
 from .config import Config, ModelSettings
-from .errors import ExitCode, SchemactlError, UsageError
+from .errors import ModelsError, UsageError
 
 DEFAULT_SCHEMA = "public"
-
-
-class ModelsError(SchemactlError):
-    """sqlacodegen produced a module that does not import."""
-
-    exit_code = ExitCode.UNVERIFIED
 
 
 @dataclass
