@@ -39,32 +39,34 @@ class PgBinaries:
         return str(self.bindir / name)
 
 
-def _major_of(bindir: Path) -> int | None:
+@functools.lru_cache(maxsize=16)
+def _version_text(bindir: Path) -> str | None:
+    """`postgres --version` of `bindir`, asked once per process (discovery and the build
+    identity both need it)."""
     try:
-        out = subprocess.run(
+        return subprocess.run(
             [str(bindir / "postgres"), "--version"],
             capture_output=True,
             text=True,
             timeout=10,
             check=False,
-        ).stdout
-    except OSError:
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
         return None
-    m = re.search(r"\)\s+(\d+)", out)
+
+
+def _major_of(bindir: Path) -> int | None:
+    m = re.search(r"\)\s+(\d+)", _version_text(bindir) or "")
     return int(m.group(1)) if m else None
 
 
-@functools.lru_cache(maxsize=8)
 def build_identity(bindir: Path) -> str:
     """`postgres --version` and the binary's size: equal for copies of one build (a venv, a
     clone, a root copy), so what depends on the build (a cached cluster, snapshots) is shared."""
-    postgres = bindir / "postgres"
+    version = _version_text(bindir)
     try:
-        version = subprocess.run(
-            [str(postgres), "--version"], capture_output=True, text=True, timeout=10, check=False
-        ).stdout.strip()
-        return f"{version}|{postgres.stat().st_size}"
-    except (OSError, subprocess.SubprocessError):
+        return f"{version}|{(bindir / 'postgres').stat().st_size}" if version else str(bindir)
+    except OSError:
         return str(bindir)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from . import ddl, pgbinaries, pgserver, pgversion
 from .config import Config
-from .errors import SQLFileError
+from .errors import ServerUnavailable, SQLFileError
 from .pgbinaries import PgBinaries
 
 
@@ -86,8 +86,6 @@ def missing_feature(box: pgserver.Sandbox, message: str) -> tuple[str, str] | No
 
 
 def _other_majors(used: PgBinaries) -> str:
-    from .errors import ServerUnavailable
-
     try:
         found = pgbinaries.discover()
     except ServerUnavailable:
