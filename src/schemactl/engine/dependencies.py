@@ -1,80 +1,206 @@
-"""Statement order from PostgreSQL's own dependency records (`pg_depend`), where migra orders by
-name: a function whose SQL-standard body calls another is created after it, and dropped before
-it (docs/engine-notes.md, "Functions that call functions").
+"""Statement order from the dependencies PostgreSQL records (`pg_depend`), not from positions
+in a list (docs/engine-notes.md, "Order from dependencies").
 
-Each kept statement stays in one of the slots its kind already had; only their order among
-themselves changes, by a stable topological sort (migra's order among independent ones).
+Every statement says, through its parsed record (`statements.parse`), what it creates, drops,
+changes and names; both databases' catalogs say what each object needs. The edges:
+
+- a statement that creates or changes an object runs after the statements creating what that
+  object needs in the target database (a domain after the function in its CHECK, a table after
+  its column types, a foreign key after the referenced unique index);
+- a statement that drops an object runs after the statements that drop or release what needed
+  it in the source database (a function after the domain whose CHECK calls it), and after
+  the statements dropping parts of it (a constraint before its table);
+- a statement that creates a name runs after the statement that drops that name, including
+  what a drop takes with it (a renamed table's primary key index is created once the old
+  table, and the index that had its name, are gone).
+
+Among statements no edge orders, the given order (migra's, with this package's corrections)
+is kept: the sort always takes the earliest ready statement.
 """
 
 from __future__ import annotations
 
-import re
+import heapq
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
-from .catalog import bare, rows
+from .catalog import rows
+from .statements import Key, Statement, parse
 
-_CREATE_FUNCTION = re.compile(
-    r"^create (?:or replace )?(?:function|procedure) (?P<name>[^\s(]+)\(", re.I
-)
-_DROP_FUNCTION = re.compile(r"^drop (?:function|procedure) (?:if exists )?(?P<name>[^\s(]+)", re.I)
+Whole = tuple[str, str, str]  # (family, schema, name): an object without its parts
 
 
-def read_function_dependencies(conn: Any, keeps: Any) -> dict[str, set[str]]:
-    """Function (`schema.name`, bare) -> the functions it needs to exist (bare names)."""
-    out: dict[str, set[str]] = {}
-    for schema, function, uses in rows(conn, "function_dependencies"):
-        if keeps(schema):
-            out.setdefault(bare(function), set()).add(bare(uses))
-    return out
+@dataclass(frozen=True)
+class Dependencies:
+    """One database's dependencies between its objects."""
+
+    needs: dict[Key, frozenset[Whole]] = field(default_factory=dict)
+    goes_with: dict[Whole, frozenset[Whole]] = field(default_factory=dict)
+    parts: dict[Whole, dict[str, frozenset[Whole]]] = field(default_factory=dict)
+
+    def needed_by(self, key: Key, apart: frozenset[Key] = frozenset()) -> frozenset[Whole]:
+        """What `key` needs, itself excluded. For a whole object: what it and its parts need,
+        leaving out the parts in `apart` (created by statements of their own)."""
+        if key[3] is not None or not apart:
+            return self.needs.get(key, frozenset())
+        found = set(self.needs.get((*key[:3], ""), ()))
+        for part, wanted in self.parts.get(key[:3], {}).items():
+            if (*key[:3], part) not in apart:
+                found |= wanted
+        return frozenset(found)
 
 
-def _stable_order(names: list[str], needs: dict[str, set[str]]) -> list[int]:
-    """Indices into `names`, each after the ones it needs; otherwise in the given order."""
-    pending = list(range(len(names)))
-    placed: list[int] = []
-    done: set[str] = set()
-    while pending:
-        ready = next(
-            (
-                i
-                for i in pending
-                if not (needs.get(names[i], set()) & set(names) - done - {names[i]})
-            ),
-            pending[0],  # a cycle (PostgreSQL allows none here): keep migra's order
-        )
-        pending.remove(ready)
-        placed.append(ready)
-        done.add(names[ready])
-    return placed
+def read(conn: Any, keeps: Any) -> Dependencies:
+    """Read `pg_depend` (sql/dependencies.sql) for the objects in the schemas `keeps` accepts."""
+    return from_rows(row for row in rows(conn, "dependencies") if keeps(row[1]))
 
 
-def _reorder(
-    statements: list[str], pattern: re.Pattern[str], needs: dict[str, set[str]], drops: bool
-) -> list[str]:
-    slots = [
-        (i, bare(m.group("name")))
-        for i, s in enumerate(statements)
-        if (m := pattern.match(s.strip()))
-    ]
-    if len(slots) < 2:
+def from_rows(found: Iterable[tuple[Any, ...]]) -> Dependencies:
+    """Dependencies from rows of sql/dependencies.sql: (family, schema, name, part, referenced
+    family, schema, name, deptype)."""
+    needs: dict[Key, set[Whole]] = defaultdict(set)
+    with_: dict[Whole, set[Whole]] = defaultdict(set)
+    for family, schema, name, part, r_family, r_schema, r_name, deptype in found:
+        whole, ref = (family, schema, name), (r_family, r_schema, r_name)
+        if whole == ref:
+            continue
+        if deptype == "n":
+            needs[(family, schema, name, part)].add(ref)
+            needs[(family, schema, name, None)].add(ref)
+            if part is None:  # the object itself, apart from any of its parts
+                needs[(family, schema, name, "")].add(ref)
+        else:  # auto or internal: dropped together with what it references
+            with_[ref].add(whole)
+    parts: dict[Whole, dict[str, frozenset[Whole]]] = defaultdict(dict)
+    for key, wanted in needs.items():
+        if key[3]:
+            parts[key[:3]][key[3]] = frozenset(wanted)
+    return Dependencies(
+        {k: frozenset(v) for k, v in needs.items()},
+        {k: frozenset(_closure(k, with_)) for k in with_},
+        dict(parts),
+    )
+
+
+def _closure(start: Whole, edges: dict[Whole, set[Whole]]) -> set[Whole]:
+    seen: set[Whole] = set()
+    todo = list(edges.get(start, ()))
+    while todo:
+        item = todo.pop()
+        if item not in seen and item != start:
+            seen.add(item)
+            todo += edges.get(item, ())
+    return seen
+
+
+def order(statements: list[str], before: Dependencies, after: Dependencies) -> list[str]:
+    """The statements, each after the ones it depends on (see the module docstring)."""
+    parsed = [parse(s.strip()) for s in statements]
+    edges = _edges(parsed, before, after)
+    if not edges:
         return statements
-    if drops:  # a function goes after every function that needs it
-        inverted: dict[str, set[str]] = {}
-        for function, uses in needs.items():
-            for used in uses:
-                inverted.setdefault(used, set()).add(function)
-        needs = inverted
-    names = [name for _, name in slots]
-    out = list(statements)
-    for (slot, _), k in zip(slots, _stable_order(names, needs), strict=True):
-        out[slot] = statements[slots[k][0]]
+    placed = _stable_topological(len(statements), edges)
+    return _without_repeated_index_creates([statements[i] for i in placed])
+
+
+def _edges(
+    parsed: list[Statement], before: Dependencies, after: Dependencies
+) -> dict[int, set[int]]:
+    """Statement index -> the indices of the statements that must run before it."""
+    creators: dict[Whole, list[int]] = defaultdict(list)
+    created_parts = frozenset(k for st in parsed for k in st.creates if k[3] is not None)
+    droppers: dict[Whole, list[int]] = defaultdict(list)  # explicit and implicit drops
+    whole_droppers: dict[Whole, list[int]] = defaultdict(list)
+    part_creators: dict[Key, list[int]] = defaultdict(list)
+    for i, st in enumerate(parsed):
+        for key in st.creates:
+            if key[3] is None:
+                creators[key[:3]].append(i)
+            else:
+                part_creators[key].append(i)
+        for key in st.drops:
+            if key[3] is None:
+                whole_droppers[key[:3]].append(i)
+                droppers[key[:3]].append(i)
+                for gone in before.goes_with.get(key[:3], ()):
+                    droppers[gone].append(i)
+    needs: dict[int, set[int]] = defaultdict(set)
+
+    def add(after_these: Iterable[int], i: int) -> None:
+        needs[i].update(j for j in after_these if j != i)
+
+    def before_these(i: int, these: Iterable[int]) -> None:
+        for j in these:
+            if j != i:
+                needs[j].add(i)
+
+    for i, st in enumerate(parsed):
+        own = {key[:3] for key in st.creates if key[3] is None}
+        wanted = {u[:3] for u in st.uses}
+        for key in st.creates | st.changes:
+            wanted |= after.needed_by(key, created_parts) - {key[:3]}
+        for whole in wanted - own:
+            add(creators.get(whole, ()), i)
+        for used in st.uses:
+            if used[3] is not None:
+                add(part_creators.get(used, ()), i)
+        for key in st.creates:
+            if key[3] is None:
+                add(droppers.get(key[:3], ()), i)
+        for key in st.drops | st.releases:
+            for whole in before.needed_by(key) - {key[:3]}:
+                before_these(i, whole_droppers.get(whole, ()))
+            if key[3] is not None:  # a part goes before its whole object
+                before_these(i, whole_droppers.get(key[:3], ()))
+    return {i: s for i, s in needs.items() if s}
+
+
+def _stable_topological(count: int, needs: dict[int, set[int]]) -> list[int]:
+    """0..count-1, each after what it needs, else in the given order.
+
+    Not graphlib: its order among ready nodes is unspecified and it stops at a cycle. Here a
+    cycle (overloaded functions share a key, so the catalog can yield one) places the earliest
+    statement still waiting, and the rest keep their edges.
+    """
+    waiting = {i: set(s) for i, s in needs.items()}
+    users: dict[int, list[int]] = defaultdict(list)
+    for i, s in waiting.items():
+        for j in s:
+            users[j].append(i)
+    ready = [i for i in range(count) if not waiting.get(i)]
+    heapq.heapify(ready)
+    pending = set(range(count))
+    out: list[int] = []
+    while pending:
+        i = heapq.heappop(ready) if ready else min(pending)
+        if i not in pending:
+            continue
+        pending.discard(i)
+        out.append(i)
+        for user in users.get(i, ()):
+            left = waiting[user]
+            left.discard(i)
+            if not left and user in pending:
+                heapq.heappush(ready, user)
     return out
 
 
-def order_functions(
-    statements: list[str], before: dict[str, set[str]], after: dict[str, set[str]]
-) -> list[str]:
-    """Creates of functions after the functions they call (the target's records), drops before
-    the functions they call (the source's)."""
-    statements = _reorder(statements, _CREATE_FUNCTION, after, drops=False)
-    return _reorder(statements, _DROP_FUNCTION, before, drops=True)
+def _without_repeated_index_creates(statements: list[str]) -> list[str]:
+    """Drop a CREATE INDEX identical to one already run with no drop of it between.
+
+    migra treats an index that moves to a renamed table under its old name as changed, and
+    also creates it with the new table: once ordered, the second create would fail."""
+    live: set[str] = set()
+    out = []
+    for text in statements:
+        st = parse(text.strip())
+        if st.kind == "index" and st.verb == "create":
+            if text.strip() in live:
+                continue
+            live.add(text.strip())
+        elif st.verb == "drop" and st.kind == "index":
+            live = {t for t in live if parse(t).name != st.name}
+        out.append(text)
+    return out

@@ -48,10 +48,7 @@ def inspect(url: Any, schemas: SchemaFilter) -> Any:
             inspector.schemactl_index_attachments = partitions.read_index_attachments(
                 conn, schemas.keeps
             )
-            inspector.schemactl_table_functions = ordering.read_table_functions(conn, schemas.keeps)
-            inspector.schemactl_function_deps = dependencies.read_function_dependencies(
-                conn, schemas.keeps
-            )
+            inspector.schemactl_dependencies = dependencies.read(conn, schemas.keeps)
             inspector.schemactl_whole_objects = catalog.read_whole_objects(conn, schemas.keeps)
             inspector.schemactl_column_settings = catalog.read_column_settings(conn, schemas.keeps)
             inspector.schemactl_not_null = notnull.read_not_null_names(conn, schemas.keeps)

@@ -61,13 +61,6 @@ def migration_sql(i_from: Any, i_target: Any, pinned: frozenset[str] | None = No
     statements = fix_validation(statements, i_target)
     statements = ordering.keep_standalone_indexes(statements, i_from, i_target)
     statements = ordering.reindex_recreated_matviews(statements, i_target)
-    statements = dependencies.order_functions(
-        statements, i_from.schemactl_function_deps, i_target.schemactl_function_deps
-    )
-    statements = ordering.functions_after_their_views(statements)
-    statements = ordering.fix_table_functions(
-        statements, i_from.schemactl_table_functions, i_target.schemactl_table_functions
-    )
     statements = partitions.fix_index_attachments(
         statements, i_from.schemactl_index_attachments, i_target.schemactl_index_attachments
     )
@@ -118,6 +111,9 @@ def migration_sql(i_from: Any, i_target: Any, pinned: frozenset[str] | None = No
     )
     statements = typechange.drop_needless_using(
         statements, _type_changes(statements, i_from, i_target)
+    )
+    statements = dependencies.order(
+        statements, i_from.schemactl_dependencies, i_target.schemactl_dependencies
     )
     return _tidy(
         "".join(s + "\n\n" for s in enums.additions_first(additions, statements) + statements)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .catalog import bare, ident, rows
+from .catalog import ident, rows
 
 
 def read_inherited_columns(conn: Any, keeps: Any) -> dict[str, set[str]]:
@@ -116,55 +116,6 @@ def _drop_name(statement: str) -> str | None:
     return m.group("name") if m else None
 
 
-def read_table_functions(conn: Any, keeps: Any) -> set[str]:
-    """Return `schema.name` (lower case) of functions that defaults, checks or indexes call."""
-    return {name.lower() for schema, name in rows(conn, "table_functions") if keeps(schema)}
-
-
-_CREATE_FUNCTION = re.compile(r"^create (?:or replace )?function (?P<name>[^\s(]+)\s*\(", re.I)
-_DROP_FUNCTION = re.compile(r"^drop function (?:if exists )?(?P<name>[^\s(]+)\s*\(", re.I)
-_TABLE_CHANGE = re.compile(r"^(?:create (?:unlogged )?table|alter table|drop table)\b", re.I)
-
-
-def fix_table_functions(statements: list[str], before: set[str], after: set[str]) -> list[str]:
-    """Create functions that tables call before the table changes, and drop them after.
-
-    Moved creations run with `check_function_bodies` off for the rest of the transaction, as
-    pg_dump does, because a SQL function's body may refer to tables created later.
-    """
-    changes = [i for i, s in enumerate(statements) if _TABLE_CHANGE.match(s.strip())]
-    if not changes:
-        return statements
-    first_change, last_change = changes[0], changes[-1]
-    early = [
-        i
-        for i, s in enumerate(statements)
-        if i > first_change
-        and (m := _CREATE_FUNCTION.match(s.strip()))
-        and bare(m.group("name")) in after
-    ]
-    late = [
-        i
-        for i, s in enumerate(statements)
-        if i < last_change
-        and (m := _DROP_FUNCTION.match(s.strip()))
-        and bare(m.group("name")) in before
-    ]
-    if not early and not late:
-        return statements
-    moved = set(early) | set(late)
-    out: list[str] = []
-    for i, s in enumerate(statements):
-        if i == first_change and early:
-            out.append("set local check_function_bodies = off;")
-            out += [statements[j] for j in early]
-        if i not in moved:
-            out.append(s)
-        if i == last_change:
-            out += [statements[j] for j in late]
-    return out
-
-
 _DROP_CONSTRAINT = re.compile(r"^alter table (?P<table>\S+) drop constraint (?P<name>\S+);$", re.I)
 
 
@@ -223,46 +174,4 @@ def reindex_recreated_matviews(statements: list[str], i_target: Any) -> list[str
                 if i.quoted_full_table_name == m.group("name")
                 and i.create_statement not in statements
             ]
-    return out
-
-
-_FUNCTION_HEAD = re.compile(
-    r"^create (?:or replace )?function .*?\n(?:as|begin atomic)\b", re.I | re.S
-)
-_CREATE_VIEW = re.compile(
-    r'^create (?:or replace )?(?:materialized )?view (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+")', re.I
-)
-
-
-def functions_after_their_views(statements: list[str]) -> list[str]:
-    """Create a function whose arguments or result are a view's row type after that view.
-
-    schemainspect records no dependency from a function's signature on a view's row type, so
-    migra may create the function first ('type "v" does not exist').
-    """
-    out = list(statements)
-    views = {
-        bare(m.group("name")): m.group("name")
-        for s in statements
-        if (m := _CREATE_VIEW.match(s.strip()))
-    }
-    if not views:
-        return out
-    for statement in statements:
-        head = _FUNCTION_HEAD.match(statement.strip())
-        if not head:
-            continue
-        words = {bare(w) for w in re.findall(r"[\w.\"]+", head.group(0))}
-        words |= {f"public.{w}" for w in words if "." not in w}
-        needed = [name for key, name in views.items() if key in words]
-        if not needed:
-            continue
-        at = out.index(statement)
-        last_view = max(
-            i
-            for i, s in enumerate(out)
-            if (m := _CREATE_VIEW.match(s.strip())) and m.group("name") in needed
-        )
-        if last_view > at:
-            out.insert(last_view, out.pop(at))
     return out

@@ -1,0 +1,1 @@
+create table b (id integer constraint a_pkey primary key, v text);
