@@ -141,29 +141,31 @@ def test_regenerating_a_generated_column_is_not_destructive(based: Project, dev_
 
 
 def test_migra_miss_is_caught_by_verification(based: Project, dev_url: str) -> None:
-    # An open engine gap: aggregates are not compared; migra sees no change, pg_dump does.
-    based.schema("zz.sql", "create aggregate total(int) (sfunc = int4pl, stype = int);")
-    result = diff(based, dev_url, "aggregate")
+    # An open engine gap: text search configurations are not compared; migra sees no change,
+    # pg_dump does.
+    based.schema("zz.sql", "create text search configuration total (copy = simple);")
+    result = diff(based, dev_url, "search configuration")
     assert result.status == "no-changes"
     assert not result.verified
     assert result.problems[:2] == [
-        "AGGREGATE public.total(integer): missing",
-        "  schemactl does not diff AGGREGATE objects: write this change into the migration by hand "
+        "TEXT SEARCH CONFIGURATION public.total: missing",
+        "  schemactl does not diff TEXT SEARCH CONFIGURATION objects: write this change into the "
+        "migration by hand "
         "(up and down; the expected definition is below), then run `schemactl verify`",
     ]
     assert len(based.migrations()) == 2
 
 
 def test_partially_wrong_migration_is_written_unverified(based: Project, dev_url: str) -> None:
-    # An open engine gap: migra creates the table but not the aggregate.
+    # An open engine gap: migra creates the table but not the text search configuration.
     based.schema(
         "zz.sql",
-        "create table noted (a int, b int);\ncreate aggregate total(int) (sfunc = int4pl, stype = "
-        "int);",
+        "create table noted (a int, b int);\n"
+        "create text search configuration total (copy = simple);",
     )
     result = diff(based, dev_url, "noted")
     assert result.status == "written" and not result.verified
-    assert any("AGGREGATE public.total(integer): missing" in p for p in result.problems)
+    assert any("TEXT SEARCH CONFIGURATION public.total: missing" in p for p in result.problems)
     header = result.up_path.read_text()  # type: ignore[union-attr]
     assert "-- UNVERIFIED" in header and "noted" in header
 

@@ -48,12 +48,15 @@ def test_readme_starts_with_the_two_commands() -> None:
 def test_the_readme_module_map_names_every_module() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split("## Development", 1)[1].split("```", 2)[1]
-    mapped, folder = set(), ""
-    for m in re.finditer(r"^  (  )?([a-z_]+(?:\.py|/))\s", block, re.M):
+    mapped: set[str] = set()
+    folders: list[str] = []  # the enclosing folders, one per two columns of indent
+    for m in re.finditer(r"^  ((?:  )*)([a-z_]+(?:\.py|/))\s", block, re.M):
+        depth = len(m.group(1)) // 2
+        folders = folders[:depth]
         if m.group(2).endswith("/"):
-            folder = m.group(2)
+            folders.append(m.group(2))
         else:
-            mapped.add((folder if m.group(1) else "") + m.group(2))
+            mapped.add("".join(folders) + m.group(2))
     package = ROOT / "src" / "schemactl"
     modules = {
         str(p.relative_to(package)) for p in package.rglob("*.py") if not p.name.startswith("__")

@@ -13,7 +13,7 @@ import pytest
 
 from schemactl import api, engine, runner
 from schemactl.config import SchemaFilter
-from schemactl.engine import enums
+from schemactl.engine.kinds import enums
 
 from .conftest import Project, needs_extension, roundtrip, url_of
 
@@ -31,7 +31,7 @@ def test_raw_migra_drops_sequence_options(project: Project, dev_url: str, server
             engine.inspect(server.sqlalchemy_url(db_a), schemas),
             engine.inspect(server.sqlalchemy_url(db_b), schemas),
         )
-        raw = Migration(i_a, i_b)
+        raw = Migration(i_a.upstream, i_b.upstream)
         raw.add_all_changes()
         assert 'create sequence "public"."t_id_seq";' in raw.sql  # no AS integer: a bigint sequence
         up, _ = engine.both_directions(i_a, i_b)

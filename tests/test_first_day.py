@@ -400,22 +400,28 @@ def test_positions_point_at_the_statement_not_the_comments_before_it(
 def test_apply_refuses_unverified_files_unless_allowed(project: Project, target_url: str) -> None:
     project.schema(
         "t.sql",
-        "create table t (id int);\ncreate aggregate total(int) (sfunc = int4pl, stype = int);\n",
+        "create table t (id int);\ncreate text search configuration total (copy = simple);\n",
     )
-    assert project.cli("diff", "-m", "with aggregate").returncode == 4  # written, marked UNVERIFIED
+    assert (
+        project.cli("diff", "-m", "with search configuration").returncode == 4
+    )  # written, marked UNVERIFIED
     for args in (["apply"], ["apply", "--dry-run"]):
         r = project.cli(*args, "--db", target_url)
         assert r.returncode == 4, r.stderr
         first = r.stderr.splitlines()[0]
         assert first.startswith(
-            "error: generated/0001_with_aggregate.up.sql is marked UNVERIFIED: up: AGGREGATE"
+            "error: generated/0001_with_search_configuration.up.sql is marked UNVERIFIED: "
+            "up: TEXT SEARCH CONFIGURATION"
         )
         assert "--allow-unverified" in r.stderr
     assert _query(target_url, "SELECT count(*) FROM schemactl.migrations") == [(0,)]  # nothing ran
     r = project.cli("apply", "--db", target_url, "--allow-unverified")
-    assert r.returncode == 0 and "applied 0001_with_aggregate" in r.stderr, r.stderr
+    assert r.returncode == 0 and "applied 0001_with_search_configuration" in r.stderr, r.stderr
     r = project.cli("rollback", "--db", target_url, "--steps", "1")
-    assert r.returncode == 4 and "0001_with_aggregate.down.sql is marked UNVERIFIED" in r.stderr
+    assert (
+        r.returncode == 4
+        and "0001_with_search_configuration.down.sql is marked UNVERIFIED" in r.stderr
+    )
     assert (
         project.cli("rollback", "--db", target_url, "--steps", "1", "--allow-unverified").returncode
         == 0

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from . import sqltext
-from .engine.typechange import LOSES_DATA, LOSSLESS, TypeChange
+from .engine.kinds.column_types import LOSES_DATA, LOSSLESS, TypeChange
 
 _IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
 _QNAME = rf"{_IDENT}(?:\s*\.\s*{_IDENT})*"

@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .config import SchemaFilter
+from .engine.kinds import NOT_DIFFED
 from .pgserver import Sandbox
 
 _HEADER = re.compile(
@@ -61,30 +62,6 @@ class Difference:
 
 # pg_dump object types that neither migra nor schemactl's own layer diff (docs/engine-notes.md);
 # longest first, so that "PUBLICATION TABLE" is not taken for "PUBLICATION".
-NOT_DIFFED = (
-    "PUBLICATION TABLES IN SCHEMA",
-    "TEXT SEARCH CONFIGURATION",
-    "TEXT SEARCH DICTIONARY",
-    "FOREIGN DATA WRAPPER",
-    "TEXT SEARCH TEMPLATE",
-    "PROCEDURAL LANGUAGE",
-    "TEXT SEARCH PARSER",
-    "PUBLICATION TABLE",
-    "OPERATOR FAMILY",
-    "OPERATOR CLASS",
-    "ACCESS METHOD",
-    "USER MAPPING",
-    "SUBSCRIPTION",
-    "PUBLICATION",
-    "CONVERSION",
-    "AGGREGATE",
-    "TRANSFORM",
-    "OPERATOR",
-    "SERVER",
-    "CAST",
-)
-
-
 @dataclass
 class Snapshot:
     """A database's schema as normalised pg_dump entries, keyed by object."""

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .catalog import rows
+from .kind import Diff, Kind
 from .statements import Key, Statement, parse
 
 Whole = tuple[str, str, str]  # (family, schema, name): an object without its parts
@@ -204,3 +205,16 @@ def _without_repeated_index_creates(statements: list[str]) -> list[str]:
             live = {t for t in live if parse(t).name != st.name}
         out.append(text)
     return out
+
+
+class DependencyOrder(Kind):
+    name = "dependencies"
+
+    def read(self, conn: Any, keeps: Any) -> Dependencies:
+        return read(conn, keeps)
+
+    def finish(self, diff: Diff, statements: list[str]) -> list[str]:
+        return order(statements, diff.source[self.name], diff.target[self.name])
+
+
+KIND = DependencyOrder()

@@ -42,6 +42,8 @@ _OBJECT_KINDS = {
     "RULE": ("relation", "rule"),
     "POLICY": ("relation", "policy"),
     "PUBLICATION": ("publication", "publication"),
+    "STATISTIC_EXT": ("statistics", "statistics"),
+    "EVENT_TRIGGER": ("event trigger", "event trigger"),
 }
 
 
@@ -181,6 +183,19 @@ def _create_part(kind: str, name_attr: str) -> Any:
     return read
 
 
+def _create_statistics(text: str, node: Any) -> Statement:
+    name = _name(node.defnames) if node.defnames else None
+    creates = frozenset({("statistics", *name, None)}) if name else frozenset()
+    return Statement(text, "create", "statistics", name, creates=creates)
+
+
+def _create_event_trigger(text: str, node: Any) -> Statement:
+    name = ("", node.trigname)
+    return Statement(
+        text, "create", "event trigger", name, creates=frozenset({("event trigger", *name, None)})
+    )
+
+
 def _create_schema(text: str, node: Any) -> Statement:
     name = (node.schemaname, node.schemaname)
     return Statement(text, "create", "schema", name, creates=frozenset({("schema", *name, None)}))
@@ -266,6 +281,8 @@ def _alter_table(text: str, node: Any) -> Statement:
                 uses.add(_whole("relation", (table[0], definition.indexname)))
         elif sub in ("AttachPartition", "DetachPartition"):
             uses.add(_whole("relation", _range(definition.name)))
+        elif sub == "ReplicaIdentity" and definition.name:  # … USING INDEX needs the index
+            uses.add(_whole("relation", (table[0], definition.name)))
         elif sub == "ValidateConstraint":  # needs the constraint, added NOT VALID before
             uses.add(_part(table, part, family))
         elif sub == "ColumnDefault" and definition is None:
@@ -339,6 +356,8 @@ _READERS: dict[str, Any] = {
     "RuleStmt": _create_part("rule", "rulename"),
     "CreatePolicyStmt": _create_part("policy", "policy_name"),
     "CreateSchemaStmt": _create_schema,
+    "CreateStatsStmt": _create_statistics,
+    "CreateEventTrigStmt": _create_event_trigger,
     "CreateExtensionStmt": _create_extension,
     "DropStmt": _drop,
     "AlterTableStmt": _alter_table,

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .catalog import bare, created_names, ident, rows
+from ..catalog import bare, created_names, ident, rows
+from ..kind import Diff, Kind
 
 
 @dataclass(frozen=True)
@@ -56,3 +57,16 @@ def rename_statements(
             out.append(rename)
         # else: inherited in both states, so the parent's name, renamed on the parent
     return out
+
+
+class NotNullNames(Kind):
+    name = "not_null"
+
+    def read(self, conn: Any, keeps: Any) -> dict[tuple[str, str], NotNull]:
+        return read_not_null_names(conn, keeps)
+
+    def finish(self, diff: Diff, statements: list[str]) -> list[str]:
+        return rename_statements(statements, diff.source[self.name], diff.target[self.name])
+
+
+KIND = NotNullNames()

@@ -1,13 +1,14 @@
-"""Statement-order and statement-text fixes on migra's output that need no catalog query of
-their own: composite and domain types before their users, identities before defaults,
-generated columns, superseded defaults, NOT VALID constraints validated last."""
+"""Columns and the types they use, on the assembled migration: composite types before their
+users, identities before defaults, generated columns re-generated, superseded defaults left
+out. None needs a catalog query of its own."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from . import catalog
+from .. import catalog
+from ..kind import Diff, Kind
 
 _CREATE_COMPOSITE = re.compile(r"^create type\s+\S+\s+as\s*\(", re.I)
 # The first statement that can use a composite type: tables, columns, functions, views.
@@ -143,71 +144,12 @@ def drop_superseded_defaults(statements: list[str]) -> list[str]:
     return out
 
 
-def with_domains(
-    statements: list[str], create: list[str], alter: list[str], drop: list[str]
-) -> list[str]:
-    """Place domain statements among migra's (docs/engine-notes.md, "domains").
+class Columns(Kind):
+    name = "columns"
 
-    Creates and alters go right after the last schema/extension/type/collation creation (a
-    domain may be over an enum or in a new schema, and tables and functions may use it).
-    Drops go after the last statement that can still use the domain (table, column, view,
-    function changes) and before types, schemas and extensions are dropped.
-    """
-
-    def matching(pattern: re.Pattern[str]) -> list[int]:
-        return [i for i, s in enumerate(statements) if pattern.match(s.strip())]
-
-    users = matching(_DOMAIN_USERS)
-    after_users = max(users, default=-1) + 1
-    at_drop = next((i for i in matching(_DROP_BASE) if i >= after_users), len(statements))
-    out = statements[:at_drop] + drop + statements[at_drop:]
-    at_create = max(matching(_CREATE_BASE), default=-1) + 1
-    if at_create > at_drop:
-        at_create += len(drop)
-    return out[:at_create] + create + alter + out[at_create:]
+    def finish(self, diff: Diff, statements: list[str]) -> list[str]:
+        statements = regenerate_columns(statements, diff.target.upstream)
+        return drop_superseded_defaults(identity_before_default(reorder(statements)))
 
 
-_DOMAIN_USERS = re.compile(
-    r"^(?:alter table|drop table|drop view|drop materialized view|drop function|drop procedure)\b",
-    re.I,
-)
-_DROP_BASE = re.compile(r"^drop (?:type|schema|extension|collation)\b", re.I)
-_CREATE_BASE = re.compile(r"^create (?:schema|extension|type|collation)\b", re.I)
-_ADD_NOT_VALID = re.compile(
-    r"^alter table (?P<table>\S+) add constraint (?P<name>\S+) (?P<body>.*) not valid;$",
-    re.I | re.S,
-)
-_VALIDATE = re.compile(r"^alter table (?P<table>\S+) validate constraint (?P<name>\S+);$", re.I)
-
-
-def fix_validation(statements: list[str], i_target: Any) -> list[str]:
-    """Keep NOT VALID constraints not valid, and add partitioned tables' constraints directly.
-
-    migra adds every check and foreign key `not valid` and then validates it, a safe pattern
-    that (a) validates constraints the DDL declares NOT VALID, and (b) fails on partitioned
-    tables, where PostgreSQL does not allow NOT VALID foreign keys.
-    """
-    partitioned = {name for name, t in i_target.tables.items() if t.relationtype == "p"}
-    declared_not_valid = {
-        (c.quoted_full_table_name, c.quoted_name)
-        for c in i_target.constraints.values()
-        if c.definition.rstrip().upper().endswith("NOT VALID")
-    }
-    out = []
-    for statement in statements:
-        text = statement.strip()
-        m = _ADD_NOT_VALID.match(text)
-        if m and (
-            m.group("table") in partitioned
-            or (m.group("table"), m.group("name")) in declared_not_valid
-        ):
-            table, name, body = m.group("table"), m.group("name"), m.group("body")
-            statement = f"alter table {table} add constraint {name} {body};"
-        v = _VALIDATE.match(text)
-        if v and (
-            v.group("table") in partitioned
-            or (v.group("table"), v.group("name")) in declared_not_valid
-        ):
-            continue
-        out.append(statement)
-    return out
+KIND = Columns()

@@ -7,7 +7,8 @@ import copy
 import re
 from typing import Any
 
-from .catalog import bare, ident, rows
+from ..catalog import bare, ident, parents, rows
+from ..kind import Diff, Kind, Phase
 
 
 def drop_partition_clones(conn: Any, inspector: Any) -> None:
@@ -38,13 +39,13 @@ _CREATE_SUBPARTITIONED = re.compile(
 )
 
 
-def fix_subpartitions(statements: list[str], i_target: Any) -> list[str]:
+def fix_subpartitions(statements: list[str], i_target: Any, keys: dict[str, str]) -> list[str]:
     """Write a partition that is partitioned itself as `create table t partition of p <bound>
     partition by <key>` (schemainspect writes its bound where the key belongs)."""
     out = []
     for statement in statements:
         m = _CREATE_SUBPARTITIONED.match(statement.strip())
-        key = i_target.schemactl_subpartition_keys.get(m.group("name")) if m else None
+        key = keys.get(m.group("name")) if m else None
         if m and key:
             parent = i_target.tables[m.group("name")].parent_table
             name, bound = m.group("name"), m.group("bound")
@@ -260,3 +261,43 @@ def detach_before_drop(statements: list[str], i_from: Any) -> list[str]:
             out.append(f"alter table {table.parent_table} detach partition {m.group('name')};")  # type: ignore[union-attr]
         out.append(statement)
     return out
+
+
+class Partitions(Kind):
+    name = "partitions"
+
+    def read(self, conn: Any, keeps: Any) -> dict[str, Any]:
+        return {
+            "subpartition_keys": read_subpartition_keys(conn, keeps),
+            "index_attachments": read_index_attachments(conn, keeps),
+        }
+
+    def adjust(self, conn: Any, keeps: Any, inspector: Any, data: Any) -> None:
+        add_partitioned_dependents(conn, keeps, inspector.selectables)
+        drop_partition_clones(conn, inspector)
+        for relation in inspector.relations.values():
+            # schemainspect's ATTACH PARTITION statement reads `partition_spec`, an attribute
+            # it never sets (AttributeError when a table becomes a partition): `partition_def`.
+            relation.partition_spec = relation.partition_def
+
+    def prepare(self, diff: Diff) -> None:
+        source, release, own = rebuilt_tables(diff.source.upstream, diff.target.upstream)
+        diff.source = diff.source.replacing(source)
+        diff.place(Phase.RELEASE, release)
+        diff.place(Phase.OWN, own)
+
+    def rewrite(self, diff: Diff) -> None:
+        source, target = diff.source.upstream, diff.target.upstream
+        statements = fix_attach(diff.statements, {**parents(target), **parents(source)})
+        statements = fix_subpartitions(
+            statements, target, diff.target[self.name]["subpartition_keys"]
+        )
+        statements = detach_before_drop(statements, source)
+        diff.statements = fix_index_attachments(
+            statements,
+            diff.source[self.name]["index_attachments"],
+            diff.target[self.name]["index_attachments"],
+        )
+
+
+KIND = Partitions()

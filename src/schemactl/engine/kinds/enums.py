@@ -8,7 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .catalog import changed, literal, not_replaceable
+from ..catalog import changed, literal, not_replaceable
+from ..kind import Diff, Kind
 
 
 @dataclass(frozen=True)
@@ -239,3 +240,26 @@ def functions_follow_enum_rewrites(i_from: Any, i_target: Any) -> tuple[Any, Any
     if not keys:
         return i_from, i_target
     return changed(i_from, keys), not_replaceable(i_target, keys)
+
+
+class Enums(Kind):
+    name = "enums"
+
+    def prepare(self, diff: Diff) -> None:
+        source, additions = enum_additions(diff.source.upstream, diff.target.upstream)
+        diff.notes[self.name] = additions
+        source, changed_target = functions_follow_enum_rewrites(source, diff.target.upstream)
+        diff.source = diff.source.replacing(source)
+        diff.target = diff.target.replacing(views_follow_enum_rewrites(source, changed_target))
+
+    def rewrite(self, diff: Diff) -> None:
+        diff.statements = rewrite_enum_arrays(
+            diff.statements, diff.source.upstream, diff.target.upstream
+        )
+
+    def finish(self, diff: Diff, statements: list[str]) -> list[str]:
+        additions = diff.notes.get(self.name, [])
+        return additions_first(additions, statements) + statements
+
+
+KIND = Enums()

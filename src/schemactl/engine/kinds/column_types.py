@@ -21,7 +21,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .catalog import rows
+from ..catalog import rows
+from ..kind import Diff, Kind
 
 LOSSLESS, MAY_FAIL, LOSES_DATA = "lossless", "may-fail", "loses-data"
 _RANK = {LOSSLESS: 0, MAY_FAIL: 1, LOSES_DATA: 2}
@@ -403,3 +404,33 @@ def drop_needless_using(
                 )
         out.append(statement)
     return out
+
+
+def changes_in(
+    statements: list[str], source: Any, target: Any
+) -> dict[tuple[str, str], TypeChange]:
+    """What each column type change in `statements` (from `source` to `target`, two
+    Inspections) does to stored values."""
+
+    def labels(inspector: Any) -> dict[str, list[str]]:
+        return {f"{e.schema}.{e.name}": list(e.elements) for e in inspector.enums.values()}
+
+    return type_changes(
+        statements,
+        source[KIND.name],
+        target[KIND.name],
+        (labels(source.upstream), labels(target.upstream)),
+    )
+
+
+class ColumnTypes(Kind):
+    name = "types"
+
+    def read(self, conn: Any, keeps: Any) -> Catalog:
+        return read_catalog(conn, keeps)
+
+    def finish(self, diff: Diff, statements: list[str]) -> list[str]:
+        return drop_needless_using(statements, changes_in(statements, diff.source, diff.target))
+
+
+KIND = ColumnTypes()

@@ -1,77 +1,14 @@
-"""Comments and privileges, which migra does not diff (or only partly): read with our own
-queries (`sql/comments.sql`, `sql/privileges.sql`) and turned into COMMENT / GRANT / REVOKE.
-Removals run first, while every object of the old state exists; additions run last, once
-every object of the new state exists.
-"""
+"""Privileges and default privileges, which migra diffs only partly (`sql/privileges.sql`,
+`sql/default_privileges.sql`): revokes run first, while every object of the old state exists;
+grants run last, once every object of the new state does."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalog import bare, created_names, dropped_names, ident, literal, rows
-
-
-@dataclass(frozen=True)
-class Comment:
-    """A COMMENT ON some object."""
-
-    type: str  # as pg_identify_object names it: "table", "table column", "function", ...
-    schema: str | None  # None: database-wide (event triggers)
-    identity: str  # as COMMENT ON accepts it, e.g. public.t.id or c on public.t
-    text: str
-    owner: str  # the relation, function, type or schema it belongs to
-
-    @property
-    def target(self) -> str:
-        """`TABLE public.t`, `CONSTRAINT c ON DOMAIN public.d`, ... for COMMENT ON."""
-        kind = self.type
-        if kind.endswith(" column"):
-            return f"COLUMN {self.identity}"
-        if kind == "domain constraint":
-            name, _, domain = self.identity.partition(" on ")
-            return f"CONSTRAINT {name} ON DOMAIN {domain}"
-        if kind == "table constraint":
-            return f"CONSTRAINT {self.identity}"
-        if kind == "composite type":
-            return f"TYPE {self.identity}"
-        if kind == "statistics object":
-            return f"STATISTICS {self.identity}"
-        return f"{kind.upper()} {self.identity}"
-
-    def statement(self, text: str | None) -> str:
-        """COMMENT ON this object IS `text` (NULL removes it)."""
-        return f"comment on {self.target} is {'null' if text is None else literal(text)};"
-
-
-def read_comments(conn: Any, keeps: Any) -> dict[tuple[str, str], Comment]:
-    """Return the comments on objects in the schemas `keeps(schema)` accepts."""
-    found = (Comment(*row) for row in rows(conn, "comments"))
-    return {(c.type, c.identity): c for c in found if keeps(c.schema)}
-
-
-def comment_statements(
-    statements: list[str],
-    before: dict[tuple[str, str], Comment],
-    after: dict[tuple[str, str], Comment],
-) -> tuple[list[str], list[str]]:
-    """Return (first, last): comments to remove before anything else runs (every object of
-    the old state still exists then), and comments to set after everything else (every
-    object of the new state exists then), including those on objects the migration
-    re-creates (a new object starts without a comment)."""
-    recreated, dropped = created_names(statements), dropped_names(statements)
-    # Objects the migration drops take their comments with them.
-    first = [
-        c.statement(None)
-        for key, c in before.items()
-        if key not in after and bare(c.owner) not in dropped
-    ]
-    last = [
-        c.statement(c.text)
-        for key, c in after.items()
-        if key not in before or before[key].text != c.text or bare(c.owner) in recreated
-    ]
-    return first, last
+from ..catalog import bare, created_names, dropped_names, ident, rows
+from ..kind import Diff, Kind, Phase
 
 
 @dataclass(frozen=True)
@@ -171,3 +108,25 @@ def default_privilege_statements(
             option = " with grant option" if grantable else ""
             grants.append(f"{prefix} grant {privilege.lower()} on {what} to {grantee}{option};")
     return revokes, grants
+
+
+class Privileges(Kind):
+    name = "privileges"
+
+    def read(self, conn: Any, keeps: Any) -> tuple[set[Grant], DefaultPrivileges]:
+        return read_grants(conn, keeps), read_default_privileges(conn, keeps)
+
+    def emit(self, diff: Diff) -> None:
+        (grants_before, defaults_before), (grants_after, defaults_after) = (
+            diff.source[self.name],
+            diff.target[self.name],
+        )
+        revokes, grants = grant_statements(diff.statements, grants_before, grants_after)
+        default_revokes, default_grants = default_privilege_statements(
+            defaults_before, defaults_after
+        )
+        diff.place(Phase.REVOKES, default_revokes + revokes)
+        diff.place(Phase.GRANTS, grants + default_grants)
+
+
+KIND = Privileges()

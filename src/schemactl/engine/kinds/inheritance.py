@@ -1,14 +1,13 @@
-"""Where migra puts statements, fixed: table inheritance, functions that tables call,
-functions over views, indexes that a dropped constraint took along. Each fix reads what it
-needs with its own query in `sql/`.
-"""
+"""Table inheritance: a child keeps only its own columns, and is created after its parents and
+dropped before them (docs/engine-notes.md, "table inheritance")."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from .catalog import ident, rows
+from ..catalog import ident, parents, rows
+from ..kind import Diff, Kind
 
 
 def read_inherited_columns(conn: Any, keeps: Any) -> dict[str, set[str]]:
@@ -25,12 +24,18 @@ _CREATE_INHERITING = re.compile(
     r"\(\n(?P<columns>.*)\n\) inherits \((?P<parents>[^)]*)\);$",
     re.I | re.S,
 )
+
+
 _ALTER_COLUMN = re.compile(
     r'^alter table (?P<table>"(?:[^"]|"")+"\."(?:[^"]|"")+") (?P<action>add|drop) column '
     r'(?P<column>"(?:[^"]|"")+")',
     re.I,
 )
+
+
 _DROP_TABLE = re.compile(r'^drop table (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+");$', re.I)
+
+
 _QUOTED = re.compile(r'"(?:[^"]|"")+"\."(?:[^"]|"")+"')
 
 
@@ -116,62 +121,17 @@ def _drop_name(statement: str) -> str | None:
     return m.group("name") if m else None
 
 
-_DROP_CONSTRAINT = re.compile(r"^alter table (?P<table>\S+) drop constraint (?P<name>\S+);$", re.I)
+class Inheritance(Kind):
+    name = "inheritance"
+
+    def read(self, conn: Any, keeps: Any) -> dict[str, set[str]]:
+        return read_inherited_columns(conn, keeps)
+
+    def rewrite(self, diff: Diff) -> None:
+        source, target = diff.source.upstream, diff.target.upstream
+        diff.statements = fix_inheritance(
+            diff.statements, {**parents(target), **parents(source)}, diff.target[self.name]
+        )
 
 
-def keep_standalone_indexes(statements: list[str], i_from: Any, i_target: Any) -> list[str]:
-    """Re-create an index that a dropped UNIQUE/PRIMARY KEY constraint took with it, when the
-    index itself should stay (the constraint had been added `USING INDEX`)."""
-    owned = {
-        (c.quoted_full_table_name, c.quoted_name): c for c in i_from.constraints.values() if c.index
-    }
-    constrained = {
-        (c.quoted_full_table_name, c.quoted_name) for c in i_target.constraints.values() if c.index
-    }
-    out = []
-    for statement in statements:
-        out.append(statement)
-        m = _DROP_CONSTRAINT.match(statement.strip())
-        if (
-            not m
-            or (m.group("table"), m.group("name")) not in owned
-            or (m.group("table"), m.group("name")) in constrained
-        ):
-            continue
-        schema = owned[(m.group("table"), m.group("name"))].schema
-        index = i_target.indexes.get(f"{ident(schema)}.{m.group('name')}")
-        if index is not None:
-            out.append(index.create_statement)
-    return out
-
-
-_MATVIEW = re.compile(
-    r"^(?P<verb>create|drop) materialized view (?:if exists )?(?P<name>[^\s;]+)", re.I
-)
-
-
-def reindex_recreated_matviews(statements: list[str], i_target: Any) -> list[str]:
-    """Create again the indexes of a materialized view that migra drops and creates.
-
-    Dropping the view drops its indexes, but migra compares them as unchanged and leaves
-    them out; each is created right after its view.
-    """
-    seen: dict[str, set[str]] = {"create": set(), "drop": set()}
-    for s in statements:
-        if m := _MATVIEW.match(s.strip()):
-            seen[m.group("verb").lower()].add(m.group("name"))
-    recreated = seen["create"] & seen["drop"]
-    if not recreated:
-        return statements
-    out = []
-    for s in statements:
-        out.append(s)
-        m = _MATVIEW.match(s.strip())
-        if m and m.group("verb").lower() == "create" and m.group("name") in recreated:
-            out += [
-                i.create_statement
-                for i in i_target.indexes.values()
-                if i.quoted_full_table_name == m.group("name")
-                and i.create_statement not in statements
-            ]
-    return out
+KIND = Inheritance()

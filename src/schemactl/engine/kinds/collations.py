@@ -1,0 +1,113 @@
+"""Collations: migra reads every ICU locale as 'None', so it writes them wrong and sees no
+change; definitions come from the catalog (`sql/collations.sql`). New tables keep their
+columns' COLLATE clauses (schemainspect leaves them out of CREATE TABLE)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..catalog import Named, literal, rows
+from ..kind import Diff, Kind
+
+
+@dataclass(frozen=True)
+class Collation(Named):
+    """A collation's definition as PostgreSQL stores it."""
+
+    provider: str  # i = icu, c = libc, d = default
+    lc_collate: str | None
+    lc_ctype: str | None
+    icu_locale: str | None
+    deterministic: bool
+
+    @property
+    def create_statement(self) -> str:
+        """A CREATE COLLATION that reproduces this one."""
+        if self.provider == "i":
+            options = f"provider = icu, locale = {literal(self.icu_locale or '')}"
+        else:
+            options = (
+                f"provider = libc, lc_collate = {literal(self.lc_collate or '')}, "
+                f"lc_ctype = {literal(self.lc_ctype or '')}"
+            )
+        if not self.deterministic:
+            options += ", deterministic = false"
+        return f"create collation if not exists {self.quoted} ({options});"
+
+
+def read_collations(conn: Any, keeps: Any) -> dict[str, Collation]:
+    """Return the collations in the schemas `keeps(schema)` accepts, by quoted name."""
+    found = (Collation(*row) for row in rows(conn, "collations"))
+    return {c.quoted: c for c in found if keeps(c.schema)}
+
+
+_CREATE_COLLATION = re.compile(
+    r'^create collation if not exists (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+") \(', re.I
+)
+
+
+def fix_collations(
+    statements: list[str], before: dict[str, Collation], after: dict[str, Collation]
+) -> list[str]:
+    """Rewrite migra's CREATE COLLATION statements from the catalog (ICU locales included), and
+    re-create collations whose definition changed (migra reads every ICU locale as 'None', so
+    it sees no change). Columns using a re-created collation make the DROP fail: `diff`'s
+    verification then reports it."""
+    changed = [c for name, c in sorted(after.items()) if name in before and before[name] != c]
+    out = [s for c in changed for s in (f"drop collation {c.quoted};", c.create_statement)]
+    for statement in statements:
+        m = _CREATE_COLLATION.match(statement.strip())
+        collation = after.get(m.group("name")) if m else None
+        out.append(collation.create_statement if collation is not None else statement)
+    return out
+
+
+_COLLATED: dict[type, type] = {}
+
+
+def _collated_column_class(base: type) -> type:
+    """A subclass of schemainspect's column class whose definition keeps its COLLATE clause.
+
+    schemainspect adds the collation to `ADD COLUMN` but leaves it out of the column list of
+    `CREATE TABLE`, so new tables lose their columns' collations (docs/engine-notes.md).
+    """
+    if base.__name__ == "CollatedColumn":
+        return base
+    if base not in _COLLATED:
+
+        class CollatedColumn(base):  # type: ignore[misc]
+            @property
+            def creation_clause(self) -> str:
+                plain: str = super().creation_clause
+                head = f"{self.quoted_name} {self.dbtypestr}"
+                collation: str = self.collation_subclause
+                return head + collation + plain[len(head) :]
+
+            @property
+            def add_column_clause(self) -> str:
+                return f"add column {self.creation_clause}"
+
+        _COLLATED[base] = CollatedColumn
+    return _COLLATED[base]
+
+
+class Collations(Kind):
+    name = "collations"
+
+    def read(self, conn: Any, keeps: Any) -> dict[str, Collation]:
+        return read_collations(conn, keeps)
+
+    def adjust(self, conn: Any, keeps: Any, inspector: Any, data: Any) -> None:
+        for relation in inspector.relations.values():
+            for column in relation.columns.values():
+                column.__class__ = _collated_column_class(type(column))
+
+    def rewrite(self, diff: Diff) -> None:
+        diff.statements = fix_collations(
+            diff.statements, diff.source[self.name], diff.target[self.name]
+        )
+
+
+KIND = Collations()

@@ -1,0 +1,48 @@
+"""Functions whose signature CREATE OR REPLACE cannot change (docs/engine-notes.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..catalog import not_replaceable
+from ..kind import Diff, Kind
+
+
+def _signature_changes(i_from: Any, i_target: Any) -> Any:
+    """Make migra drop and create functions that CREATE OR REPLACE cannot change.
+
+    PostgreSQL refuses to replace a function whose result type, OUT parameters or parameter
+    names change, or that loses a parameter default; migra writes CREATE OR REPLACE for all
+    of them. Such functions answer "not replaceable", so migra drops them (and the views
+    that use them) and creates them again.
+    """
+
+    def changed(new: Any, old: Any) -> bool:
+        names = [i.name for i in new.inputs] != [i.name for i in old.inputs]
+        lost_default = any(
+            o.default and not n.default for o, n in zip(old.inputs, new.inputs, strict=False)
+        )
+        return (
+            (new.returntype, new.result_string) != (old.returntype, old.result_string)
+            or names
+            or lost_default
+        )
+
+    keys = {
+        k
+        for k, f in i_target.functions.items()
+        if k in i_from.functions and changed(f, i_from.functions[k])
+    }
+    return not_replaceable(i_target, keys) if keys else i_target
+
+
+class Functions(Kind):
+    name = "functions"
+
+    def prepare(self, diff: Diff) -> None:
+        diff.target = diff.target.replacing(
+            _signature_changes(diff.source.upstream, diff.target.upstream)
+        )
+
+
+KIND = Functions()

@@ -1,0 +1,49 @@
+"""Materialized views: the indexes of one migra drops and creates are created again."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..kind import Diff, Kind
+
+_MATVIEW = re.compile(
+    r"^(?P<verb>create|drop) materialized view (?:if exists )?(?P<name>[^\s;]+)", re.I
+)
+
+
+def reindex_recreated_matviews(statements: list[str], i_target: Any) -> list[str]:
+    """Create again the indexes of a materialized view that migra drops and creates.
+
+    Dropping the view drops its indexes, but migra compares them as unchanged and leaves
+    them out; each is created right after its view.
+    """
+    seen: dict[str, set[str]] = {"create": set(), "drop": set()}
+    for s in statements:
+        if m := _MATVIEW.match(s.strip()):
+            seen[m.group("verb").lower()].add(m.group("name"))
+    recreated = seen["create"] & seen["drop"]
+    if not recreated:
+        return statements
+    out = []
+    for s in statements:
+        out.append(s)
+        m = _MATVIEW.match(s.strip())
+        if m and m.group("verb").lower() == "create" and m.group("name") in recreated:
+            out += [
+                i.create_statement
+                for i in i_target.indexes.values()
+                if i.quoted_full_table_name == m.group("name")
+                and i.create_statement not in statements
+            ]
+    return out
+
+
+class MaterializedViews(Kind):
+    name = "matviews"
+
+    def rewrite(self, diff: Diff) -> None:
+        diff.statements = reindex_recreated_matviews(diff.statements, diff.target.upstream)
+
+
+KIND = MaterializedViews()
