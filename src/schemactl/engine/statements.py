@@ -65,9 +65,31 @@ class Statement:
     uses: frozenset[Key] = frozenset()  # objects named in the text that must exist
 
     @property
-    def qualified(self) -> str | None:
-        """The object's name as `schema.name` (unquoted), or None."""
-        return None if self.name is None else f"{self.name[0]}.{self.name[1]}"
+    def quoted(self) -> str | None:
+        """The object's name as migra and the catalog queries write it: `"schema"."name"`."""
+        return None if self.name is None else _quoted(self.name)
+
+    @property
+    def quoted_table(self) -> str | None:
+        """`table`, quoted the same way."""
+        return None if self.table is None else _quoted(self.table)
+
+    @property
+    def quoted_target(self) -> str | None:
+        """`target` (a column or constraint), quoted."""
+        return None if self.target is None else _ident(self.target)
+
+    def is_(self, verb: str, *kinds: str) -> bool:
+        """Whether this is `verb` on one of `kinds` (any kind when none is given)."""
+        return self.verb == verb and (not kinds or self.kind in kinds)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quoted(name: Name) -> str:
+    return f"{_ident(name[0])}.{_ident(name[1])}"
 
 
 @lru_cache(maxsize=65536)
@@ -253,6 +275,7 @@ _SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "AlterColumnType": ("alter column type", ("changes", "releases")),
     "ColumnDefault": ("alter column default", ("changes", "releases")),
     "DropIdentity": ("drop identity", ("releases",)),
+    "AddIdentity": ("add identity", ()),
     "AttachPartition": ("attach partition", ()),
     "DetachPartition": ("detach partition", ()),
     "ValidateConstraint": ("validate constraint", ()),
@@ -285,8 +308,9 @@ def _alter_table(text: str, node: Any) -> Statement:
             uses.add(_whole("relation", (table[0], definition.name)))
         elif sub == "ValidateConstraint":  # needs the constraint, added NOT VALID before
             uses.add(_part(table, part, family))
-        elif sub == "ColumnDefault" and definition is None:
-            joins = ("releases",)  # DROP DEFAULT
+        elif sub == "ColumnDefault":
+            label = "set default" if definition is not None else "drop default"
+            joins = joins if definition is not None else ("releases",)
         if i == 0:
             action, target = label, part
         for joined in joins if part else ():
@@ -344,9 +368,9 @@ _READERS: dict[str, Any] = {
     "IndexStmt": _create_index,
     "CreateFunctionStmt": _create_function,
     "DefineStmt": _define,
-    "CompositeTypeStmt": _create_type("type", "typevar", ranged=True),
-    "CreateEnumStmt": _create_type("type", "typeName"),
-    "CreateRangeStmt": _create_type("type", "typeName"),
+    "CompositeTypeStmt": _create_type("composite type", "typevar", ranged=True),
+    "CreateEnumStmt": _create_type("enum", "typeName"),
+    "CreateRangeStmt": _create_type("range", "typeName"),
     "CreateDomainStmt": _create_type("domain", "domainname"),
     "ViewStmt": _create_relation("view", "view"),
     "CreateSeqStmt": _create_relation("sequence", "sequence"),

@@ -4,12 +4,12 @@ columns' COLLATE clauses (schemainspect leaves them out of CREATE TABLE)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..catalog import Named, literal, rows
 from ..kind import Diff, Kind
+from ..statements import parse
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,6 @@ def read_collations(conn: Any, keeps: Any) -> dict[str, Collation]:
     return {c.quoted: c for c in found if keeps(c.schema)}
 
 
-_CREATE_COLLATION = re.compile(
-    r'^create collation if not exists (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+") \(', re.I
-)
-
-
 def fix_collations(
     statements: list[str], before: dict[str, Collation], after: dict[str, Collation]
 ) -> list[str]:
@@ -58,8 +53,8 @@ def fix_collations(
     changed = [c for name, c in sorted(after.items()) if name in before and before[name] != c]
     out = [s for c in changed for s in (f"drop collation {c.quoted};", c.create_statement)]
     for statement in statements:
-        m = _CREATE_COLLATION.match(statement.strip())
-        collation = after.get(m.group("name")) if m else None
+        st = parse(statement.strip())
+        collation = after.get(st.quoted or "") if st.is_("create", "collation") else None
         out.append(collation.create_statement if collation is not None else statement)
     return out
 

@@ -3,19 +3,13 @@ an index that a dropped constraint took along created again where it should stay
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..catalog import ident
 from ..kind import Diff, Kind
+from ..statements import parse
 
-_ADD_NOT_VALID = re.compile(
-    r"^alter table (?P<table>\S+) add constraint (?P<name>\S+) (?P<body>.*) not valid;$",
-    re.I | re.S,
-)
-
-
-_VALIDATE = re.compile(r"^alter table (?P<table>\S+) validate constraint (?P<name>\S+);$", re.I)
+_NOT_VALID = " not valid;"
 
 
 def fix_validation(statements: list[str], i_target: Any) -> list[str]:
@@ -34,24 +28,16 @@ def fix_validation(statements: list[str], i_target: Any) -> list[str]:
     out = []
     for statement in statements:
         text = statement.strip()
-        m = _ADD_NOT_VALID.match(text)
-        if m and (
-            m.group("table") in partitioned
-            or (m.group("table"), m.group("name")) in declared_not_valid
-        ):
-            table, name, body = m.group("table"), m.group("name"), m.group("body")
-            statement = f"alter table {table} add constraint {name} {body};"
-        v = _VALIDATE.match(text)
-        if v and (
-            v.group("table") in partitioned
-            or (v.group("table"), v.group("name")) in declared_not_valid
-        ):
+        st = parse(text)
+        keep_as_declared = st.quoted_table in partitioned or (
+            (st.quoted_table, st.quoted_target) in declared_not_valid
+        )
+        if st.action == "add constraint" and text.lower().endswith(_NOT_VALID) and keep_as_declared:
+            statement = text[: -len(_NOT_VALID)] + ";"
+        if st.action == "validate constraint" and keep_as_declared:
             continue
         out.append(statement)
     return out
-
-
-_DROP_CONSTRAINT = re.compile(r"^alter table (?P<table>\S+) drop constraint (?P<name>\S+);$", re.I)
 
 
 def keep_standalone_indexes(statements: list[str], i_from: Any, i_target: Any) -> list[str]:
@@ -66,15 +52,12 @@ def keep_standalone_indexes(statements: list[str], i_from: Any, i_target: Any) -
     out = []
     for statement in statements:
         out.append(statement)
-        m = _DROP_CONSTRAINT.match(statement.strip())
-        if (
-            not m
-            or (m.group("table"), m.group("name")) not in owned
-            or (m.group("table"), m.group("name")) in constrained
-        ):
+        st = parse(statement.strip())
+        key = (st.quoted_table, st.quoted_target)
+        if st.action != "drop constraint" or key not in owned or key in constrained:
             continue
-        schema = owned[(m.group("table"), m.group("name"))].schema
-        index = i_target.indexes.get(f"{ident(schema)}.{m.group('name')}")
+        schema = owned[key].schema
+        index = i_target.indexes.get(f"{ident(schema)}.{st.quoted_target}")
         if index is not None:
             out.append(index.create_statement)
     return out

@@ -3,12 +3,12 @@ come from the catalog (`sql/domains.sql`), and the statements are placed among m
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..catalog import rows
 from ..kind import Diff, Kind
+from ..statements import parse
 
 
 @dataclass(frozen=True)
@@ -96,29 +96,24 @@ def with_domains(
     function changes) and before types, schemas and extensions are dropped.
     """
 
-    def matching(pattern: re.Pattern[str]) -> list[int]:
-        return [i for i, s in enumerate(statements) if pattern.match(s.strip())]
-
-    users = matching(_DOMAIN_USERS)
+    parsed = [parse(s.strip()) for s in statements]
+    users = [
+        i
+        for i, st in enumerate(parsed)
+        if st.is_("alter", "table")
+        or st.is_("drop", "table", "view", "materialized view", "function", "procedure")
+    ]
     after_users = max(users, default=-1) + 1
-    at_drop = next((i for i in matching(_DROP_BASE) if i >= after_users), len(statements))
+    bases = ("type", "schema", "extension", "collation")
+    drops = [i for i, st in enumerate(parsed) if st.is_("drop", *bases)]
+    at_drop = next((i for i in drops if i >= after_users), len(statements))
     out = statements[:at_drop] + drop + statements[at_drop:]
-    at_create = max(matching(_CREATE_BASE), default=-1) + 1
+    creates = ("schema", "extension", "enum", "composite type", "range", "type", "collation")
+    at_create = max((i for i, st in enumerate(parsed) if st.is_("create", *creates)), default=-1)
+    at_create += 1
     if at_create > at_drop:
         at_create += len(drop)
     return out[:at_create] + create + alter + out[at_create:]
-
-
-_DOMAIN_USERS = re.compile(
-    r"^(?:alter table|drop table|drop view|drop materialized view|drop function|drop procedure)\b",
-    re.I,
-)
-
-
-_DROP_BASE = re.compile(r"^drop (?:type|schema|extension|collation)\b", re.I)
-
-
-_CREATE_BASE = re.compile(r"^create (?:schema|extension|type|collation)\b", re.I)
 
 
 class Domains(Kind):

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..kind import Diff, Kind
-
-_MATVIEW = re.compile(
-    r"^(?P<verb>create|drop) materialized view (?:if exists )?(?P<name>[^\s;]+)", re.I
-)
+from ..statements import parse
 
 
 def reindex_recreated_matviews(statements: list[str], i_target: Any) -> list[str]:
@@ -20,21 +16,21 @@ def reindex_recreated_matviews(statements: list[str], i_target: Any) -> list[str
     """
     seen: dict[str, set[str]] = {"create": set(), "drop": set()}
     for s in statements:
-        if m := _MATVIEW.match(s.strip()):
-            seen[m.group("verb").lower()].add(m.group("name"))
+        st = parse(s.strip())
+        if st.kind == "materialized view" and st.verb in seen and st.quoted:
+            seen[st.verb].add(st.quoted)
     recreated = seen["create"] & seen["drop"]
     if not recreated:
         return statements
     out = []
     for s in statements:
         out.append(s)
-        m = _MATVIEW.match(s.strip())
-        if m and m.group("verb").lower() == "create" and m.group("name") in recreated:
+        st = parse(s.strip())
+        if st.is_("create", "materialized view") and st.quoted in recreated:
             out += [
                 i.create_statement
                 for i in i_target.indexes.values()
-                if i.quoted_full_table_name == m.group("name")
-                and i.create_statement not in statements
+                if i.quoted_full_table_name == st.quoted and i.create_statement not in statements
             ]
     return out
 

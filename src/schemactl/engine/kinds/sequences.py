@@ -3,12 +3,12 @@ the catalog (`sql/sequences.sql`)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..catalog import Named, rows
 from ..kind import Diff, Kind
+from ..statements import parse
 
 
 @dataclass(frozen=True)
@@ -48,11 +48,6 @@ def read_sequences(conn: Any, keeps: Any) -> dict[str, Sequence]:
     return {s.quoted: s for s in found if keeps(s.schema)}
 
 
-_CREATE_SEQUENCE = re.compile(
-    r'^create sequence (?:if not exists )?(?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+");$', re.I
-)
-
-
 def fix_sequences(
     statements: list[str], before: dict[str, Sequence], after: dict[str, Sequence]
 ) -> list[str]:
@@ -60,8 +55,8 @@ def fix_sequences(
     options changed (migra compares sequences by name only)."""
     out = []
     for statement in statements:
-        m = _CREATE_SEQUENCE.match(statement.strip())
-        seq = after.get(m.group("name")) if m else None
+        st = parse(statement.strip())
+        seq = after.get(st.quoted or "") if st.is_("create", "sequence") else None
         if seq is not None:
             statement = f"create sequence {seq.quoted} {seq.options()};"
         out.append(statement)
