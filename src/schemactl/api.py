@@ -18,6 +18,8 @@ from .config import STARTER, Config, ModelSettings, SchemaFilter
 from .destructive import DestructiveStatement, find_destructive
 from .errors import ConfigError, DestructiveChangeError, UsageError
 from .migfiles import MigrationPair
+from .migration import Migration
+from .sqlfiles import SQLFile
 
 Progress = Callable[[str], None]
 
@@ -134,15 +136,15 @@ class _Scratch:
     root: Path
     replayed: Future[Any]
     loaded: Future[Any]
-    schema_files: list[ddl.SQLFile] = field(default_factory=list)
+    schema_files: list[SQLFile] = field(default_factory=list)
 
     def wait(self) -> None:
         # The schemas' error is reported first: it is the file the user most likely just edited.
         _results(self.loaded, self.replayed)
 
-    def migration_files(self) -> list[tuple[ddl.SQLFile, bool]]:
+    def migration_files(self) -> list[tuple[SQLFile, bool]]:
         """The up files, read and checked (only when they are replayed)."""
-        return [ddl.read_migration(p.up, self.root) for p in self.pairs]
+        return [Migration.read(p, self.root).up_script for p in self.pairs]
 
     def fill_target(self, box: pgserver.Sandbox, pool: ThreadPoolExecutor) -> None:
         self.target_db = box.create_database("target")
@@ -161,7 +163,7 @@ def _start(
     progress: Progress,
     replay: bool = True,
     load: bool = True,
-    schema_files: list[ddl.SQLFile] | None = None,
+    schema_files: list[SQLFile] | None = None,
 ) -> _Scratch:
     """Create the target and replay databases and start filling them, in parallel. Either can
     be left out when its snapshot is known; `fill_target` / `fill_replay` fill it later if
@@ -210,7 +212,7 @@ def _verify(
     """Apply up to the replay and down to the target database, compare both with pg_dump."""
 
     def one(db: str, label: str, text: str, want: verify.Snapshot) -> list[str]:
-        error = scratch.run_migration(box, db, (ddl.SQLFile(Path(label), label, text), True))
+        error = scratch.run_migration(box, db, (SQLFile(Path(label), label, text), True))
         if error:
             if label == "down" and "has no update path" in error:
                 # PostgreSQL cannot downgrade an extension: say so, rather than leave it to

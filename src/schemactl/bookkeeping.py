@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import dburl, ddl, ledger, session
+from . import dburl, ledger, session
 from .config import Config
 from .errors import IntegrityError
 from .status import parse_version, read_files, states
@@ -60,7 +60,7 @@ def baseline(
         if message := scratch.version_warning(live_version, box):
             warn(message)
         replay = box.create_database("baseline")
-        scratch.replay(box, replay, [ddl.read_migration(f.pair.up, config.root) for f in chosen])
+        scratch.replay(box, replay, [f.up_script for f in chosen])
         expected = verify.snapshot(box, replay, schemas)
         binaries = box.binaries or pgbinaries.find_binaries(pgversion.wanted(config, None))
         live = verify.parse_dump(

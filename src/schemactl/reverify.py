@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import ddl, headers, migfiles, pgserver, scratch, verify
 from .config import Config, SchemaFilter
+from .migration import Migration
 from .status import parse_version
 
 Progress = Callable[[str], None]
@@ -124,7 +125,7 @@ def _walk(
     wanted = {p.version for p in todo}
     broken: str | None = None  # an earlier pair's up failed: the rest cannot be checked
     for pair in pairs[: todo[-1].version]:
-        up = ddl.read_migration(pair.up, config.root)
+        up = Migration.read(pair, config.root).up_script
         if pair.version not in wanted:
             if (error := scratch.run_migration(box, db, up)) and broken is None:
                 broken = f"the history fails before it: {error}"
@@ -142,7 +143,7 @@ def _walk(
         after = verify.snapshot(box, db, schemas)
         if target is not None and pair is pairs[-1]:
             result.problems += verify.describe("up: ", verify.compare(target, after))
-        if error := scratch.run_migration(box, db, ddl.read_migration(pair.down, config.root)):
+        if error := scratch.run_migration(box, db, Migration.read(pair, config.root).down_script):
             result.problems.append(f"down fails: {error}")
         else:
             result.problems += verify.describe(
@@ -161,7 +162,11 @@ def _walk(
                 (
                     e
                     for p in pairs[: pair.version]
-                    if (e := scratch.run_migration(box, db, ddl.read_migration(p.up, config.root)))
+                    if (
+                        e := scratch.run_migration(
+                            box, db, Migration.read(p, config.root).up_script
+                        )
+                    )
                 ),
                 None,
             )

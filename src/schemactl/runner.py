@@ -24,7 +24,7 @@ from typing import Any
 import psycopg2
 from psycopg2.errorcodes import UNDEFINED_OBJECT
 
-from . import dburl, ddl, headers, ledger, pgversion, session, sqltext
+from . import dburl, headers, ledger, pgversion, session, sqlfiles, sqltext
 from .config import Config
 from .errors import (
     IntegrityError,
@@ -35,7 +35,8 @@ from .errors import (
     UsageError,
     first_line,
 )
-from .status import MigrationFile, label, parse_version, read_files, states, validate
+from .migration import Migration
+from .status import label, parse_version, read_files, states, validate
 
 DEFAULT_LOCK_WAIT = session.DEFAULT_LOCK_WAIT
 
@@ -71,7 +72,7 @@ class RunResult:
     current: str | None = None  # ... and its name, NNNN_slug (as the CLI and JSON show it)
 
 
-def _named(result: RunResult, files: dict[int, MigrationFile], led: ledger.Ledger) -> RunResult:
+def _named(result: RunResult, files: dict[int, Migration], led: ledger.Ledger) -> RunResult:
     if result.current_version is not None:
         result.current = label(result.current_version, files, led)
     return result
@@ -95,7 +96,7 @@ class _Job:
     name: str
     action: str  # apply / rollback
     checksum: str
-    sqlfile: ddl.SQLFile
+    sqlfile: sqlfiles.SQLFile
     transactional: bool
     finish: Callable[[Any, int], None]  # bookkeeping, run in the same transaction as the file
 
@@ -103,7 +104,7 @@ class _Job:
 def _run(conn: Any, schema: str, job: _Job, before: int | None, completed: list[Step]) -> int:
     """Run one migration file with its bookkeeping; return its duration in ms."""
     started, t0 = ledger.now(), time.monotonic()
-    parts = ddl.commit_parts(job.sqlfile) if job.transactional else []
+    parts = sqlfiles.commit_parts(job.sqlfile) if job.transactional else []
     # Where the database stands if this run stops: None while nothing of the file has
     # committed, else the line from which the file has not run (0: unknown, no-transaction).
     partial: list[int] = [] if job.transactional else [0]
@@ -138,19 +139,19 @@ def _run(conn: Any, schema: str, job: _Job, before: int | None, completed: list[
                     if i == 0 and len(parts) > 1 and job.action == "apply":
                         # Commit points: visible if we die between parts (see module docstring).
                         ledger.put(cur, schema, job.version, job.name, job.checksum, "running")
-                    ddl.run_statements(cur, job.sqlfile, part)
+                    sqlfiles.run_statements(cur, job.sqlfile, part)
                     if i == len(parts) - 1:
                         job.finish(cur, elapsed())
                 if i < len(parts) - 1:
                     start = parts[i + 1][0]
                     line = sqltext.LineIndex(job.sqlfile.text).position(start.offset)[0]
-                    partial[:] = [line + (ddl.commit_point(start) or 0)]
+                    partial[:] = [line + (sqlfiles.commit_point(start) or 0)]
         else:
             if job.action == "apply":  # visible if we die partway (see module docstring)
                 with session.transaction(conn) as cur:
                     ledger.put(cur, schema, job.version, job.name, job.checksum, "running")
             with conn.cursor() as cur:
-                ddl.run_statements(cur, job.sqlfile)
+                sqlfiles.run_statements(cur, job.sqlfile)
             with session.transaction(conn) as cur:
                 job.finish(cur, elapsed())
         return elapsed()
@@ -304,7 +305,7 @@ def apply_migrations(
                             ),
                         )
                 else:
-                    sqlfile, transactional = ddl.read_migration(f.pair.up, config.root)
+                    sqlfile, transactional = f.up, f.transactional
                     if not sqlfile.statements:
                         warnings.append(
                             f"{sqlfile.rel} has no statements: {f.name} is recorded as applied, "
@@ -335,7 +336,7 @@ def apply_migrations(
             )
 
 
-def _finish_apply(schema: str, f: MigrationFile) -> Callable[[Any, int], None]:
+def _finish_apply(schema: str, f: Migration) -> Callable[[Any, int], None]:
     def finish(cur: Any, ms: int) -> None:
         # One round trip for both rows: at hundreds of small migrations it shows.
         cur.execute(
@@ -360,7 +361,7 @@ def _finish_apply(schema: str, f: MigrationFile) -> Callable[[Any, int], None]:
 
 
 def _major_warnings(
-    files: dict[int, MigrationFile], plan: list[Step], server_version: int
+    files: dict[int, Migration], plan: list[Step], server_version: int
 ) -> list[str]:
     pairs = [files[step.version].pair for step in plan if step.status != "skipped"]
     return pgversion.verified_elsewhere(pairs, server_version)
@@ -368,7 +369,7 @@ def _major_warnings(
 
 def _plan_apply(
     config: Config,
-    files: dict[int, MigrationFile],
+    files: dict[int, Migration],
     led: ledger.Ledger,
     upto: int | None,
     environment: str | None,
@@ -398,7 +399,7 @@ def _plan_apply(
             continue
         f = files[s.version]
         runs = f.runs_in(environment)
-        _, transactional = ddl.read_migration(f.pair.up, config.root)
+        transactional = f.transactional
         status = (
             ("would-apply" if runs else "would-skip")
             if dry_run
@@ -469,13 +470,9 @@ def rollback_migrations(
             plan = []
             for v in chosen:
                 f, row = files[v], led.rows[v]
-                down, transactional = ddl.read_migration(f.pair.down, config.root)
+                down, transactional = f.down, f.down_transactional
                 skip = row.state == "skipped"
-                if (
-                    not skip
-                    and _empty(down)
-                    and not _empty(ddl.read_migration(f.pair.up, config.root)[0])
-                ):
+                if not skip and _empty(down) and not _empty(f.up):
                     # Running nothing and deleting the ledger row would claim an undo that never
                     # happened.
                     raise IntegrityError(
@@ -519,7 +516,7 @@ def rollback_migrations(
                             ),
                         )
                 else:
-                    sqlfile, transactional = ddl.read_migration(f.pair.down, config.root)
+                    sqlfile, transactional = f.down, f.down_transactional
                     step.duration_ms = _run(
                         conn,
                         schema,
@@ -544,11 +541,11 @@ def rollback_migrations(
             return _named(RunResult(done, remaining, False, dburl.mask(database)), files, led)
 
 
-def _empty(f: ddl.SQLFile) -> bool:
+def _empty(f: sqlfiles.SQLFile) -> bool:
     return not f.statements
 
 
-def _finish_rollback(schema: str, f: MigrationFile) -> Callable[[Any, int], None]:
+def _finish_rollback(schema: str, f: Migration) -> Callable[[Any, int], None]:
     def finish(cur: Any, ms: int) -> None:
         cur.execute(
             ledger.remove_sql(cur, schema, f.version)

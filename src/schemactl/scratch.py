@@ -7,7 +7,7 @@ import contextlib
 import re
 from collections.abc import Iterator
 
-from . import ddl, pgbinaries, pgserver, pgversion
+from . import ddl, pgbinaries, pgserver, pgversion, sqlfiles
 from .config import Config
 from .errors import ServerUnavailable, SQLFileError
 from .pgbinaries import PgBinaries
@@ -95,28 +95,28 @@ def _other_majors(used: PgBinaries) -> str:
     )
 
 
-def replay(box: pgserver.Sandbox, db: str, files: list[tuple[ddl.SQLFile, bool]]) -> None:
-    """Run migration files (from `ddl.read_migration`) into `db`, in order."""
+def replay(box: pgserver.Sandbox, db: str, files: list[tuple[sqlfiles.SQLFile, bool]]) -> None:
+    """Run migration files (`Migration.up_script`) into `db`, in order."""
     with contextlib.closing(box.connect(db)) as conn, _features_named(box):
         for f, transactional in files:
-            ddl.execute_file(conn, f, transactional)
+            sqlfiles.execute_file(conn, f, transactional)
 
 
 def run_migration(
-    box: pgserver.Sandbox, db: str, migration: tuple[ddl.SQLFile, bool]
+    box: pgserver.Sandbox, db: str, migration: tuple[sqlfiles.SQLFile, bool]
 ) -> str | None:
-    """Run one migration file (from `ddl.read_migration`) into `db` as `apply` would; return its
-    error message, or None."""
+    """Run one migration file (`Migration.up_script` or `down_script`) into `db` as `apply`
+    would; return its error message, or None."""
     f, transactional = migration
     try:
         with contextlib.closing(box.connect(db)) as conn, _features_named(box):
-            ddl.execute_file(conn, f, transactional)
+            sqlfiles.execute_file(conn, f, transactional)
     except SQLFileError as e:
         return e.message
     return None
 
 
-def load_schemas(box: pgserver.Sandbox, db: str, files: list[ddl.SQLFile]) -> None:
+def load_schemas(box: pgserver.Sandbox, db: str, files: list[sqlfiles.SQLFile]) -> None:
     """Load the DDL files of `schemas/` into `db`."""
     with contextlib.closing(box.connect(db)) as conn, _features_named(box):
         ddl.load_schema_files(conn, files)

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import __version__, migfiles, pgbinaries, pgversion, verify
 from .config import Config, ModelSettings, SchemaFilter, cache_root
-from .ddl import SQLFile
+from .sqlfiles import SQLFile
 
 KEEP = 64  # entries per kind
 

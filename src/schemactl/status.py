@@ -8,15 +8,13 @@ removed or a no-transaction run stopped partway.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from . import dburl, headers, ledger, migfiles, session
+from . import dburl, ledger, migfiles, session
 from .config import Config
 from .errors import IntegrityError, UsageError
-from .migfiles import MigrationPair
+from .migration import Migration, read_all
 
 
 @dataclass
@@ -68,62 +66,13 @@ class StatusResult:
 # ------------------------------------------------------------------ files ----
 
 
-@dataclass(frozen=True)
-class MigrationFile:
-    pair: MigrationPair
-    checksum: str  # of the up file without its verification lines (see `checksum`)
-    environments: tuple[str, ...] | None
-    whole_file: str = (
-        ""  # SHA-256 of every byte: what ledgers recorded before verification lines were left out
-    )
-
-    def matches(self, recorded: str | None) -> bool:
-        """Whether a checksum the ledger recorded is this file's."""
-        return recorded is not None and recorded in (self.checksum, self.whole_file)
-
-    @property
-    def version(self) -> int:
-        return self.pair.version
-
-    @property
-    def name(self) -> str:
-        return self.pair.id
-
-    def runs_in(self, environment: str | None) -> bool:
-        if self.environments is None:
-            return True
-        if environment is None:
-            raise UsageError(
-                f"{self.name} runs only in {', '.join(self.environments)}, and this run names no "
-                "environment",
-                hint="say which environment the database is: --env NAME (or SCHEMACTL_ENV)",
-            )
-        return environment in self.environments
-
-
-def checksum(path: Path) -> str:
-    """SHA-256 of an up file without its verification lines: `schemactl verify` rewrites those
-    (e.g. after verifying on another major), and that must not make an applied file `changed`."""
-    text = path.read_bytes().decode("utf-8", errors="surrogateescape")
-    return hashlib.sha256(headers.strip(text).encode("utf-8", errors="surrogateescape")).hexdigest()
-
-
-def read_files(config: Config) -> dict[int, MigrationFile]:
-    out = {}
-    # A gap is not refused here: the ledger says whether it is an applied migration whose file
-    # was deleted (`missing`), and `validate` refuses either kind.
-    for pair in migfiles.list_migrations(config.generated, allow_gaps=True):
-        text = pair.up.read_text(encoding="utf-8", errors="replace")
-        envs = migfiles.directives(text).get("environments")
-        names = tuple(e.strip() for e in envs.split(",") if e.strip()) if envs is not None else None
-        out[pair.version] = MigrationFile(
-            pair, checksum(pair.up), names, migfiles.file_hash(pair.up)
-        )
-    return out
+def read_files(config: Config) -> dict[int, Migration]:
+    """Every migration under `generated/`, read once (migration.py)."""
+    return read_all(config.generated, config.root)
 
 
 def label(
-    version: int | None, files: dict[int, MigrationFile], led: ledger.Ledger | None = None
+    version: int | None, files: dict[int, Migration], led: ledger.Ledger | None = None
 ) -> str:
     if version is None:
         return "no migration (empty)"
@@ -137,7 +86,7 @@ def label(
 
 
 def states(
-    files: dict[int, MigrationFile], led: ledger.Ledger, config: Config
+    files: dict[int, Migration], led: ledger.Ledger, config: Config
 ) -> list[MigrationStatus]:
     """Return every migration known to the files or the ledger, with its state."""
     current = led.current
