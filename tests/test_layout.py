@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "schemactl"
@@ -49,3 +50,18 @@ def test_command_modules_share_only_the_public_helpers() -> None:
             if isinstance(node, ast.ImportFrom) and node.level == 1:
                 private = [a.name for a in node.names if a.name.startswith("_")]
                 assert not private, f"{path.name} imports private names {private}"
+
+
+def test_environment_variables_are_read_in_one_documented_place() -> None:
+    from schemactl import envvars
+
+    readme = (PACKAGE.parents[1] / "README.md").read_text(encoding="utf-8")
+    for name in envvars.VARIABLES:
+        assert f"| `{name}` |" in readme, f"README's variable table lacks {name}"
+    for path in PACKAGE.rglob("*.py"):
+        if path.name == "envvars.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"environ(?:\.get\(|\[)\s*[\"']SCHEMACTL_", text), (
+            f"{path.relative_to(PACKAGE)} reads a SCHEMACTL_ variable itself: use envvars"
+        )

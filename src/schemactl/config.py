@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import envvars
 from .errors import ConfigError
 
 CONFIG_FILE = "schemactl.toml"
@@ -138,9 +139,8 @@ class Config:
             return db
         if env:
             return self.environment_url(env)
-        for var in ("SCHEMACTL_DATABASE_URL", "DATABASE_URL"):
-            if os.environ.get(var):
-                return os.environ[var]
+        if found := envvars.database_url():
+            return found[1]
         raise ConfigError(
             "no database given",
             hint="pass --db URL or --env NAME, or set SCHEMACTL_DATABASE_URL (or DATABASE_URL)",
@@ -156,10 +156,7 @@ class Config:
 
 def cache_root() -> Path:
     """Where schemactl keeps what it may reuse between runs (SCHEMACTL_CACHE_DIR)."""
-    if os.environ.get("SCHEMACTL_CACHE_DIR"):
-        return Path(os.environ["SCHEMACTL_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "schemactl"
+    return envvars.cache_dir()
 
 
 def interpolate(value: str, setting: str) -> str:

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import dburl, pgbinaries, pgserver, pgversion
+from . import dburl, envvars, pgbinaries, pgserver, pgversion
 from .config import Config, cache_root
 from .errors import ServerUnavailable
 
@@ -76,7 +76,7 @@ def doctor(
         problems.append(reason + (f" ({wanted.reason})" if wanted.reason else ""))
     else:
         scratch = f"PostgreSQL {chosen.major} in {chosen.bindir} ({chosen.source})"
-        if os.environ.get("SCHEMACTL_PG_BIN"):
+        if envvars.pg_bin():
             reason = "SCHEMACTL_PG_BIN names it"
         elif wanted.major:
             reason = wanted.reason

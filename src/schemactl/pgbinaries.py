@@ -14,13 +14,13 @@ import contextlib
 import functools
 import glob
 import importlib.util
-import os
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import envvars
 from .errors import ServerUnavailable
 
 EMBEDDED = "embedded"
@@ -105,7 +105,7 @@ def _candidates() -> list[tuple[Path, str]]:
 
 def discover() -> list[PgBinaries]:
     """Every usable installation, in discovery order (each directory once)."""
-    explicit = os.environ.get("SCHEMACTL_PG_BIN")
+    explicit = envvars.pg_bin()
     if explicit:
         bindir = Path(explicit)
         if not (bindir / "postgres").exists():

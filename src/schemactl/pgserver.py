@@ -35,7 +35,7 @@ import psycopg2
 import psycopg2.extensions
 import testing.postgresql
 
-from . import dburl
+from . import dburl, envvars
 from .config import cache_root
 from .errors import ServerUnavailable, first_line
 from .pgbinaries import PgBinaries, build_identity, dump_binaries, find_binaries
@@ -345,7 +345,7 @@ def _unprivileged_user() -> pwd.struct_passwd | None:
     """The user the server runs as when we are root (PostgreSQL refuses to run as root)."""
     if os.geteuid() != 0:
         return None
-    names = [os.environ.get("SCHEMACTL_PG_USER") or "", "postgres", "nobody"]
+    names = [envvars.pg_user() or "", "postgres", "nobody"]
     for name in filter(None, names):
         with contextlib.suppress(KeyError):
             return pwd.getpwnam(name)
@@ -435,8 +435,8 @@ def _temp_parent(run_as: pwd.struct_passwd | None) -> str | None:
     it has room (a cluster is ~1,500 files, and creating files in memory instead of on disk
     took a run's start from ~1.8 s to ~0.2 s here); else TMPDIR, unless the server user
     cannot reach it."""
-    if os.environ.get("SCHEMACTL_TMPDIR"):
-        return os.environ["SCHEMACTL_TMPDIR"]
+    if explicit := envvars.tmpdir():
+        return explicit
     with contextlib.suppress(OSError):
         if (
             _MEMORY_DIR.is_dir()

@@ -4,7 +4,6 @@ SCHEMACTL_DEBUG=1 to see tracebacks instead."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.exceptions import TyperException
 
-from .. import __version__
+from .. import __version__, envvars
 from ..errors import ExitCode, Interrupted, MigrationFailed, SchemactlError, SQLFileError
 from .shared import (
     err_console,
@@ -57,7 +56,7 @@ def _main(
         typer.Option(
             "--dev-url",
             help="Use this existing server for scratch databases.",
-            envvar="SCHEMACTL_DEV_URL",
+            envvar=envvars.DEV_URL,
         ),
     ] = None,
     verbose: Annotated[
@@ -90,7 +89,7 @@ def main() -> None:
     from .. import terminal
 
     terminal.install()
-    debug = bool(os.environ.get("SCHEMACTL_DEBUG"))
+    debug = envvars.debug()
     try:
         code = app(standalone_mode=False)
     except typer.Exit as e:

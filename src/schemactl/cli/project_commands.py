@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from .. import envvars
 from ..errors import ExitCode, SchemactlError
 from .app import app
 from .shared import (
@@ -168,9 +168,7 @@ def renumber(
     from ..renumber import renumber as run_renumber
 
     config = project_config()
-    checked = (
-        db or env or os.environ.get("SCHEMACTL_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    )
+    checked = db or env or (envvars.database_url() or ("", None))[1]
     moves = run_renumber(
         config,
         names or [],

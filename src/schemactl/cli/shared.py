@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from .. import envvars
 from ..config import Config
 from ..errors import SQLFileError
 
@@ -167,7 +168,7 @@ EnvOpt = Annotated[
         "--env",
         help="Named environment from the config: its URL (unless --db is given) and its name for "
         "`-- schemactl:environments`.",
-        envvar="SCHEMACTL_ENV",
+        envvar=envvars.ENV,
         show_default=False,
     ),
 ]
