@@ -12,42 +12,19 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# Every command's entry point and result type is named in `api` (api.DEFINED_HERE,
+# api.RESULTS, api.ELSEWHERE); each loads on first use so that `schemactl --help` stays instant.
 _API = {
-    "diff",
-    "drift",
-    "check",
-    "generate_models",
-    "new",
-    "rehash",
-    "init",
-    "clean",
-    "DiffResult",
-    "CheckResult",
-    "Finding",
-    "ModelsResult",
-    "DriftResult",
-}
-# Where each runner name lives (module, attribute).
-_RUNNER = {
-    "apply_migrations": "runner",
-    "rollback_migrations": "runner",
-    "RunResult": "runner",
-    "Step": "runner",
-    "get_migration_status": "status",
-    "StatusResult": "status",
-    "MigrationStatus": "status",
-    "baseline": "bookkeeping",
-    "repair": "bookkeeping",
-    "BaselineResult": "bookkeeping",
-    "verify_pairs": "reverify",
-    "get_migration_history": "history",
-    "HistoryResult": "history",
-    "HistoryEntry": "history",
-    "MigrationSummary": "history",
-    "VerifyResult": "reverify",
-    "PairResult": "reverify",
-}
-__all__ = sorted(_API | set(_RUNNER) | {"load_config", "Config", "SchemactlError", "__version__"})
+    "diff", "drift", "check", "generate_models", "new", "rehash", "init", "clean",
+    "DiffResult", "CheckResult", "Finding", "ModelsResult", "DriftResult",
+    "apply_migrations", "rollback_migrations", "RunResult", "Step",
+    "get_migration_status", "StatusResult", "MigrationStatus",
+    "baseline", "repair", "BaselineResult",
+    "verify_pairs", "VerifyResult", "PairResult",
+    "get_migration_history", "HistoryResult", "HistoryEntry", "MigrationSummary",
+    "doctor", "DoctorReport",
+}  # fmt: skip
+__all__ = sorted(_API | {"load_config", "Config", "SchemactlError", "__version__"})
 
 
 def __getattr__(name: str) -> Any:
@@ -55,10 +32,6 @@ def __getattr__(name: str) -> Any:
         from . import api
 
         return getattr(api, name)
-    if name in _RUNNER:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_RUNNER[name]}", __name__), name)
     if name in ("load_config", "Config"):
         from . import config
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import dburl, ledger, session
 from .config import Config
@@ -22,6 +23,15 @@ class BaselineResult:
     recorded: list[str]
     forced: bool
     differences: list[str] = field(default_factory=list)
+
+    def to_json(self, warnings: list[str]) -> dict[str, Any]:
+        """`warnings`: what the run said besides (a migration verified on another major)."""
+        return {
+            "recorded": self.recorded,
+            "forced": self.forced,
+            "differences": self.differences,
+            "warnings": warnings,
+        }
 
 
 def baseline(

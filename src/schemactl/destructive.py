@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from . import sqltext
 from .engine.kinds.column_types import LOSES_DATA, LOSSLESS, TypeChange
@@ -52,6 +53,9 @@ class DestructiveStatement:
     statement: str
     reason: str
     loses_data: bool = True  # False: it can only fail (and roll back), e.g. a narrowed varchar
+
+    def to_json(self) -> dict[str, Any]:
+        return {"statement": self.statement, "reason": self.reason, "loses_data": self.loses_data}
 
 
 def find_destructive(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import dburl, envvars, pgbinaries, pgserver, pgversion
 from .config import Config, cache_root
@@ -35,6 +36,9 @@ class DoctorReport:
     memory_filesystem: bool  # temp_dir is /dev/shm
     server_user: str | None  # the user the server runs as (root cannot run PostgreSQL)
     problems: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def _size(path: Path) -> tuple[int, int]:

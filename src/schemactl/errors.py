@@ -7,6 +7,7 @@ library callers get the same data as attributes.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -126,7 +127,11 @@ class MigrationFailed(SchemactlError):
     exit_code = ExitCode.SQL
 
     def __init__(
-        self, message: str, hint: str | None, error: SQLFileError, completed: list[object]
+        self,
+        message: str,
+        hint: str | None,
+        error: SQLFileError,
+        completed: list[Any],  # runner.Step (errors imports nothing of schemactl)
     ) -> None:
         super().__init__(message, hint)
         self.error = error

@@ -4,7 +4,8 @@ repair, with its duration, error and failing statement), and a summary per migra
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from . import dburl, ledger, session
 from .config import Config
@@ -50,6 +51,14 @@ class HistoryResult:
     entries: list[HistoryEntry]
     summary: list[MigrationSummary]
     total: int  # entries recorded (matching the version asked for)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "total": self.total,
+            "entries": [asdict(e) for e in self.entries],
+            "summary": [asdict(m) for m in self.summary],
+        }
 
 
 _COLUMNS = (

@@ -15,12 +15,14 @@ import importlib.util
 import sys
 import types
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points, version
 from typing import Any
 
 from .config import Config, ModelSettings
 from .errors import ModelsError, UsageError
+from .results import ModelsResult
 
 DEFAULT_SCHEMA = "public"
 
@@ -266,3 +268,30 @@ def _check_imports(module: str, config: Config) -> None:
         ) from None
     finally:
         sys.modules.pop(name, None)
+
+
+def generate_models(
+    config: Config,
+    *,
+    settings: ModelSettings | None = None,
+    dev_url: str | None = None,
+    pg_version: int | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> ModelsResult:
+    """Load `schemas/` into a scratch database and write SQLAlchemy models for it (sqlacodegen)."""
+    from . import ddl, migfiles, scratch
+
+    config = config.with_overrides(dev_url, pg_version)  # resolved once: below, config alone
+    settings = settings or config.model_settings
+    files = ddl.discover(config.schemas, config.load_order, config.root)
+    with scratch.sandbox(config) as box:
+        db = box.create_database("models")
+        progress(f"loading {len(files)} schema file{'' if len(files) == 1 else 's'}")
+        scratch.load_schemas(box, db, files)
+        progress("generating models")
+        rendered = render(config, settings, box.sqlalchemy_url(db))
+    path = config.models
+    changed = not path.exists() or path.read_text(encoding="utf-8") != rendered.text
+    if changed:
+        migfiles.write_atomic(path, rendered.text)
+    return ModelsResult(path, changed, rendered.warnings, rendered.schemas)

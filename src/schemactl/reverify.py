@@ -16,10 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import ddl, headers, migfiles, pgserver, scratch, verify
 from .config import Config, SchemaFilter
 from .migration import Migration
+from .results import Finding
 from .status import parse_version
 
 Progress = Callable[[str], None]
@@ -49,6 +51,20 @@ class VerifyResult:
     def ok(self) -> bool:
         """True when every pair verified."""
         return all(p.verified for p in self.pairs)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "pairs": [
+                {
+                    "version": r.name,
+                    "verified": r.verified,
+                    "problems": r.problems,
+                    "rewritten": r.rewritten,
+                }
+                for r in self.pairs
+            ],
+        }
 
 
 def stale(pair: migfiles.MigrationPair) -> bool:
@@ -185,3 +201,23 @@ def _rewrite(pair: migfiles.MigrationPair, result: PairResult, claim: str, major
             migfiles.write_atomic(Path(path), new)
             changed = True
     return changed
+
+
+def stale_findings(config: Config, progress: Callable[[str], None]) -> list[Finding]:
+    """`check --verify`: verify again the pairs changed since their last verification, and
+    report those that fail and the headers rewritten."""
+    result = verify_pairs(config, only_stale=True, progress=progress)
+    findings = [
+        Finding("unverified", f"{r.name} does not verify: {r.problems[0]}", r.problems[1:12])
+        for r in result.pairs
+        if not r.verified
+    ]
+    if written := [r.name for r in result.pairs if r.rewritten]:
+        findings.append(
+            Finding(
+                "headers",
+                f"verified again and rewrote the headers of {', '.join(written)} and schemactl.sum",
+                ["hint: commit the rewritten files"],
+            )
+        )
+    return findings

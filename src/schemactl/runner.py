@@ -18,7 +18,7 @@ import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg2
@@ -59,6 +59,12 @@ class Step:
     duration_ms: int = 0
     sql: str = ""  # the file's text, filled in dry runs
 
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        if not data["sql"]:
+            del data["sql"]
+        return data
+
 
 @dataclass
 class RunResult:
@@ -70,6 +76,16 @@ class RunResult:
     database: str  # masked URL
     warnings: list[str] = field(default_factory=list)  # e.g. an up file with no statements
     current: str | None = None  # ... and its name, NNNN_slug (as the CLI and JSON show it)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "database": self.database,
+            "dry_run": self.dry_run,
+            "current": self.current,
+            "steps": [s.to_json() for s in self.steps],
+            "warnings": self.warnings,
+        }
 
 
 def _named(result: RunResult, files: dict[int, Migration], led: ledger.Ledger) -> RunResult:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,76 @@ def _age_out(directory: Path) -> None:
     )
     for stale in entries[:-KEEP]:
         stale.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What earlier runs left for one project state: the replayed history's and the schemas'
+    snapshots and the models text, each None when not kept."""
+
+    history_key: str
+    schemas_key: str
+    models_key: str  # "" when models are not wanted
+    before: verify.Snapshot | None
+    target: verify.Snapshot | None
+    models: str | None
+
+    def unchanged(self) -> bool:
+        """Whether nothing needs loading: both snapshots kept (and models, if wanted), equal."""
+        return (
+            self.before is not None
+            and self.target is not None
+            and (self.models is not None or not self.models_key)
+            and not verify.compare(self.target, self.before)
+        )
+
+    def keep(self, before: verify.Snapshot, target: verify.Snapshot) -> None:
+        keep_snapshot("history", self.history_key, before)
+        keep_snapshot("schemas", self.schemas_key, target)
+
+    def keep_models(self, text: str) -> None:
+        keep_text("models", self.models_key, text)
+
+
+def known(
+    config: Config,
+    schemas: SchemaFilter,
+    pairs: list[migfiles.MigrationPair],
+    files: list[SQLFile],
+    want_models: bool,
+) -> Known:
+    """Look up what earlier runs kept for these migrations, schema files and settings."""
+    history, target, models = _keys(config, schemas, pairs, files, want_models)
+    return Known(
+        history,
+        target,
+        models,
+        load_snapshot("history", history),
+        load_snapshot("schemas", target),
+        load_text("models", models) if want_models else None,
+    )
+
+
+def _keys(
+    config: Config,
+    schemas: SchemaFilter,
+    pairs: list[migfiles.MigrationPair],
+    files: list[SQLFile],
+    want_models: bool,
+) -> tuple[str, str, str]:
+    server = server_identity(config)
+    history = history_key(config, server, schemas, pairs)
+    target = schemas_key(config, server, schemas, files)
+    return history, target, models_key(target, config.model_settings) if want_models else ""
+
+
+def keep_verified(
+    config: Config, schemas: SchemaFilter, files: list[SQLFile], target: verify.Snapshot
+) -> None:
+    """After a verified `diff`: the new history replays to exactly the target's snapshot, so
+    keep it for both, and the `check` that usually follows (pre-commit) has nothing to load."""
+    history, schemas_at, _ = _keys(
+        config, schemas, migfiles.list_migrations(config.generated), files, False
+    )
+    keep_snapshot("history", history, target)
+    keep_snapshot("schemas", schemas_at, target)

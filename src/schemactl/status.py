@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from . import dburl, ledger, migfiles, session
 from .config import Config
@@ -61,6 +62,15 @@ class StatusResult:
     def problems(self) -> list[MigrationStatus]:
         """Migrations that stop `apply` until someone acts."""
         return [m for m in self.migrations if m.state in ("changed", "missing", "partial")]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "current": self.current,
+            "pending": len(self.pending),
+            "ok": not self.problems,
+            "migrations": [asdict(m) for m in self.migrations],
+        }
 
 
 # ------------------------------------------------------------------ files ----

@@ -30,15 +30,6 @@ from .shared import (
 )
 
 
-def _step_json(step: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    data = asdict(step)
-    if not data["sql"]:
-        del data["sql"]
-    return data
-
-
 def _at(current: int | None, names: dict[int, str]) -> str:
     """'is at 0003_x' or 'has no migration applied', to follow 'the database'."""
     return (
@@ -81,7 +72,7 @@ def _run_command(
                     "database": mask(url),
                     "dry_run": False,
                     "current": names.get(e.current_version) if e.current_version else None,
-                    "steps": [_step_json(s) for s in e.completed],
+                    "steps": [s.to_json() for s in e.completed],
                     "warnings": [],
                     "error": {
                         "message": e.message,
@@ -95,16 +86,7 @@ def _run_command(
             )
         raise
     if fmt is Format.json:
-        emit_json(
-            {
-                "ok": True,
-                "database": result.database,
-                "dry_run": result.dry_run,
-                "current": result.current,
-                "steps": [_step_json(s) for s in result.steps],
-                "warnings": result.warnings,
-            }
-        )
+        emit_json(result.to_json())
         return 0
     for w in result.warnings:
         info(f"warning: {w}")
@@ -234,7 +216,6 @@ def rollback(
 @app.command()
 def status(db: DbOpt = None, env: EnvOpt = None, fmt: FormatOpt = Format.text) -> int:
     """Show every migration's state on a database; exit 5 if an applied file changed or is gone."""
-    from dataclasses import asdict
 
     from ..status import get_migration_status
 
@@ -243,15 +224,7 @@ def status(db: DbOpt = None, env: EnvOpt = None, fmt: FormatOpt = Format.text) -
     names = {m.version: m.name for m in result.migrations}
     code = int(ExitCode.INTEGRITY) if result.problems else 0
     if fmt is Format.json:
-        emit_json(
-            {
-                "database": result.database,
-                "current": result.current,
-                "pending": len(result.pending),
-                "ok": not result.problems,
-                "migrations": [asdict(m) for m in result.migrations],
-            }
-        )
+        emit_json(result.to_json())
         return code
     from rich.table import Table
 

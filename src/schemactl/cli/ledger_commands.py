@@ -54,14 +54,7 @@ def baseline(
             full_detail=state.verbose > 0,
         )
     if fmt is Format.json:
-        emit_json(
-            {
-                "recorded": result.recorded,
-                "forced": result.forced,
-                "differences": result.differences,
-                "warnings": warnings,
-            }
-        )
+        emit_json(result.to_json(warnings))
         return 0
     for w in warnings:
         info(f"warning: {w}")
@@ -109,7 +102,6 @@ def history(
     fmt: FormatOpt = Format.text,
 ) -> int:
     """Show the audit trail (every apply, rollback, baseline, repair) and a summary per file."""
-    from dataclasses import asdict
 
     from ..errors import UsageError
     from ..history import get_migration_history
@@ -130,14 +122,7 @@ def history(
         version=int(digits) if version is not None else None,
     )
     if fmt is Format.json:
-        emit_json(
-            {
-                "database": result.database,
-                "total": result.total,
-                "entries": [asdict(e) for e in result.entries],
-                "summary": [asdict(m) for m in result.summary],
-            }
-        )
+        emit_json(result.to_json())
         return 0
     from rich.table import Table
 

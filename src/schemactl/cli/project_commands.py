@@ -39,7 +39,6 @@ def init(
 @app.command()
 def doctor(fmt: FormatOpt = Format.text) -> int:
     """List the PostgreSQL servers found, the one scratch databases use and why, the cache."""
-    from dataclasses import asdict
 
     from ..config import load_config
     from ..doctor import doctor as run_doctor
@@ -52,7 +51,7 @@ def doctor(fmt: FormatOpt = Format.text) -> int:
     report = run_doctor(config, pg_version=state.pg_version, dev_url=state.dev_url)
     code = int(ExitCode.UNAVAILABLE) if report.problems else 0
     if fmt is Format.json:
-        emit_json(asdict(report))
+        emit_json(report.to_json())
         return code
     out = out_console()
     out.print("PostgreSQL servers found:", markup=False, soft_wrap=True)

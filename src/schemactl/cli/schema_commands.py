@@ -15,7 +15,6 @@ from .shared import (
     FormatOpt,
     emit_json,
     err_console,
-    hazard_json,
     hazard_warning,
     info,
     print_error,
@@ -69,14 +68,7 @@ def diff(
             )
         code = int(ExitCode.FINDINGS) if found.sql else 0  # drift is a finding, as in `check`
         if fmt is Format.json:
-            emit_json(
-                {
-                    "status": "drift" if found.sql else "no-changes",
-                    "sql": found.sql,
-                    "warnings": warnings,
-                    "destructive": [hazard_json(d) for d in found.destructive],
-                }
-            )
+            emit_json(found.to_json(warnings))
             return code
         for w in warnings:
             info(f"warning: {w}")
@@ -98,21 +90,7 @@ def diff(
         )
     code = 0 if result.verified else int(ExitCode.UNVERIFIED)
     if fmt is Format.json:
-        emit_json(
-            {
-                "status": result.status,
-                "version": result.version,
-                "up_file": rel_path(config, result.up_path),
-                "down_file": rel_path(config, result.down_path),
-                "verified": result.verified,
-                "problems": result.problems,
-                "destructive": [hazard_json(d) for d in result.destructive],
-                "may_fail": [hazard_json(d) for d in result.may_fail],
-                "up_sql": result.up_sql,
-                "down_sql": result.down_sql,
-                "warnings": result.warnings,
-            }
-        )
+        emit_json(result.to_json(config.root))
         return code
     for w in result.warnings:
         info(f"warning: {w}")
@@ -169,20 +147,7 @@ def verify(
         )
     code = 0 if result.ok else int(ExitCode.UNVERIFIED)
     if fmt is Format.json:
-        emit_json(
-            {
-                "ok": result.ok,
-                "pairs": [
-                    {
-                        "version": r.name,
-                        "verified": r.verified,
-                        "problems": r.problems,
-                        "rewritten": r.rewritten,
-                    }
-                    for r in result.pairs
-                ],
-            }
-        )
+        emit_json(result.to_json())
         return code
     for r in result.pairs:
         if r.verified:
@@ -226,18 +191,7 @@ def check(
             progress=progress,
         )
     if fmt is Format.json:
-        emit_json(
-            {
-                "ok": result.ok,
-                "findings": [
-                    {"kind": f.kind, "message": f.message, "detail": f.detail}
-                    for f in result.findings
-                ],
-                "pending_sql": result.pending_sql,
-                "notes": result.notes,
-                "warnings": result.warnings,
-            }
-        )
+        emit_json(result.to_json())
     else:
         for note in result.notes:
             info(f"note: {note}")
@@ -332,7 +286,7 @@ def generate_models(
         )
     rel = config.rel(result.path)
     if fmt is Format.json:
-        emit_json({"file": rel, "changed": result.changed, "warnings": result.warnings})
+        emit_json(result.to_json(config.root))
         return 0
     for w in result.warnings:
         info(f"warning: {w}")

@@ -148,10 +148,6 @@ def hazard_warning(d: Any) -> str:
     return f"warning: {d.reason}" + ("" if d.loses_data else " (then nothing is changed)")
 
 
-def hazard_json(d: Any) -> dict[str, Any]:
-    return {"statement": d.statement, "reason": d.reason, "loses_data": d.loses_data}
-
-
 DbOpt = Annotated[
     Optional[str],
     typer.Option(

@@ -1,0 +1,157 @@
+"""The two scratch databases of a comparison — migrations replayed, schemas/ loaded — filled in
+parallel, and a migration pair verified on them in both directions.
+
+Database work and pg_dump release the GIL, so the two loads, and then the inspection and dump
+of each database, overlap on threads. On the way out (including Ctrl-C) queued work is
+cancelled; running queries end when the sandbox closes around them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import ddl, migfiles, pgserver, scratch, verify
+from .config import Config, SchemaFilter
+from .migfiles import MigrationPair
+from .migration import Migration
+from .sqlfiles import SQLFile
+
+Progress = Callable[[str], None]
+
+
+@contextlib.contextmanager
+def pool() -> Iterator[ThreadPoolExecutor]:
+    """Threads for one comparison (see the module docstring)."""
+    pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="schemactl")
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def results(*futures: Future[Any]) -> list[Any]:
+    """Wait for all futures; re-raise the first error in the order given."""
+    errors = [f.exception() for f in futures]
+    for e in errors:
+        if e is not None:
+            raise e
+    return [f.result() for f in futures]
+
+
+def after(pool: ThreadPoolExecutor, first: Future[Any], fn: Any, *args: Any) -> Future[Any]:
+    """Run `fn(*args)` once `first` has succeeded (its error, if any, is raised instead)."""
+    return pool.submit(lambda: (first.result(), fn(*args))[1])
+
+
+@dataclass
+class Scratch:
+    """The two scratch databases of a comparison, being filled."""
+
+    replay_db: str  # migrations replayed: the state the history produces ("" until replayed)
+    target_db: str  # schemas/ loaded: the state wanted ("" until loaded)
+    pairs: list[MigrationPair]
+    root: Path
+    replayed: Future[Any]
+    loaded: Future[Any]
+    schema_files: list[SQLFile] = field(default_factory=list)
+
+    def wait(self) -> None:
+        # The schemas' error is reported first: it is the file the user most likely just edited.
+        results(self.loaded, self.replayed)
+
+    def migration_files(self) -> list[tuple[SQLFile, bool]]:
+        """The up files, read and checked (only when they are replayed)."""
+        return [Migration.read(p, self.root).up_script for p in self.pairs]
+
+    def fill_target(self, box: pgserver.Sandbox, pool: ThreadPoolExecutor) -> None:
+        self.target_db = box.create_database("target")
+        self.loaded = pool.submit(scratch.load_schemas, box, self.target_db, self.schema_files)
+
+    def fill_replay(self, box: pgserver.Sandbox, pool: ThreadPoolExecutor) -> None:
+        migration_files = self.migration_files()  # read and checked while the schemas load
+        self.replay_db = box.create_database("replay")
+        self.replayed = pool.submit(scratch.replay, box, self.replay_db, migration_files)
+
+
+def start(
+    config: Config,
+    box: pgserver.Sandbox,
+    pool: ThreadPoolExecutor,
+    progress: Progress,
+    replay: bool = True,
+    load: bool = True,
+    schema_files: list[SQLFile] | None = None,
+) -> Scratch:
+    """Create the target and replay databases and start filling them, in parallel. Either can
+    be left out when its snapshot is known; `fill_target` / `fill_replay` fill it later if
+    needed."""
+    pairs = migfiles.list_migrations(config.generated)
+    if schema_files is None:
+        schema_files = ddl.discover(config.schemas, config.load_order, config.root)
+    sc = Scratch("", "", pairs, config.root, done(), done(), schema_files)
+    doing, known = [], []
+    if load:
+        sc.fill_target(box, pool)
+        doing.append(f"loading {count_of(len(schema_files), 'schema file')}")
+    else:
+        known.append("schemas/")
+    if replay:
+        sc.fill_replay(box, pool)
+        doing.append(f"replaying {count_of(len(pairs), 'migration')}")
+    else:
+        known.append("the migrations")
+    said = " and ".join(doing) or "nothing to load"
+    progress(said + (f" ({' and '.join(known)}: unchanged since an earlier run)" if known else ""))
+    return sc
+
+
+def done() -> Future[Any]:
+    f: Future[Any] = Future()
+    f.set_result(None)
+    return f
+
+
+def count_of(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def verify_pair(
+    box: pgserver.Sandbox,
+    replay_db: str,
+    target_db: str,
+    up_text: str,
+    down_text: str,
+    before: verify.Snapshot,
+    target: verify.Snapshot,
+    schemas: SchemaFilter,
+    pool: ThreadPoolExecutor,
+) -> list[str]:
+    """Apply up to the replay and down to the target database, compare both with pg_dump."""
+
+    def one(db: str, label: str, text: str, want: verify.Snapshot) -> list[str]:
+        error = scratch.run_migration(box, db, (SQLFile(Path(label), label, text), True))
+        if error:
+            if label == "down" and "has no update path" in error:
+                # PostgreSQL cannot downgrade an extension: say so, rather than leave it to
+                # rollback.
+                return [
+                    f"down cannot be performed: {error.split(': ', 1)[-1]} (PostgreSQL has no "
+                    "downgrade path, so this change is one-way); write the down file by hand, e.g. "
+                    "DROP EXTENSION and CREATE EXTENSION ... VERSION if nothing depends on it"
+                ]
+            return [f"{label} fails: {error}"]
+        return verify.describe(
+            f"{label}: ", verify.compare(want, verify.snapshot(box, db, schemas))
+        )
+
+    up, down = results(
+        pool.submit(one, replay_db, "up", up_text, target),
+        pool.submit(one, target_db, "down", down_text, before),
+    )
+    problems: list[str] = up + down
+    return problems

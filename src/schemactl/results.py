@@ -1,0 +1,124 @@
+"""What the schema commands return (`diff`, `diff --db`, `check`, `generate-models`), each with
+its JSON form: the keys `--format json` prints and README "JSON output" documents live here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .destructive import DestructiveStatement
+
+
+def _rel(path: Path | None, root: Path) -> str | None:
+    if path is None:
+        return None
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+@dataclass
+class DiffResult:
+    """What `diff` found and did."""
+
+    status: str  # "written", "printed", "no-changes"
+    up_sql: str = ""
+    down_sql: str = ""
+    version: str | None = None  # "0003_add_users" when written
+    up_path: Path | None = None
+    down_path: Path | None = None
+    destructive: list[DestructiveStatement] = field(
+        default_factory=list
+    )  # lose data: need --allow-destructive
+    verified: bool = True
+    problems: list[str] = field(default_factory=list)  # why verification failed
+    may_fail: list[DestructiveStatement] = field(
+        default_factory=list
+    )  # fail (and roll back) on some rows
+    warnings: list[str] = field(default_factory=list)  # e.g. INSERTs under schemas/
+
+    def to_json(self, root: Path) -> dict[str, Any]:
+        """`root`: the project root, which the file paths are relative to."""
+        return {
+            "status": self.status,
+            "version": self.version,
+            "up_file": _rel(self.up_path, root),
+            "down_file": _rel(self.down_path, root),
+            "verified": self.verified,
+            "problems": self.problems,
+            "destructive": [d.to_json() for d in self.destructive],
+            "may_fail": [d.to_json() for d in self.may_fail],
+            "up_sql": self.up_sql,
+            "down_sql": self.down_sql,
+            "warnings": self.warnings,
+        }
+
+
+@dataclass
+class DriftResult:
+    """What `diff --db` found: the SQL that brings the live database to `schemas/`."""
+
+    sql: str  # empty: no drift
+    destructive: list[DestructiveStatement] = field(
+        default_factory=list
+    )  # statements that lose data or may fail
+
+    def to_json(self, warnings: list[str]) -> dict[str, Any]:
+        """`warnings`: what the run said besides (a server version mismatch)."""
+        return {
+            "status": "drift" if self.sql else "no-changes",
+            "sql": self.sql,
+            "warnings": warnings,
+            "destructive": [d.to_json() for d in self.destructive],
+        }
+
+
+@dataclass
+class ModelsResult:
+    """What `generate-models` wrote."""
+
+    path: Path
+    changed: bool  # False when the file already held exactly this text
+    warnings: list[str]  # objects sqlacodegen could not represent
+    schemas: list[str]
+
+    def to_json(self, root: Path) -> dict[str, Any]:
+        return {"file": _rel(self.path, root), "changed": self.changed, "warnings": self.warnings}
+
+
+@dataclass
+class Finding:
+    """One reason `check` fails."""
+
+    kind: str  # "schema-drift", "integrity", "models"
+    message: str
+    detail: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckResult:
+    """What `check` found: `ok` is True when there is nothing to report."""
+
+    findings: list[Finding]
+    pending_sql: str = ""
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. INSERTs under schemas/
+    models_checked: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when migrations, integrity file and (if checked) models are all in sync."""
+        return not self.findings
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "findings": [
+                {"kind": f.kind, "message": f.message, "detail": f.detail} for f in self.findings
+            ],
+            "pending_sql": self.pending_sql,
+            "notes": self.notes,
+            "warnings": self.warnings,
+        }
