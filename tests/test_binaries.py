@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from schemactl import pgbinaries
+from schemactl import pgbinaries, pgcluster
 
 from .conftest import Project
 
@@ -140,11 +140,11 @@ def test_a_bundled_server_the_server_user_cannot_reach_is_copied_where_it_can(
         assert not stale.exists() and recent.exists() and not old_cluster.exists()
         # One cluster per build, wherever its binaries are: the copy shares the original's.
         assert (
-            pgserver._cache_dir(box.binaries)
-            == pgserver._cache_dir(embedded)
-            == pgserver._cache_dir(private)
+            pgcluster.cache_dir(box.binaries)
+            == pgcluster.cache_dir(embedded)
+            == pgcluster.cache_dir(private)
         )
-        assert (pgserver._cache_dir(embedded) / "PG_VERSION").exists()
+        assert (pgcluster.cache_dir(embedded) / "PG_VERSION").exists()
         copy = box.binaries.bindir.parents[2]  # /var/tmp/schemactl-pg18-<key>: this test's own
         with contextlib.closing(box.connect("postgres")) as conn, conn.cursor() as cur:
             cur.execute("SHOW server_version_num")

@@ -65,3 +65,18 @@ def test_environment_variables_are_read_in_one_documented_place() -> None:
         assert not re.search(r"environ(?:\.get\(|\[)\s*[\"']SCHEMACTL_", text), (
             f"{path.relative_to(PACKAGE)} reads a SCHEMACTL_ variable itself: use envvars"
         )
+
+
+def test_every_command_entry_point_is_named_in_the_api() -> None:
+    import schemactl
+    from schemactl import api
+
+    named = set(api.DEFINED_HERE) | set(api.RESULTS) | set(api.ELSEWHERE)
+    assert set(schemactl.__all__) - {"load_config", "Config", "SchemactlError", "__version__"} == (
+        named
+    )
+    for name in sorted(named):
+        assert callable(getattr(api, name)), name  # each resolves, where the map says
+    typed = (PACKAGE / "api.py").read_text(encoding="utf-8")
+    for name in api.ELSEWHERE:  # … and type checkers see it too
+        assert f"import {name} as {name}\n" in typed, f"api.py's TYPE_CHECKING block lacks {name}"

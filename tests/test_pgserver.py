@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from schemactl import pgserver
+from schemactl import pgcluster, pgserver
 from schemactl.errors import ServerUnavailable
 
 
@@ -146,7 +146,7 @@ def test_unreachable_tmpdir_falls_back_for_the_server_user(
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     monkeypatch.setenv("TMPDIR", str(private))
-    monkeypatch.setattr(pgserver, "_MEMORY_MIN_FREE", 1 << 62)  # no memory filesystem has room
+    monkeypatch.setattr(pgcluster, "MEMORY_MIN_FREE", 1 << 62)  # no memory filesystem has room
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
@@ -162,11 +162,11 @@ def test_scratch_clusters_prefer_memory_and_obey_schemactl_tmpdir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if (
-        pgserver._MEMORY_DIR.is_dir()
-        and shutil.disk_usage(pgserver._MEMORY_DIR).free >= pgserver._MEMORY_MIN_FREE
+        pgcluster.MEMORY_DIR.is_dir()
+        and shutil.disk_usage(pgcluster.MEMORY_DIR).free >= pgcluster.MEMORY_MIN_FREE
     ):
         with pgserver.sandbox() as box:
-            assert box.base_dir.startswith(str(pgserver._MEMORY_DIR))  # type: ignore[attr-defined]
+            assert box.base_dir.startswith(str(pgcluster.MEMORY_DIR))  # type: ignore[attr-defined]
     import tempfile
 
     mine = Path(

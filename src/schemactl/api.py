@@ -29,76 +29,40 @@ from .config import Config, SchemaFilter
 from .destructive import find_destructive
 from .errors import DestructiveChangeError, UsageError
 from .results import CheckResult, DiffResult, DriftResult, Finding
+from .results import ModelsResult as ModelsResult
 
 Progress = Callable[[str], None]
 
 if TYPE_CHECKING:  # `X as X`: named here for type checkers, loaded by __getattr__
-    from .bookkeeping import (
-        BaselineResult as BaselineResult,
-    )
-    from .bookkeeping import (
-        baseline as baseline,
-    )
-    from .bookkeeping import (
-        repair as repair,
-    )
-    from .doctor import (
-        DoctorReport as DoctorReport,
-    )
-    from .doctor import (
-        doctor as doctor,
-    )
-    from .history import (
-        HistoryEntry as HistoryEntry,
-    )
-    from .history import (
-        HistoryResult as HistoryResult,
-    )
-    from .history import (
-        MigrationSummary as MigrationSummary,
-    )
-    from .history import (
-        get_migration_history as get_migration_history,
-    )
+    from .bookkeeping import BaselineResult as BaselineResult
+    from .bookkeeping import baseline as baseline
+    from .bookkeeping import repair as repair
+    from .doctor import DoctorReport as DoctorReport
+    from .doctor import doctor as doctor
+    from .execution import Step as Step
+    from .history import HistoryEntry as HistoryEntry
+    from .history import HistoryResult as HistoryResult
+    from .history import MigrationSummary as MigrationSummary
+    from .history import get_migration_history as get_migration_history
     from .models import generate_models as generate_models
     from .project import clean as clean
     from .project import init as init
     from .project import new as new
     from .project import rehash as rehash
-    from .reverify import (
-        PairResult as PairResult,
-    )
-    from .reverify import (
-        VerifyResult as VerifyResult,
-    )
-    from .reverify import (
-        verify_pairs as verify_pairs,
-    )
-    from .runner import (
-        RunResult as RunResult,
-    )
-    from .runner import (
-        Step as Step,
-    )
-    from .runner import (
-        apply_migrations as apply_migrations,
-    )
-    from .runner import (
-        rollback_migrations as rollback_migrations,
-    )
-    from .status import (
-        MigrationStatus as MigrationStatus,
-    )
-    from .status import (
-        StatusResult as StatusResult,
-    )
-    from .status import (
-        get_migration_status as get_migration_status,
-    )
+    from .reverify import PairResult as PairResult
+    from .reverify import VerifyResult as VerifyResult
+    from .reverify import verify_pairs as verify_pairs
+    from .runner import RunResult as RunResult
+    from .runner import apply_migrations as apply_migrations
+    from .runner import rollback_migrations as rollback_migrations
+    from .status import MigrationStatus as MigrationStatus
+    from .status import StatusResult as StatusResult
+    from .status import get_migration_status as get_migration_status
 
 # The entry points (and their result types) defined beside what they drive: module -> names.
 _BY_MODULE = {
-    "runner": ("apply_migrations", "rollback_migrations", "RunResult", "Step"),
+    "runner": ("apply_migrations", "rollback_migrations", "RunResult"),
+    "execution": ("Step",),
     "status": ("get_migration_status", "StatusResult", "MigrationStatus"),
     "bookkeeping": ("baseline", "repair", "BaselineResult"),
     "reverify": ("verify_pairs", "VerifyResult", "PairResult"),

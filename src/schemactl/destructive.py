@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import sqltext
-from .engine.kinds.column_types import LOSES_DATA, LOSSLESS, TypeChange
+from .engine.casts import LOSES_DATA, LOSSLESS, TypeChange
 
 _IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
 _QNAME = rf"{_IDENT}(?:\s*\.\s*{_IDENT})*"

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import dburl, envvars, pgbinaries, pgserver, pgversion
+from . import dburl, envvars, pgbinaries, pgcluster, pgversion
 from .config import Config, cache_root
 from .errors import ServerUnavailable
 
@@ -96,7 +96,7 @@ def doctor(
     cache = cache_root()
     size, entries = _size(cache)
     try:
-        temp, user = pgserver.scratch_location()
+        temp, user = pgcluster.scratch_location()
     except ServerUnavailable as e:
         temp, user = "", None
         problems.append(e.message)

@@ -15,26 +15,17 @@ Rules that make it safe for CI and production:
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg2
-from psycopg2.errorcodes import UNDEFINED_OBJECT
-
-from . import dburl, headers, ledger, pgversion, session, sqlfiles, sqltext
+from . import dburl, execution, headers, ledger, pgversion, session, sqlfiles
 from .config import Config
 from .errors import (
     IntegrityError,
-    Interrupted,
-    MigrationFailed,
-    ServerUnavailable,
-    SQLFileError,
     UsageError,
-    first_line,
 )
+from .execution import Step
 from .migration import Migration
 from .status import label, parse_version, read_files, states, validate
 
@@ -42,28 +33,6 @@ DEFAULT_LOCK_WAIT = session.DEFAULT_LOCK_WAIT
 
 
 # ------------------------------------------------------------------ results ----
-
-
-@dataclass
-class Step:
-    """One migration run (in a dry run: one that would run)."""
-
-    version: int
-    name: str  # NNNN_slug
-    direction: str  # "up" or "down"
-    status: (
-        str  # applied, rolled-back, skipped; in a dry run: would-apply, would-roll-back, would-skip
-    )
-    file: str
-    transactional: bool = True
-    duration_ms: int = 0
-    sql: str = ""  # the file's text, filled in dry runs
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        if not data["sql"]:
-            del data["sql"]
-        return data
 
 
 @dataclass
@@ -92,168 +61,6 @@ def _named(result: RunResult, files: dict[int, Migration], led: ledger.Ledger) -
     if result.current_version is not None:
         result.current = label(result.current_version, files, led)
     return result
-
-
-def _one_line(text: str | None, limit: int = 200) -> str | None:
-    if text is None:
-        return None
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-# ------------------------------------------------------------------ running one file ----
-
-
-@dataclass
-class _Job:
-    """One file to run and how to record it."""
-
-    version: int
-    name: str
-    action: str  # apply / rollback
-    checksum: str
-    sqlfile: sqlfiles.SQLFile
-    transactional: bool
-    finish: Callable[[Any, int], None]  # bookkeeping, run in the same transaction as the file
-
-
-def _run(conn: Any, schema: str, job: _Job, before: int | None, completed: list[Step]) -> int:
-    """Run one migration file with its bookkeeping; return its duration in ms."""
-    started, t0 = ledger.now(), time.monotonic()
-    parts = sqlfiles.commit_parts(job.sqlfile) if job.transactional else []
-    # Where the database stands if this run stops: None while nothing of the file has
-    # committed, else the line from which the file has not run (0: unknown, no-transaction).
-    partial: list[int] = [] if job.transactional else [0]
-
-    def elapsed() -> int:
-        return int((time.monotonic() - t0) * 1000)
-
-    def record_failure(status: str, error: str, statement: str | None) -> None:
-        with contextlib.suppress(psycopg2.Error), session.transaction(conn) as cur:
-            if partial and job.action == "apply":
-                ledger.put(cur, schema, job.version, job.name, job.checksum, "failed", elapsed())
-            ledger.log(
-                cur,
-                schema,
-                ledger.Entry(
-                    action=job.action,
-                    status=status,
-                    started_at=started,
-                    version=job.version,
-                    name=job.name,
-                    duration_ms=elapsed(),
-                    checksum=job.checksum,
-                    error=error,
-                    statement=statement,
-                ),
-            )
-
-    try:
-        if job.transactional:
-            for i, part in enumerate(parts):
-                with session.transaction(conn) as cur:
-                    if i == 0 and len(parts) > 1 and job.action == "apply":
-                        # Commit points: visible if we die between parts (see module docstring).
-                        ledger.put(cur, schema, job.version, job.name, job.checksum, "running")
-                    sqlfiles.run_statements(cur, job.sqlfile, part)
-                    if i == len(parts) - 1:
-                        job.finish(cur, elapsed())
-                if i < len(parts) - 1:
-                    start = parts[i + 1][0]
-                    line = sqltext.LineIndex(job.sqlfile.text).position(start.offset)[0]
-                    partial[:] = [line + (sqlfiles.commit_point(start) or 0)]
-        else:
-            if job.action == "apply":  # visible if we die partway (see module docstring)
-                with session.transaction(conn) as cur:
-                    ledger.put(cur, schema, job.version, job.name, job.checksum, "running")
-            with conn.cursor() as cur:
-                sqlfiles.run_statements(cur, job.sqlfile)
-            with session.transaction(conn) as cur:
-                job.finish(cur, elapsed())
-        return elapsed()
-    except SQLFileError as e:
-        interrupted = session.interrupt_pending()
-        if conn.closed:
-            raise _lost(job, e.message, partial) from None
-        record_failure("interrupted" if interrupted else "failed", e.message, e.statement)
-        session.checkpoint()  # an interrupt caused this: exit 130 rather than report an SQL error
-        raise _failed(job, e, before, completed, partial) from None
-    except (Interrupted, KeyboardInterrupt):
-        if not conn.closed:
-            record_failure("interrupted", "interrupted by a signal", None)
-        raise
-    except (
-        psycopg2.Error
-    ) as e:  # the bookkeeping or the COMMIT failed (deferred constraint, lost server)
-        first = first_line(e)
-        if conn.closed:
-            raise _lost(job, first, partial) from None
-        message = (e.diag.message_primary if e.diag else None) or first
-        record_failure("failed", message, "COMMIT")
-        session.checkpoint()
-        error = SQLFileError(
-            f"{job.sqlfile.rel}: {message} (at COMMIT)", path=job.sqlfile.rel, sqlstate=e.pgcode
-        )
-        raise _failed(job, error, before, completed, partial) from None
-
-
-def _failed(
-    job: _Job, e: SQLFileError, before: int | None, completed: list[Step], partial: list[int]
-) -> MigrationFailed:
-    detail = [f"failing statement: {_one_line(e.statement)}"] if e.statement else []
-    at = f"is still at {before:04d}" if before else "still has no migration applied"
-    hint = e.hint
-    if (
-        e.sqlstate == UNDEFINED_OBJECT
-        and e.message.endswith("does not exist")
-        and ": role " in e.message
-    ):
-        hint = (
-            "roles are server-wide and not part of migrations: create the role on this server first"
-        )
-    if not partial:
-        detail.append(
-            f"nothing of the failed {job.action} of {job.name} was kept (its transaction was "
-            f"rolled back): the database {at}"
-        )
-    elif job.transactional:
-        detail.append(
-            f"{job.name} commits in parts: everything before the commit point on line {partial[0]} "
-            "stays committed; the part that failed was rolled back"
-        )
-        again = "run `schemactl repair`, then apply" if job.action == "apply" else "roll back"
-        hint = (
-            f"fix the cause, then {again} again: the whole file runs again, and the parts "
-            "schemactl "
-            "writes before a commit point (ADD VALUE IF NOT EXISTS) are safe to run twice"
-        )
-    else:
-        detail.append(
-            f"{job.name} ran outside a transaction: the statements before this one stay applied"
-        )
-        hint = (
-            "undo them by hand (or finish them), then run `schemactl repair`; the next apply "
-            "runs it again"
-        )
-    err = MigrationFailed(
-        f"{job.action} of {job.name} failed: {e.message}", hint, e, list(completed)
-    )
-    err.detail = detail
-    err.current_version = before
-    return err
-
-
-def _lost(job: _Job, reason: str, partial: list[int]) -> ServerUnavailable:
-    if not partial:
-        hint = (
-            f"the server rolls back {job.name} (it ran in one transaction); run the command again"
-        )
-    else:
-        hint = (
-            f"{job.name} did not run in one transaction and may have stopped partway; "
-            "see `schemactl status`"
-        )
-    return ServerUnavailable(f"lost the connection while running {job.name}: {reason}", hint=hint)
 
 
 def apply_migrations(
@@ -327,17 +134,17 @@ def apply_migrations(
                             f"{sqlfile.rel} has no statements: {f.name} is recorded as applied, "
                             "and nothing ran"
                         )
-                    step.duration_ms = _run(
+                    step.duration_ms = execution.run(
                         conn,
                         schema,
-                        _Job(
+                        execution.Job(
                             f.version,
                             f.name,
                             "apply",
                             f.checksum,
                             sqlfile,
                             transactional,
-                            _finish_apply(schema, f),
+                            execution.finish_apply(schema, f),
                         ),
                         current,
                         done,
@@ -350,30 +157,6 @@ def apply_migrations(
             return _named(
                 RunResult(done, current, False, dburl.mask(database), warnings), files, led
             )
-
-
-def _finish_apply(schema: str, f: Migration) -> Callable[[Any, int], None]:
-    def finish(cur: Any, ms: int) -> None:
-        # One round trip for both rows: at hundreds of small migrations it shows.
-        cur.execute(
-            ledger.put_sql(cur, schema, f.version, f.name, f.checksum, "applied", ms)
-            + b";\n"
-            + ledger.log_sql(
-                cur,
-                schema,
-                ledger.Entry(
-                    action="apply",
-                    status="ok",
-                    version=f.version,
-                    name=f.name,
-                    started_at=ledger.now() - dt.timedelta(milliseconds=ms),
-                    duration_ms=ms,
-                    checksum=f.checksum,
-                ),
-            )
-        )
-
-    return finish
 
 
 def _major_warnings(
@@ -533,17 +316,17 @@ def rollback_migrations(
                         )
                 else:
                     sqlfile, transactional = f.down, f.down_transactional
-                    step.duration_ms = _run(
+                    step.duration_ms = execution.run(
                         conn,
                         schema,
-                        _Job(
+                        execution.Job(
                             f.version,
                             f.name,
                             "rollback",
                             f.checksum,
                             sqlfile,
                             transactional,
-                            _finish_rollback(schema, f),
+                            execution.finish_rollback(schema, f),
                         ),
                         # newest first: until it is undone, the database is at this one
                         step.version,
@@ -559,25 +342,3 @@ def rollback_migrations(
 
 def _empty(f: sqlfiles.SQLFile) -> bool:
     return not f.statements
-
-
-def _finish_rollback(schema: str, f: Migration) -> Callable[[Any, int], None]:
-    def finish(cur: Any, ms: int) -> None:
-        cur.execute(
-            ledger.remove_sql(cur, schema, f.version)
-            + ledger.log_sql(
-                cur,
-                schema,
-                ledger.Entry(
-                    action="rollback",
-                    status="ok",
-                    started_at=ledger.now() - dt.timedelta(milliseconds=ms),
-                    version=f.version,
-                    name=f.name,
-                    duration_ms=ms,
-                    checksum=f.checksum,
-                ),
-            )
-        )
-
-    return finish

@@ -18,7 +18,7 @@ directory in `tests/engine_cases/`, one section in docs/engine-notes.md (README,
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, ClassVar
@@ -114,3 +114,55 @@ class Kind:
     def finish(self, diff: Diff, statements: list[str]) -> list[str]:
         """Work on the assembled migration."""
         return statements
+
+
+class RowKind(Kind):
+    """A kind whose catalog data is its query's rows, one `record` each (SQL arrays as tuples,
+    so records compare by value), by `key`, for the schemas the filter accepts (every record
+    has a `schema`; None: database-wide). Its hooks are plain functions of what they change
+    and of both databases' records (`before`, `after`)."""
+
+    def __init__(
+        self,
+        name: str,
+        record: Callable[..., Any],
+        key: Callable[[Any], Any],
+        *,
+        query: str | None = None,  # sql/<query>.sql; default: the kind's name
+        covers: tuple[str, ...] = (),
+        adjust: Callable[[Any, Any], None] | None = None,  # (inspector, data)
+        rewrite: Callable[[list[str], Any, Any], list[str]] | None = None,
+        emit: Callable[[Diff, Any, Any], None] | None = None,
+        finish: Callable[[list[str], Any, Any], list[str]] | None = None,
+    ) -> None:
+        self.name, self.record, self.key = name, record, key  # type: ignore[misc]
+        self.query = query or name
+        self.covers = covers  # type: ignore[misc]
+        self._adjust, self._rewrite, self._emit, self._finish = adjust, rewrite, emit, finish
+
+    def read(self, conn: Any, keeps: Any) -> dict[Any, Any]:
+        from .catalog import rows
+
+        found = (
+            self.record(*(tuple(v) if isinstance(v, list) else v for v in row))
+            for row in rows(conn, self.query)
+        )
+        return {self.key(r): r for r in found if keeps(r.schema)}
+
+    def adjust(self, conn: Any, keeps: Any, inspector: Any, data: Any) -> None:
+        if self._adjust:
+            self._adjust(inspector, data)
+
+    def rewrite(self, diff: Diff) -> None:
+        if self._rewrite:
+            diff.statements = self._rewrite(diff.statements, *self._sides(diff))
+
+    def emit(self, diff: Diff) -> None:
+        if self._emit:
+            self._emit(diff, *self._sides(diff))
+
+    def finish(self, diff: Diff, statements: list[str]) -> list[str]:
+        return self._finish(statements, *self._sides(diff)) if self._finish else statements
+
+    def _sides(self, diff: Diff) -> tuple[Any, Any]:
+        return diff.source[self.name], diff.target[self.name]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .. import sqltext
 from . import upstream
+from .casts import TypeChange
 from .inspection import unpin_extensions
 from .kind import Diff, Inspection
 from .kinds import KINDS, column_types
@@ -39,7 +40,7 @@ def migration_sql(
 
 def type_changes(
     i_from: Inspection, i_target: Inspection, sql: str
-) -> dict[tuple[str, str], column_types.TypeChange]:
+) -> dict[tuple[str, str], TypeChange]:
     """What each column type change in `sql` (from `i_from` to `i_target`) does to stored values."""
     statements = [st.text for st in sqltext.split(sql)[0]]
     return column_types.changes_in(statements, i_from, i_target)

@@ -6,10 +6,9 @@ their state and final functions, before the views that call them, and the revers
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
 
-from ..catalog import rows
-from ..kind import Diff, Kind, Phase
+from ..kind import Diff, Phase, RowKind
 
 
 @dataclass(frozen=True)
@@ -27,26 +26,10 @@ class Aggregate:
         return f"drop aggregate {self.identity};"
 
 
-class Aggregates(Kind):
-    name = "aggregates"
-    covers = ("AGGREGATE",)
-
-    def read(self, conn: Any, keeps: Any) -> dict[str, Aggregate]:
-        found = (Aggregate(*row) for row in rows(conn, "aggregates"))
-        return {a.identity: a for a in found if keeps(a.schema)}
-
-    def emit(self, diff: Diff) -> None:
-        before: dict[str, Aggregate] = diff.source[self.name]
-        after: dict[str, Aggregate] = diff.target[self.name]
-        diff.place(Phase.DROPS, [old.drop() for key, old in before.items() if key not in after])
-        diff.place(
-            Phase.CREATES,
-            [
-                new.create(replace=key in before)
-                for key, new in after.items()
-                if before.get(key) != new
-            ],
-        )
+def _emit(diff: Diff, before: dict[str, Aggregate], after: dict[str, Aggregate]) -> None:
+    diff.place(Phase.DROPS, [old.drop() for key, old in before.items() if key not in after])
+    changed = [new.create(key in before) for key, new in after.items() if before.get(key) != new]
+    diff.place(Phase.CREATES, changed)
 
 
-KIND = Aggregates()
+KIND = RowKind("aggregates", Aggregate, attrgetter("identity"), covers=("AGGREGATE",), emit=_emit)

@@ -5,10 +5,11 @@ columns' COLLATE clauses (schemainspect leaves them out of CREATE TABLE)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
-from ..catalog import Named, literal, rows
-from ..kind import Diff, Kind
+from ..catalog import Named, literal
+from ..kind import RowKind
 from ..statements import parse
 
 
@@ -35,12 +36,6 @@ class Collation(Named):
         if not self.deterministic:
             options += ", deterministic = false"
         return f"create collation if not exists {self.quoted} ({options});"
-
-
-def read_collations(conn: Any, keeps: Any) -> dict[str, Collation]:
-    """Return the collations in the schemas `keeps(schema)` accepts, by quoted name."""
-    found = (Collation(*row) for row in rows(conn, "collations"))
-    return {c.quoted: c for c in found if keeps(c.schema)}
 
 
 def fix_collations(
@@ -88,21 +83,16 @@ def _collated_column_class(base: type) -> type:
     return _COLLATED[base]
 
 
-class Collations(Kind):
-    name = "collations"
-
-    def read(self, conn: Any, keeps: Any) -> dict[str, Collation]:
-        return read_collations(conn, keeps)
-
-    def adjust(self, conn: Any, keeps: Any, inspector: Any, data: Any) -> None:
-        for relation in inspector.relations.values():
-            for column in relation.columns.values():
-                column.__class__ = _collated_column_class(type(column))
-
-    def rewrite(self, diff: Diff) -> None:
-        diff.statements = fix_collations(
-            diff.statements, diff.source[self.name], diff.target[self.name]
-        )
+def _keep_column_collations(inspector: Any, data: Any) -> None:
+    for relation in inspector.relations.values():
+        for column in relation.columns.values():
+            column.__class__ = _collated_column_class(type(column))
 
 
-KIND = Collations()
+KIND = RowKind(
+    "collations",
+    Collation,
+    attrgetter("quoted"),
+    adjust=_keep_column_collations,
+    rewrite=fix_collations,
+)

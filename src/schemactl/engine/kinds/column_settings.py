@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
-from ..catalog import bare, created_names, ident, rows
-from ..kind import Diff, Kind, Phase
+from ..catalog import bare, created_names, ident
+from ..kind import Diff, Phase, RowKind
 
 _STORAGE = {"p": "plain", "e": "external", "x": "extended", "m": "main"}
 
@@ -49,16 +50,6 @@ class ColumnSettings:
         return out
 
 
-def read_column_settings(conn: Any, keeps: Any) -> dict[tuple[str, str], ColumnSettings]:
-    found = (
-        ColumnSettings(
-            row[0], row[1], row[2], row[3], row[4], row[5], row[6], tuple(row[7]), row[8]
-        )
-        for row in rows(conn, "column_settings")
-    )
-    return {(s.table, s.column): s for s in found if keeps(s.schema)}
-
-
 def column_settings_statements(
     statements: list[str],
     before: dict[tuple[str, str], ColumnSettings],
@@ -88,22 +79,9 @@ def column_settings_statements(
     return out
 
 
-class ColumnSettingsKind(Kind):
-    name = "column_settings"
-
-    def read(self, conn: Any, keeps: Any) -> dict[tuple[str, str], ColumnSettings]:
-        return read_column_settings(conn, keeps)
-
-    def emit(self, diff: Diff) -> None:
-        diff.place(
-            Phase.STORAGE,
-            column_settings_statements(
-                diff.statements,
-                diff.source[self.name],
-                diff.target[self.name],
-                diff.target.upstream,
-            ),
-        )
+def _emit(diff: Diff, before: Any, after: Any) -> None:
+    target = diff.target.upstream
+    diff.place(Phase.STORAGE, column_settings_statements(diff.statements, before, after, target))
 
 
-KIND = ColumnSettingsKind()
+KIND = RowKind("column_settings", ColumnSettings, attrgetter("table", "column"), emit=_emit)

@@ -4,10 +4,11 @@ object of the old state exists; additions run last, once every object of the new
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
-from ..catalog import bare, created_names, dropped_names, literal, rows
-from ..kind import Diff, Kind, Phase
+from ..catalog import bare, created_names, dropped_names, literal
+from ..kind import Diff, Phase, RowKind
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,6 @@ class Comment:
         return f"comment on {self.target} is {'null' if text is None else literal(text)};"
 
 
-def read_comments(conn: Any, keeps: Any) -> dict[tuple[str, str], Comment]:
-    """Return the comments on objects in the schemas `keeps(schema)` accepts."""
-    found = (Comment(*row) for row in rows(conn, "comments"))
-    return {(c.type, c.identity): c for c in found if keeps(c.schema)}
-
-
 def comment_statements(
     statements: list[str],
     before: dict[tuple[str, str], Comment],
@@ -72,18 +67,12 @@ def comment_statements(
     return first, last
 
 
-class Comments(Kind):
-    name = "comments"
-
-    def read(self, conn: Any, keeps: Any) -> dict[tuple[str, str], Comment]:
-        return read_comments(conn, keeps)
-
-    def emit(self, diff: Diff) -> None:
-        # Whole objects are placed before this kind runs: their drops and creates count too.
-        seen = diff.phase(Phase.DROPS) + diff.statements + diff.phase(Phase.CREATES)
-        first, last = comment_statements(seen, diff.source[self.name], diff.target[self.name])
-        diff.place(Phase.COMMENTS_CLEARED, first)
-        diff.place(Phase.COMMENTS, last)
+def _emit(diff: Diff, before: Any, after: Any) -> None:
+    # Whole objects are placed before this kind runs: their drops and creates count too.
+    seen = diff.phase(Phase.DROPS) + diff.statements + diff.phase(Phase.CREATES)
+    first, last = comment_statements(seen, before, after)
+    diff.place(Phase.COMMENTS_CLEARED, first)
+    diff.place(Phase.COMMENTS, last)
 
 
-KIND = Comments()
+KIND = RowKind("comments", Comment, attrgetter("type", "identity"), emit=_emit)

@@ -4,10 +4,10 @@ come from the catalog (`sql/domains.sql`), and the statements are placed among m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
-from ..catalog import rows
-from ..kind import Diff, Kind
+from ..kind import Diff, RowKind
 from ..statements import parse
 
 
@@ -53,15 +53,6 @@ class Domain:
         for check in sorted(set(self.checks) - set(old.checks)):
             out.append(f"alter domain {name} add constraint {check};")
         return out
-
-
-def read_domains(conn: Any, keeps: Any) -> dict[str, Domain]:
-    """Return the domains in the schemas `keeps(schema)` accepts, by identity."""
-    found = (
-        Domain(row[0], row[1], row[2], row[3], row[4], row[5], tuple(row[6]))
-        for row in rows(conn, "domains")
-    )
-    return {d.identity: d for d in found if keeps(d.schema)}
 
 
 def domain_statements(
@@ -116,26 +107,20 @@ def with_domains(
     return out[:at_create] + create + alter + out[at_create:]
 
 
-class Domains(Kind):
-    name = "domains"
-    covers = ("DOMAIN",)
-
-    def read(self, conn: Any, keeps: Any) -> dict[str, Domain]:
-        return read_domains(conn, keeps)
-
-    def adjust(self, conn: Any, keeps: Any, inspector: Any, data: Any) -> None:
-        # schemainspect's enum query picks up domains over enums (same type category): they
-        # are domains, created here, not enums.
-        domains = {(d.schema, d.identity.rsplit(".", 1)[-1].strip('"')) for d in data.values()}
-        inspector.enums = {
-            k: e for k, e in inspector.enums.items() if (e.schema, e.name) not in domains
-        }
-
-    def emit(self, diff: Diff) -> None:
-        # Among migra's statements, after the other kinds read them (docs/engine-notes.md).
-        diff.statements = with_domains(
-            diff.statements, *domain_statements(diff.source[self.name], diff.target[self.name])
-        )
+def _not_enums(inspector: Any, data: dict[str, Domain]) -> None:
+    # schemainspect's enum query picks up domains over enums (same type category): they are
+    # domains, created here, not enums.
+    domains = {(d.schema, d.identity.rsplit(".", 1)[-1].strip('"')) for d in data.values()}
+    inspector.enums = {
+        k: e for k, e in inspector.enums.items() if (e.schema, e.name) not in domains
+    }
 
 
-KIND = Domains()
+def _emit(diff: Diff, before: dict[str, Domain], after: dict[str, Domain]) -> None:
+    # Among migra's statements, after the other kinds read them (docs/engine-notes.md).
+    diff.statements = with_domains(diff.statements, *domain_statements(before, after))
+
+
+KIND = RowKind(
+    "domains", Domain, attrgetter("identity"), covers=("DOMAIN",), adjust=_not_enums, emit=_emit
+)

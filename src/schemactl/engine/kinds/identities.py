@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
 
-from ..catalog import rows
-from ..kind import Diff, Kind, Phase
+from ..kind import Phase, RowKind
 
 _TYPE_MAX = {"smallint": 32767, "integer": 2147483647, "bigint": 9223372036854775807}
 
@@ -64,12 +63,6 @@ class Identity:
         return f"alter table {self.table} alter column {self.column} {' '.join(sets)};"
 
 
-def read_identities(conn: Any, keeps: Any) -> dict[tuple[str, str], Identity]:
-    """Return identity columns' options, by (quoted table, quoted column)."""
-    found = (Identity(*row) for row in rows(conn, "identities"))
-    return {(i.table, i.column): i for i in found if keeps(i.schema)}
-
-
 def identity_statements(
     before: dict[tuple[str, str], Identity], after: dict[tuple[str, str], Identity]
 ) -> list[str]:
@@ -83,16 +76,11 @@ def identity_statements(
     return out
 
 
-class Identities(Kind):
-    name = "identities"
-
-    def read(self, conn: Any, keeps: Any) -> dict[tuple[str, str], Identity]:
-        return read_identities(conn, keeps)
-
-    def emit(self, diff: Diff) -> None:
-        diff.place(
-            Phase.IDENTITIES, identity_statements(diff.source[self.name], diff.target[self.name])
-        )
-
-
-KIND = Identities()
+KIND = RowKind(
+    "identities",
+    Identity,
+    attrgetter("table", "column"),
+    emit=lambda diff, before, after: diff.place(
+        Phase.IDENTITIES, identity_statements(before, after)
+    ),
+)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
 
-from ..catalog import bare, created_names, ident, rows
-from ..kind import Diff, Kind
+from ..catalog import bare, created_names, ident
+from ..kind import RowKind
 
 
 @dataclass(frozen=True)
@@ -26,12 +26,6 @@ class NotNull:
     column: str
     name: str
     local: bool  # False: inherited from a partitioned (or parent) table
-
-
-def read_not_null_names(conn: Any, keeps: Any) -> dict[tuple[str, str], NotNull]:
-    """Every NOT NULL constraint in the kept schemas (none before PostgreSQL 18)."""
-    found = (NotNull(*row) for row in rows(conn, "not_null_names"))
-    return {(c.table, c.column): c for c in found if keeps(c.schema)}
 
 
 def rename_statements(
@@ -59,14 +53,10 @@ def rename_statements(
     return out
 
 
-class NotNullNames(Kind):
-    name = "not_null"
-
-    def read(self, conn: Any, keeps: Any) -> dict[tuple[str, str], NotNull]:
-        return read_not_null_names(conn, keeps)
-
-    def finish(self, diff: Diff, statements: list[str]) -> list[str]:
-        return rename_statements(statements, diff.source[self.name], diff.target[self.name])
-
-
-KIND = NotNullNames()
+KIND = RowKind(
+    "not_null",
+    NotNull,
+    attrgetter("table", "column"),
+    query="not_null_names",
+    finish=rename_statements,
+)

@@ -4,10 +4,10 @@ set once the table and its identity index exist, set back to DEFAULT when the DD
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
 
-from ..catalog import bare, created_names, dropped_names, rows
-from ..kind import Diff, Kind, Phase
+from ..catalog import bare, created_names, dropped_names
+from ..kind import Diff, Phase, RowKind
 
 
 @dataclass(frozen=True)
@@ -21,34 +21,25 @@ class ReplicaIdentity:
         return f"alter table {self.table} replica identity {self.identity};"
 
 
-class ReplicaIdentities(Kind):
-    name = "replica_identity"
-
-    def read(self, conn: Any, keeps: Any) -> dict[str, ReplicaIdentity]:
-        found = (ReplicaIdentity(*row) for row in rows(conn, "replica_identity"))
-        return {r.table: r for r in found if keeps(r.schema)}
-
-    def emit(self, diff: Diff) -> None:
-        before: dict[str, ReplicaIdentity] = diff.source[self.name]
-        after: dict[str, ReplicaIdentity] = diff.target[self.name]
-        # A re-created table or identity index starts from DEFAULT again.
-        created = created_names(diff.statements)
-        out = [
-            new.statement()
-            for table, new in after.items()
-            if before.get(table) != new
-            or bare(table) in created
-            or (new.index is not None and new.index.lower() in created)
-        ]
-        gone = dropped_names(diff.statements) | created
-        out += [
-            f"alter table {table} replica identity default;"
-            for table in before
-            if table not in after
-            and bare(table) not in gone
-            and table in diff.target.upstream.tables
-        ]
-        diff.place(Phase.STORAGE, out)
+def _emit(
+    diff: Diff, before: dict[str, ReplicaIdentity], after: dict[str, ReplicaIdentity]
+) -> None:
+    # A re-created table or identity index starts from DEFAULT again.
+    created = created_names(diff.statements)
+    out = [
+        new.statement()
+        for table, new in after.items()
+        if before.get(table) != new
+        or bare(table) in created
+        or (new.index is not None and new.index.lower() in created)
+    ]
+    gone = dropped_names(diff.statements) | created
+    out += [
+        f"alter table {table} replica identity default;"
+        for table in before
+        if table not in after and bare(table) not in gone and table in diff.target.upstream.tables
+    ]
+    diff.place(Phase.STORAGE, out)
 
 
-KIND = ReplicaIdentities()
+KIND = RowKind("replica_identity", ReplicaIdentity, attrgetter("table"), emit=_emit)

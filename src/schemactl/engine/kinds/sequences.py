@@ -4,10 +4,10 @@ the catalog (`sql/sequences.sql`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
 
-from ..catalog import Named, rows
-from ..kind import Diff, Kind
+from ..catalog import Named
+from ..kind import RowKind
 from ..statements import parse
 
 
@@ -42,12 +42,6 @@ class Sequence(Named):
         return " ".join(parts)
 
 
-def read_sequences(conn: Any, keeps: Any) -> dict[str, Sequence]:
-    """Return the sequences in the schemas `keeps(schema)` accepts, by quoted name."""
-    found = (Sequence(*row) for row in rows(conn, "sequences"))
-    return {s.quoted: s for s in found if keeps(s.schema)}
-
-
 def fix_sequences(
     statements: list[str], before: dict[str, Sequence], after: dict[str, Sequence]
 ) -> list[str]:
@@ -67,16 +61,4 @@ def fix_sequences(
     return out
 
 
-class Sequences(Kind):
-    name = "sequences"
-
-    def read(self, conn: Any, keeps: Any) -> dict[str, Sequence]:
-        return read_sequences(conn, keeps)
-
-    def rewrite(self, diff: Diff) -> None:
-        diff.statements = fix_sequences(
-            diff.statements, diff.source[self.name], diff.target[self.name]
-        )
-
-
-KIND = Sequences()
+KIND = RowKind("sequences", Sequence, attrgetter("quoted"), rewrite=fix_sequences)

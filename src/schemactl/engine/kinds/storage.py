@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
 
-from ..catalog import bare, created_names, dropped_names, literal, rows
-from ..kind import Diff, Kind, Phase
+from ..catalog import bare, created_names, dropped_names, literal
+from ..kind import Phase, RowKind
 
 
 @dataclass(frozen=True)
@@ -55,15 +55,6 @@ class Storage:
         return out
 
 
-def read_storage(conn: Any, keeps: Any) -> dict[str, Storage]:
-    """Return storage settings of tables/materialized views that have any, by identity."""
-    found = (
-        Storage(row[0], row[1], row[2], tuple(row[3]), row[4], row[5])
-        for row in rows(conn, "storage")
-    )
-    return {s.identity: s for s in found if keeps(s.schema)}
-
-
 def storage_statements(
     statements: list[str], before: dict[str, Storage], after: dict[str, Storage]
 ) -> list[str]:
@@ -79,17 +70,11 @@ def storage_statements(
     return out
 
 
-class StorageKind(Kind):
-    name = "storage"
-
-    def read(self, conn: Any, keeps: Any) -> dict[str, Storage]:
-        return read_storage(conn, keeps)
-
-    def emit(self, diff: Diff) -> None:
-        diff.place(
-            Phase.STORAGE,
-            storage_statements(diff.statements, diff.source[self.name], diff.target[self.name]),
-        )
-
-
-KIND = StorageKind()
+KIND = RowKind(
+    "storage",
+    Storage,
+    attrgetter("identity"),
+    emit=lambda diff, before, after: diff.place(
+        Phase.STORAGE, storage_statements(diff.statements, before, after)
+    ),
+)

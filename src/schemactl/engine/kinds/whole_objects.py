@@ -4,10 +4,11 @@ whole definition (`sql/whole_objects.sql`): a changed one is dropped and created
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
-from ..catalog import created_names, rows
-from ..kind import Diff, Kind, Phase
+from ..catalog import created_names
+from ..kind import Diff, Phase, RowKind
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,6 @@ class WholeObject:
 
     def create(self) -> list[str]:
         return [f"{self.definition};"] + ([f"{self.settings};"] if self.settings else [])
-
-
-def read_whole_objects(conn: Any, keeps: Any) -> dict[tuple[str, str], WholeObject]:
-    found = (WholeObject(*row) for row in rows(conn, "whole_objects"))
-    return {(o.kind, o.name): o for o in found if keeps(o.schema)}
 
 
 def whole_object_statements(
@@ -51,19 +47,16 @@ def whole_object_statements(
     return drops, creates
 
 
-class WholeObjects(Kind):
-    name = "whole_objects"
-    covers = ("STATISTICS", "RULE", "EVENT TRIGGER")
-
-    def read(self, conn: Any, keeps: Any) -> dict[tuple[str, str], WholeObject]:
-        return read_whole_objects(conn, keeps)
-
-    def emit(self, diff: Diff) -> None:
-        drops, creates = whole_object_statements(
-            diff.statements, diff.source[self.name], diff.target[self.name]
-        )
-        diff.place(Phase.DROPS, drops)
-        diff.place(Phase.CREATES, creates)
+def _emit(diff: Diff, before: Any, after: Any) -> None:
+    drops, creates = whole_object_statements(diff.statements, before, after)
+    diff.place(Phase.DROPS, drops)
+    diff.place(Phase.CREATES, creates)
 
 
-KIND = WholeObjects()
+KIND = RowKind(
+    "whole_objects",
+    WholeObject,
+    attrgetter("kind", "name"),
+    covers=("STATISTICS", "RULE", "EVENT TRIGGER"),
+    emit=_emit,
+)

@@ -1,0 +1,247 @@
+"""Running one migration file on a target database, with its bookkeeping in the same
+transaction (runner.py decides which files run; this runs one): commit parts, no-transaction
+files marked `running` first, and a failure reported with the file's line, the statement, and
+where the database stands."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import psycopg2
+from psycopg2.errorcodes import UNDEFINED_OBJECT
+
+from . import ledger, session, sqlfiles, sqltext
+from .errors import Interrupted, MigrationFailed, ServerUnavailable, SQLFileError, first_line
+from .migration import Migration
+
+
+@dataclass
+class Step:
+    """One migration run (in a dry run: one that would run)."""
+
+    version: int
+    name: str  # NNNN_slug
+    direction: str  # "up" or "down"
+    status: (
+        str  # applied, rolled-back, skipped; in a dry run: would-apply, would-roll-back, would-skip
+    )
+    file: str
+    transactional: bool = True
+    duration_ms: int = 0
+    sql: str = ""  # the file's text, filled in dry runs
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        if not data["sql"]:
+            del data["sql"]
+        return data
+
+
+def _one_line(text: str | None, limit: int = 200) -> str | None:
+    if text is None:
+        return None
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+@dataclass
+class Job:
+    """One file to run and how to record it."""
+
+    version: int
+    name: str
+    action: str  # apply / rollback
+    checksum: str
+    sqlfile: sqlfiles.SQLFile
+    transactional: bool
+    finish: Callable[[Any, int], None]  # bookkeeping, run in the same transaction as the file
+
+
+def run(conn: Any, schema: str, job: Job, before: int | None, completed: list[Step]) -> int:
+    """Run one migration file with its bookkeeping; return its duration in ms."""
+    started, t0 = ledger.now(), time.monotonic()
+    parts = sqlfiles.commit_parts(job.sqlfile) if job.transactional else []
+    # Where the database stands if this run stops: None while nothing of the file has
+    # committed, else the line from which the file has not run (0: unknown, no-transaction).
+    partial: list[int] = [] if job.transactional else [0]
+
+    def elapsed() -> int:
+        return int((time.monotonic() - t0) * 1000)
+
+    def record_failure(status: str, error: str, statement: str | None) -> None:
+        with contextlib.suppress(psycopg2.Error), session.transaction(conn) as cur:
+            if partial and job.action == "apply":
+                ledger.put(cur, schema, job.version, job.name, job.checksum, "failed", elapsed())
+            ledger.log(
+                cur,
+                schema,
+                ledger.Entry(
+                    action=job.action,
+                    status=status,
+                    started_at=started,
+                    version=job.version,
+                    name=job.name,
+                    duration_ms=elapsed(),
+                    checksum=job.checksum,
+                    error=error,
+                    statement=statement,
+                ),
+            )
+
+    try:
+        if job.transactional:
+            for i, part in enumerate(parts):
+                with session.transaction(conn) as cur:
+                    if i == 0 and len(parts) > 1 and job.action == "apply":
+                        # Commit points: visible if we die between parts (see module docstring).
+                        ledger.put(cur, schema, job.version, job.name, job.checksum, "running")
+                    sqlfiles.run_statements(cur, job.sqlfile, part)
+                    if i == len(parts) - 1:
+                        job.finish(cur, elapsed())
+                if i < len(parts) - 1:
+                    start = parts[i + 1][0]
+                    line = sqltext.LineIndex(job.sqlfile.text).position(start.offset)[0]
+                    partial[:] = [line + (sqlfiles.commit_point(start) or 0)]
+        else:
+            if job.action == "apply":  # visible if we die partway (see module docstring)
+                with session.transaction(conn) as cur:
+                    ledger.put(cur, schema, job.version, job.name, job.checksum, "running")
+            with conn.cursor() as cur:
+                sqlfiles.run_statements(cur, job.sqlfile)
+            with session.transaction(conn) as cur:
+                job.finish(cur, elapsed())
+        return elapsed()
+    except SQLFileError as e:
+        interrupted = session.interrupt_pending()
+        if conn.closed:
+            raise _lost(job, e.message, partial) from None
+        record_failure("interrupted" if interrupted else "failed", e.message, e.statement)
+        session.checkpoint()  # an interrupt caused this: exit 130 rather than report an SQL error
+        raise _failed(job, e, before, completed, partial) from None
+    except (Interrupted, KeyboardInterrupt):
+        if not conn.closed:
+            record_failure("interrupted", "interrupted by a signal", None)
+        raise
+    except (
+        psycopg2.Error
+    ) as e:  # the bookkeeping or the COMMIT failed (deferred constraint, lost server)
+        first = first_line(e)
+        if conn.closed:
+            raise _lost(job, first, partial) from None
+        message = (e.diag.message_primary if e.diag else None) or first
+        record_failure("failed", message, "COMMIT")
+        session.checkpoint()
+        error = SQLFileError(
+            f"{job.sqlfile.rel}: {message} (at COMMIT)", path=job.sqlfile.rel, sqlstate=e.pgcode
+        )
+        raise _failed(job, error, before, completed, partial) from None
+
+
+def _failed(
+    job: Job, e: SQLFileError, before: int | None, completed: list[Step], partial: list[int]
+) -> MigrationFailed:
+    detail = [f"failing statement: {_one_line(e.statement)}"] if e.statement else []
+    at = f"is still at {before:04d}" if before else "still has no migration applied"
+    hint = e.hint
+    if (
+        e.sqlstate == UNDEFINED_OBJECT
+        and e.message.endswith("does not exist")
+        and ": role " in e.message
+    ):
+        hint = (
+            "roles are server-wide and not part of migrations: create the role on this server first"
+        )
+    if not partial:
+        detail.append(
+            f"nothing of the failed {job.action} of {job.name} was kept (its transaction was "
+            f"rolled back): the database {at}"
+        )
+    elif job.transactional:
+        detail.append(
+            f"{job.name} commits in parts: everything before the commit point on line {partial[0]} "
+            "stays committed; the part that failed was rolled back"
+        )
+        again = "run `schemactl repair`, then apply" if job.action == "apply" else "roll back"
+        hint = (
+            f"fix the cause, then {again} again: the whole file runs again, and the parts "
+            "schemactl "
+            "writes before a commit point (ADD VALUE IF NOT EXISTS) are safe to run twice"
+        )
+    else:
+        detail.append(
+            f"{job.name} ran outside a transaction: the statements before this one stay applied"
+        )
+        hint = (
+            "undo them by hand (or finish them), then run `schemactl repair`; the next apply "
+            "runs it again"
+        )
+    err = MigrationFailed(
+        f"{job.action} of {job.name} failed: {e.message}", hint, e, list(completed)
+    )
+    err.detail = detail
+    err.current_version = before
+    return err
+
+
+def _lost(job: Job, reason: str, partial: list[int]) -> ServerUnavailable:
+    if not partial:
+        hint = (
+            f"the server rolls back {job.name} (it ran in one transaction); run the command again"
+        )
+    else:
+        hint = (
+            f"{job.name} did not run in one transaction and may have stopped partway; "
+            "see `schemactl status`"
+        )
+    return ServerUnavailable(f"lost the connection while running {job.name}: {reason}", hint=hint)
+
+
+def finish_apply(schema: str, f: Migration) -> Callable[[Any, int], None]:
+    def finish(cur: Any, ms: int) -> None:
+        # One round trip for both rows: at hundreds of small migrations it shows.
+        cur.execute(
+            ledger.put_sql(cur, schema, f.version, f.name, f.checksum, "applied", ms)
+            + b";\n"
+            + ledger.log_sql(
+                cur,
+                schema,
+                ledger.Entry(
+                    action="apply",
+                    status="ok",
+                    version=f.version,
+                    name=f.name,
+                    started_at=ledger.now() - dt.timedelta(milliseconds=ms),
+                    duration_ms=ms,
+                    checksum=f.checksum,
+                ),
+            )
+        )
+
+    return finish
+
+
+def finish_rollback(schema: str, f: Migration) -> Callable[[Any, int], None]:
+    def finish(cur: Any, ms: int) -> None:
+        cur.execute(
+            ledger.remove_sql(cur, schema, f.version)
+            + ledger.log_sql(
+                cur,
+                schema,
+                ledger.Entry(
+                    action="rollback",
+                    status="ok",
+                    started_at=ledger.now() - dt.timedelta(milliseconds=ms),
+                    version=f.version,
+                    name=f.name,
+                    duration_ms=ms,
+                    checksum=f.checksum,
+                ),
+            )
+        )
+
+    return finish
