@@ -116,32 +116,28 @@ def _deps(*found: tuple[str | None, ...]) -> Dependencies:
     return dependencies.from_rows(found)
 
 
-def test_a_domain_is_created_after_the_function_in_its_check() -> None:
-    statements = [
+# A domain whose CHECK calls zpos(), and a column of that domain (rows of sql/dependencies.sql).
+_DOMAIN_OVER_FUNCTION = (
+    ("type", "public", "posint", "c", "function", "public", "zpos", "n"),
+    ("relation", "public", "t", "n", "type", "public", "posint", "n"),
+)
+
+
+def test_a_domain_is_created_after_the_function_in_its_check_and_dropped_before_it() -> None:
+    create = [
         "create domain public.posint as integer constraint c CHECK (zpos(VALUE));",
         "create function public.zpos(v integer) returns boolean language sql return v > 0;",
         'alter table "public"."t" add column "n" posint;',
     ]
-    after = _deps(
-        ("type", "public", "posint", "c", "function", "public", "zpos", "n"),
-        ("relation", "public", "t", "n", "type", "public", "posint", "n"),
-    )
-    ordered = dependencies.order(statements, Dependencies(), after)
-    assert ordered == [statements[1], statements[0], statements[2]]
-
-
-def test_drops_go_before_what_they_needed() -> None:
-    statements = [
+    ordered = dependencies.order(create, Dependencies(), _deps(*_DOMAIN_OVER_FUNCTION))
+    assert ordered == [create[1], create[0], create[2]]
+    drop = [
         'alter table "public"."t" drop column "n";',
         'drop function if exists "public"."zpos"(v integer);',
         "drop domain public.posint;",
     ]
-    before = _deps(
-        ("type", "public", "posint", "c", "function", "public", "zpos", "n"),
-        ("relation", "public", "t", "n", "type", "public", "posint", "n"),
-    )
-    ordered = dependencies.order(statements, before, Dependencies())
-    assert ordered == [statements[0], statements[2], statements[1]]
+    ordered = dependencies.order(drop, _deps(*_DOMAIN_OVER_FUNCTION), Dependencies())
+    assert ordered == [drop[0], drop[2], drop[1]]
 
 
 def test_a_name_is_created_once_what_held_it_is_dropped() -> None:

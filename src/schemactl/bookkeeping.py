@@ -149,18 +149,6 @@ def repair(config: Config, database: str, *, lock_wait: float = DEFAULT_LOCK_WAI
                     what = f"{s.name}: partial run cleared; the next apply runs it again"
                 else:
                     continue
-                ledger.log(
-                    cur,
-                    schema,
-                    ledger.Entry(
-                        action="repair",
-                        status="ok",
-                        started_at=ledger.now(),
-                        version=s.version,
-                        name=s.name,
-                        checksum=s.checksum,
-                        error=what,
-                    ),
-                )
+                ledger.note(cur, schema, "repair", "ok", s, what)
                 changes.append(what)
     return changes

@@ -218,6 +218,13 @@ def log(cur: Any, schema: str, entry: Entry) -> None:
     cur.execute(log_sql(cur, schema, entry))
 
 
+def note(cur: Any, schema: str, action: str, status: str, m: Any, error: str | None = None) -> None:
+    """Append an entry about migration `m` (anything with version, name and checksum) that
+    happened just now and took no time: a skip, a repair."""
+    at = now()
+    log(cur, schema, Entry(action, status, at, m.version, m.name, checksum=m.checksum, error=error))
+
+
 def log_sql(cur: Any, schema: str, e: Entry) -> bytes:
     """The statement `log` runs, for sending together with others in one round trip."""
     sql: bytes = cur.mogrify(

@@ -114,19 +114,8 @@ def apply_migrations(
                 if step.status == "skipped":
                     with session.transaction(conn) as cur:
                         ledger.put(cur, schema, f.version, f.name, f.checksum, "skipped")
-                        ledger.log(
-                            cur,
-                            schema,
-                            ledger.Entry(
-                                action="apply",
-                                status="skipped",
-                                started_at=ledger.now(),
-                                version=f.version,
-                                name=f.name,
-                                checksum=f.checksum,
-                                error=f"runs only in {', '.join(f.environments or ())}",
-                            ),
-                        )
+                        only = f"runs only in {', '.join(f.environments or ())}"
+                        ledger.note(cur, schema, "apply", "skipped", f, only)
                 else:
                     sqlfile, transactional = f.up, f.transactional
                     if not sqlfile.statements:
@@ -302,18 +291,7 @@ def rollback_migrations(
                 if step.status == "skipped":
                     with session.transaction(conn) as cur:
                         ledger.remove(cur, schema, f.version)
-                        ledger.log(
-                            cur,
-                            schema,
-                            ledger.Entry(
-                                action="rollback",
-                                status="skipped",
-                                started_at=ledger.now(),
-                                version=f.version,
-                                name=f.name,
-                                checksum=f.checksum,
-                            ),
-                        )
+                        ledger.note(cur, schema, "rollback", "skipped", f)
                 else:
                     sqlfile, transactional = f.down, f.down_transactional
                     step.duration_ms = execution.run(

@@ -23,11 +23,29 @@ from .shared import (
     emit_json,
     err_console,
     info,
+    option,
     out_console,
     print_sql,
     project_config,
     state,
 )
+
+
+def _run_settings(
+    dry_run: bool,
+    allow_unverified: bool,
+    lock_wait: float,
+    lock_timeout: str | None,
+    statement_timeout: str | None,
+) -> dict[str, Any]:
+    """The settings apply and rollback share, as their keyword arguments."""
+    return {
+        "dry_run": dry_run,
+        "allow_unverified": allow_unverified,
+        "lock_wait": lock_wait,
+        "lock_timeout": lock_timeout,
+        "statement_timeout": statement_timeout,
+    }
 
 
 def _at(current: int | None, names: dict[int, str]) -> str:
@@ -119,9 +137,7 @@ def apply(
     env: EnvOpt = None,
     target: Annotated[
         Optional[str],
-        typer.Option(
-            "--target", help="Apply up to and including this version.", show_default=False
-        ),
+        option("--target", help="Apply up to and including this version."),
     ] = None,
     dry_run: DryRunOpt = False,
     allow_out_of_order: Annotated[
@@ -151,13 +167,9 @@ def apply(
             url,
             target=target,
             environment=env,
-            dry_run=dry_run,
             allow_out_of_order=allow_out_of_order,
-            allow_unverified=allow_unverified,
-            lock_wait=lock_wait,
-            lock_timeout=lock_timeout,
-            statement_timeout=statement_timeout,
             on_step=on_step,
+            **_run_settings(dry_run, allow_unverified, lock_wait, lock_timeout, statement_timeout),
         ),
         "apply",
     )
@@ -169,17 +181,11 @@ def rollback(
     env: EnvOpt = None,
     steps: Annotated[
         Optional[int],
-        typer.Option(
-            "--steps", help="Roll back this many migrations, newest first.", show_default=False
-        ),
+        option("--steps", help="Roll back this many migrations, newest first."),
     ] = None,
     target: Annotated[
         Optional[str],
-        typer.Option(
-            "--target",
-            help="Roll back everything above this version (0: everything).",
-            show_default=False,
-        ),
+        option("--target", help="Roll back everything above this version (0: everything)."),
     ] = None,
     dry_run: DryRunOpt = False,
     allow_unverified: AllowUnverifiedOpt = False,
@@ -202,12 +208,8 @@ def rollback(
             url,
             steps=steps,
             target=target,
-            dry_run=dry_run,
-            allow_unverified=allow_unverified,
-            lock_wait=lock_wait,
-            lock_timeout=lock_timeout,
-            statement_timeout=statement_timeout,
             on_step=on_step,
+            **_run_settings(dry_run, allow_unverified, lock_wait, lock_timeout, statement_timeout),
         ),
         "roll back",
     )

@@ -15,6 +15,7 @@ from .shared import (
     LockWaitOpt,
     emit_json,
     info,
+    option,
     out_console,
     project_config,
     scratch_config,
@@ -95,9 +96,7 @@ def history(
     limit: Annotated[int, typer.Option("--limit", help="Show the newest N entries (0: all).")] = 20,
     version: Annotated[
         Optional[str],
-        typer.Option(
-            "--version", help="Only this migration (e.g. 3 or 0003_add_x).", show_default=False
-        ),
+        option("--version", help="Only this migration (e.g. 3 or 0003_add_x)."),
     ] = None,
     fmt: FormatOpt = Format.text,
 ) -> int:

@@ -17,6 +17,7 @@ from .shared import (
     FormatOpt,
     emit_json,
     info,
+    option,
     out_console,
     print_error,
     project_config,
@@ -146,17 +147,11 @@ def renumber(
     ] = None,
     theirs: Annotated[
         Optional[str],
-        typer.Option(
-            "--theirs",
-            help="The other branch's commit (default: MERGE_HEAD, during a merge).",
-            show_default=False,
-        ),
+        option("--theirs", help="The other branch's commit (default: MERGE_HEAD, during a merge)."),
     ] = None,
     db: Annotated[
         Optional[str],
-        typer.Option(
-            "--db", help="Refuse to move pairs applied to this database.", show_default=False
-        ),
+        option("--db", help="Refuse to move pairs applied to this database."),
     ] = None,
     env: EnvOpt = None,
     fmt: FormatOpt = Format.text,

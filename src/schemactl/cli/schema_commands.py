@@ -17,6 +17,7 @@ from .shared import (
     err_console,
     hazard_warning,
     info,
+    option,
     print_error,
     print_sql,
     rel_path,
@@ -225,41 +226,29 @@ class Generator(str, Enum):
 def generate_models(
     generator: Annotated[
         Optional[Generator],
-        typer.Option(
+        option(
             "--generator",
             help="sqlacodegen generator (default: models_generator, else declarative).",
-            show_default=False,
         ),
     ] = None,
     schema: Annotated[
         Optional[list[str]],
-        typer.Option(
-            "--schema",
-            help="Only this schema (repeatable; default: all that diff looks at).",
-            show_default=False,
-        ),
+        option("--schema", help="Only this schema (repeatable; default: all that diff looks at)."),
     ] = None,
     exclude_table: Annotated[
         Optional[list[str]],
-        typer.Option(
+        option(
             "--exclude-table",
             help="Leave out this table or view, as name or schema.name (repeatable).",
-            show_default=False,
         ),
     ] = None,
     views: Annotated[
         Optional[bool],
-        typer.Option(
-            "--views/--no-views", help="Generate models for views too.", show_default=False
-        ),
+        option("--views/--no-views", help="Generate models for views too."),
     ] = None,
     option: Annotated[
         Optional[list[str]],
-        typer.Option(
-            "--option",
-            help="sqlacodegen generator option, e.g. use_inflect (repeatable).",
-            show_default=False,
-        ),
+        option("--option", help="sqlacodegen generator option, e.g. use_inflect (repeatable)."),
     ] = None,
     fmt: FormatOpt = Format.text,
 ) -> int:

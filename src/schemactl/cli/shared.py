@@ -104,6 +104,11 @@ def print_sql(sql: str) -> None:
         sys.stdout.flush()
 
 
+def option(*flags: str, help: str, **settings: Any) -> Any:
+    """A typer option whose default the help text does not show (it says it in words)."""
+    return typer.Option(*flags, help=help, show_default=False, **settings)
+
+
 def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
@@ -150,22 +155,17 @@ def hazard_warning(d: Any) -> str:
 
 DbOpt = Annotated[
     Optional[str],
-    typer.Option(
-        "--db",
-        help="Target database URL (any libpq URL; password masked in output).",
-        show_default=False,
-    ),
+    option("--db", help="Target database URL (any libpq URL; password masked in output)."),
 ]
 
 
 EnvOpt = Annotated[
     Optional[str],
-    typer.Option(
+    option(
         "--env",
         help="Named environment from the config: its URL (unless --db is given) and its name for "
         "`-- schemactl:environments`.",
         envvar=envvars.ENV,
-        show_default=False,
     ),
 ]
 
@@ -177,20 +177,15 @@ LockWaitOpt = Annotated[
 
 LockTimeoutOpt = Annotated[
     Optional[str],
-    typer.Option(
-        "--lock-timeout",
-        help="PostgreSQL lock_timeout for migration statements, e.g. 5s.",
-        show_default=False,
-    ),
+    option("--lock-timeout", help="PostgreSQL lock_timeout for migration statements, e.g. 5s."),
 ]
 
 
 StatementTimeoutOpt = Annotated[
     Optional[str],
-    typer.Option(
+    option(
         "--statement-timeout",
         help="PostgreSQL statement_timeout for migration statements, e.g. 10min.",
-        show_default=False,
     ),
 ]
 

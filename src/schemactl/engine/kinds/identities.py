@@ -6,24 +6,21 @@ from dataclasses import dataclass
 from operator import attrgetter
 
 from ..kind import Phase, RowKind
+from .sequences import SequenceOptions
 
 _TYPE_MAX = {"smallint": 32767, "integer": 2147483647, "bigint": 9223372036854775807}
 
 
 @dataclass(frozen=True)
-class Identity:
-    """The sequence options of one identity column."""
-
+class _Column:
     schema: str
     table: str  # quoted schema.table
     column: str  # quoted
-    data_type: str
-    start: int
-    increment: int
-    minvalue: int
-    maxvalue: int
-    cache: int
-    cycle: bool
+
+
+@dataclass(frozen=True)
+class Identity(SequenceOptions, _Column):
+    """The sequence options of one identity column."""
 
     def fresh(self) -> Identity:
         """The options PostgreSQL gives a new identity column of this type."""
@@ -44,18 +41,7 @@ class Identity:
 
     def alter(self, old: Identity, restart: bool) -> str | None:
         """ALTER TABLE ... ALTER COLUMN ... SET ... from `old`, or None when nothing differs."""
-        sets = []
-        for attr, clause in (
-            ("increment", "increment by {}"),
-            ("minvalue", "minvalue {}"),
-            ("maxvalue", "maxvalue {}"),
-            ("start", "start with {}"),
-            ("cache", "cache {}"),
-        ):
-            if getattr(self, attr) != getattr(old, attr):
-                sets.append("set " + clause.format(getattr(self, attr)))
-        if self.cycle != old.cycle:
-            sets.append("set cycle" if self.cycle else "set no cycle")
+        sets = ["set " + clause for clause in self.clauses(old)]
         if not sets:
             return None
         if restart and self.start != old.start:

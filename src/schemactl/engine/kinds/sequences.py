@@ -12,8 +12,8 @@ from ..statements import parse
 
 
 @dataclass(frozen=True)
-class Sequence(Named):
-    """A sequence's options as PostgreSQL stores them."""
+class SequenceOptions:
+    """A sequence's options as PostgreSQL stores them (of a sequence, or an identity column's)."""
 
     data_type: str
     start: int
@@ -23,23 +23,37 @@ class Sequence(Named):
     cache: int
     cycle: bool
 
-    def options(self, since: Sequence | None = None) -> str:
-        """The option clauses that differ from `since` (all of them when None)."""
-        parts = []
-        for attr, clause in (
-            ("data_type", "as {}"),
-            ("increment", "increment by {}"),
-            ("minvalue", "minvalue {}"),
-            ("maxvalue", "maxvalue {}"),
-            ("start", "start with {}"),
-            ("cache", "cache {}"),
-        ):
-            value = getattr(self, attr)
-            if since is None or getattr(since, attr) != value:
-                parts.append(clause.format(value))
+    def clauses(self, since: SequenceOptions | None = None) -> list[str]:
+        """The option clauses that differ from `since` (all of them when None), without AS."""
+        parts = [
+            clause.format(getattr(self, attr))
+            for attr, clause in _CLAUSES
+            if since is None or getattr(since, attr) != getattr(self, attr)
+        ]
         if since is None or since.cycle != self.cycle:
             parts.append("cycle" if self.cycle else "no cycle")
-        return " ".join(parts)
+        return parts
+
+
+_CLAUSES = (
+    ("increment", "increment by {}"),
+    ("minvalue", "minvalue {}"),
+    ("maxvalue", "maxvalue {}"),
+    ("start", "start with {}"),
+    ("cache", "cache {}"),
+)
+
+
+@dataclass(frozen=True)
+class Sequence(SequenceOptions, Named):
+    """A sequence: its name and options."""
+
+    def options(self, since: Sequence | None = None) -> str:
+        """The option clauses that differ from `since` (all of them when None)."""
+        kind = (
+            [f"as {self.data_type}"] if since is None or since.data_type != self.data_type else []
+        )
+        return " ".join(kind + self.clauses(since))
 
 
 def fix_sequences(
