@@ -54,8 +54,21 @@ class Dependencies:
 
 
 def read(conn: Any, keeps: Any) -> Dependencies:
-    """Read `pg_depend` (sql/dependencies.sql) for the objects in the schemas `keeps` accepts."""
-    return from_rows(row for row in rows(conn, "dependencies") if keeps(row[1]))
+    """Read `pg_depend` (sql/dependencies.sql) for the objects in the schemas `keeps` accepts,
+    naming both sides from sql/dependency_objects.sql."""
+    named = {(row[0], row[1]): row[2:] for row in rows(conn, "dependency_objects")}
+    found = []
+    for classid, objid, column, refclassid, refobjid, deptype in rows(conn, "dependencies"):
+        dependent, referenced = named.get((classid, objid)), named.get((refclassid, refobjid))
+        if dependent is None or referenced is None or dependent[1].startswith(_SYSTEM):
+            continue
+        family, schema, name, part = dependent
+        if keeps(schema):
+            found.append((family, schema, name, part or column, *referenced[:3], deptype))
+    return from_rows(found)
+
+
+_SYSTEM = ("pg_catalog", "information_schema", "pg_toast")
 
 
 def from_rows(found: Iterable[tuple[Any, ...]]) -> Dependencies:
@@ -72,7 +85,9 @@ def from_rows(found: Iterable[tuple[Any, ...]]) -> Dependencies:
             needs[(family, schema, name, None)].add(ref)
             if part is None:  # the object itself, apart from any of its parts
                 needs[(family, schema, name, "")].add(ref)
-        else:  # auto or internal: dropped together with what it references
+        elif part is None:  # auto or internal: a whole object dropped with what it references
+            # (an index with its table). A part (a foreign key's trigger on the table it
+            # references) goes, but its own object stays.
             with_[ref].add(whole)
     parts: dict[Whole, dict[str, frozenset[Whole]]] = defaultdict(dict)
     for key, wanted in needs.items():

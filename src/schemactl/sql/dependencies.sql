@@ -1,73 +1,12 @@
--- Every dependency PostgreSQL records between user objects (pg_depend), each side named the way
--- engine/statements.py names what a statement creates or drops: (family, schema, name, part).
--- A column, constraint, default, trigger, rule or policy is a part of its relation (or domain);
--- an array type stands for its element type; a table's row type for the table.
--- Parts a partition or child table receives from its parent (cloned triggers, inherited
--- constraints) are left out: no statement creates them, the parent's do.
+-- Every dependency PostgreSQL records between user objects (pg_depend), by (classid, objid)
+-- on both sides; sql/dependency_objects.sql names them. The two are joined in Python
+-- (engine/dependencies.py): joined here, the planner loops over the object list for each row
+-- (two minutes for a 1,000-table schema).
 -- deptype: n = normal (the dependent needs the referenced object), a = auto and i = internal
 -- (the dependent goes when the referenced object is dropped).
-WITH objects (classid, objid, family, schema, name, part) AS (
-    SELECT 'pg_class'::regclass, c.oid,
-           CASE WHEN c.relkind = 'c' THEN 'type' ELSE 'relation' END, n.nspname, c.relname, NULL
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.oid >= 16384
-  UNION ALL
-    SELECT 'pg_type'::regclass, t.oid,
-           CASE WHEN r.relkind IS NOT NULL AND r.relkind <> 'c' THEN 'relation' ELSE 'type' END,
-           n.nspname, coalesce(r.relname, b.typname), NULL
-    FROM pg_type t
-    JOIN pg_type b ON b.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem
-                                   ELSE t.oid END
-    JOIN pg_namespace n ON n.oid = b.typnamespace
-    LEFT JOIN pg_class r ON r.oid = b.typrelid
-    WHERE t.oid >= 16384
-  UNION ALL
-    SELECT 'pg_proc'::regclass, p.oid, 'function', n.nspname, p.proname, NULL
-    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE p.oid >= 16384
-  UNION ALL
-    SELECT 'pg_constraint'::regclass, k.oid,
-           CASE WHEN k.conrelid <> 0 THEN 'relation' ELSE 'type' END,
-           n.nspname, coalesce(r.relname, t.typname), k.conname
-    FROM pg_constraint k
-    LEFT JOIN pg_class r ON r.oid = k.conrelid
-    LEFT JOIN pg_type t ON t.oid = k.contypid
-    JOIN pg_namespace n ON n.oid = coalesce(r.relnamespace, t.typnamespace)
-    WHERE k.oid >= 16384 AND k.conislocal  -- not a constraint a partition or child inherits
-  UNION ALL
-    SELECT 'pg_attrdef'::regclass, d.oid, 'relation', n.nspname, r.relname, a.attname
-    FROM pg_attrdef d
-    JOIN pg_class r ON r.oid = d.adrelid
-    JOIN pg_namespace n ON n.oid = r.relnamespace
-    JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
-  UNION ALL
-    SELECT 'pg_rewrite'::regclass, w.oid, 'relation', n.nspname, r.relname,
-           nullif(w.rulename, '_RETURN')
-    FROM pg_rewrite w JOIN pg_class r ON r.oid = w.ev_class
-    JOIN pg_namespace n ON n.oid = r.relnamespace
-    WHERE w.oid >= 16384
-  UNION ALL
-    SELECT 'pg_trigger'::regclass, g.oid, 'relation', n.nspname, r.relname, g.tgname
-    FROM pg_trigger g JOIN pg_class r ON r.oid = g.tgrelid
-    JOIN pg_namespace n ON n.oid = r.relnamespace
-    WHERE g.tgparentid = 0  -- a partition's clone of its parent's trigger comes by itself
-  UNION ALL
-    SELECT 'pg_policy'::regclass, y.oid, 'relation', n.nspname, r.relname, y.polname
-    FROM pg_policy y JOIN pg_class r ON r.oid = y.polrelid
-    JOIN pg_namespace n ON n.oid = r.relnamespace
-  UNION ALL
-    SELECT 'pg_collation'::regclass, o.oid, 'collation', n.nspname, o.collname, NULL
-    FROM pg_collation o JOIN pg_namespace n ON n.oid = o.collnamespace
-    WHERE o.oid >= 16384
-)
-SELECT DISTINCT o.family, o.schema, o.name,
-       coalesce(o.part, CASE WHEN d.objsubid > 0 THEN a.attname END),
-       r.family, r.schema, r.name, d.deptype
+SELECT d.classid::oid, d.objid, CASE WHEN d.objsubid > 0 THEN a.attname END,
+       d.refclassid::oid, d.refobjid, d.deptype
 FROM pg_depend d
-JOIN objects o ON o.classid = d.classid AND o.objid = d.objid
-JOIN objects r ON r.classid = d.refclassid AND r.objid = d.refobjid
 LEFT JOIN pg_attribute a
        ON d.classid = 'pg_class'::regclass AND a.attrelid = d.objid AND a.attnum = d.objsubid
-WHERE d.deptype IN ('n', 'a', 'i')
-  AND d.objid >= 16384 AND d.refobjid >= 16384
-  AND o.schema NOT IN ('pg_catalog', 'information_schema') AND o.schema NOT LIKE 'pg\_toast%'
+WHERE d.deptype IN ('n', 'a', 'i') AND d.objid >= 16384 AND d.refobjid >= 16384
