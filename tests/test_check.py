@@ -155,8 +155,14 @@ def test_an_interrupt_while_writing_a_pair_waits_for_all_three_files(tmp_path, m
 
     monkeypatch.setattr(migfiles, "write_atomic", write_then_interrupt)
     up, down = generated / "0001_a.up.sql", generated / "0001_a.down.sql"
-    with pytest.raises(KeyboardInterrupt):
-        migfiles.write_pair(generated, up, "select 1;\n", down, "select 2;\n")
+    # A process started in the background of a non-interactive shell inherits SIGINT ignored,
+    # and Python then raises nothing for it: give this test the interactive default.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            migfiles.write_pair(generated, up, "select 1;\n", down, "select 2;\n")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert up.exists() and down.exists()
     assert (
         migfiles.check_sum(generated, migfiles.list_migrations(generated)) == []
