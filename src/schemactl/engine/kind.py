@@ -21,7 +21,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, ClassVar
+from typing import Any
 
 
 class Phase(IntEnum):
@@ -90,9 +90,9 @@ class Diff:
 class Kind:
     """An object kind; subclasses override the hooks they need (see the module docstring)."""
 
-    name: ClassVar[str]
+    name: str  # a class attribute, or set per instance (RowKind)
     # pg_dump TOC types (`-- … Type: AGGREGATE`) this kind makes schemactl diff.
-    covers: ClassVar[tuple[str, ...]] = ()
+    covers: tuple[str, ...] = ()
 
     def read(self, conn: Any, keeps: Any) -> Any:
         """This kind's catalog data for the schemas `keeps(schema)` accepts (None: nothing)."""
@@ -135,9 +135,9 @@ class RowKind(Kind):
         emit: Callable[[Diff, Any, Any], None] | None = None,
         finish: Callable[[list[str], Any, Any], list[str]] | None = None,
     ) -> None:
-        self.name, self.record, self.key = name, record, key  # type: ignore[misc]
+        self.name, self.record, self.key = name, record, key
         self.query = query or name
-        self.covers = covers  # type: ignore[misc]
+        self.covers = covers
         self._adjust, self._rewrite, self._emit, self._finish = adjust, rewrite, emit, finish
 
     def read(self, conn: Any, keeps: Any) -> dict[Any, Any]:

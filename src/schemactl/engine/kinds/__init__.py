@@ -23,6 +23,7 @@ from . import (
     constraints,
     domains,
     enums,
+    functions,
     identities,
     inheritance,
     matviews,
@@ -34,7 +35,6 @@ from . import (
     storage,
     whole_objects,
 )
-from . import functions as functions_
 
 KINDS: tuple[Kind, ...] = (
     sequences.KIND,
@@ -58,7 +58,7 @@ KINDS: tuple[Kind, ...] = (
     column_types.KIND,
     dependencies.KIND,
     enums.KIND,
-    functions_.KIND,
+    functions.KIND,
 )
 
 # pg_dump's object types (TOC `Type:`) that migra diffs.
