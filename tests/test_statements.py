@@ -107,6 +107,45 @@ def test_alter_table_says_what_it_adds_and_what_it_needs() -> None:
     )
 
 
+def test_create_table_knows_its_parents_and_where_each_column_is_written() -> None:
+    text = (
+        'create unlogged table "public"."c" (\n    "id" integer default f(\'a,b\', (1)),\n'
+        '    "x" text collate "C" check (length(x) > 1),\n    constraint k check (id > 0)\n'
+        ') inherits ("public"."p", "s"."q");'
+    )
+    st = parse(text)
+    assert (st.action, st.parents) == ("inherits", (("public", "p"), ("s", "q")))
+    assert st.elements == (
+        ("id", "\"id\" integer default f('a,b', (1))"),
+        ("x", '"x" text collate "C" check (length(x) > 1)'),
+        (None, "constraint k check (id > 0)"),
+    )
+    assert st.body is not None and text[st.body[0] : st.body[1]].strip().startswith('"id"')
+    assert text[st.body[1] :].startswith(") inherits")
+    partition = parse("create table m_1 partition of m for values in (1);")
+    assert (partition.action, partition.parents) == ("partition of", (("public", "m"),))
+
+
+def test_attach_partition_names_the_partition_and_its_bound() -> None:
+    st = parse(
+        'alter table "public"."m" attach partition "public"."for" FOR VALUES FROM (\'2007-01-01\')'
+        " TO ('2008-01-01');"
+    )
+    assert (st.action, st.table, st.partition) == (
+        "attach partition",
+        ("public", "m"),
+        ("public", "for"),
+    )
+    assert st.bound == "FOR VALUES FROM ('2007-01-01') TO ('2008-01-01')"
+    assert parse("alter table m attach partition x default;").bound == "default"
+
+
+def test_renames_say_what_and_to_what() -> None:
+    st = parse('alter type "public"."e" rename to "e__old";')
+    assert (st.verb, st.kind, st.name, st.target) == ("rename", "type", ("public", "e"), "e__old")
+    assert parse("alter table t rename column a to b;").verb == "rename"  # never "alter"
+
+
 def test_several_statements_in_one_text_are_not_guessed_at() -> None:
     assert parse("create table a (x int); drop table b;").verb == "other"
 
@@ -159,6 +198,20 @@ def test_a_name_is_created_once_what_held_it_is_dropped() -> None:
     )
     ordered = dependencies.order(statements, before, Dependencies())
     assert ordered == statements[:1] + statements[2:5] + [index, statements[6]]
+
+
+def test_a_partition_dropped_explicitly_goes_before_the_table_that_would_take_it_along() -> None:
+    statements = ['drop table "public"."m";', 'drop table "public"."m_2006";']
+    before = _deps(("relation", "public", "m_2006", None, "relation", "public", "m", "a"))
+    assert dependencies.order(statements, before, Dependencies()) == statements[::-1]
+    # A serial's sequence also goes with its table, but the table's default needs it: the
+    # table first, then the sequence, whose IF EXISTS tolerates either way.
+    statements = ['drop sequence if exists "public"."t_id_seq";', 'drop table "public"."t";']
+    before = _deps(
+        ("relation", "public", "t_id_seq", None, "relation", "public", "t", "a"),
+        ("relation", "public", "t", "id", "relation", "public", "t_id_seq", "n"),
+    )
+    assert dependencies.order(statements, before, Dependencies()) == statements[::-1]
 
 
 def test_without_edges_the_given_order_is_kept_and_a_cycle_does_not_stop_the_sort() -> None:

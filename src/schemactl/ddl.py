@@ -102,14 +102,6 @@ def load_schema_files(
         pending = [f for f, _ in deferred]
 
 
-# What CREATE statements name (the last part of the name), to tell which failures are explained
-# by another file that failed to create what they need.
-_CREATED = re.compile(
-    r"^\s*create\s+(?:or\s+replace\s+)?(?:(?:global|local)\s+)?(?:temp\w*\s+|unlogged\s+|recursive\s+)?"
-    r"(?:table|view|materialized\s+view|type|domain|function|procedure|aggregate|schema|sequence|extension|collation)"
-    r"\s+(?:if\s+not\s+exists\s+)?(?P<name>(?:(?:\"(?:[^\"]|\"\")+\"|[\w$]+)\s*\.\s*)*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))",
-    re.IGNORECASE,
-)
 _MISSING_NAME = re.compile(
     r'^(?:relation|type|schema|function|procedure|collation) "?(?P<name>[^"(]+)"?', re.IGNORECASE
 )
@@ -125,12 +117,16 @@ def _root_cause(failed: list[tuple[SQLFile, SQLFileError]]) -> SQLFileError:
 
     "relation "b" does not exist" in a.sql is explained when b.sql, which also failed, creates b:
     the error the user has to fix is b.sql's own."""
-    defines: dict[str, set[str]] = {}
+    # Only on this error path, so loading the parser costs nothing when the files load.
+    from .engine.statements import parse
+
+    defines: dict[str, set[str]] = {}  # the last part of each created name -> files
     for f, _ in failed:
         with contextlib.suppress(sqltext.SplitError):
             for st in f.statements:
-                if m := _CREATED.match(sqltext.strip_comments(st.text)):
-                    defines.setdefault(_bare(m["name"]), set()).add(f.rel)
+                for key in parse(st.text).creates:
+                    if key[3] is None:
+                        defines.setdefault(key[2], set()).add(f.rel)
 
     def explained(f: SQLFile, e: SQLFileError) -> bool:
         m = _MISSING_NAME.match(e.message.split(": ", 1)[-1])  # after "path:line:col: "

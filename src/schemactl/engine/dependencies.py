@@ -165,6 +165,18 @@ def _edges(
         for key in st.creates:
             if key[3] is None:
                 add(droppers.get(key[:3], ()), i)
+        for key in st.drops:
+            if key[3] is None:  # before a drop that would take it along (a partition's table),
+                # unless what that drop removes needs it (a serial's sequence: the table first)
+                before_these(
+                    i,
+                    (
+                        j
+                        for j in droppers.get(key[:3], ())
+                        if j not in whole_droppers[key[:3]]
+                        and not any(key[:3] in before.needed_by(k) for k in parsed[j].drops)
+                    ),
+                )
         for key in st.drops | st.releases:
             for whole in before.needed_by(key) - {key[:3]}:
                 before_these(i, whole_droppers.get(whole, ()))

@@ -1,23 +1,17 @@
-"""Statements parsed once, by PostgreSQL's own grammar (pglast, on libpg_query), into a small
-typed record: what a statement is (verb, kind, name, table, action) and which objects it
-creates, drops or changes, so that the passes of this package and the dependency order read
-facts instead of matching text (README, "The stack": why pglast).
-
-Objects are `Key`s: (family, schema, name, part). Families are the namespaces PostgreSQL
-keeps names in: "relation" (tables, views, indexes, sequences), "type" (domains, enums,
-composites), "function" (functions, procedures, aggregates: overloads share a key), "schema",
-"collation", "extension". `part` names a column, constraint, trigger, rule or policy of a
-relation or type, or is None for the whole object.
+"""Statements parsed once, by PostgreSQL's own grammar (pglast, on libpg_query), into the
+typed record of engine/records.py: what a statement is (verb, kind, name, table, action) and
+which objects it creates, drops or changes, so that the passes of this package and the
+dependency order read facts instead of matching text (README, "The stack": why pglast).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-Key = tuple[str, str, str, str | None]
-Name = tuple[str, str]
+from .records import Key, Name, Statement
+
+__all__ = ["Key", "Name", "Statement", "parse"]
 
 _DEFAULT_SCHEMA = "public"  # what unqualified names resolve to in a scratch database
 
@@ -45,51 +39,6 @@ _OBJECT_KINDS = {
     "STATISTIC_EXT": ("statistics", "statistics"),
     "EVENT_TRIGGER": ("event trigger", "event trigger"),
 }
-
-
-@dataclass(frozen=True)
-class Statement:
-    """One SQL statement and what it does to which objects."""
-
-    text: str
-    verb: str  # create, alter, drop, comment, grant, revoke, set, note (a comment), other
-    kind: str | None = None  # table, index, function, domain, … (what the verb acts on)
-    name: Name | None = None  # (schema, name) of that object
-    table: Name | None = None  # the relation an index, trigger, rule, policy or ALTER is on
-    action: str | None = None  # for ALTER TABLE: the first subcommand, e.g. "drop constraint"
-    target: str | None = None  # the column or constraint that subcommand names
-    creates: frozenset[Key] = frozenset()
-    drops: frozenset[Key] = frozenset()
-    changes: frozenset[Key] = frozenset()  # altered in place: needs what its new form uses
-    releases: frozenset[Key] = frozenset()  # altered in place: stops using what its old form used
-    uses: frozenset[Key] = frozenset()  # objects named in the text that must exist
-
-    @property
-    def quoted(self) -> str | None:
-        """The object's name as migra and the catalog queries write it: `"schema"."name"`."""
-        return None if self.name is None else _quoted(self.name)
-
-    @property
-    def quoted_table(self) -> str | None:
-        """`table`, quoted the same way."""
-        return None if self.table is None else _quoted(self.table)
-
-    @property
-    def quoted_target(self) -> str | None:
-        """`target` (a column or constraint), quoted."""
-        return None if self.target is None else _ident(self.target)
-
-    def is_(self, verb: str, *kinds: str) -> bool:
-        """Whether this is `verb` on one of `kinds` (any kind when none is given)."""
-        return self.verb == verb and (not kinds or self.kind in kinds)
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _quoted(name: Name) -> str:
-    return f"{_ident(name[0])}.{_ident(name[1])}"
 
 
 @lru_cache(maxsize=65536)
@@ -135,10 +84,49 @@ def _enum(value: Any) -> str:
 
 def _create_table(text: str, node: Any) -> Statement:
     name = _range(node.relation)
-    parents = frozenset(_whole("relation", _range(p)) for p in node.inhRelations or ())
+    parents = tuple(_range(p) for p in node.inhRelations or ())
+    action = "partition of" if node.partbound else "inherits" if parents else None
+    elements, body = _elements(text, node.tableElts or ())
     return Statement(
-        text, "create", "table", name, creates=frozenset({_whole("relation", name)}), uses=parents
+        text,
+        "create",
+        "table",
+        name,
+        action=action,
+        creates=frozenset({_whole("relation", name)}),
+        uses=frozenset(_whole("relation", p) for p in parents),
+        parents=parents,
+        elements=elements,
+        body=body,
     )
+
+
+def _elements(
+    text: str, nodes: Any
+) -> tuple[tuple[tuple[str | None, str], ...], tuple[int, int] | None]:
+    """Each column or table constraint of a CREATE TABLE as written, and the span between its
+    parentheses: from where the parser says each starts to the comma or parenthesis that
+    ends it at its own depth, found by PostgreSQL's own scanner (so strings, quoted names and
+    nested parentheses count as they do for the server)."""
+    if not nodes:
+        return (), None
+    from pglast.parser import scan
+
+    tokens = scan(text)
+    at = next(i for i, t in enumerate(tokens) if t.start >= nodes[0].location)
+    opening = tokens[at - 1].end + 1  # the "(" before the first element
+    elements = []
+    for node in nodes:
+        while tokens[at].start < node.location:
+            at += 1
+        depth, start = 0, at
+        while depth or tokens[at].name not in ("ASCII_44", "ASCII_41"):  # "," and ")"
+            depth += {"ASCII_40": 1, "ASCII_41": -1}.get(tokens[at].name, 0)
+            at += 1
+        end = tokens[at - 1].end + 1
+        name = node.colname if type(node).__name__ == "ColumnDef" else None
+        elements.append((name, text[tokens[start].start : end]))
+    return tuple(elements), (opening, tokens[at].start)  # up to the ")" after the last one
 
 
 def _create_index(text: str, node: Any) -> Statement:
@@ -288,7 +276,7 @@ def _alter_table(text: str, node: Any) -> Statement:
     sets: dict[str, set[Key]] = {"creates": set(), "drops": set(), "changes": set()}
     sets["releases"] = set()
     uses: set[Key] = {_whole(family, table)}
-    action = target = None
+    action = target = partition = bound = None
     for i, cmd in enumerate(node.cmds):
         sub = _enum(cmd.subtype)
         label, joins = _SUBCOMMANDS.get(sub, (_words(sub), ()))
@@ -303,7 +291,10 @@ def _alter_table(text: str, node: Any) -> Statement:
             if definition.indexname:  # … USING INDEX needs the index
                 uses.add(_whole("relation", (table[0], definition.indexname)))
         elif sub in ("AttachPartition", "DetachPartition"):
-            uses.add(_whole("relation", _range(definition.name)))
+            partition = _range(definition.name)
+            uses.add(_whole("relation", partition))
+            if definition.bound is not None:
+                bound = _bound(text, definition.name.location)
         elif sub == "ReplicaIdentity" and definition.name:  # … USING INDEX needs the index
             uses.add(_whole("relation", (table[0], definition.name)))
         elif sub == "ValidateConstraint":  # needs the constraint, added NOT VALID before
@@ -328,7 +319,20 @@ def _alter_table(text: str, node: Any) -> Statement:
         frozenset(sets["changes"]),
         frozenset(sets["releases"]),
         frozenset(uses),
+        partition=partition,
+        bound=bound,
     )
+
+
+def _bound(text: str, partition_at: int) -> str:
+    """The text of an ATTACH PARTITION's bound: from the first FOR or DEFAULT keyword after
+    the partition's name (both reserved, so a name spelled so is a quoted identifier)."""
+    from pglast.parser import scan
+
+    start = next(
+        t.start for t in scan(text) if t.start > partition_at and t.name in ("FOR", "DEFAULT")
+    )
+    return text[start:].strip().removesuffix(";").rstrip()
 
 
 def _words(camel: str) -> str:
@@ -353,6 +357,16 @@ def _alter_sequence(text: str, node: Any) -> Statement:
         if option.defname == "owned_by" and len(option.arg) > 1
     )
     return Statement(text, "alter", "sequence", name, uses=uses)
+
+
+def _rename(text: str, node: Any) -> Statement:
+    """ALTER … RENAME TO: `target` is the new name (renamed columns and constraints: kind None)."""
+    kind = _OBJECT_KINDS.get(_enum(node.renameType), (None, None))[1]
+    if node.relation is not None:
+        name: Name | None = _range(node.relation)
+    else:
+        name = _name(_object_parts(node.object)) if node.object is not None else None
+    return Statement(text, "rename", kind, name, target=node.newname)
 
 
 def _comment(text: str, node: Any) -> Statement:
@@ -388,6 +402,7 @@ _READERS: dict[str, Any] = {
     "AlterDomainStmt": _alter_domain,
     "AlterEnumStmt": _alter_enum,
     "AlterSeqStmt": _alter_sequence,
+    "RenameStmt": _rename,
     "CommentStmt": _comment,
     "GrantStmt": _grant,
     "VariableSetStmt": lambda text, node: Statement(text, "set"),

@@ -9,18 +9,19 @@ kept only where PostgreSQL has no implicit or assignment cast (docs/engine-notes
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..casts import Catalog, TypeChange, classify, read_catalog
 from ..kind import Diff, Kind
+from ..statements import parse
 
-_SET_TYPE = re.compile(
-    r'^alter table (?P<table>"(?:[^"]|"")+"\."(?:[^"]|"")+") alter column '
-    r'(?P<column>"(?:[^"]|"")+") '
-    r"(?:set data )?type (?P<rest>.*?);?\s*$",
-    re.IGNORECASE | re.DOTALL,
-)
+
+def _set_type(statement: str) -> tuple[str, str] | None:
+    """(table, column), quoted, of an `alter table … alter column … type` statement."""
+    s = parse(statement)
+    if s.action != "alter column type" or s.quoted_table is None or s.quoted_target is None:
+        return None
+    return s.quoted_table, s.quoted_target
 
 
 def type_changes(
@@ -29,9 +30,8 @@ def type_changes(
     """The type change made by each `alter column ... type` statement, by (table, column)."""
     out = {}
     for statement in statements:
-        m = _SET_TYPE.match(statement.strip())
-        if m and (change := classify(old, new, (m["table"], m["column"]), labels)) is not None:
-            out[(m["table"], m["column"])] = change
+        if (at := _set_type(statement)) and (change := classify(old, new, at, labels)):
+            out[at] = change
     return out
 
 
@@ -41,15 +41,13 @@ def drop_needless_using(
     """Leave out migra's `using c::T` where PostgreSQL converts by itself (see module docstring)."""
     out = []
     for statement in statements:
-        m = _SET_TYPE.match(statement.strip())
-        change = changes.get((m["table"], m["column"])) if m else None
-        if m and change is not None and not change.needs_using:
-            plain = f" using {m['column']}::"
-            head, sep, cast = m["rest"].rpartition(plain)
+        at = _set_type(statement)
+        change = changes.get(at) if at else None
+        if at and change is not None and not change.needs_using:
+            text = statement.strip().removesuffix(";")
+            head, sep, cast = text.rpartition(f" using {at[1]}::")
             if sep and "::" not in cast:  # `c::T` only; `c::text::e` (enum rewrites) stays
-                statement = (
-                    f"alter table {m['table']} alter column {m['column']} set data type {head};"
-                )
+                statement = f"{head};"
         out.append(statement)
     return out
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from ..catalog import changed, literal, not_replaceable
 from ..kind import Diff, Kind
+from ..records import quoted
+from ..statements import parse
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ def additions_first(additions: list[_EnumAddition], statements: list[str]) -> li
 
 
 def _uses(statement: str, addition: _EnumAddition) -> bool:
+    # Text, not the parser: the label can sit in a function body or an array literal, which
+    # the grammar sees as a string.
     if literal(addition.label) in statement:
         return True
     type_name = addition.type.rsplit(".", 1)[-1].strip('"')
@@ -155,10 +159,9 @@ def _is_subsequence(short: list[str], long: list[str]) -> bool:
     return all(x in it for x in short)
 
 
-_RENAMED = re.compile(
-    r'^alter type (?P<type>"(?:[^"]|"")+"\."(?:[^"]|"")+") rename to "(?P<old>(?:[^"]|"")+)";$',
-    re.I,
-)
+def _drops_type(statement: str, name: str) -> bool:
+    s = parse(statement)
+    return s.is_("drop", "type") and s.quoted == name
 
 
 def _array_columns(inspector: Any, enum_names: set[str]) -> list[tuple[str, Any, Any]]:
@@ -185,15 +188,15 @@ def rewrite_enum_arrays(statements: list[str], i_from: Any, i_target: Any) -> li
     first and set again after, since a default is not cast by USING.
     """
     out = list(statements)
-    for statement in statements:
-        m = _RENAMED.match(statement.strip())
-        if not m:
+    for renamed in (parse(s) for s in statements):
+        if not renamed.is_("rename", "type") or renamed.name is None or renamed.target is None:
             continue
-        old_drop = f'drop type {m.group("type").rsplit(".", 1)[0]}."{m.group("old")}";'
-        if old_drop not in out:
+        old_type = quoted((renamed.name[0], renamed.target))
+        at = next((i for i, s in enumerate(out) if _drops_type(s, old_type)), None)
+        if at is None:
             continue
         casts = []
-        for table, column, enum in _array_columns(i_target, {m.group("type")}):
+        for table, column, enum in _array_columns(i_target, {renamed.quoted or ""}):
             before = i_from.tables.get(table)
             old = before.columns.get(column.name) if before is not None else None
             if old is None:
@@ -208,7 +211,6 @@ def rewrite_enum_arrays(statements: list[str], i_from: Any, i_target: Any) -> li
                 casts.append(
                     f"alter table {table} alter column {col} set default {column.default};"
                 )
-        at = out.index(old_drop)
         out[at:at] = casts
     return out
 

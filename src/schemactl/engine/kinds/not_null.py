@@ -9,12 +9,13 @@ attach (an inherited constraint cannot be renamed).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from operator import attrgetter
 
 from ..catalog import bare, created_names, ident
 from ..kind import RowKind
+from ..records import quoted
+from ..statements import parse
 
 
 @dataclass(frozen=True)
@@ -43,14 +44,20 @@ def rename_statements(
         rename = (
             f"alter table {new.table} rename constraint {ident(old.name)} to {ident(new.name)};"
         )
-        attach = re.compile(rf"(?is)^alter table .* attach partition {re.escape(new.table)}\s")
-        at = next((i for i, s in enumerate(out) if attach.match(s.strip())), None)
+        at = next((i for i, s in enumerate(out) if _attaches(s, new.table)), None)
         if at is not None:
             out.insert(at, rename)  # while it is still the table's own
         elif new.local:
             out.append(rename)
         # else: inherited in both states, so the parent's name, renamed on the parent
     return out
+
+
+def _attaches(statement: str, table: str) -> bool:
+    s = parse(statement)
+    return (
+        s.action == "attach partition" and s.partition is not None and quoted(s.partition) == table
+    )
 
 
 KIND = RowKind(

@@ -7,8 +7,10 @@ import copy
 import re
 from typing import Any
 
-from ..catalog import bare, ident, parents, rows
+from ..catalog import ident, parents, rows
 from ..kind import Diff, Kind, Phase
+from ..records import Name, quoted
+from ..statements import parse
 
 
 def drop_partition_clones(conn: Any, inspector: Any) -> None:
@@ -33,6 +35,7 @@ def read_subpartition_keys(conn: Any, keeps: Any) -> dict[str, str]:
     return {name: key for schema, name, key in rows(conn, "subpartition_keys") if keeps(schema)}
 
 
+# Matched as text: this is schemainspect's wrong statement, which the grammar rejects.
 _CREATE_SUBPARTITIONED = re.compile(
     r"^create table (?P<name>\S+) \(\n.*\n\) partition by (?P<bound>FOR VALUES .*|DEFAULT);$",
     re.I | re.S,
@@ -54,25 +57,20 @@ def fix_subpartitions(statements: list[str], i_target: Any, keys: dict[str, str]
     return out
 
 
-def read_index_attachments(conn: Any, keeps: Any) -> set[tuple[str, str, str]]:
-    """Return (parent index, attached partition index, its table), quoted as migra quotes them."""
+Attachment = tuple[Name, Name, Name]  # (partitioned index, partition index, its table)
+
+
+def read_index_attachments(conn: Any, keeps: Any) -> set[Attachment]:
+    """Partition indexes attached to a partitioned index (`sql/index_attachments.sql`)."""
     return {
-        (parent, child, table)
-        for schema, parent, child, table in rows(conn, "index_attachments")
+        ((parent_schema, parent), (schema, child), (schema, table))
+        for schema, parent_schema, parent, child, table in rows(conn, "index_attachments")
         if keeps(schema)
     }
 
 
-_DROP_TABLE = re.compile(r"^drop table (?P<name>\S+);$", re.I)
-_DROP_INDEX = re.compile(r'^drop index if exists (?P<name>"(?:[^"]|"")+"\."(?:[^"]|"")+");$', re.I)
-_CREATE_INDEX = re.compile(
-    r"^create (?:unique )?index (?P<name>\S+) on (?:only )?(?P<table>\S+) ", re.I
-)
-_CREATE_PARTITION = re.compile(r"^create table (?P<name>\S+) partition of ", re.I)
-
-
 def fix_index_attachments(
-    statements: list[str], before: set[tuple[str, str, str]], after: set[tuple[str, str, str]]
+    statements: list[str], before: set[Attachment], after: set[Attachment]
 ) -> list[str]:
     """Attach partition indexes to their partitioned index, and leave out what PostgreSQL does
     by itself (docs/engine-notes.md, "partitioned indexes").
@@ -82,50 +80,35 @@ def fix_index_attachments(
     its own index (of the same name, the one PostgreSQL chooses) as part of CREATE TABLE, so
     creating it again fails.
     """
-    dropped_indexes = {
-        bare(m.group("name")) for s in statements if (m := _DROP_INDEX.match(s.strip()))
-    }
-    dropped_tables = {
-        bare(m.group("name")) for s in statements if (m := _DROP_TABLE.match(s.strip()))
-    }
+    parsed = [parse(s) for s in statements]
+    dropped_indexes = {s.name for s in parsed if s.is_("drop", "index")}
+    dropped_tables = {s.name for s in parsed if s.is_("drop", "table")}
     new_partitions = {
-        bare(m.group("name")) for s in statements if (m := _CREATE_PARTITION.match(s.strip()))
+        s.name for s in parsed if s.is_("create", "table") and s.action == "partition of"
     }
-    new_indexes = {bare(i) for i in _created_indexes(statements)}
+    new_indexes = {s.name for s in parsed if s.is_("create", "index")}
     gone = {
-        bare(child)
+        child
         for parent, child, table in before
-        if bare(parent) in dropped_indexes or bare(table) in dropped_tables
+        if parent in dropped_indexes or table in dropped_tables
     }
     automatic = {
-        bare(child)
+        child
         for parent, child, table in after - before
-        if bare(table) in new_partitions and bare(parent) not in new_indexes
+        if table in new_partitions and parent not in new_indexes
     }
-    out = []
-    for s in statements:
-        m = _DROP_INDEX.match(s.strip())
-        if m and bare(m.group("name")) in gone:
-            continue
-        if (name := _created_index(s)) and bare(name) in automatic:
-            continue
-        out.append(s)
+    out = [
+        s.text
+        for s in parsed
+        if not (s.is_("drop", "index") and s.name in gone)
+        and not (s.is_("create", "index") and s.name in automatic)
+    ]
     out += [
-        f"alter index {parent} attach partition {child};"
+        f"alter index {quoted(parent)} attach partition {quoted(child)};"
         for parent, child, _ in sorted(after - before)
-        if bare(child) not in automatic
+        if child not in automatic
     ]
     return out
-
-
-def _created_index(statement: str) -> str | None:
-    """`schema.index` of a CREATE INDEX (whose index name PostgreSQL never qualifies)."""
-    m = _CREATE_INDEX.match(statement.strip())
-    return f"{bare(m.group('table')).split('.')[0]}.{m.group('name')}" if m else None
-
-
-def _created_indexes(statements: list[str]) -> list[str]:
-    return [name for s in statements if (name := _created_index(s))]
 
 
 def add_partitioned_dependents(conn: Any, keeps: Any, selectables: dict[str, Any]) -> None:
@@ -216,11 +199,6 @@ def rebuilt_tables(i_from: Any, i_target: Any) -> tuple[Any, list[str], list[str
     return clone, release, own
 
 
-_ATTACH = re.compile(
-    r"^alter table (?P<a>\S+) attach partition (?P<b>\S+) (?P<bound>.*);$", re.I | re.S
-)
-
-
 def fix_attach(statements: list[str], parents: dict[str, list[str]]) -> list[str]:
     """Repair ATTACH PARTITION (docs/engine-notes.md, "partitioning").
 
@@ -230,14 +208,14 @@ def fix_attach(statements: list[str], parents: dict[str, list[str]]) -> list[str
     """
     attaches, rest = [], []
     for statement in statements:
-        m = _ATTACH.match(statement.strip())
-        if m is None:
+        s = parse(statement)
+        if s.action != "attach partition" or s.partition is None:
             rest.append(statement)
             continue
-        child, parent = m.group("a"), m.group("b")
+        child, parent = quoted(s.table), quoted(s.partition)  # type: ignore[arg-type]
         if parent not in parents.get(child, []):
             child, parent = parent, child
-        attaches.append(f"alter table {parent} attach partition {child} {m.group('bound')};")
+        attaches.append(f"alter table {parent} attach partition {child} {s.bound};")
     return rest + attaches
 
 
@@ -248,18 +226,18 @@ def detach_before_drop(statements: list[str], i_from: Any) -> list[str]:
     which makes a plain DROP TABLE of the partition fail ("other objects depend on it");
     DETACH PARTITION removes those copies first.
     """
-    dropped = {m.group("name") for s in statements if (m := _DROP_TABLE.match(s.strip()))}
+    parsed = [parse(s) for s in statements]
+    dropped = {s.quoted for s in parsed if s.is_("drop", "table")}
     out = []
-    for statement in statements:
-        m = _DROP_TABLE.match(statement.strip())
-        table = i_from.tables.get(m.group("name")) if m else None
+    for s in parsed:
+        table = i_from.tables.get(s.quoted) if s.is_("drop", "table") else None
         if (
             table is not None
             and table.is_partitioning_child_table
             and table.parent_table not in dropped
         ):
-            out.append(f"alter table {table.parent_table} detach partition {m.group('name')};")  # type: ignore[union-attr]
-        out.append(statement)
+            out.append(f"alter table {table.parent_table} detach partition {s.quoted};")
+        out.append(s.text)
     return out
 
 
