@@ -94,7 +94,9 @@ def test_apply_to_target_and_dry_run_change_nothing_beyond(
     project: Project, target_url: str
 ) -> None:
     _three(project)
-    dry = runner.apply_migrations(project.config, target_url, dry_run=True)
+    dry = runner.apply_migrations(
+        project.config, target_url, settings=runner.RunSettings(dry_run=True)
+    )
     assert [s.status for s in dry.steps] == ["would-apply"] * 3
     assert dry.steps[2].sql == (project.root / "generated" / "0003_c.up.sql").read_text()
     assert _query(target_url, "SELECT to_regnamespace('schemactl')") == [
@@ -361,7 +363,9 @@ def test_lock_wait_times_out_naming_the_holder(project: Project, target_url: str
             LockTimeout,
             match=rf"holds the lock on this database \(pid {pid}, 'someone else', user postgres",
         ):
-            runner.apply_migrations(project.config, target_url, lock_wait=0.3)
+            runner.apply_migrations(
+                project.config, target_url, settings=runner.RunSettings(lock_wait=0.3)
+            )
     finally:
         holder.close()
     assert (
@@ -376,10 +380,14 @@ def test_statement_timeout_and_lock_timeout_apply_to_migrations(
     with pytest.raises(
         MigrationFailed, match="canceling statement due to statement timeout"
     ) as info:
-        runner.apply_migrations(project.config, target_url, statement_timeout="200ms")
+        runner.apply_migrations(
+            project.config, target_url, settings=runner.RunSettings(statement_timeout="200ms")
+        )
     assert info.value.error.statement == "SELECT pg_sleep(5)"
     with pytest.raises(UsageError, match="--lock-timeout 'soon'"):
-        runner.apply_migrations(project.config, target_url, lock_timeout="soon")
+        runner.apply_migrations(
+            project.config, target_url, settings=runner.RunSettings(lock_timeout="soon")
+        )
     assert _tables(target_url) == set()
 
 

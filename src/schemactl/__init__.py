@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 _API = {
     "diff", "drift", "check", "generate_models", "new", "rehash", "init", "clean",
     "DiffResult", "CheckResult", "Finding", "ModelsResult", "DriftResult",
-    "apply_migrations", "rollback_migrations", "RunResult", "Step",
+    "apply_migrations", "rollback_migrations", "RunSettings", "RunResult", "Step",
     "get_migration_status", "StatusResult", "MigrationStatus",
     "baseline", "repair", "BaselineResult",
     "verify_pairs", "VerifyResult", "PairResult",

@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # `X as X`: named here for type checkers, loaded by __getattr
     from .reverify import VerifyResult as VerifyResult
     from .reverify import verify_pairs as verify_pairs
     from .runner import RunResult as RunResult
+    from .runner import RunSettings as RunSettings
     from .runner import apply_migrations as apply_migrations
     from .runner import rollback_migrations as rollback_migrations
     from .status import MigrationStatus as MigrationStatus
@@ -61,7 +62,7 @@ if TYPE_CHECKING:  # `X as X`: named here for type checkers, loaded by __getattr
 
 # The entry points (and their result types) defined beside what they drive: module -> names.
 _BY_MODULE = {
-    "runner": ("apply_migrations", "rollback_migrations", "RunResult"),
+    "runner": ("apply_migrations", "rollback_migrations", "RunSettings", "RunResult"),
     "execution": ("Step",),
     "status": ("get_migration_status", "StatusResult", "MigrationStatus"),
     "bookkeeping": ("baseline", "repair", "BaselineResult"),

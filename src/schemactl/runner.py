@@ -32,6 +32,17 @@ from .status import label, parse_version, read_files, states, validate
 DEFAULT_LOCK_WAIT = session.DEFAULT_LOCK_WAIT
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """How `apply` and `rollback` run, the same for every migration (and every database)."""
+
+    dry_run: bool = False  # plan and print, change nothing, take no lock
+    allow_unverified: bool = False  # run files marked UNVERIFIED
+    lock_wait: float = DEFAULT_LOCK_WAIT  # seconds to wait for another run's migration lock
+    lock_timeout: str | None = None  # PostgreSQL lock_timeout for migration statements
+    statement_timeout: str | None = None  # … and statement_timeout
+
+
 # ------------------------------------------------------------------ results ----
 
 
@@ -69,25 +80,19 @@ def apply_migrations(
     *,
     target: int | str | None = None,
     environment: str | None = None,
-    dry_run: bool = False,
     allow_out_of_order: bool = False,
-    allow_unverified: bool = False,
-    lock_wait: float = DEFAULT_LOCK_WAIT,
-    lock_timeout: str | None = None,
-    statement_timeout: str | None = None,
+    settings: RunSettings = RunSettings(),
     on_step: Callable[[Step], None] | None = None,
 ) -> RunResult:
     """Apply pending migrations (up to `target`) in order, each with its bookkeeping in one
-    transaction; files marked UNVERIFIED are refused unless `allow_unverified`."""
+    transaction; files marked UNVERIFIED are refused unless `settings.allow_unverified`."""
     files = read_files(config)
     upto = parse_version(target, files, "--target") if target is not None else None
     schema = config.tracking_schema
     with session.open_session(database, "apply") as conn:
-        if dry_run:
+        if settings.dry_run:
             led = ledger.read(conn, schema)
-            plan = _plan_apply(
-                config, files, led, upto, environment, allow_out_of_order, True, allow_unverified
-            )
+            plan = _plan_apply(config, files, led, upto, environment, allow_out_of_order, settings)
             return _named(
                 RunResult(
                     plan,
@@ -99,50 +104,21 @@ def apply_migrations(
                 files,
                 led,
             )
-        with session.migration_lock(conn, schema, lock_wait):
+        with session.migration_lock(conn, schema, settings.lock_wait):
             ledger.ensure(conn, schema)
             led = ledger.read(conn, schema)
-            plan = _plan_apply(
-                config, files, led, upto, environment, allow_out_of_order, False, allow_unverified
+            plan = _plan_apply(config, files, led, upto, environment, allow_out_of_order, settings)
+            session.set_timeouts(conn, settings.lock_timeout, settings.statement_timeout)
+            warnings = _major_warnings(files, plan, conn.server_version) + [
+                f"{files[st.version].up.rel} has no statements: {st.name} is recorded as "
+                "applied, and nothing ran"
+                for st in plan
+                if st.status == "applied" and not files[st.version].up.statements
+            ]
+            done = _run_plan(conn, schema, files, plan, "apply", led.current, on_step)
+            current = max(
+                (v for v in (led.current, *(st.version for st in done)) if v), default=None
             )
-            session.set_timeouts(conn, lock_timeout, statement_timeout)
-            done: list[Step] = []
-            warnings = _major_warnings(files, plan, conn.server_version)
-            current = led.current
-            for step in plan:
-                f = files[step.version]
-                if step.status == "skipped":
-                    with session.transaction(conn) as cur:
-                        ledger.put(cur, schema, f.version, f.name, f.checksum, "skipped")
-                        only = f"runs only in {', '.join(f.environments or ())}"
-                        ledger.note(cur, schema, "apply", "skipped", f, only)
-                else:
-                    sqlfile, transactional = f.up, f.transactional
-                    if not sqlfile.statements:
-                        warnings.append(
-                            f"{sqlfile.rel} has no statements: {f.name} is recorded as applied, "
-                            "and nothing ran"
-                        )
-                    step.duration_ms = execution.run(
-                        conn,
-                        schema,
-                        execution.Job(
-                            f.version,
-                            f.name,
-                            "apply",
-                            f.checksum,
-                            sqlfile,
-                            transactional,
-                            execution.finish_apply(schema, f),
-                        ),
-                        current,
-                        done,
-                    )
-                current = max(current or 0, f.version)
-                done.append(step)
-                if on_step:
-                    on_step(step)
-                session.checkpoint()
             return _named(
                 RunResult(done, current, False, dburl.mask(database), warnings), files, led
             )
@@ -162,8 +138,7 @@ def _plan_apply(
     upto: int | None,
     environment: str | None,
     allow_out_of_order: bool,
-    dry_run: bool,
-    allow_unverified: bool = False,
+    settings: RunSettings,
 ) -> list[Step]:
     statuses = states(files, led, config)
     validate(statuses)
@@ -190,14 +165,14 @@ def _plan_apply(
         transactional = f.transactional
         status = (
             ("would-apply" if runs else "would-skip")
-            if dry_run
+            if settings.dry_run
             else ("applied" if runs else "skipped")
         )
         step = Step(f.version, f.name, "up", status, config.rel(f.pair.up), transactional)
-        if dry_run and runs:
+        if settings.dry_run and runs:
             step.sql = f.pair.up.read_text(encoding="utf-8")
         steps.append(step)
-    if not allow_unverified:
+    if not settings.allow_unverified:
         headers.refuse_unverified(
             config.rel,
             [files[st.version].pair.up for st in steps if st.status in ("applied", "would-apply")],
@@ -211,15 +186,11 @@ def rollback_migrations(
     *,
     steps: int | None = None,
     target: int | str | None = None,
-    dry_run: bool = False,
-    allow_unverified: bool = False,
-    lock_wait: float = DEFAULT_LOCK_WAIT,
-    lock_timeout: str | None = None,
-    statement_timeout: str | None = None,
+    settings: RunSettings = RunSettings(),
     on_step: Callable[[Step], None] | None = None,
 ) -> RunResult:
     """Run down files newest first: the last `steps` migrations, or all above `target`; files
-    marked UNVERIFIED are refused unless `allow_unverified`."""
+    marked UNVERIFIED are refused unless `settings.allow_unverified`."""
     if steps is not None and target is not None:
         raise UsageError(
             f"--steps {steps} and --target {target} both say how far to roll back: use only one",
@@ -236,7 +207,9 @@ def rollback_migrations(
     schema = config.tracking_schema
     with session.open_session(database, "rollback") as conn:
         lock = (
-            contextlib.nullcontext() if dry_run else session.migration_lock(conn, schema, lock_wait)
+            contextlib.nullcontext()
+            if settings.dry_run
+            else session.migration_lock(conn, schema, settings.lock_wait)
         )
         with lock:
             led = ledger.read(conn, schema)
@@ -271,51 +244,70 @@ def rollback_migrations(
                     )
                 status = (
                     ("would-skip" if skip else "would-roll-back")
-                    if dry_run
+                    if settings.dry_run
                     else ("skipped" if skip else "rolled-back")
                 )
                 step = Step(v, f.name, "down", status, config.rel(f.pair.down), transactional)
-                if dry_run and not skip:
+                if settings.dry_run and not skip:
                     step.sql = f.pair.down.read_text(encoding="utf-8")
                 plan.append(step)
-            if not allow_unverified:
+            if not settings.allow_unverified:
                 headers.refuse_unverified(
                     config.rel, [files[st.version].pair.down for st in plan if "roll" in st.status]
                 )
-            if dry_run:
+            if settings.dry_run:
                 return _named(RunResult(plan, led.current, True, dburl.mask(database)), files, led)
-            session.set_timeouts(conn, lock_timeout, statement_timeout)
-            done: list[Step] = []
-            for step in plan:
-                f = files[step.version]
-                if step.status == "skipped":
-                    with session.transaction(conn) as cur:
-                        ledger.remove(cur, schema, f.version)
-                        ledger.note(cur, schema, "rollback", "skipped", f)
-                else:
-                    sqlfile, transactional = f.down, f.down_transactional
-                    step.duration_ms = execution.run(
-                        conn,
-                        schema,
-                        execution.Job(
-                            f.version,
-                            f.name,
-                            "rollback",
-                            f.checksum,
-                            sqlfile,
-                            transactional,
-                            execution.finish_rollback(schema, f),
-                        ),
-                        # newest first: until it is undone, the database is at this one
-                        step.version,
-                        done,
-                    )
-                done.append(step)
-                if on_step:
-                    on_step(step)
-                session.checkpoint()
+            session.set_timeouts(conn, settings.lock_timeout, settings.statement_timeout)
+            done = _run_plan(conn, schema, files, plan, "rollback", None, on_step)
             remaining = next((v for v in in_effect if v not in chosen), None)
             return _named(RunResult(done, remaining, False, dburl.mask(database)), files, led)
+
+
+def _run_plan(
+    conn: Any,
+    schema: str,
+    files: dict[int, Migration],
+    plan: list[Step],
+    command: str,
+    current: int | None,
+    on_step: Callable[[Step], None] | None,
+) -> list[Step]:
+    """Run each step of `plan` (`apply`: up files oldest first, from version `current`;
+    `rollback`: down files newest first), each with its bookkeeping in one transaction."""
+    apply = command == "apply"
+    done: list[Step] = []
+    for step in plan:
+        f = files[step.version]
+        if step.status == "skipped":
+            with session.transaction(conn) as cur:
+                if apply:
+                    ledger.put(cur, schema, f.version, f.name, f.checksum, "skipped")
+                    only = f"runs only in {', '.join(f.environments or ())}"
+                    ledger.note(cur, schema, command, "skipped", f, only)
+                else:
+                    ledger.remove(cur, schema, f.version)
+                    ledger.note(cur, schema, command, "skipped", f)
+        else:
+            job = execution.Job(
+                f.version,
+                f.name,
+                command,
+                f.checksum,
+                f.up if apply else f.down,
+                f.transactional if apply else f.down_transactional,
+                (execution.finish_apply if apply else execution.finish_rollback)(schema, f),
+            )
+            # Rolling back, newest first: until it is undone, the database is at this one.
+            step.duration_ms = execution.run(
+                conn, schema, job, current if apply else f.version, done
+            )
+        if apply:
+            current = max(current or 0, f.version)
+        done.append(step)
+        if on_step:
+            on_step(step)
+        session.checkpoint()
+    return done
 
 
 def _empty(f: sqlfiles.SQLFile) -> bool:

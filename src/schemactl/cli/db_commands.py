@@ -37,15 +37,11 @@ def _run_settings(
     lock_wait: float,
     lock_timeout: str | None,
     statement_timeout: str | None,
-) -> dict[str, Any]:
-    """The settings apply and rollback share, as their keyword arguments."""
-    return {
-        "dry_run": dry_run,
-        "allow_unverified": allow_unverified,
-        "lock_wait": lock_wait,
-        "lock_timeout": lock_timeout,
-        "statement_timeout": statement_timeout,
-    }
+) -> Any:
+    """The settings apply and rollback share (runner.RunSettings)."""
+    from ..runner import RunSettings
+
+    return RunSettings(dry_run, allow_unverified, lock_wait, lock_timeout, statement_timeout)
 
 
 def _at(current: int | None, names: dict[int, str]) -> str:
@@ -169,7 +165,9 @@ def apply(
             environment=env,
             allow_out_of_order=allow_out_of_order,
             on_step=on_step,
-            **_run_settings(dry_run, allow_unverified, lock_wait, lock_timeout, statement_timeout),
+            settings=_run_settings(
+                dry_run, allow_unverified, lock_wait, lock_timeout, statement_timeout
+            ),
         ),
         "apply",
     )
@@ -209,7 +207,9 @@ def rollback(
             steps=steps,
             target=target,
             on_step=on_step,
-            **_run_settings(dry_run, allow_unverified, lock_wait, lock_timeout, statement_timeout),
+            settings=_run_settings(
+                dry_run, allow_unverified, lock_wait, lock_timeout, statement_timeout
+            ),
         ),
         "roll back",
     )
