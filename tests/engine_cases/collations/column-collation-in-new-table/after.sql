@@ -1,0 +1,2 @@
+CREATE COLLATION posix FROM "POSIX";
+CREATE TABLE t (a text, b text COLLATE posix NOT NULL);

@@ -1,0 +1,3 @@
+CREATE TABLE t (id int);
+CREATE VIEW v AS SELECT id FROM t;
+CREATE FUNCTION f() RETURNS SETOF v LANGUAGE sql AS 'select * from v';
