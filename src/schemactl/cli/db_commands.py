@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -11,15 +11,10 @@ from ..config import Config
 from ..errors import ExitCode, MigrationFailed
 from .app import app
 from .shared import (
-    AllowUnverifiedOpt,
     DbOpt,
-    DryRunOpt,
     EnvOpt,
     Format,
     FormatOpt,
-    LockTimeoutOpt,
-    LockWaitOpt,
-    StatementTimeoutOpt,
     emit_json,
     err_console,
     info,
@@ -27,21 +22,12 @@ from .shared import (
     out_console,
     print_sql,
     project_config,
+    run_settings_options,
     state,
 )
 
-
-def _run_settings(
-    dry_run: bool,
-    allow_unverified: bool,
-    lock_wait: float,
-    lock_timeout: str | None,
-    statement_timeout: str | None,
-) -> Any:
-    """The settings apply and rollback share (runner.RunSettings)."""
+if TYPE_CHECKING:
     from ..runner import RunSettings
-
-    return RunSettings(dry_run, allow_unverified, lock_wait, lock_timeout, statement_timeout)
 
 
 def _at(current: int | None, names: dict[int, str]) -> str:
@@ -128,6 +114,7 @@ def _run_command(
 
 
 @app.command()
+@run_settings_options
 def apply(
     db: DbOpt = None,
     env: EnvOpt = None,
@@ -135,7 +122,6 @@ def apply(
         Optional[str],
         option("--target", help="Apply up to and including this version."),
     ] = None,
-    dry_run: DryRunOpt = False,
     allow_out_of_order: Annotated[
         bool,
         typer.Option(
@@ -143,10 +129,7 @@ def apply(
             help="Apply pending migrations numbered below the current version.",
         ),
     ] = False,
-    allow_unverified: AllowUnverifiedOpt = False,
-    lock_wait: LockWaitOpt = 60.0,
-    lock_timeout: LockTimeoutOpt = None,
-    statement_timeout: StatementTimeoutOpt = None,
+    settings: RunSettings = None,  # type: ignore[assignment]  # set by run_settings_options
     fmt: FormatOpt = Format.text,
 ) -> int:
     """Apply pending migrations in order, each with its bookkeeping in one transaction."""
@@ -165,15 +148,14 @@ def apply(
             environment=env,
             allow_out_of_order=allow_out_of_order,
             on_step=on_step,
-            settings=_run_settings(
-                dry_run, allow_unverified, lock_wait, lock_timeout, statement_timeout
-            ),
+            settings=settings,
         ),
         "apply",
     )
 
 
 @app.command()
+@run_settings_options
 def rollback(
     db: DbOpt = None,
     env: EnvOpt = None,
@@ -185,11 +167,7 @@ def rollback(
         Optional[str],
         option("--target", help="Roll back everything above this version (0: everything)."),
     ] = None,
-    dry_run: DryRunOpt = False,
-    allow_unverified: AllowUnverifiedOpt = False,
-    lock_wait: LockWaitOpt = 60.0,
-    lock_timeout: LockTimeoutOpt = None,
-    statement_timeout: StatementTimeoutOpt = None,
+    settings: RunSettings = None,  # type: ignore[assignment]  # set by run_settings_options
     fmt: FormatOpt = Format.text,
 ) -> int:
     """Run down files newest first (--steps N or --target VERSION), each in one transaction."""
@@ -207,9 +185,7 @@ def rollback(
             steps=steps,
             target=target,
             on_step=on_step,
-            settings=_run_settings(
-                dry_run, allow_unverified, lock_wait, lock_timeout, statement_timeout
-            ),
+            settings=settings,
         ),
         "roll back",
     )

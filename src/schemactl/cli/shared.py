@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -201,3 +203,47 @@ AllowUnverifiedOpt = Annotated[
         "--allow-unverified", help="Run files marked UNVERIFIED too (they are refused with exit 4)."
     ),
 ]
+
+
+# The options `apply` and `rollback` share, in the order --help lists them: each command
+# declares `settings: RunSettings` where they belong and `run_settings_options` puts them there.
+_RUN_OPTIONS = (
+    ("dry_run", DryRunOpt, False),
+    ("allow_unverified", AllowUnverifiedOpt, False),
+    ("lock_wait", LockWaitOpt, 60.0),
+    ("lock_timeout", LockTimeoutOpt, None),
+    ("statement_timeout", StatementTimeoutOpt, None),
+)
+
+
+def run_settings_options(command: Callable[..., int]) -> Callable[..., int]:
+    """Give `command` the shared run options in place of its `settings` parameter, and call it
+    with them as one `runner.RunSettings` (typer reads the signature this sets)."""
+    names = [name for name, _, _ in _RUN_OPTIONS]
+
+    @functools.wraps(command)
+    def with_settings(**kwargs: Any) -> int:
+        from ..runner import RunSettings  # loaded when a command runs, not for --help
+
+        settings = RunSettings(*(kwargs.pop(n) for n in names))
+        return command(**kwargs, settings=settings)
+
+    # The command's own annotations, evaluated as typer would (`settings` names a type the
+    # CLI imports only for type checking, so it is left out before evaluation).
+    hints = {
+        name: eval(hint, command.__globals__) if isinstance(hint, str) else hint
+        for name, hint in command.__annotations__.items()
+        if name not in ("settings", "return")
+    }
+    params = []  # all keyword-only: typer passes every option by name
+    for p in inspect.signature(command).parameters.values():
+        if p.name != "settings":
+            params.append(p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[p.name]))
+            continue
+        params += [
+            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=t)
+            for n, t, d in _RUN_OPTIONS
+        ]
+    with_settings.__annotations__ = {p.name: p.annotation for p in params}
+    with_settings.__signature__ = inspect.Signature(params, return_annotation=int)  # type: ignore[attr-defined]
+    return with_settings
