@@ -84,23 +84,29 @@ def test_syntax_error_names_file_line_and_column(
     assert tables(server, database) == []  # the file's transaction was rolled back
 
 
+def _load_fails(project: Project, server: EphemeralServer, database: str, sql: str) -> SQLFileError:
+    """The error loading schemas/t.sql (holding `sql`) raises."""
+    project.schema("t.sql", sql)
+    with pytest.raises(SQLFileError) as e:
+        load(project, server, database)
+    return e.value
+
+
 def test_missing_dependency_that_never_appears_is_reported(
     project: Project, server: EphemeralServer, database: str
 ) -> None:
-    project.schema("t.sql", "create table t (id int);\ncreate view v as select * from nowhere;\n")
-    with pytest.raises(SQLFileError) as e:
-        load(project, server, database)
-    assert e.value.message == 'schemas/t.sql:2:32: relation "nowhere" does not exist'
+    sql = "create table t (id int);\ncreate view v as select * from nowhere;\n"
+    error = _load_fails(project, server, database, sql)
+    assert error.message == 'schemas/t.sql:2:32: relation "nowhere" does not exist'
 
 
 def test_unknown_role_hints_at_config(
     project: Project, server: EphemeralServer, database: str
 ) -> None:
-    project.schema("t.sql", "create table t (id int);\ngrant select on t to no_such_role_x;\n")
-    with pytest.raises(SQLFileError) as e:
-        load(project, server, database)
-    assert 'role "no_such_role_x" does not exist' in e.value.message
-    assert "roles" in (e.value.hint or "")
+    sql = "create table t (id int);\ngrant select on t to no_such_role_x;\n"
+    error = _load_fails(project, server, database, sql)
+    assert 'role "no_such_role_x" does not exist' in error.message
+    assert "roles" in (error.hint or "")
 
 
 def test_psql_meta_command_is_rejected(project: Project) -> None:

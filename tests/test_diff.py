@@ -170,21 +170,6 @@ def test_partially_wrong_migration_is_written_unverified(based: Project, dev_url
     assert "-- UNVERIFIED" in header and "noted" in header
 
 
-def test_composite_types_are_created_before_tables_that_use_them(
-    project: Project, dev_url: str
-) -> None:
-    project.schema(
-        "schema.sql",
-        "create type pair as (a int, b int);\ncreate table t (p pair);\ncreate function f(p pair) "
-        "returns int language sql as 'select 1';\n",
-    )
-    up = diff(project, dev_url, "composite")
-    assert up.verified, up.problems
-    project.schema("schema.sql", "select 1;")
-    down = diff(project, dev_url, "drop composite", allow_destructive=True)
-    assert down.verified, down.problems
-
-
 def test_bad_names_are_refused_or_made_safe(based: Project, dev_url: str) -> None:
     with pytest.raises(UsageError):
         diff(based, dev_url, "'; --")

@@ -285,29 +285,6 @@ def test_privileges_on_schemas_views_sequences_functions_and_grant_option(
     assert "revoke usage on SCHEMA app from analyst;" in result.down_sql
 
 
-def test_storage_parameters_and_force_rls(project: Project, dev_url: str) -> None:
-    before = "CREATE TABLE t (id int);\n"
-    after = (
-        "CREATE TABLE t (id int) WITH (fillfactor = 70, autovacuum_enabled = false);\n"
-        "ALTER TABLE t ENABLE ROW LEVEL SECURITY;\nALTER TABLE t FORCE ROW LEVEL SECURITY;\n"
-        "CREATE MATERIALIZED VIEW mv WITH (fillfactor = 80) AS SELECT id FROM t;\n"
-    )
-    result = roundtrip(project, dev_url, before, after)
-    assert (
-        "alter table public.t set (fillfactor = '70', autovacuum_enabled = 'false');"
-        in result.up_sql
-    )
-    assert "alter table public.t force row level security;" in result.up_sql
-    assert "alter materialized view public.mv set (fillfactor = '80');" in result.up_sql
-    assert "alter table public.t reset (fillfactor, autovacuum_enabled);" in result.down_sql
-    changed = roundtrip(project, dev_url, after, after.replace("fillfactor = 70, ", ""))
-    assert (
-        changed.up_sql.strip()
-        == "alter table public.t reset (fillfactor, autovacuum_enabled);\n\nalter table public.t "
-        "set (autovacuum_enabled = 'false');"
-    )
-
-
 def test_domains_are_created_altered_and_dropped(project: Project, dev_url: str) -> None:
     base = "CREATE TYPE mood AS ENUM ('ok', 'sad');\nCREATE TABLE t (id int);\n"
     domains = (

@@ -108,16 +108,20 @@ def test_apply_to_target_and_dry_run_change_nothing_beyond(
         runner.apply_migrations(project.config, target_url, target=9)
 
 
+def _second_fails(project: Project, target_url: str, slug: str, up_sql: str) -> MigrationFailed:
+    """Apply 0001_a and a 0002 holding `up_sql`, which fails; return the failure."""
+    project.migration(1, "a", "CREATE TABLE a (id int);\n")
+    project.migration(2, slug, up_sql)
+    with pytest.raises(MigrationFailed) as info:
+        runner.apply_migrations(project.config, target_url)
+    return info.value
+
+
 def test_failed_migration_rolls_back_completely_and_is_recorded(
     project: Project, target_url: str
 ) -> None:
-    project.migration(1, "a", "CREATE TABLE a (id int);\n")
-    up, _ = project.migration(
-        2, "b", "CREATE TABLE b (id int);\n\nINSERT INTO nowhere VALUES (1);\n"
-    )
-    with pytest.raises(MigrationFailed) as info:
-        runner.apply_migrations(project.config, target_url)
-    e = info.value
+    sql = "CREATE TABLE b (id int);\n\nINSERT INTO nowhere VALUES (1);\n"
+    e = _second_fails(project, target_url, "b", sql)
     assert (
         e.message
         == 'apply of 0002_b failed: generated/0002_b.up.sql:3:13: relation "nowhere" does not exist'
@@ -138,6 +142,7 @@ def test_failed_migration_rolls_back_completely_and_is_recorded(
         ("0001_a", "applied"),
         ("0002_b", "failed"),
     ]
+    up = project.root / "generated" / "0002_b.up.sql"
     up.write_text("CREATE TABLE b (id int);\n")  # fixed: the next apply retries it
     assert runner.apply_migrations(project.config, target_url).current_version == 2
 
@@ -259,13 +264,10 @@ def test_no_transaction_file_runs_statement_by_statement(project: Project, targe
 def test_no_transaction_file_that_stops_partway_blocks_until_repair(
     project: Project, target_url: str
 ) -> None:
-    project.migration(1, "a", "CREATE TABLE a (id int);\n")
-    up, _ = project.migration(
-        2, "two", "-- schemactl:no-transaction\nCREATE TABLE b (id int);\nSELECT 1/0;\n"
-    )
-    with pytest.raises(MigrationFailed, match="division by zero") as info:
-        runner.apply_migrations(project.config, target_url)
-    assert "the statements before this one stay applied" in " ".join(info.value.detail)
+    sql = "-- schemactl:no-transaction\nCREATE TABLE b (id int);\nSELECT 1/0;\n"
+    e = _second_fails(project, target_url, "two", sql)
+    assert "division by zero" in e.message
+    assert "the statements before this one stay applied" in " ".join(e.detail)
     assert _tables(target_url) == {
         "a",
         "b",
@@ -280,7 +282,7 @@ def test_no_transaction_file_that_stops_partway_blocks_until_repair(
     ):
         runner.apply_migrations(project.config, target_url)
     _query(target_url, "DROP TABLE b")  # the user undoes the partial work ...
-    up.write_text(
+    (project.root / "generated" / "0002_two.up.sql").write_text(
         "-- schemactl:no-transaction\nCREATE TABLE b (id int);\n"
     )  # ... fixes the file ...
     assert bookkeeping.repair(project.config, target_url) == [

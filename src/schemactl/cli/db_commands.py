@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from ..config import Config
 from ..errors import ExitCode, MigrationFailed
 from .app import app
 from .shared import (
@@ -40,12 +39,15 @@ def _at(current: int | None, names: dict[int, str]) -> str:
 
 
 def _run_command(
-    config: Config, fmt: Format, url: str, run: Callable[[Callable[[Any], None]], Any], verb: str
+    db: str | None, env: str | None, fmt: Format, verb: str, run: Callable[..., Any]
 ) -> int:
-    """Shared output of apply/rollback: a line per step as it completes, or one JSON document."""
+    """Run apply or rollback, `run(config, url, on_step)`, on the database --db / --env name,
+    with the output both share: a line per step as it completes, or one JSON document."""
     from ..dburl import mask
     from ..migfiles import list_migrations
 
+    config = project_config()
+    url = config.database_url(db, env)
     names = {p.version: p.id for p in list_migrations(config.generated, allow_gaps=True)}
     state.on_interrupt = "the migration in progress was rolled back; see `schemactl status`"
 
@@ -62,7 +64,7 @@ def _run_command(
             err_console().print(f"{what} {step.name}{extra}", markup=False)
 
     try:
-        result = run(on_step)
+        result = run(config, url, on_step)
     except MigrationFailed as e:
         if fmt is Format.json:
             err = e.error
@@ -135,22 +137,20 @@ def apply(
     """Apply pending migrations in order, each with its bookkeeping in one transaction."""
     from .. import runner
 
-    config = project_config()
-    url = config.database_url(db, env)
     return _run_command(
-        config,
+        db,
+        env,
         fmt,
-        url,
-        lambda on_step: runner.apply_migrations(
+        "apply",
+        lambda config, url, on_step: runner.apply_migrations(
             config,
             url,
             target=target,
             environment=env,
             allow_out_of_order=allow_out_of_order,
-            on_step=on_step,
             settings=settings,
+            on_step=on_step,
         ),
-        "apply",
     )
 
 
@@ -173,21 +173,14 @@ def rollback(
     """Run down files newest first (--steps N or --target VERSION), each in one transaction."""
     from .. import runner
 
-    config = project_config()
-    url = config.database_url(db, env)
     return _run_command(
-        config,
+        db,
+        env,
         fmt,
-        url,
-        lambda on_step: runner.rollback_migrations(
-            config,
-            url,
-            steps=steps,
-            target=target,
-            on_step=on_step,
-            settings=settings,
-        ),
         "roll back",
+        lambda config, url, on_step: runner.rollback_migrations(
+            config, url, steps=steps, target=target, settings=settings, on_step=on_step
+        ),
     )
 
 
