@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
@@ -39,10 +38,12 @@ def _at(current: int | None, names: dict[int, str]) -> str:
 
 
 def _run_command(
-    db: str | None, env: str | None, fmt: Format, verb: str, run: Callable[..., Any]
+    db: str | None, env: str | None, fmt: Format, verb: str, function: str, **arguments: Any
 ) -> int:
-    """Run apply or rollback, `run(config, url, on_step)`, on the database --db / --env name,
-    with the output both share: a line per step as it completes, or one JSON document."""
+    """Run `runner.<function>(config, url, **arguments)` (apply or rollback) on the database
+    --db / --env names, with the output both share: a line per step as it completes, or one
+    JSON document."""
+    from .. import runner
     from ..dburl import mask
     from ..migfiles import list_migrations
 
@@ -64,7 +65,7 @@ def _run_command(
             err_console().print(f"{what} {step.name}{extra}", markup=False)
 
     try:
-        result = run(config, url, on_step)
+        result = getattr(runner, function)(config, url, on_step=on_step, **arguments)
     except MigrationFailed as e:
         if fmt is Format.json:
             err = e.error
@@ -135,22 +136,16 @@ def apply(
     fmt: FormatOpt = Format.text,
 ) -> int:
     """Apply pending migrations in order, each with its bookkeeping in one transaction."""
-    from .. import runner
-
     return _run_command(
         db,
         env,
         fmt,
         "apply",
-        lambda config, url, on_step: runner.apply_migrations(
-            config,
-            url,
-            target=target,
-            environment=env,
-            allow_out_of_order=allow_out_of_order,
-            settings=settings,
-            on_step=on_step,
-        ),
+        "apply_migrations",
+        target=target,
+        environment=env,
+        allow_out_of_order=allow_out_of_order,
+        settings=settings,
     )
 
 
@@ -171,16 +166,15 @@ def rollback(
     fmt: FormatOpt = Format.text,
 ) -> int:
     """Run down files newest first (--steps N or --target VERSION), each in one transaction."""
-    from .. import runner
-
     return _run_command(
         db,
         env,
         fmt,
         "roll back",
-        lambda config, url, on_step: runner.rollback_migrations(
-            config, url, steps=steps, target=target, settings=settings, on_step=on_step
-        ),
+        "rollback_migrations",
+        steps=steps,
+        target=target,
+        settings=settings,
     )
 
 
