@@ -9,35 +9,31 @@ SELECT n.nspname AS schema,
            format('sfunc = %I.%I', sn.nspname, sf.proname),
            format('stype = %s', format_type(a.aggtranstype, NULL)),
            CASE WHEN a.aggtransspace <> 0 THEN format('sspace = %s', a.aggtransspace) END,
-           CASE WHEN a.aggfinalfn <> 0
-                THEN format('finalfunc = %s', a.aggfinalfn::regproc::text) END,
-           CASE WHEN a.aggfinalextra THEN 'finalfunc_extra' END,
-           CASE WHEN a.aggfinalfn <> 0 THEN format('finalfunc_modify = %s',
-                CASE a.aggfinalmodify WHEN 'r' THEN 'read_only' WHEN 's' THEN 'shareable'
-                                      ELSE 'read_write' END) END,
-           CASE WHEN a.aggcombinefn <> 0
-                THEN format('combinefunc = %s', a.aggcombinefn::regproc::text) END,
-           CASE WHEN a.aggserialfn <> 0
-                THEN format('serialfunc = %s', a.aggserialfn::regproc::text) END,
-           CASE WHEN a.aggdeserialfn <> 0
-                THEN format('deserialfunc = %s', a.aggdeserialfn::regproc::text) END,
-           CASE WHEN a.agginitval IS NOT NULL
-                THEN format('initcond = %L', a.agginitval) END,
-           CASE WHEN a.aggmtransfn <> 0
-                THEN format('msfunc = %s', a.aggmtransfn::regproc::text) END,
-           CASE WHEN a.aggminvtransfn <> 0
-                THEN format('minvfunc = %s', a.aggminvtransfn::regproc::text) END,
+           -- the support functions that are set, each as regproc writes it (qualified when
+           -- not on the search path)
+           (SELECT string_agg(format('%s = %s', f.option, f.function), ', ' ORDER BY f.n)
+            FROM unnest(ARRAY['finalfunc', 'combinefunc', 'serialfunc', 'deserialfunc', 'msfunc',
+                              'minvfunc', 'mfinalfunc'],
+                        ARRAY[a.aggfinalfn, a.aggcombinefn, a.aggserialfn, a.aggdeserialfn,
+                              a.aggmtransfn, a.aggminvtransfn, a.aggmfinalfn]::regproc[])
+                 WITH ORDINALITY AS f(option, function, n)
+            WHERE f.function::oid <> 0),
            CASE WHEN a.aggmtranstype <> 0
                 THEN format('mstype = %s', format_type(a.aggmtranstype, NULL)) END,
            CASE WHEN a.aggmtransspace <> 0 THEN format('msspace = %s', a.aggmtransspace) END,
-           CASE WHEN a.aggmfinalfn <> 0
-                THEN format('mfinalfunc = %s', a.aggmfinalfn::regproc::text) END,
-           CASE WHEN a.aggmfinalextra THEN 'mfinalfunc_extra' END,
-           CASE WHEN a.aggmfinalfn <> 0 THEN format('mfinalfunc_modify = %s',
-                CASE a.aggmfinalmodify WHEN 'r' THEN 'read_only' WHEN 's' THEN 'shareable'
-                                       ELSE 'read_write' END) END,
-           CASE WHEN a.aggminitval IS NOT NULL
-                THEN format('minitcond = %L', a.aggminitval) END,
+           -- the final function's settings and the initial value, for the plain aggregate and
+           -- its moving-aggregate mode (the same options with an "m" in front)
+           (SELECT string_agg(NULLIF(concat_ws(', ',
+                       CASE WHEN mode.extra THEN mode.prefix || 'finalfunc_extra' END,
+                       CASE WHEN mode.final <> 0 THEN format('%sfinalfunc_modify = %s', mode.prefix,
+                            CASE mode.modify WHEN 'r' THEN 'read_only' WHEN 's' THEN 'shareable'
+                                             ELSE 'read_write' END) END,
+                       CASE WHEN mode.init IS NOT NULL
+                            THEN format('%sinitcond = %L', mode.prefix, mode.init) END
+                   ), ''), ', ' ORDER BY mode.prefix)
+            FROM (VALUES ('', a.aggfinalextra, a.aggfinalfn, a.aggfinalmodify, a.agginitval),
+                         ('m', a.aggmfinalextra, a.aggmfinalfn, a.aggmfinalmodify, a.aggminitval))
+                 AS mode(prefix, extra, final, modify, init)),
            CASE WHEN a.aggsortop <> 0
                 THEN format('sortop = operator(%s.%s)', opn.nspname, op.oprname) END,
            CASE WHEN a.aggkind = 'h' THEN 'hypothetical' END,

@@ -7,3 +7,5 @@ create aggregate top(integer) (sfunc = int4larger, stype = integer, sortop = >);
 create aggregate running(integer) (sfunc = int4pl, stype = integer, msfunc = int4pl, minvfunc = int4mi, mstype = integer);
 create aggregate pct(double precision order by double precision) (sfunc = ordered_set_transition, stype = internal, finalfunc = percentile_cont_float8_final);
 create view v as select sum_sq(n) as total, half_sum_sq(n) as half from t;
+create function mfin(integer) returns integer language sql immutable return $1 * 2;
+create aggregate moving(integer) (sfunc = int4pl, stype = integer, msfunc = int4pl, minvfunc = int4mi, mstype = integer, mfinalfunc = mfin, mfinalfunc_modify = shareable, minitcond = '0');
