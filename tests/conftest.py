@@ -207,9 +207,9 @@ def password_server() -> Iterator[pgserver.EphemeralServer]:
 def roundtrip(project: Project, dev_url: str, before: str, after: str) -> DiffResult:
     """Write `before`, diff; write `after`, diff; return the second (verified) result."""
     project.schema("schema.sql", textwrap.dedent(before))
-    first = diff(project.config, "before", allow_destructive=True, dev_url=dev_url)
+    first = diff(project.config.with_overrides(dev_url), "before", allow_destructive=True)
     assert first.verified, first.problems
     project.schema("schema.sql", textwrap.dedent(after))
-    second = diff(project.config, "after", allow_destructive=True, dev_url=dev_url)
+    second = diff(project.config.with_overrides(dev_url), "after", allow_destructive=True)
     assert second.verified, second.problems
     return second

@@ -15,19 +15,19 @@ from .conftest import Project
 @pytest.fixture
 def synced(project: Project, dev_url: str) -> Project:
     project.schema("tables/t.sql", "create table t (id int primary key, name text);")
-    assert api.diff(project.config, "base", dev_url=dev_url).verified
+    assert api.diff(project.config.with_overrides(dev_url), "base").verified
     return project
 
 
 def test_in_sync_project_passes(synced: Project, dev_url: str) -> None:
-    result = api.check(synced.config, dev_url=dev_url)
+    result = api.check(synced.config.with_overrides(dev_url))
     assert result.ok, result.findings
     assert result.notes  # says the models part is skipped
 
 
 def test_pending_schema_change_is_a_finding(synced: Project, dev_url: str) -> None:
     synced.schema("tables/u.sql", "create table u (id int);")
-    result = api.check(synced.config, dev_url=dev_url)
+    result = api.check(synced.config.with_overrides(dev_url))
     assert [f.kind for f in result.findings] == ["schema-drift"]
     assert 'create table "public"."u"' in result.pending_sql
     assert "TABLE public.u: missing" in result.findings[0].detail
@@ -36,25 +36,25 @@ def test_pending_schema_change_is_a_finding(synced: Project, dev_url: str) -> No
 def test_edited_migration_is_detected_and_rehash_accepts_it(synced: Project, dev_url: str) -> None:
     up = synced.root / "generated" / "0001_base.up.sql"
     up.write_text(up.read_text() + "\n-- reviewed\n")
-    result = api.check(synced.config, dev_url=dev_url)
+    result = api.check(synced.config.with_overrides(dev_url))
     assert [(f.kind, f.message) for f in result.findings] == [
         ("integrity", "0001_base.up.sql was edited after it was generated")
     ]
     api.rehash(synced.config)
-    assert api.check(synced.config, dev_url=dev_url).ok
+    assert api.check(synced.config.with_overrides(dev_url)).ok
 
 
 def test_added_and_removed_files_are_detected(synced: Project, dev_url: str) -> None:
     gen = synced.root / "generated"
     (gen / "0002_copy.up.sql").write_text("select 1;\n")
     (gen / "0002_copy.down.sql").write_text("")
-    messages = [f.message for f in api.check(synced.config, dev_url=dev_url).findings]
+    messages = [f.message for f in api.check(synced.config.with_overrides(dev_url)).findings]
     assert "0002_copy.up.sql is not in schemactl.sum" in messages
     (gen / "0002_copy.up.sql").unlink()
     (gen / "0002_copy.down.sql").unlink()
     (gen / "0001_base.down.sql").unlink()
     with pytest.raises(IntegrityError, match="0001_base.up.sql has no matching .down.sql"):
-        api.check(synced.config, dev_url=dev_url)
+        api.check(synced.config.with_overrides(dev_url))
 
 
 def test_duplicate_version_after_merge_is_an_error(synced: Project) -> None:
@@ -70,7 +70,7 @@ def test_duplicate_version_after_merge_is_an_error(synced: Project) -> None:
 def test_sum_chain_changes_with_every_file(synced: Project, dev_url: str) -> None:
     first = (synced.root / "generated" / "schemactl.sum").read_text().splitlines()[0]
     synced.schema("tables/u.sql", "create table u (id int);")
-    api.diff(synced.config, "u", dev_url=dev_url)
+    api.diff(synced.config.with_overrides(dev_url), "u")
     lines = (synced.root / "generated" / "schemactl.sum").read_text().splitlines()
     assert lines[0] != first and lines[0].startswith("sum ")
     assert [ln.split()[0] for ln in lines[1:]] == [
@@ -86,7 +86,7 @@ def test_new_creates_a_hand_written_pair(synced: Project, dev_url: str) -> None:
     assert pair.up.name == "0002_backfill_names.up.sql"
     pair.up.write_text(pair.up.read_text() + "update t set name = 'x' where name is null;\n")
     api.rehash(synced.config)
-    assert api.check(synced.config, dev_url=dev_url).ok
+    assert api.check(synced.config.with_overrides(dev_url)).ok
 
 
 def test_what_is_unchanged_is_not_loaded_again(
@@ -97,7 +97,9 @@ def test_what_is_unchanged_is_not_loaded_again(
 
     def check(**kw: object) -> api.CheckResult:
         said.clear()
-        return api.check(synced.config, models=False, dev_url=dev_url, progress=said.append, **kw)  # type: ignore[arg-type]
+        return api.check(
+            synced.config.with_overrides(dev_url), models=False, progress=said.append, **kw
+        )  # type: ignore[arg-type]
 
     assert check().ok and said[0] == "loading 1 schema file and replaying 1 migration"
     assert check().ok and said == [
@@ -125,16 +127,16 @@ def test_kept_models_text_still_finds_a_stale_models_file(
     synced: Project, dev_url: str, tmp_path, monkeypatch
 ) -> None:
     monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path))
-    api.generate_models(synced.config, dev_url=dev_url)
-    assert api.check(synced.config, dev_url=dev_url).ok
+    api.generate_models(synced.config.with_overrides(dev_url))
+    assert api.check(synced.config.with_overrides(dev_url)).ok
     said: list[str] = []
-    assert api.check(synced.config, dev_url=dev_url, progress=said.append).ok
+    assert api.check(synced.config.with_overrides(dev_url), progress=said.append).ok
     assert said == [
         "schemas/ and the migrations are unchanged since an earlier run: nothing to load"
     ]
     models = synced.config.models
     models.write_text(models.read_text() + "# edited by hand\n")
-    result = api.check(synced.config, dev_url=dev_url)
+    result = api.check(synced.config.with_overrides(dev_url))
     assert [f.kind for f in result.findings] == ["models"]
 
 
@@ -174,12 +176,12 @@ def test_a_verified_diff_leaves_nothing_for_the_next_check_to_load(
 ) -> None:
     monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path))
     synced.schema("tables/u.sql", "create table u (id int);")
-    assert api.diff(synced.config, "add u", dev_url=dev_url).verified
+    assert api.diff(synced.config.with_overrides(dev_url), "add u").verified
     said: list[str] = []
-    assert api.check(synced.config, models=False, dev_url=dev_url, progress=said.append).ok
+    assert api.check(synced.config.with_overrides(dev_url), models=False, progress=said.append).ok
     assert said == [
         "schemas/ and the migrations are unchanged since an earlier run: nothing to load"
     ]
     # ... and what it kept is right: a fresh cache agrees.
     monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path / "fresh"))
-    assert api.check(synced.config, models=False, dev_url=dev_url).ok
+    assert api.check(synced.config.with_overrides(dev_url), models=False).ok

@@ -29,7 +29,7 @@ create trigger person_touch before update on person for each row execute functio
 
 
 def diff(project: Project, dev_url: str, name: str = "change", **kw: object) -> api.DiffResult:
-    return api.diff(project.config, name, dev_url=dev_url, **kw)  # type: ignore[arg-type]
+    return api.diff(project.config.with_overrides(dev_url), name, **kw)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_no_changes_writes_nothing(based: Project, dev_url: str) -> None:
 def test_print_writes_nothing(based: Project, dev_url: str) -> None:
     based.schema("zz.sql", "create table extra (id int);")
     before = based.migrations()
-    result = api.diff(based.config, None, print_only=True, dev_url=dev_url)
+    result = api.diff(based.config.with_overrides(dev_url), None, print_only=True)
     assert result.status == "printed" and 'create table "public"."extra"' in result.up_sql
     assert based.migrations() == before
 

@@ -132,7 +132,7 @@ def test_partitions_attach_detach_and_drop_with_their_parent(
     )
     # Dropping a partitioned table drops its partitions: they must go first.
     project.schema("schema.sql", "CREATE TABLE other (id int);\n")
-    gone = api.diff(project.config, "drop all", allow_destructive=True, dev_url=dev_url)
+    gone = api.diff(project.config.with_overrides(dev_url), "drop all", allow_destructive=True)
     assert gone.verified, gone.problems
 
 
@@ -396,9 +396,9 @@ def test_extension_downgrade_is_reported_as_one_way_at_diff_time(
 ) -> None:
     needs_extension(server, "pg_trgm")
     project.schema("schema.sql", "CREATE EXTENSION pg_trgm VERSION '1.3';\n")
-    assert api.diff(project.config, "old", dev_url=dev_url).verified
+    assert api.diff(project.config.with_overrides(dev_url), "old").verified
     project.schema("schema.sql", "CREATE EXTENSION pg_trgm VERSION '1.4';\n")
-    result = api.diff(project.config, "new", dev_url=dev_url)
+    result = api.diff(project.config.with_overrides(dev_url), "new")
     assert not result.verified
     assert result.problems[0].startswith(
         'down cannot be performed: extension "pg_trgm" has no update path from version "1.4" to '
@@ -471,7 +471,9 @@ def test_enum_value_added_and_used_in_the_same_migration(
         + "\n\n"
     )
     assert "set default 'happy'" not in (result.down_sql if direction == "add" else result.up_sql)
-    assert api.check(project.config, models=False, dev_url=dev_url).ok  # replays commit points too
+    assert api.check(
+        project.config.with_overrides(dev_url), models=False
+    ).ok  # replays commit points too
     # The files run through the real runner too, both ways (and their pg_dump matched already).
     url = url_of(server, database)
     runner.apply_migrations(project.config, url)

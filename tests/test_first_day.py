@@ -168,9 +168,9 @@ def test_type_changes_are_classified_from_postgresql_casts_and_modifiers(
     from schemactl import api
 
     project.schema("t.sql", _BEFORE)
-    api.diff(project.config, "base", dev_url=dev_url)
+    api.diff(project.config.with_overrides(dev_url), "base")
     project.schema("t.sql", _AFTER)
-    result = api.diff(project.config, None, print_only=True, dev_url=dev_url)
+    result = api.diff(project.config.with_overrides(dev_url), None, print_only=True)
     assert result.verified, result.problems
     found = {}
     for effect, hazards in (("loses-data", result.destructive), ("may-fail", result.may_fail)):

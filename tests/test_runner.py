@@ -401,22 +401,22 @@ def test_baseline_adopts_a_database_that_matches(
         target_url, "CREATE TABLE a (id int); CREATE TABLE b (id int)"
     )  # built by hand, = 0001..0002
     with pytest.raises(IntegrityError, match=r"does not match migrations 0001..0003") as info:
-        bookkeeping.baseline(project.config, target_url, 3, dev_url=dev_url)
+        bookkeeping.baseline(project.config.with_overrides(dev_url), target_url, 3)
     assert any("c" in line for line in info.value.detail)
-    result = bookkeeping.baseline(project.config, target_url, "0002", dev_url=dev_url)
+    result = bookkeeping.baseline(project.config.with_overrides(dev_url), target_url, "0002")
     assert result.recorded == ["0001_a", "0002_b"] and not result.forced
     st = status.get_migration_status(project.config, target_url)
     assert [m.state for m in st.migrations] == ["baseline", "baseline", "pending"]
     assert [s.name for s in runner.apply_migrations(project.config, target_url).steps] == ["0003_c"]
     with pytest.raises(IntegrityError, match="already has migrations recorded"):
-        bookkeeping.baseline(project.config, target_url, 1, dev_url=dev_url)
+        bookkeeping.baseline(project.config.with_overrides(dev_url), target_url, 1)
 
 
 def test_baseline_force_records_despite_differences(
     project: Project, target_url: str, dev_url: str
 ) -> None:
     _three(project)
-    result = bookkeeping.baseline(project.config, target_url, 1, force=True, dev_url=dev_url)
+    result = bookkeeping.baseline(project.config.with_overrides(dev_url), target_url, 1, force=True)
     assert result.forced and result.differences
     assert _query(target_url, "SELECT action, status FROM schemactl.history") == [
         ("baseline", "forced")
@@ -478,11 +478,11 @@ def test_custom_tracking_schema_is_used_and_ignored_by_diff(
 
     project.write_config('tracking_schema = "ops_ledger"\n')
     project.schema("tables.sql", "CREATE TABLE a (id int);\n")
-    api.diff(project.config, "init", dev_url=dev_url)
+    api.diff(project.config.with_overrides(dev_url), "init")
     runner.apply_migrations(project.config, target_url)
     assert _query(target_url, "SELECT version, state FROM ops_ledger.migrations") == [
         (1, "applied")
     ]
     assert _query(target_url, "SELECT to_regnamespace('schemactl')") == [(None,)]
     # The ledger is not part of the schema: the live database is in sync with schemas/.
-    assert api.drift(project.config, target_url, dev_url=dev_url).sql == ""
+    assert api.drift(project.config.with_overrides(dev_url), target_url).sql == ""

@@ -101,12 +101,9 @@ def diff(
     *,
     allow_destructive: bool = False,
     print_only: bool = False,
-    dev_url: str | None = None,
-    pg_version: int | None = None,
     progress: Progress = _quiet,
 ) -> DiffResult:
     """Generate, verify and write the next up/down migration pair from `schemas/`."""
-    config = config.with_overrides(dev_url, pg_version)  # resolved once: below, config alone
     if name is None and not print_only:
         raise UsageError("a migration name is required", hint='pass -m "what changed"')
     slug = migfiles.slugify(name) if name is not None else ""
@@ -195,16 +192,12 @@ def drift(
     config: Config,
     url: str,
     *,
-    dev_url: str | None = None,
-    pg_version: int | None = None,
     progress: Progress = _quiet,
     warn: Progress = _quiet,
 ) -> DriftResult:
     """Return the SQL that would bring the live database at `url` to the state of `schemas/`,
     with its statements that lose data or may fail (`warn` hears of a server version mismatch)."""
     from . import dburl
-
-    config = config.with_overrides(dev_url, pg_version)  # resolved once: below, config alone
 
     params = dburl.conn_params(url)
     with contextlib.closing(
@@ -231,14 +224,11 @@ def check(
     *,
     models: bool = True,
     verify_pairs: bool = False,
-    dev_url: str | None = None,
-    pg_version: int | None = None,
     progress: Progress = _quiet,
 ) -> CheckResult:
     """Check that migrations reproduce `schemas/`, match `schemactl.sum`, and (unless `models` is
     False) that the models file matches a fresh generation; with `verify_pairs`, first verify
     again the pairs changed since their last verification (rewriting their headers)."""
-    config = config.with_overrides(dev_url, pg_version)  # resolved once: below, config alone
     findings: list[Finding] = []
     notes: list[str] = []
     if verify_pairs:

@@ -41,8 +41,6 @@ def baseline(
     *,
     force: bool = False,
     lock_wait: float = DEFAULT_LOCK_WAIT,
-    dev_url: str | None = None,
-    pg_version: int | None = None,
     warn: Callable[[str], None] = lambda message: None,
     full_detail: bool = False,
 ) -> BaselineResult:
@@ -65,7 +63,6 @@ def baseline(
                 "schemactl has not managed",
                 hint="see `schemactl status`",
             )
-    config = config.with_overrides(dev_url, pg_version)  # resolved once: below, config alone
     with scratch.sandbox(config) as box:
         if message := scratch.version_warning(live_version, box):
             warn(message)

@@ -274,14 +274,11 @@ def generate_models(
     config: Config,
     *,
     settings: ModelSettings | None = None,
-    dev_url: str | None = None,
-    pg_version: int | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> ModelsResult:
     """Load `schemas/` into a scratch database and write SQLAlchemy models for it (sqlacodegen)."""
     from . import ddl, migfiles, scratch
 
-    config = config.with_overrides(dev_url, pg_version)  # resolved once: below, config alone
     settings = settings or config.model_settings
     files = ddl.discover(config.schemas, config.load_order, config.root)
     with scratch.sandbox(config) as box:

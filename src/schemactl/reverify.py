@@ -92,8 +92,6 @@ def verify_pairs(
     versions: list[str] | None = None,
     *,
     only_stale: bool = False,
-    dev_url: str | None = None,
-    pg_version: int | None = None,
     progress: Progress = lambda _: None,
 ) -> VerifyResult:
     """Verify the named pairs again (all, or with `only_stale` those changed since their last
@@ -106,7 +104,6 @@ def verify_pairs(
         return VerifyResult([])
     schemas = config.schema_filter
     newest = pairs[-1]
-    config = config.with_overrides(dev_url, pg_version)  # resolved once: below, config alone
     with scratch.sandbox(config) as box:
         target = None
         if newest in todo:
