@@ -177,55 +177,45 @@ LockWaitOpt = Annotated[
 ]
 
 
-LockTimeoutOpt = Annotated[
-    Optional[str],
-    option("--lock-timeout", help="PostgreSQL lock_timeout for migration statements, e.g. 5s."),
-]
-
-
-StatementTimeoutOpt = Annotated[
-    Optional[str],
-    option(
-        "--statement-timeout",
-        help="PostgreSQL statement_timeout for migration statements, e.g. 10min.",
-    ),
-]
-
-
-DryRunOpt = Annotated[
-    bool, typer.Option("--dry-run", help="Print exactly what would run; change nothing.")
-]
-
-
-AllowUnverifiedOpt = Annotated[
-    bool,
-    typer.Option(
-        "--allow-unverified", help="Run files marked UNVERIFIED too (they are refused with exit 4)."
-    ),
-]
-
-
 # The options `apply` and `rollback` share, in the order --help lists them: each command
 # declares `settings: RunSettings` where they belong and `run_settings_options` puts them there.
 _RUN_OPTIONS = (
-    ("dry_run", DryRunOpt, False),
-    ("allow_unverified", AllowUnverifiedOpt, False),
-    ("lock_wait", LockWaitOpt, 60.0),
-    ("lock_timeout", LockTimeoutOpt, None),
-    ("statement_timeout", StatementTimeoutOpt, None),
+    ("dry_run", bool, False, "--dry-run", "Print exactly what would run; change nothing."),
+    (
+        "allow_unverified",
+        bool,
+        False,
+        "--allow-unverified",
+        "Run files marked UNVERIFIED too (they are refused with exit 4).",
+    ),
+    ("lock_wait", float, 60.0, "--lock-wait", "Seconds to wait for another run's migration lock."),
+    (
+        "lock_timeout",
+        Optional[str],
+        None,
+        "--lock-timeout",
+        "PostgreSQL lock_timeout for migration statements, e.g. 5s.",
+    ),
+    (
+        "statement_timeout",
+        Optional[str],
+        None,
+        "--statement-timeout",
+        "PostgreSQL statement_timeout for migration statements, e.g. 10min.",
+    ),
 )
 
 
 def run_settings_options(command: Callable[..., int]) -> Callable[..., int]:
     """Give `command` the shared run options in place of its `settings` parameter, and call it
     with them as one `runner.RunSettings` (typer reads the signature this sets)."""
-    names = [name for name, _, _ in _RUN_OPTIONS]
+    names = [name for name, *_ in _RUN_OPTIONS]
 
     @functools.wraps(command)
     def with_settings(**kwargs: Any) -> int:
         from ..runner import RunSettings  # loaded when a command runs, not for --help
 
-        settings = RunSettings(*(kwargs.pop(n) for n in names))
+        settings = RunSettings(**{n: kwargs.pop(n) for n in names})
         return command(**kwargs, settings=settings)
 
     # The command's own annotations, evaluated as typer would (`settings` names a type the
@@ -241,8 +231,16 @@ def run_settings_options(command: Callable[..., int]) -> Callable[..., int]:
             params.append(p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=hints[p.name]))
             continue
         params += [
-            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=t)
-            for n, t, d in _RUN_OPTIONS
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=default,
+                # a flag or a number says its default in --help; a text option says it in words
+                annotation=Annotated[
+                    kind, (typer.Option if default is not None else option)(flag, help=help)
+                ],
+            )
+            for name, kind, default, flag, help in _RUN_OPTIONS
         ]
     with_settings.__annotations__ = {p.name: p.annotation for p in params}
     with_settings.__signature__ = inspect.Signature(params, return_annotation=int)  # type: ignore[attr-defined]
