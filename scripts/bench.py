@@ -258,11 +258,14 @@ def bench_size(box: pgserver.EphemeralServer, n: int, repeat: int, work: Path) -
     base = floor(box, sql, repeat)
     rows: list[Row] = [("floor: psql -1 -f", n, base, 1.0, 0)]
     cache = work / f"cache-{n}"
-    for label in ("cold", "warm"):
+    for label in ("cold", "warm", "warm, data check off"):
         if label == "cold":
             shutil.rmtree(cache, ignore_errors=True)
-        trial = work / f"diff-{n}-{label}"
+        trial = work / f"diff-{n}-{label.replace(', ', '-').replace(' ', '-')}"
         shutil.copytree(proj, trial)  # each diff starts from the same one-migration project
+        if label.endswith("off"):  # what data-aware verification costs: the same diff without
+            with (trial / "schemactl.toml").open("a") as f:
+                f.write("data_check = false\n")
         secs, peak = run_schemactl(["diff", "-m", "edit"], trial, cache)
         rows.append((f"schemactl diff ({label})", n, secs, secs / base, peak))
     synced = work / f"diff-{n}-warm"

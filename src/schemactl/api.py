@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import (
     comparison,
+    data,
     ddl,
     engine,
     headers,
@@ -100,17 +101,20 @@ def diff(
     name: str | None,
     *,
     allow_destructive: bool = False,
+    allow_hazards: bool = False,
     print_only: bool = False,
     progress: Progress = _quiet,
 ) -> DiffResult:
-    """Generate, verify and write the next up/down migration pair from `schemas/`."""
+    """Generate, verify and write the next up/down migration pair from `schemas/`, tried on
+    sample rows too (data loss refuses like a destructive change; hazards beyond
+    `hazard_locks` refuse without `allow_hazards`)."""
     if name is None and not print_only:
         raise UsageError("a migration name is required", hint='pass -m "what changed"')
     slug = migfiles.slugify(name) if name is not None else ""
     schemas = config.schema_filter
     lock = contextlib.nullcontext() if print_only else migfiles.writer_lock(config.root, progress)
     with lock:
-        return _diff(config, slug, schemas, allow_destructive, print_only, progress)
+        return _diff(config, slug, schemas, allow_destructive, allow_hazards, print_only, progress)
 
 
 def _diff(
@@ -118,6 +122,7 @@ def _diff(
     slug: str,
     schemas: SchemaFilter,
     allow_destructive: bool,
+    allow_hazards: bool,
     print_only: bool,
     progress: Progress,
 ) -> DiffResult:
@@ -155,11 +160,23 @@ def _diff(
                 statements=[f"{d.reason}: {d.statement}" for d in destructive],
             )
         version = f"{migfiles.next_version(pairs):04d}_{slug}" if slug else "preview"
-        progress("verifying")
+        progress("verifying, and trying the pair on sample rows")
+        # The copy is made before verification applies up to the replayed history.
+        with_rows = (
+            pool.submit(
+                data.try_with_rows, box, box.copy_database(replay_db, "data"), up, down, config
+            )
+            if config.data_check
+            else comparison.done(data.DataReport())
+        )
         problems = comparison.verify_pair(
             box, replay_db, target_db, up, down, before, target, schemas, pool
         )
+        report = with_rows.result()
         major = box.server_version() // 10000
+    measured = _measured(report, problems)
+    if not print_only:
+        data.refuse(measured, config.hazard_locks, allow_destructive, allow_hazards)
     result = DiffResult(
         "printed",
         up,
@@ -168,13 +185,15 @@ def _diff(
         verified=not problems,
         problems=problems,
         may_fail=may_fail,
-        warnings=warnings,
+        warnings=warnings + report.notes,
+        hazards=measured,
+        sample_rows=report.rows,
     )
     if print_only:
         return result
     up_text, down_text = headers.with_verification(
-        headers.generated(version, "up", hazards) + up,
-        headers.generated(version, "down", hazards) + down,
+        headers.generated(version, "up", hazards, measured, report.rows) + up,
+        headers.generated(version, "down", hazards, measured, report.rows) + down,
         problems,
         headers.CLAIM_DIFF,
         major,
@@ -186,6 +205,15 @@ def _diff(
     if result.verified:
         snapcache.keep_verified(config, schemas, sc.schema_files, target)
     return result
+
+
+def _measured(report: data.DataReport, problems: list[str]) -> list[data.Hazard]:
+    """The data-aware findings worth saying: a statement that fails on an empty database too
+    is verification's problem, not the rows'."""
+    fails_empty = {d: any(p.startswith(f"{d} fails") for p in problems) for d in ("up", "down")}
+    return [
+        h for h in report.hazards if not (h.kind == "fails-with-data" and fails_empty[h.direction])
+    ]
 
 
 def drift(

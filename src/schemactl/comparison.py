@@ -110,9 +110,10 @@ def start(
     return sc
 
 
-def done() -> Future[Any]:
+def done(value: Any = None) -> Future[Any]:
+    """A future that has `value` already."""
     f: Future[Any] = Future()
-    f.set_result(None)
+    f.set_result(value)
     return f
 
 

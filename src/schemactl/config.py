@@ -96,6 +96,10 @@ class Config:
     tracking_schema: str = "schemactl"
     environments: dict[str, Environment] = field(default_factory=dict)
     model_settings: ModelSettings = field(default_factory=ModelSettings)
+    data_check: bool = True  # data-aware verification (off: only to measure what it costs)
+    sample_rows: int = 3  # generated rows per table for data-aware verification
+    sample_data: Path | None = None  # a folder of INSERT files, run before the generated rows
+    hazard_locks: tuple[str, ...] | None = None  # lock modes that pass; None: hazards only warn
 
     def with_overrides(self, dev_url: str | None = None, pg_version: int | None = None) -> Config:
         """This configuration with the command line's `--dev-url` / `--pg-version` applied:
@@ -175,7 +179,15 @@ def interpolate(value: str, setting: str) -> str:
 
 
 # key -> (expected python type, description used in messages)
-_STR_KEYS = {"schemas", "generated", "models", "dev_url", "tracking_schema", "models_generator"}
+_STR_KEYS = {
+    "schemas",
+    "generated",
+    "models",
+    "dev_url",
+    "tracking_schema",
+    "models_generator",
+    "sample_data",
+}
 _LIST_KEYS = {
     "roles",
     "include_schemas",
@@ -184,8 +196,10 @@ _LIST_KEYS = {
     "models_schemas",
     "models_exclude_tables",
     "models_options",
+    "hazard_locks",
 }
-_KNOWN = _STR_KEYS | _LIST_KEYS | {"pg_version", "environments", "models_views"}
+_BOOL_KEYS = {"models_views", "data_check"}
+_KNOWN = _STR_KEYS | _LIST_KEYS | _BOOL_KEYS | {"pg_version", "environments", "sample_rows"}
 
 
 def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
@@ -287,8 +301,9 @@ def parse_config(data: dict[str, Any], source: Path) -> Config:
             f"{where}: setting 'models_generator' must be one of {', '.join(GENERATORS)}, got "
             f"{generator!r}"
         )
-    if not isinstance(data.get("models_views", True), bool):
-        raise ConfigError(f"{where}: setting 'models_views' must be true or false")
+    for key in _BOOL_KEYS & set(data):
+        if not isinstance(data[key], bool):
+            raise ConfigError(f"{where}: setting {key!r} must be true or false")
     tracking = data.get("tracking_schema", "schemactl")
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", tracking):
         raise ConfigError(
@@ -311,6 +326,13 @@ def parse_config(data: dict[str, Any], source: Path) -> Config:
         envs[name] = Environment(name, url)
 
     root = source.parent
+    sample_rows = data.get("sample_rows", 3)
+    if (
+        isinstance(sample_rows, bool)
+        or not isinstance(sample_rows, int)
+        or not 0 <= sample_rows <= 1000
+    ):
+        raise ConfigError(f"{where}: setting 'sample_rows' must be a whole number from 0 to 1000")
     return Config(
         root=root,
         source=source,
@@ -332,45 +354,22 @@ def parse_config(data: dict[str, Any], source: Path) -> Config:
             views=data.get("models_views", True),
             options=tuple(data.get("models_options", ())),
         ),
+        data_check=data.get("data_check", True),
+        sample_rows=sample_rows,
+        sample_data=root / data["sample_data"] if "sample_data" in data else None,
+        hazard_locks=_hazard_locks(data, where),
     )
 
 
-STARTER = """\
-# schemactl configuration. Every setting is optional; the values shown are the defaults.
-# Reference: README.md, "Configuration".
+def _hazard_locks(data: dict[str, Any], where: str) -> tuple[str, ...] | None:
+    if "hazard_locks" not in data:
+        return None
+    from .data.hazards import LOCK_MODES  # PostgreSQL's names, where they are measured
 
-# Hand-written DDL, loaded in component-folder order (see load_order), files sorted by path.
-schemas = "schemas"
-# Generated up/down migrations and the integrity file schemactl.sum.
-generated = "generated"
-# SQLAlchemy models written by `schemactl generate-models` (one module for all schemas).
-models = "models/models.py"
-# sqlacodegen generator: declarative, dataclasses, tables, or sqlmodels (needs sqlmodel).
-# models_generator = "declarative"
-# models_schemas = []            # default: every schema diff and check look at
-# models_exclude_tables = []     # "table" or "schema.table"
-# models_views = true
-# models_options = []            # sqlacodegen options, e.g. ["use_inflect", "nojoined"]
-
-# Roles created in every ephemeral server before the DDL runs (for GRANTs and policies).
-roles = []
-
-# Limit diffs to some schemas, or leave some out (not both).
-# include_schemas = ["public"]
-# exclude_schemas = ["audit"]
-
-# Order of component folders under schemas/; folders not listed load last.
-# load_order = ["extensions", "schemas", "types", "sequences", "tables", "functions", "views",
-#               "triggers"]
-
-# PostgreSQL major of the ephemeral server (default: newest installed), or "auto": the major
-# the servers of [environments] run, so migrations are verified where they will run.
-# pg_version = 16
-
-# Use an existing server for scratch databases instead of starting one.
-# dev_url = "postgresql://me@localhost/postgres"
-
-# Databases that `apply`, `rollback` and `status` can target with --env NAME.
-# [environments.production]
-# url = "postgresql://app:${DB_PASSWORD}@db.example.com/app"
-"""
+    wrong = [m for m in data["hazard_locks"] if m not in LOCK_MODES]
+    if wrong:
+        raise ConfigError(
+            f"{where}: setting 'hazard_locks' names {wrong[0]!r}, which is not a lock mode",
+            hint="lock modes: " + ", ".join(LOCK_MODES),
+        )
+    return tuple(data["hazard_locks"])

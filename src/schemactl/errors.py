@@ -22,6 +22,9 @@ class ExitCode(IntEnum):
     LOCKED = 6  # lock wait timed out
     UNAVAILABLE = 7  # database server or PostgreSQL binaries unavailable
     SQL = 8  # a schema or migration file failed to execute
+    HAZARD = (
+        9  # a measured hazard that `hazard_locks` does not allow, refused without --allow-hazards
+    )
     INTERNAL = 70  # a bug in schemactl (EX_SOFTWARE): one line, a traceback with SCHEMACTL_DEBUG=1
     INTERRUPTED = 130  # Ctrl-C (SIGINT); SIGTERM gives 143
 
@@ -92,6 +95,13 @@ class DestructiveChangeError(SchemactlError):
     def __init__(self, message: str, hint: str | None, statements: list[str]) -> None:
         super().__init__(message, hint, statements)
         self.statements = statements
+
+
+class HazardRefused(SchemactlError):
+    """A measured lock hazard that the config's `hazard_locks` does not allow, without
+    --allow-hazards."""
+
+    exit_code = ExitCode.HAZARD
 
 
 class UnverifiedMigration(SchemactlError):

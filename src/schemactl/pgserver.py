@@ -63,6 +63,15 @@ class Sandbox:
             cur.execute(f'COMMENT ON DATABASE "{name}" IS %s', (f"{DB_TAG} pid={os.getpid()}",))
         return name
 
+    def copy_database(self, template: str, label: str) -> str:
+        """Create a tagged scratch database as a copy of `template` (which nobody may be
+        connected to) and return its name."""
+        name = _scratch_name(label)
+        with contextlib.closing(self.connect(self.admin_db)) as conn, conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            cur.execute(f'COMMENT ON DATABASE "{name}" IS %s', (f"{DB_TAG} pid={os.getpid()}",))
+        return name
+
     def server_version(self) -> int:
         """The server's version number (150018 for 15.18)."""
         with contextlib.closing(self.connect(self.admin_db)) as conn, conn.cursor() as cur:

@@ -7,9 +7,56 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import __version__, migfiles, pgserver
-from .config import STARTER, Config
+from .config import Config
 from .errors import ConfigError
 from .migfiles import MigrationPair
+
+STARTER = """\
+# schemactl configuration. Every setting is optional; the values shown are the defaults.
+# Reference: README.md, "Configuration".
+
+# Hand-written DDL, loaded in component-folder order (see load_order), files sorted by path.
+schemas = "schemas"
+# Generated up/down migrations and the integrity file schemactl.sum.
+generated = "generated"
+# SQLAlchemy models written by `schemactl generate-models` (one module for all schemas).
+models = "models/models.py"
+# sqlacodegen generator: declarative, dataclasses, tables, or sqlmodels (needs sqlmodel).
+# models_generator = "declarative"
+# models_schemas = []            # default: every schema diff and check look at
+# models_exclude_tables = []     # "table" or "schema.table"
+# models_views = true
+# models_options = []            # sqlacodegen options, e.g. ["use_inflect", "nojoined"]
+
+# Roles created in every ephemeral server before the DDL runs (for GRANTs and policies).
+roles = []
+
+# Limit diffs to some schemas, or leave some out (not both).
+# include_schemas = ["public"]
+# exclude_schemas = ["audit"]
+
+# Order of component folders under schemas/; folders not listed load last.
+# load_order = ["extensions", "schemas", "types", "sequences", "tables", "functions", "views",
+#               "triggers"]
+
+# PostgreSQL major of the ephemeral server (default: newest installed), or "auto": the major
+# the servers of [environments] run, so migrations are verified where they will run.
+# pg_version = 16
+
+# Use an existing server for scratch databases instead of starting one.
+# dev_url = "postgresql://me@localhost/postgres"
+
+# Data-aware verification: rows generated per table before a pair is tried on data (0: none),
+# a folder of INSERT files run first, and the lock modes that pass without --allow-hazards
+# (not set: hazards are only reported).
+# sample_rows = 3
+# sample_data = "sampledata"
+# hazard_locks = ["AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock"]
+
+# Databases that `apply`, `rollback` and `status` can target with --env NAME.
+# [environments.production]
+# url = "postgresql://app:${DB_PASSWORD}@db.example.com/app"
+"""
 
 
 def new(config: Config, name: str) -> MigrationPair:

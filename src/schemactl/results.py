@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .data.hazards import Hazard
 from .destructive import DestructiveStatement
 
 
@@ -38,6 +39,8 @@ class DiffResult:
         default_factory=list
     )  # fail (and roll back) on some rows
     warnings: list[str] = field(default_factory=list)  # e.g. INSERTs under schemas/
+    hazards: list[Hazard] = field(default_factory=list)  # measured on sample rows (data/)
+    sample_rows: int = 0  # the rows the pair was tried on
 
     def to_json(self, root: Path) -> dict[str, Any]:
         """`root`: the project root, which the file paths are relative to."""
@@ -50,6 +53,8 @@ class DiffResult:
             "problems": self.problems,
             "destructive": [d.to_json() for d in self.destructive],
             "may_fail": [d.to_json() for d in self.may_fail],
+            "hazards": [h.to_json() for h in self.hazards],
+            "sample_rows": self.sample_rows,
             "up_sql": self.up_sql,
             "down_sql": self.down_sql,
             "warnings": self.warnings,

@@ -15,6 +15,7 @@ from .shared import (
     FormatOpt,
     emit_json,
     err_console,
+    hazard_table,
     hazard_warning,
     info,
     option,
@@ -36,6 +37,13 @@ def diff(
         bool,
         typer.Option(
             "--allow-destructive", help="Write the migration even if it drops or rewrites data."
+        ),
+    ] = False,
+    allow_hazards: Annotated[
+        bool,
+        typer.Option(
+            "--allow-hazards",
+            help="Write the migration even if it takes a lock hazard_locks does not allow.",
         ),
     ] = False,
     print_only: Annotated[
@@ -86,6 +94,7 @@ def diff(
             config,
             message,
             allow_destructive=allow_destructive,
+            allow_hazards=allow_hazards,
             print_only=print_only,
             progress=progress,
         )
@@ -112,6 +121,8 @@ def diff(
         info(f"wrote {rel_path(config, result.down_path)}")
     for d in [*result.destructive, *result.may_fail]:
         info(hazard_warning(d))
+    for line in hazard_table(result.hazards, result.sample_rows):
+        info(line)
     if not result.verified:
         print_error(
             "the migration could not be verified"

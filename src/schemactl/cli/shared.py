@@ -151,6 +151,21 @@ def escape(text: str) -> str:
     return escape(text)
 
 
+def hazard_table(hazards: list[Any], sample_rows: int) -> list[str]:
+    """What trying a pair on sample rows measured, one line per finding, columns aligned."""
+    if not hazards:
+        return []
+    rows = [(h.direction, h.kind, h.relation or "", h.lock or "") for h in hazards]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [f"measured on {sample_rows} sample rows:"]
+    for r, h in zip(rows, hazards, strict=True):
+        head = "  " + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True))
+        room = max(100 - len(head) - 2, 30)
+        statement = h.statement if len(h.statement) <= room else h.statement[: room - 1] + "…"
+        lines += [f"{head}  {statement}", f"    {h.detail}"]
+    return lines
+
+
 def hazard_warning(d: Any) -> str:
     return f"warning: {d.reason}" + ("" if d.loses_data else " (then nothing is changed)")
 

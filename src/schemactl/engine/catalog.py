@@ -14,10 +14,11 @@ from .statements import Statement, parse
 
 
 def rows(conn: Any, name: str) -> list[tuple[Any, ...]]:
-    """Run `sql/<name>.sql` on a SQLAlchemy connection and return its rows, as plain tuples
-    from psycopg2's own cursor: SQLAlchemy's row objects cost more than the query for the
-    largest reads (pg_depend of a 1,000-table schema)."""
-    with conn.connection.cursor() as cur:
+    """Run `sql/<name>.sql` on a connection (SQLAlchemy's or psycopg2's) and return its rows,
+    as plain tuples from psycopg2's own cursor: SQLAlchemy's row objects cost more than the
+    query for the largest reads (pg_depend of a 1,000-table schema)."""
+    raw = conn.connection if hasattr(conn, "exec_driver_sql") else conn
+    with raw.cursor() as cur:
         cur.execute(_query(name))  # no parameters: psycopg2 leaves `%` alone (LIKE 'pg\_%')
         return list(cur.fetchall())
 

@@ -1,0 +1,117 @@
+"""Data-aware verification: a migration pair tried on a copy of the replayed history that holds
+rows (README, "Data-aware verification").
+
+The copy is filled with sample rows (`generate`), `up` runs statement by statement with its
+locks, rewrites, index builds and validation scans measured (`hazards`), the rows are compared
+value by value (`rows`), and then `down` runs and the rows are compared again. What it finds
+are `Hazard`s: measured hazards, statements that fail on the rows, and values lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import DestructiveChangeError, HazardRefused
+from ..sqlfiles import SQLFile
+from . import generate, hazards, rows
+from .hazards import BLOCKS_WRITES, KINDS, LOCK_MODES, Hazard
+
+if TYPE_CHECKING:  # config reads LOCK_MODES from here: no import back at run time
+    from ..config import Config
+
+__all__ = [
+    "BLOCKS_WRITES",
+    "KINDS",
+    "LOCK_MODES",
+    "DataReport",
+    "Hazard",
+    "refuse",
+    "sample_files",
+    "try_with_rows",
+]
+
+
+@dataclass
+class DataReport:
+    """What trying a pair on rows found."""
+
+    hazards: list[Hazard] = field(default_factory=list)  # up's, then down's
+    notes: list[str] = field(default_factory=list)  # tables left empty, sample rows refused
+    rows: int = 0  # sample rows the tables held before `up`
+
+    def of(self, *kinds: str, direction: str = "up") -> list[Hazard]:
+        return [h for h in self.hazards if h.kind in kinds and h.direction == direction]
+
+
+def sample_files(config: Config) -> list[Path]:
+    """The project's own sample rows: the .sql files of `sample_data`, in path order."""
+    if config.sample_data is None or not config.sample_data.is_dir():
+        return []
+    return sorted(config.sample_data.rglob("*.sql"))
+
+
+def try_with_rows(box: Any, template_db: str, up: str, down: str, config: Config) -> DataReport:
+    """Copy `template_db` (the replayed history, before `up`), fill the copy, run `up` and then
+    `down` on it, and report (see the module docstring). The copy is dropped afterwards."""
+    keeps = config.schema_filter.keeps
+    report = DataReport()
+    db = box.copy_database(template_db, "data")
+    try:
+        with contextlib.closing(box.connect(db, autocommit=False)) as conn:
+            filled = generate.fill(
+                conn, keeps, config.sample_rows, sample_files(config), config.root
+            )
+            report.notes += filled.notes
+            report.rows = sum(filled.rows.values())
+            conn.autocommit = True
+            before = rows.read(conn, keeps)
+            for direction, text in (("up", up), ("down", down)):
+                f = SQLFile(Path(direction), direction, text)
+                applied = hazards.run_measured(conn, f, direction, measure=direction == "up")
+                report.hazards += applied.hazards
+                if applied.failed:
+                    report.hazards.append(applied.failed)
+                    break
+                found = rows.compare(before, conn, keeps, f"the {direction} file", direction)
+                if direction == "down":  # what up already lost is not lost again
+                    lost_up = {h.detail for h in report.of("data-loss")}
+                    found = [h for h in found if not _explained(h, lost_up)]
+                report.hazards += found
+    finally:
+        box.drop_database(db)
+    return report
+
+
+def refuse(
+    found: list[Hazard],
+    allowed_locks: tuple[str, ...] | None,
+    allow_destructive: bool,
+    allow_hazards: bool,
+) -> None:
+    """Stop before anything is written: values `up` loses (unless `allow_destructive`), and
+    locks the config does not allow (`hazard_locks`; unless `allow_hazards`)."""
+    lost = [h for h in found if h.kind == "data-loss" and h.direction == "up"]
+    if lost and not allow_destructive:
+        raise DestructiveChangeError(
+            f"the migration loses data on sample rows ({len(lost)} finding"
+            f"{'s' if len(lost) > 1 else ''})",
+            hint="review them, then run again with --allow-destructive",
+            statements=[h.detail for h in lost],
+        )
+    if allowed_locks is None or allow_hazards:
+        return
+    over = [h for h in found if h.lock and h.direction == "up" and h.lock not in allowed_locks]
+    if over:
+        raise HazardRefused(
+            f"the migration takes {over[0].lock} on {over[0].relation}, which hazard_locks does "
+            f"not allow ({len(over)} hazard{'s' if len(over) > 1 else ''})",
+            hint="review them (an online plan may avoid them), then run again with --allow-hazards",
+            detail=[f"{h.detail}: {h.statement}" for h in over],
+        )
+
+
+def _explained(finding: Hazard, lost_up: set[str]) -> bool:
+    return finding.relation is not None and any(finding.relation in d for d in lost_up)

@@ -1,0 +1,204 @@
+"""What a migration does to a database with rows in it, measured while it runs: the locks each
+statement takes (`pg_locks` for the applying backend, before commit), the tables and indexes it
+rewrites (their relfilenode changes), the indexes it builds, and the scans it makes to validate
+(`pg_stat_xact_user_tables`); and the statement that fails on the rows when it does.
+
+Each statement runs in a transaction of its own, so that what is measured is that statement's:
+on a scratch database, the end state is the same as one transaction's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import sqltext
+from ..engine.statements import parse
+from ..sqlfiles import SQLFile
+
+# PostgreSQL's table lock modes, weakest first. From ShareLock on, writers wait; with
+# AccessExclusiveLock, readers too.
+LOCK_MODES = (
+    "AccessShareLock",
+    "RowShareLock",
+    "RowExclusiveLock",
+    "ShareUpdateExclusiveLock",
+    "ShareLock",
+    "ShareRowExclusiveLock",
+    "ExclusiveLock",
+    "AccessExclusiveLock",
+)
+BLOCKS_WRITES = frozenset(LOCK_MODES[4:])
+KINDS = ("lock", "rewrite", "index-build", "validation-scan", "fails-with-data", "data-loss")
+
+
+@dataclass(frozen=True)
+class Hazard:
+    """One thing a statement does to stored rows or to the traffic on them."""
+
+    kind: str  # one of KINDS
+    statement: str  # the statement, on one line
+    relation: str | None = None  # schema.table it concerns
+    lock: str | None = None  # the strongest lock mode it held there (PostgreSQL's name)
+    rewrite: bool = False  # whether it rewrote the table
+    detail: str = ""  # one line for people
+    direction: str = "up"
+
+    @property
+    def loses_data(self) -> bool:
+        return self.kind == "data-loss"
+
+    @property
+    def reason(self) -> str:
+        return self.detail
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "direction": self.direction,
+            "statement": self.statement,
+            "relation": self.relation,
+            "lock": self.lock,
+            "rewrite": self.rewrite,
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class Applied:
+    """What running a file statement by statement found."""
+
+    hazards: list[Hazard] = field(default_factory=list)
+    failed: Hazard | None = None  # the statement that failed on the rows (nothing after it ran)
+
+
+_RELATIONS = """
+SELECT c.oid, n.nspname || '.' || c.relname, c.relkind, c.relfilenode, coalesce(i.indrelid, 0)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_index i ON i.indexrelid = c.oid
+WHERE c.relkind IN ('r', 'p', 'm', 'i', 'I')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+"""
+_LOCKS = """
+SELECT relation, mode FROM pg_locks
+WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted AND relation IS NOT NULL
+"""
+_SCANS = "SELECT relid, seq_scan FROM pg_stat_xact_user_tables WHERE seq_scan > 0"
+
+
+def run_measured(conn: Any, f: SQLFile, direction: str, measure: bool = True) -> Applied:
+    """Run `f` on `conn` (psycopg2), each statement committed on its own, measuring each
+    (`measure`); stop at the first statement that fails."""
+    applied = Applied()
+    conn.autocommit = False
+    with conn.cursor() as cur:
+        # Only what was there before the migration holds rows (and traffic): a table created
+        # by an earlier statement of the same file is empty, and nobody waits for it.
+        existing = set(_relations(cur)) if measure else set()
+        conn.commit()
+        for st in f.statements:
+            text = " ".join(sqltext.strip_comments(st.text).split())
+            before = _relations(cur) if measure else {}
+            scans_before = _scans(cur) if measure else {}
+            try:
+                cur.execute(st.text)
+            except Exception as e:
+                conn.rollback()
+                if not _outside_transactions_only(e):
+                    applied.failed = _failure(text, e, direction)
+                    break
+                conn.autocommit = True  # CREATE INDEX CONCURRENTLY and the like
+                try:
+                    cur.execute(st.text)
+                except Exception as e2:
+                    applied.failed = _failure(text, e2, direction)
+                    break
+                finally:
+                    conn.autocommit = False
+                continue
+            if measure:
+                cur.execute(_LOCKS)
+                locks = _strongest(cur.fetchall())
+                scans = _scans(cur)
+                scanned = {oid for oid, n in scans.items() if n > scans_before.get(oid, 0)}
+                after = _relations(cur)
+                before = {oid: r for oid, r in before.items() if oid in existing}
+                applied.hazards += _classify(text, direction, before, after, locks, scanned)
+            conn.commit()
+    conn.autocommit = True
+    return applied
+
+
+def _failure(statement: str, e: Exception, direction: str) -> Hazard:
+    st = parse(statement)
+    on = st.table or st.name
+    message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    relation = f"{on[0]}.{on[1]}" if on else None
+    where = f" on {relation}" if relation else ""
+    detail = f"fails with rows{where}: {message}"
+    return Hazard("fails-with-data", statement, relation, detail=detail, direction=direction)
+
+
+def _outside_transactions_only(e: Exception) -> bool:
+    return "cannot run inside a transaction block" in str(e)
+
+
+def _scans(cur: Any) -> dict[int, int]:
+    # Counts not yet sent to the statistics system, which PostgreSQL sends at most once a
+    # second: earlier transactions' scans may still be in them, so only the difference counts.
+    cur.execute(_SCANS)
+    return dict(cur.fetchall())
+
+
+def _relations(cur: Any) -> dict[int, tuple[str, str, int, int]]:
+    cur.execute(_RELATIONS)
+    return {oid: (name, kind, node, table) for oid, name, kind, node, table in cur.fetchall()}
+
+
+def _strongest(rows: list[tuple[int, str]]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for oid, mode in rows:
+        if mode in LOCK_MODES and (
+            oid not in out or LOCK_MODES.index(mode) > LOCK_MODES.index(out[oid])
+        ):
+            out[oid] = mode
+    return out
+
+
+def _classify(
+    statement: str,
+    direction: str,
+    before: dict[int, tuple[str, str, int, int]],
+    after: dict[int, tuple[str, str, int, int]],
+    locks: dict[int, str],
+    scanned: set[int],
+) -> list[Hazard]:
+    """The hazards of one statement on the tables that existed before it and still do."""
+    out = []
+    for oid, (name, kind, node, _) in sorted(before.items(), key=lambda kv: kv[1][0]):
+        if kind not in ("r", "p", "m") or oid not in after:
+            continue
+        lock = locks.get(oid)
+        rewrote = kind != "p" and after[oid][2] != node
+        built = sorted(
+            idx_name
+            for idx, (idx_name, idx_kind, idx_node, table) in after.items()
+            if table == oid and (idx not in before or before[idx][2] != idx_node) and not rewrote
+        )
+        if rewrote:
+            what, detail = "rewrite", f"rewrites {name} (every row copied) under {lock}"
+        elif built:
+            what = "index-build"
+            detail = f"builds {', '.join(built)} on {name} under {lock}"
+        elif oid in scanned and lock in BLOCKS_WRITES:
+            what, detail = "validation-scan", f"scans {name} to validate it under {lock}"
+        elif lock in BLOCKS_WRITES:
+            what, detail = "lock", f"takes {lock} on {name}"
+        else:
+            continue
+        if lock in BLOCKS_WRITES:
+            detail += (
+                " (" + ("reads and writes wait" if lock == LOCK_MODES[-1] else "writes wait") + ")"
+            )
+        out.append(Hazard(what, statement, name, lock, rewrote, detail, direction))
+    return out

@@ -1,0 +1,176 @@
+"""The rows of every table before and after a migration, compared value by value: what a
+migration truncated, rounded, emptied or deleted, with one example each, and the rows lost with
+a dropped table or column.
+
+Rows are matched by primary key (else as whole rows). A value is compared in the column's old
+type: the new value is cast back to it, so `1.55` rounded to `2` reads `2.00` and shows,
+while `int` to `bigint` or `timestamp` to `timestamptz` compare equal.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ..engine.catalog import ident
+from .generate import Table, quoted, read_columns, read_keys
+from .hazards import Hazard
+
+
+@dataclass(frozen=True)
+class TableRows:
+    columns: tuple[str, ...]
+    types: tuple[str, ...]  # as format_type() writes them
+    key: tuple[str, ...]  # primary key columns, () when there is none
+    partitioned: bool
+    rows: tuple[tuple[str | None, ...], ...]  # values as text, in `columns` order
+    generated: frozenset[str]  # columns computed from the others: nothing of theirs is lost
+
+    def type_of(self, column: str) -> str:
+        return self.types[self.columns.index(column)]
+
+
+Snapshot = dict[Table, TableRows]
+
+
+def read(conn: Any, keeps: Any) -> Snapshot:
+    """Every table's rows (`conn` in autocommit)."""
+    primary, _ = read_keys(conn)
+    out = {}
+    for table, columns in read_columns(conn, keeps).items():
+        names = tuple(c.name for c in columns)
+        key = primary.get(table, ())
+        partitioned = columns[0].partitioned
+        values = _select(conn, table, names, partitioned, {})
+        out[table] = TableRows(
+            names,
+            tuple(c.type for c in columns),
+            key,
+            partitioned,
+            tuple(values or ()),
+            frozenset(c.name for c in columns if c.generated),
+        )
+    return out
+
+
+def _select(
+    conn: Any, table: Table, names: tuple[str, ...], partitioned: bool, cast_to: dict[str, str]
+) -> list[tuple[str | None, ...]] | None:
+    """The table's values as text (each column in `cast_to` first cast to the type given);
+    None when a cast fails."""
+    exprs = [
+        f"{ident(n)}::{cast_to[n]}::text" if n in cast_to else f"{ident(n)}::text" for n in names
+    ]
+    only = "" if partitioned else "ONLY "
+    sql = f"SELECT {', '.join(exprs) or 'NULL'} FROM {only}{quoted(table)}"
+    with conn.cursor() as cur:
+        try:
+            cur.execute(sql)
+        except Exception:
+            return None
+        return [tuple(r) for r in cur.fetchall()]
+
+
+def compare(
+    before: Snapshot, conn: Any, keeps: Any, statement: str, direction: str
+) -> list[Hazard]:
+    """What the rows in `before` lost on the way to the database behind `conn`; `statement`
+    names the migration in each finding."""
+    now = read_columns(conn, keeps)
+    out: list[Hazard] = []
+
+    def lost(table: Table, detail: str) -> None:
+        out.append(Hazard("data-loss", statement, _name(table), detail=detail, direction=direction))
+
+    for table, was in sorted(before.items()):
+        if not was.rows:
+            continue
+        if table not in now:
+            lost(table, f"drops {_name(table)} and its {_rows(len(was.rows))}")
+            continue
+        types_now = {c.name: c.type for c in now[table] if not c.generated}
+        kept = [c for c in was.columns if c in types_now and c not in was.generated]
+        derived = was.generated | {c.name for c in now[table] if c.generated}
+        for column in (c for c in was.columns if c not in types_now and c not in derived):
+            values = sum(r[was.columns.index(column)] is not None for r in was.rows)
+            if values:
+                lost(table, f"drops column {column} of {_name(table)}: {values} value(s) lost")
+        changed = {c: was.type_of(c) for c in kept if types_now[c] != was.type_of(c)}
+        rows_now = _select(conn, table, tuple(kept), was.partitioned, changed)
+        if rows_now is None:
+            rows_now = _select(conn, table, tuple(kept), was.partitioned, {}) or []
+        old = [tuple(r[was.columns.index(c)] for c in kept) for r in was.rows]
+        for detail in _differences(table, kept, was.key, old, rows_now):
+            lost(table, detail)
+    return out
+
+
+def _differences(
+    table: Table,
+    columns: list[str],
+    key: tuple[str, ...],
+    old: list[tuple[str | None, ...]],
+    new: list[tuple[str | None, ...]],
+) -> list[str]:
+    name = _name(table)
+    if not key or not all(k in columns for k in key):
+        gone = Counter(old) - Counter(new)
+        if not gone:
+            return []
+        example = next(iter(gone))
+        return [f"{sum(gone.values())} row(s) of {name} changed or deleted, e.g. {example}"]
+    at = [columns.index(k) for k in key]
+    by_key_new = {tuple(r[i] for i in at): r for r in new}
+    out = []
+    deleted = [r for r in old if tuple(r[i] for i in at) not in by_key_new]
+    if deleted:
+        out.append(f"{len(deleted)} row(s) of {name} deleted, e.g. {_where(key, deleted[0], at)}")
+    for j, column in enumerate(columns):
+        diffs = [
+            (r, by_key_new[k])
+            for r in old
+            if (k := tuple(r[i] for i in at)) in by_key_new and by_key_new[k][j] != r[j]
+        ]
+        if diffs:
+            r, n = diffs[0]
+            how = _how(r[j], n[j])
+            out.append(
+                f"{len(diffs)} value(s) of {name}.{column} {how}, e.g. {_where(key, r, at)}: "
+                f"{_show(r[j])} became {_show(n[j])}"
+            )
+    return out
+
+
+def _how(was: str | None, now: str | None) -> str:
+    if now is None:
+        return "emptied (NULL)"
+    try:
+        Decimal(was or "")
+        Decimal(now)
+    except InvalidOperation:
+        pass
+    else:
+        return "rounded"
+    if was is not None and len(now) < len(was) and was.startswith(now.rstrip()):
+        return "truncated"
+    return "changed"
+
+
+def _where(key: tuple[str, ...], row: tuple[str | None, ...], at: list[int]) -> str:
+    return ", ".join(f"{k} = {row[i]}" for k, i in zip(key, at, strict=True))
+
+
+def _show(value: str | None) -> str:
+    if value is None:
+        return "NULL"
+    return repr(value if len(value) <= 40 else value[:37] + "...")
+
+
+def _rows(count: int) -> str:
+    return f"{count} row{'' if count == 1 else 's'}"
+
+
+def _name(table: Table) -> str:
+    return f"{table[0]}.{table[1]}"

@@ -1,0 +1,144 @@
+"""Data-aware verification through the real CLI: each pair tried on sample rows, with what it
+measured (locks, rewrites, index builds, validation scans), what fails with rows, and the
+values it loses; and the same migration applied to a real database with rows."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+import pytest
+
+from schemactl import pgserver, runner
+
+from .conftest import Project
+
+BASE = "CREATE TABLE p (id serial PRIMARY KEY, name text NOT NULL, note text, big int);\n"
+
+
+def _diff(project: Project, dev_url: str, *args: str) -> tuple[Any, dict[str, Any]]:
+    """`schemactl diff` (JSON), and the document it printed."""
+    r = project.cli("--dev-url", dev_url, "diff", "--format", "json", *args)
+    return r, (json.loads(r.stdout) if r.stdout.strip() else {})
+
+
+def _based(project: Project, dev_url: str, schema: str = BASE) -> None:
+    project.schema("schema.sql", schema)
+    r, doc = _diff(project, dev_url, "-m", "base")
+    assert r.returncode == 0 and doc["verified"], r.stderr
+
+
+def _found(doc: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [h for h in doc["hazards"] if h["kind"] == kind]
+
+
+def test_a_type_change_that_long_values_refuse_fails_with_data_and_truncates_nothing(
+    project: Project, dev_url: str, server: pgserver.EphemeralServer, database: str, target_url: str
+) -> None:
+    _based(project, dev_url)
+    project.schema("schema.sql", BASE.replace("note text", "note varchar(5)"))
+    r, doc = _diff(project, dev_url, "-m", "narrow")
+    assert r.returncode == 0, r.stderr
+    (failure,) = _found(doc, "fails-with-data")
+    assert failure["relation"] == "public.p" and failure["direction"] == "up"
+    assert "value too long for type character varying(5)" in failure["detail"]
+    assert doc["sample_rows"] >= 3
+    up = (project.root / "generated" / "0002_narrow.up.sql").read_text()
+    assert "--   fails-with-data: fails with rows on public.p: value too long" in up
+    # On a real database with a long value the migration fails, and nothing is cut.
+    runner.apply_migrations(project.config, target_url, target=1)
+    with contextlib.closing(server.connect(database)) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO p (name, note) VALUES ('a', 'a long note')")
+    r = project.cli("apply", "--db", target_url)
+    assert r.returncode == 8 and "value too long" in r.stderr
+    with contextlib.closing(server.connect(database)) as conn, conn.cursor() as cur:
+        cur.execute("SELECT note FROM p")
+        assert cur.fetchall() == [("a long note",)]
+
+
+def test_a_cast_that_cuts_values_is_data_loss_and_refused(project: Project, dev_url: str) -> None:
+    _based(project, dev_url, BASE.replace("big int", "amount numeric(10,2)"))
+    project.schema("schema.sql", BASE.replace("big int", "amount integer"))
+    r, doc = _diff(project, dev_url, "-m", "round")
+    assert r.returncode == 3, r.stderr  # refused, like a destructive change
+    assert "error: the migration would lose data" in r.stderr
+    r, doc = _diff(project, dev_url, "-m", "round", "--allow-destructive")
+    assert r.returncode == 0, r.stderr
+    (lost,) = [h for h in _found(doc, "data-loss") if h["direction"] == "up"]
+    assert "public.p.amount rounded" in lost["detail"] and "became" in lost["detail"]
+
+
+def test_a_not_null_column_without_default_fails_with_data(project: Project, dev_url: str) -> None:
+    _based(project, dev_url)
+    project.schema("schema.sql", BASE.replace("big int", "big int, c int NOT NULL"))
+    r, doc = _diff(project, dev_url, "-m", "c")
+    assert r.returncode == 0 and doc["verified"], r.stderr  # fine on the empty database
+    (failure,) = _found(doc, "fails-with-data")
+    assert 'column "c" of relation "p" contains null values' in failure["detail"]
+    assert 'add column "c" integer not null' in failure["statement"]
+
+
+def test_an_index_build_and_a_rewrite_are_measured(project: Project, dev_url: str) -> None:
+    _based(project, dev_url)
+    project.schema(
+        "schema.sql", BASE.replace("big int", "big bigint") + "CREATE INDEX p_name ON p (name);\n"
+    )
+    text = project.cli("--dev-url", dev_url, "diff", "--print")  # the table, in text mode
+    assert "measured on 3 sample rows:" in text.stderr
+    assert "  up  rewrite      public.p  AccessExclusiveLock" in text.stderr
+    r, doc = _diff(project, dev_url, "-m", "widen")
+    assert r.returncode == 0, r.stderr
+    (build,) = _found(doc, "index-build")
+    assert (build["relation"], build["lock"], build["rewrite"]) == ("public.p", "ShareLock", False)
+    (rewrite,) = _found(doc, "rewrite")
+    assert (rewrite["lock"], rewrite["rewrite"]) == ("AccessExclusiveLock", True)
+    assert 'alter column "big" set data type bigint' in rewrite["statement"]
+
+
+def test_hazard_locks_refuse_what_they_do_not_allow(project: Project, dev_url: str) -> None:
+    _based(project, dev_url)
+    project.write_config('hazard_locks = ["AccessShareLock", "RowExclusiveLock", "ShareLock"]\n')
+    project.schema("schema.sql", BASE.replace("big int", "big bigint"))
+    r, _ = _diff(project, dev_url, "-m", "widen")
+    assert r.returncode == 9, r.stderr
+    assert "error: the migration takes AccessExclusiveLock on public.p" in r.stderr
+    assert "--allow-hazards" in r.stderr
+    assert project.migrations() == ["0001_base.down.sql", "0001_base.up.sql"]  # nothing written
+    r, _ = _diff(project, dev_url, "-m", "widen", "--allow-hazards")
+    assert r.returncode == 0, r.stderr
+    project.write_config('hazard_locks = ["ShareLockk"]\n')
+    r = project.cli("--dev-url", dev_url, "diff", "--print")
+    assert r.returncode == 2 and "'hazard_locks' names 'ShareLockk'" in r.stderr
+
+
+def test_sample_files_and_tables_that_take_no_row(project: Project, dev_url: str) -> None:
+    schema = BASE + "CREATE TABLE odd (v text NOT NULL CHECK (v = 'only this'));\n"
+    _based(project, dev_url, schema)
+    project.write_config('sample_rows = 2\nsample_data = "sampledata"\n')
+    (project.root / "sampledata").mkdir()
+    (project.root / "sampledata" / "rows.sql").write_text(
+        "INSERT INTO odd VALUES ('only this');\nINSERT INTO nowhere VALUES (1);\n"
+    )
+    project.schema("schema.sql", schema.replace("v text", "v varchar(4)"))
+    r, doc = _diff(project, dev_url, "-m", "odd")
+    assert r.returncode == 0, r.stderr
+    # The sample row the schema takes made the narrowing fail; the other one is named.
+    (failure,) = _found(doc, "fails-with-data")
+    assert failure["relation"] == "public.odd"
+    assert any(
+        w.startswith("sampledata/rows.sql:2: sample row not inserted") for w in doc["warnings"]
+    )
+    # A table no generated row satisfies is named, never fatal.
+    project.write_config("")
+    project.schema("schema.sql", schema.replace("note text", "note text, extra int"))
+    r, doc = _diff(project, dev_url, "-m", "extra")
+    assert r.returncode == 0, r.stderr
+    assert any('"public"."odd": no sample row could be inserted' in w for w in doc["warnings"])
+
+
+@pytest.mark.parametrize("value", ["data_check = 1", "sample_rows = -1"])
+def test_data_settings_are_checked(project: Project, value: str) -> None:
+    project.write_config(value + "\n")
+    r = project.cli("diff", "--print")
+    assert r.returncode == 2 and value.split(" ")[0] in r.stderr
