@@ -68,6 +68,8 @@ def try_with_rows(box: Any, template_db: str, up: str, down: str, config: Config
             report.rows = sum(filled.rows.values())
             conn.autocommit = True
             before = rows.read(conn, keeps)
+            if not before:  # no table before up (a first migration): nothing holds rows
+                return report
             for direction, text in (("up", up), ("down", down)):
                 f = SQLFile(Path(direction), direction, text)
                 applied = hazards.run_measured(conn, f, direction, measure=direction == "up")

@@ -77,8 +77,12 @@ SELECT c.oid, n.nspname || '.' || c.relname, c.relkind, c.relfilenode, coalesce(
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_index i ON i.indexrelid = c.oid
 WHERE c.relkind IN ('r', 'p', 'm', 'i', 'I')
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%%'
 """
+# Always run with parameters (psycopg2 then reads `%%` as `%`). The tables there before the
+# migration, and the tables and indexes on them (old and new), by oid.
+_TABLES = _RELATIONS + " AND c.relkind IN ('r', 'p', 'm')"
+_WATCHED = _RELATIONS + " AND (c.oid = ANY(%(tables)s) OR i.indrelid = ANY(%(tables)s))"
 _LOCKS = """
 SELECT relation, mode FROM pg_locks
 WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted AND relation IS NOT NULL
@@ -93,13 +97,15 @@ def run_measured(conn: Any, f: SQLFile, direction: str, measure: bool = True) ->
     conn.autocommit = False
     with conn.cursor() as cur:
         # Only what was there before the migration holds rows (and traffic): a table created
-        # by an earlier statement of the same file is empty, and nobody waits for it.
-        existing = set(_relations(cur)) if measure else set()
+        # by an earlier statement of the same file is empty, and nobody waits for it. Watching
+        # only those keeps each statement's measurement small however many tables it creates.
+        existing = list(_relations(cur, _TABLES)) if measure else []
         conn.commit()
+        watch = bool(existing)
         for st in f.statements:
             text = " ".join(sqltext.strip_comments(st.text).split())
-            before = _relations(cur) if measure else {}
-            scans_before = _scans(cur) if measure else {}
+            before = _relations(cur, _WATCHED, existing) if watch else {}
+            scans_before = _scans(cur) if watch else {}
             try:
                 cur.execute(st.text)
             except Exception as e:
@@ -116,13 +122,12 @@ def run_measured(conn: Any, f: SQLFile, direction: str, measure: bool = True) ->
                 finally:
                     conn.autocommit = False
                 continue
-            if measure:
+            if watch:
                 cur.execute(_LOCKS)
                 locks = _strongest(cur.fetchall())
                 scans = _scans(cur)
                 scanned = {oid for oid, n in scans.items() if n > scans_before.get(oid, 0)}
-                after = _relations(cur)
-                before = {oid: r for oid, r in before.items() if oid in existing}
+                after = _relations(cur, _WATCHED, existing)
                 applied.hazards += _classify(text, direction, before, after, locks, scanned)
             conn.commit()
     conn.autocommit = True
@@ -150,8 +155,10 @@ def _scans(cur: Any) -> dict[int, int]:
     return dict(cur.fetchall())
 
 
-def _relations(cur: Any) -> dict[int, tuple[str, str, int, int]]:
-    cur.execute(_RELATIONS)
+def _relations(
+    cur: Any, query: str, tables: list[int] | None = None
+) -> dict[int, tuple[str, str, int, int]]:
+    cur.execute(query, {"tables": tables or []})
     return {oid: (name, kind, node, table) for oid, name, kind, node, table in cur.fetchall()}
 
 
