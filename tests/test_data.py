@@ -142,3 +142,77 @@ def test_data_settings_are_checked(project: Project, value: str) -> None:
     project.write_config(value + "\n")
     r = project.cli("diff", "--print")
     assert r.returncode == 2 and value.split(" ")[0] in r.stderr
+
+
+RENAMED = """
+create type feeling as enum ( -- @renamed from=mood
+  'fine', -- @renamed from=ok
+  'sad');
+create table accounts ( -- @renamed from=users
+  id serial primary key,
+  user_name text not null, -- @renamed from=username
+  m feeling,
+  note text,
+  constraint accounts_note check (note <> '') -- @renamed from=users_note
+);
+create index accounts_user_name on accounts (user_name); -- @renamed from=users_username
+"""
+
+
+def test_renames_keep_values_and_positions(
+    project: Project, dev_url: str, server: pgserver.EphemeralServer, database: str, target_url: str
+) -> None:
+    _based(
+        project,
+        dev_url,
+        "create type mood as enum ('ok', 'sad');\n"
+        "create table users (id serial primary key, username text not null, m mood, note text,"
+        " constraint users_note check (note <> ''));\n"
+        "create index users_username on users (username);\n",
+    )
+    runner.apply_migrations(project.config, target_url)
+    with contextlib.closing(server.connect(database)) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO users (username, m, note) VALUES ('ann', 'ok', 'n')")
+    project.schema("schema.sql", RENAMED)
+    r, doc = _diff(project, dev_url, "-m", "renames")  # no --allow-destructive needed
+    assert r.returncode == 0 and doc["verified"], r.stderr
+    assert not _found(doc, "data-loss") and not doc["destructive"]
+    up, down = doc["up_sql"], doc["down_sql"]
+    for line in (
+        'alter type "public"."mood" rename to "feeling";',
+        """alter type "public"."feeling" rename value 'ok' to 'fine';""",
+        'alter table "public"."users" rename to "accounts";',
+        'alter table "public"."accounts" rename column "username" to "user_name";',
+        'alter table "public"."accounts" rename constraint "users_note" to "accounts_note";',
+        'alter index "public"."users_username" rename to "accounts_user_name";',
+        # named after the table by PostgreSQL: renamed with it, not dropped and rebuilt
+        'alter table "public"."accounts" rename constraint "users_pkey" to "accounts_pkey";',
+        'alter sequence "public"."users_id_seq" rename to "accounts_id_seq";',
+    ):
+        assert line in up, line
+    assert "drop" not in up.lower() and "drop" not in down.lower()
+    assert 'alter table "public"."accounts" rename to "users";' in down
+    r = project.cli("apply", "--db", target_url)
+    assert r.returncode == 0, r.stderr
+    with contextlib.closing(server.connect(database)) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id, user_name, m::text, note FROM accounts")
+        assert cur.fetchall() == [(1, "ann", "fine", "n")]
+        cur.execute(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attnum > 0"
+            " ORDER BY attnum"
+        )
+        assert [n for (n,) in cur.fetchall()] == ["id", "user_name", "m", "note"]  # in place
+    # The annotations stay in the DDL; with the old names gone they change nothing.
+    r, doc = _diff(project, dev_url, "-m", "again")
+    assert r.returncode == 0 and doc["status"] == "no-changes", r.stderr
+
+
+def test_a_drop_and_add_of_one_type_names_the_annotation(project: Project, dev_url: str) -> None:
+    _based(project, dev_url)
+    project.schema("schema.sql", BASE.replace("note text", "remark text"))
+    r, _ = _diff(project, dev_url, "-m", "remark")
+    assert r.returncode == 3
+    assert (
+        'if "public"."p"."note" was renamed to "remark", write `-- @renamed from=note` after '
+        "remark's definition in schemas/"
+    ) in r.stderr

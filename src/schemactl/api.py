@@ -22,6 +22,7 @@ from . import (
     headers,
     migfiles,
     pgserver,
+    renames,
     scratch,
     snapcache,
     verify,
@@ -130,10 +131,17 @@ def _diff(
         sc = comparison.start(config, box, pool, progress)
         replay_db, target_db, pairs = sc.replay_db, sc.target_db, sc.pairs
         # Each database is dumped and inspected as soon as it is filled, while the other loads.
-        snap_before = comparison.after(pool, sc.replayed, verify.snapshot, box, replay_db, schemas)
+        # With renames declared, migra compares a copy of the history that has them made.
+        declared = renames.declared(sc.schema_files)
+        renamed = (
+            comparison.after(pool, sc.replayed, renames.renamed_copy, box, replay_db, declared)
+            if declared
+            else comparison.after(pool, sc.replayed, lambda: (replay_db, []))
+        )
+        snap_before = comparison.after(pool, renamed, verify.snapshot, box, replay_db, schemas)
         snap_target = comparison.after(pool, sc.loaded, verify.snapshot, box, target_db, schemas)
         i_from = comparison.after(
-            pool, sc.replayed, engine.inspect, box.sqlalchemy_url(replay_db), schemas
+            pool, renamed, lambda: engine.inspect(box.sqlalchemy_url(renamed.result()[0]), schemas)
         )
         i_target = comparison.after(
             pool, sc.loaded, engine.inspect, box.sqlalchemy_url(target_db), schemas
@@ -142,6 +150,8 @@ def _diff(
         progress("comparing")
         was, wanted = comparison.results(i_from, i_target)
         up, down = engine.both_directions(was, wanted, ddl.pinned_extensions(sc.schema_files))
+        applied = renamed.result()[1]
+        up, down = renames.around(up, down, applied)
         before, target = comparison.results(snap_before, snap_target)
         warnings = ddl.data_warnings(sc.schema_files)
         if not up:
@@ -153,10 +163,14 @@ def _diff(
         destructive = [h for h in hazards if h.loses_data]
         may_fail = [h for h in hazards if not h.loses_data]
         if destructive and not allow_destructive and not print_only:
+            renamed_hint = renames.looks_renamed(
+                [d.statement for d in destructive] + up.split(";\n"), was.upstream, wanted.upstream
+            )
             raise DestructiveChangeError(
                 f"the migration would lose data ({len(destructive)} destructive statement"
                 f"{'s' if len(destructive) > 1 else ''})",
-                hint="review them, then run again with --allow-destructive",
+                hint="review them, then run again with --allow-destructive"
+                + "".join(f"; or, {h}" for h in renamed_hint),
                 statements=[f"{d.reason}: {d.statement}" for d in destructive],
             )
         version = f"{migfiles.next_version(pairs):04d}_{slug}" if slug else "preview"
@@ -164,7 +178,13 @@ def _diff(
         # The copy is made before verification applies up to the replayed history.
         with_rows = (
             pool.submit(
-                data.try_with_rows, box, box.copy_database(replay_db, "data"), up, down, config
+                data.try_with_rows,
+                box,
+                box.copy_database(replay_db, "data"),
+                up,
+                down,
+                config,
+                applied,
             )
             if config.data_check
             else comparison.done(data.DataReport())

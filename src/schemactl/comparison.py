@@ -27,7 +27,7 @@ Progress = Callable[[str], None]
 @contextlib.contextmanager
 def pool() -> Iterator[ThreadPoolExecutor]:
     """Threads for one comparison (see the module docstring)."""
-    pool = ThreadPoolExecutor(max_workers=6, thread_name_prefix="schemactl")
+    pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="schemactl")
     try:
         yield pool
     finally:

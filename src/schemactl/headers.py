@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,9 +172,13 @@ def generated(
                 "-- Can fail on existing rows (then nothing is changed):",
                 *[f"--   {h.reason}" for h in fails],
             ]
-    if mine := [h for h in measured if h.direction == direction]:
+    if mine := [f"{h.kind}: {h.detail}" for h in measured if h.direction == direction]:
         lines.append(f"-- Measured on {sample_rows} sample rows:")
-        lines += [f"--   {h.kind}: {h.detail}" for h in mine]
+        counts = Counter(mine)  # the same lock taken by several statements: one line
+        lines += [
+            f"--   {line}" + (f" ({counts[line]} statements)" if counts[line] > 1 else "")
+            for line in dict.fromkeys(mine)
+        ]
     return "\n".join(lines) + "\n\n"
 
 

@@ -10,6 +10,7 @@ are `Hazard`s: measured hazards, statements that fail on the rows, and values lo
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,12 +54,14 @@ def sample_files(config: Config) -> list[Path]:
     return sorted(config.sample_data.rglob("*.sql"))
 
 
-def try_with_rows(box: Any, template_db: str, up: str, down: str, config: Config) -> DataReport:
-    """Copy `template_db` (the replayed history, before `up`), fill the copy, run `up` and then
-    `down` on it, and report (see the module docstring). The copy is dropped afterwards."""
+def try_with_rows(
+    box: Any, db: str, up: str, down: str, config: Config, renamed: Sequence[Any] = ()
+) -> DataReport:
+    """Fill `db` (a copy of the replayed history, before `up`), run `up` and then `down` on it,
+    and report (see the module docstring). `renamed`: what `up` renames (renames.Rename), whose
+    values are looked for under their new names. `db` is dropped afterwards."""
     keeps = config.schema_filter.keeps
     report = DataReport()
-    db = box.copy_database(template_db, "data")
     try:
         with contextlib.closing(box.connect(db, autocommit=False)) as conn:
             filled = generate.fill(
@@ -77,7 +80,8 @@ def try_with_rows(box: Any, template_db: str, up: str, down: str, config: Config
                 if applied.failed:
                     report.hazards.append(applied.failed)
                     break
-                found = rows.compare(before, conn, keeps, f"the {direction} file", direction)
+                names = rows.renaming(renamed) if direction == "up" else rows.Names()
+                found = rows.compare(before, conn, keeps, f"the {direction} file", direction, names)
                 if direction == "down":  # what up already lost is not lost again
                     lost_up = {h.detail for h in report.of("data-loss")}
                     found = [h for h in found if not _explained(h, lost_up)]

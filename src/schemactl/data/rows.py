@@ -10,7 +10,7 @@ while `int` to `bigint` or `timestamp` to `timestamptz` compare equal.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -73,11 +73,35 @@ def _select(
         return [tuple(r) for r in cur.fetchall()]
 
 
+@dataclass(frozen=True)
+class Names:
+    """What a migration renames, keyed as `compare` looks things up (`renaming`)."""
+
+    tables: dict[Table, str] = field(default_factory=dict)  # (schema, old) -> new
+    columns: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (s, old t, old c)
+    values: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (s, new type)
+
+
+def renaming(renames: Any) -> Names:
+    """The renames.Rename records `up` makes, as `Names`."""
+    names = Names()
+    for r in renames:
+        if r.kind == "table":
+            names.tables[(r.schema, r.old)] = r.new
+    old_table = {new: old for (_, old), new in names.tables.items()}
+    for r in renames:
+        if r.kind == "column":
+            names.columns[(r.schema, old_table.get(r.owner, r.owner), r.old)] = r.new
+        elif r.kind == "value":
+            names.values.setdefault((r.schema, r.owner), {})[r.old] = r.new
+    return names
+
+
 def compare(
-    before: Snapshot, conn: Any, keeps: Any, statement: str, direction: str
+    before: Snapshot, conn: Any, keeps: Any, statement: str, direction: str, names: Names
 ) -> list[Hazard]:
     """What the rows in `before` lost on the way to the database behind `conn`; `statement`
-    names the migration in each finding."""
+    names the migration in each finding; `names`: what the migration renamed (`renaming`)."""
     now = read_columns(conn, keeps)
     out: list[Hazard] = []
 
@@ -87,24 +111,51 @@ def compare(
     for table, was in sorted(before.items()):
         if not was.rows:
             continue
-        if table not in now:
+        here = (table[0], names.tables.get(table, table[1]))  # its name now
+        if here not in now:
             lost(table, f"drops {_name(table)} and its {_rows(len(was.rows))}")
             continue
-        types_now = {c.name: c.type for c in now[table] if not c.generated}
-        kept = [c for c in was.columns if c in types_now and c not in was.generated]
-        derived = was.generated | {c.name for c in now[table] if c.generated}
-        for column in (c for c in was.columns if c not in types_now and c not in derived):
+
+        def new_name(column: str, table: Table = table) -> str:
+            return names.columns.get((*table, column), column)
+
+        types_now = {c.name: c.type for c in now[here] if not c.generated}
+        kept = [c for c in was.columns if new_name(c) in types_now and c not in was.generated]
+        derived = was.generated | {c.name for c in now[here] if c.generated}
+        for column in was.columns:
+            if new_name(column) in types_now or column in derived:
+                continue
             values = sum(r[was.columns.index(column)] is not None for r in was.rows)
             if values:
                 lost(table, f"drops column {column} of {_name(table)}: {values} value(s) lost")
-        changed = {c: was.type_of(c) for c in kept if types_now[c] != was.type_of(c)}
-        rows_now = _select(conn, table, tuple(kept), was.partitioned, changed)
+        changed = {
+            new_name(c): was.type_of(c) for c in kept if types_now[new_name(c)] != was.type_of(c)
+        }
+        selected = tuple(new_name(c) for c in kept)
+        rows_now = _select(conn, here, selected, was.partitioned, changed)
         if rows_now is None:
-            rows_now = _select(conn, table, tuple(kept), was.partitioned, {}) or []
-        old = [tuple(r[was.columns.index(c)] for c in kept) for r in was.rows]
+            rows_now = _select(conn, here, selected, was.partitioned, {}) or []
+        relabel = [
+            names.values.get((table[0], c.base), {}) for c in now[here] if c.name in selected
+        ]
+        by_name = {c.name: i for i, c in enumerate(c for c in now[here] if c.name in selected)}
+        old = [
+            tuple(_relabelled(r[was.columns.index(c)], relabel[by_name[new_name(c)]]) for c in kept)
+            for r in was.rows
+        ]
         for detail in _differences(table, kept, was.key, old, rows_now):
             lost(table, detail)
     return out
+
+
+def _relabelled(value: str | None, labels: dict[str, str]) -> str | None:
+    """A value as it reads after its enum's labels were renamed (an array's, label by label)."""
+    if value is None or not labels:
+        return value
+    if value.startswith("{") and value.endswith("}"):
+        inner = value[1:-1]
+        return "{" + ",".join(labels.get(v, v) for v in inner.split(",")) + "}" if inner else value
+    return labels.get(value, value)
 
 
 def _differences(
