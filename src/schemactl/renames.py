@@ -37,24 +37,25 @@ class Rename:
         return self._sql(self.old, self.new)
 
     def down(self) -> str:
-        return self._sql(self.new, self.old, reverse=True)
+        return self._sql(self.new, self.old)
 
-    def _sql(self, old: str, new: str, reverse: bool = False) -> str:
-        s = _ident(self.schema)
-        owner = f"{s}.{_ident(self.owner)}" if self.owner else ""
-        if self.kind == "table":
-            return f"alter table {s}.{_ident(old)} rename to {_ident(new)};"
-        if self.kind == "column":
-            return f"alter table {owner} rename column {_ident(old)} to {_ident(new)};"
-        if self.kind == "constraint":
-            return f"alter table {owner} rename constraint {_ident(old)} to {_ident(new)};"
-        if self.kind == "index":
-            return f"alter index {s}.{_ident(old)} rename to {_ident(new)};"
-        if self.kind == "type":
-            return f"alter type {s}.{_ident(old)} rename to {_ident(new)};"
-        if self.kind == "sequence":
-            return f"alter sequence {s}.{_ident(old)} rename to {_ident(new)};"
-        return f"alter type {owner} rename value {_literal(old)} to {_literal(new)};"
+    def _sql(self, old: str, new: str) -> str:
+        quote = _literal if self.kind == "value" else _ident
+        owner = f"{_ident(self.schema)}.{_ident(self.owner)}" if self.owner else ""
+        return _SQL[self.kind].format(
+            s=_ident(self.schema), owner=owner, old=quote(old), new=quote(new)
+        )
+
+
+_SQL = {
+    "table": "alter table {s}.{old} rename to {new};",
+    "column": "alter table {owner} rename column {old} to {new};",
+    "constraint": "alter table {owner} rename constraint {old} to {new};",
+    "index": "alter index {s}.{old} rename to {new};",
+    "sequence": "alter sequence {s}.{old} rename to {new};",
+    "type": "alter type {s}.{old} rename to {new};",
+    "value": "alter type {owner} rename value {old} to {new};",
+}
 
 
 def _ident(name: str) -> str:
