@@ -216,3 +216,20 @@ def test_a_drop_and_add_of_one_type_names_the_annotation(project: Project, dev_u
         'if "public"."p"."note" was renamed to "remark", write `-- @renamed from=note` after '
         "remark's definition in schemas/"
     ) in r.stderr
+
+
+def test_verify_tries_hand_written_pairs_on_rows(project: Project, dev_url: str) -> None:
+    _based(project, dev_url)
+    r = project.cli("new", "-m", "backfill")
+    assert r.returncode == 0, r.stderr
+    up = project.root / "generated" / "0002_backfill.up.sql"
+    up.write_text("ALTER TABLE p ALTER COLUMN big TYPE bigint;\nUPDATE p SET note = NULL;\n")
+    (project.root / "generated" / "0002_backfill.down.sql").write_text(
+        "ALTER TABLE p ALTER COLUMN big TYPE integer;\n"
+    )
+    r = project.cli("--dev-url", dev_url, "verify", "--format", "json")
+    (pair,) = [p for p in json.loads(r.stdout)["pairs"] if p["version"] == "0002_backfill"]
+    kinds = {h["kind"] for h in pair["hazards"]}
+    assert {"rewrite", "data-loss"} <= kinds, pair
+    lost = next(h for h in pair["hazards"] if h["kind"] == "data-loss")
+    assert "public.p.note emptied (NULL)" in lost["detail"]

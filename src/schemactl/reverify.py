@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import ddl, headers, migfiles, pgserver, scratch, verify
+from . import data, ddl, headers, migfiles, pgserver, scratch, verify
 from .config import Config, SchemaFilter
+from .data.hazards import Hazard
 from .migration import Migration
 from .results import Finding
 from .status import parse_version
@@ -39,6 +40,8 @@ class PairResult:
     verified: bool
     problems: list[str] = field(default_factory=list)
     rewritten: bool = False  # its header changed (and so did schemactl.sum)
+    hazards: list[Hazard] = field(default_factory=list)  # measured on sample rows (data/)
+    sample_rows: int = 0
 
 
 @dataclass
@@ -61,6 +64,8 @@ class VerifyResult:
                     "verified": r.verified,
                     "problems": r.problems,
                     "rewritten": r.rewritten,
+                    "hazards": [h.to_json() for h in r.hazards],
+                    "sample_rows": r.sample_rows,
                 }
                 for r in self.pairs
             ],
@@ -149,6 +154,12 @@ def _walk(
             result.problems = [broken]
             continue
         before = verify.snapshot(box, db, schemas)
+        if config.data_check:  # tried on rows, on a copy of the history as it stands
+            down_text = Migration.read(pair, config.root).down_script[0].text
+            report = data.try_with_rows(
+                box, box.copy_database(db, "data"), up[0].text, down_text, config
+            )
+            result.hazards, result.sample_rows = report.hazards, report.rows
         if error := scratch.run_migration(box, db, up):
             result.problems = [f"up fails: {error}"]
             broken = f"the history fails before it: {error}"

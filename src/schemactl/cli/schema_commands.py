@@ -166,6 +166,8 @@ def verify(
             info(f"verified {r.name}" + ("" if r.rewritten else " (header already said so)"))
         else:
             print_error(f"{r.name} does not verify (marked UNVERIFIED)", None, r.problems)
+        for line in hazard_table(r.hazards, r.sample_rows):
+            info(line)
     if any(r.rewritten for r in result.pairs):
         info("rewrote the changed headers and generated/schemactl.sum")
     if not result.ok:
