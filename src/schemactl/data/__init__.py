@@ -64,13 +64,14 @@ def try_with_rows(
     report = DataReport()
     try:
         with contextlib.closing(box.connect(db, autocommit=False)) as conn:
+            columns = generate.read_columns(conn, keeps)
             filled = generate.fill(
-                conn, keeps, config.sample_rows, sample_files(config), config.root
+                conn, columns, config.sample_rows, sample_files(config), config.root
             )
             report.notes += filled.notes
-            report.rows = sum(filled.rows.values())
             conn.autocommit = True
-            before = rows.read(conn, keeps)
+            before = rows.read(conn, columns)
+            report.rows = sum(len(t.rows) for t in before.values())
             if not before:  # no table before up (a first migration): nothing holds rows
                 return report
             for direction, text in (("up", up), ("down", down)):
@@ -81,7 +82,9 @@ def try_with_rows(
                     report.hazards.append(applied.failed)
                     break
                 names = rows.renaming(renamed) if direction == "up" else rows.Names()
-                found = rows.compare(before, conn, keeps, f"the {direction} file", direction, names)
+                found = rows.compare(
+                    before, conn, keeps, f"the {direction} file", direction, names, applied.touched
+                )
                 if direction == "down":  # what up already lost is not lost again
                     lost_up = {h.detail for h in report.of("data-loss")}
                     found = [h for h in found if not _explained(h, lost_up)]

@@ -33,7 +33,6 @@ class ForeignKey:
 class Filled:
     """What `fill` put into a database."""
 
-    rows: dict[Table, int] = field(default_factory=dict)  # rows each table holds afterwards
     notes: list[str] = field(default_factory=list)  # what could not be filled, and why
 
 
@@ -70,22 +69,24 @@ def read_keys(conn: Any) -> tuple[dict[Table, tuple[str, ...]], dict[Table, list
     return primary, dict(foreign)
 
 
-def fill(conn: Any, keeps: Any, per_table: int, sample_files: list[Path], root: Path) -> Filled:
-    """Insert sample rows into every table `keeps` accepts, in one transaction; `conn` is a
-    psycopg2 connection outside autocommit. `per_table` rows each (more where an enum column
-    has more labels, so that every label appears); 0: only the sample files."""
+def fill(
+    conn: Any,
+    columns: dict[Table, list[Column]],
+    per_table: int,
+    sample_files: list[Path],
+    root: Path,
+) -> Filled:
+    """Insert sample rows into the tables of `columns` (`read_columns`), in one transaction;
+    `conn` is a psycopg2 connection outside autocommit. `per_table` rows each (more where an
+    enum column has more labels, so that every label appears); 0: only the sample files."""
     filled = Filled()
     with conn.cursor() as cur:
         for path in sample_files:
             _run_sample_file(cur, path, root, filled)
         if per_table > 0:
-            columns = read_columns(conn, keeps)
             _, foreign = read_keys(conn)
             for table in _parents_first(columns, foreign):
                 _fill_table(cur, table, columns[table], foreign.get(table, []), per_table, filled)
-        for table in read_columns(conn, keeps):
-            cur.execute(f"SELECT count(*) FROM {quoted(table)}")
-            filled.rows[table] = cur.fetchone()[0]
     conn.commit()
     return filled
 
@@ -137,12 +138,20 @@ def _fill_table(
 ) -> None:
     count = max([per_table, *(len(c.labels) for c in columns if c.labels)])
     count = min(count, max(per_table, 20))
+    parents = {fk: _parent_rows(cur, fk) for fk in foreign}
+    # All rows in one statement (one round trip); where one is refused, row by row, each
+    # tried again plainer.
+    if not any(fk.parent == table for fk in foreign):
+        rows = [_row(table, columns, parents, i, None) for i in range(count)]
+        if _run(cur, _insert_sql(table, rows)) is None:
+            return
     first_error: str | None = None
     inserted = 0
     for i in range(count):
-        parents = {fk: _parent_rows(cur, fk) for fk in foreign}
+        if any(fk.parent == table for fk in foreign):  # rows inserted so far are parents
+            parents = {fk: _parent_rows(cur, fk) for fk in foreign}
         for variant in (None, TYPICAL, "defaults"):
-            error = _insert(cur, table, columns, parents, i, variant)
+            error = _run(cur, _insert_sql(table, [_row(table, columns, parents, i, variant)]))
             if error is None:
                 inserted += 1
                 break
@@ -158,16 +167,15 @@ def _parent_rows(cur: Any, fk: ForeignKey) -> list[tuple[Any, ...]]:
     return list(cur.fetchall())
 
 
-def _insert(
-    cur: Any,
+def _row(
     table: Table,
     columns: list[Column],
     parents: dict[ForeignKey, list[tuple[Any, ...]]],
     i: int,
     variant: Any,
-) -> str | None:
-    """Insert row `i` (`variant`: None, the row's own; TYPICAL; "defaults": only what must be
-    given); return the server's message when the row is refused."""
+) -> dict[str, str]:
+    """Row `i`'s values by column (`variant`: None, the row's own; TYPICAL; "defaults": only
+    what must be given); a column left out takes its default."""
     values: dict[str, str] = {}
     for fk, found in parents.items():
         for j, name in enumerate(fk.columns):
@@ -188,18 +196,24 @@ def _insert(
         value = literal(column, i, TYPICAL if variant in (TYPICAL, "defaults") else None)
         if value is not None:
             values[column.name] = value
-    if values:
-        names = ", ".join(ident(n) for n in values)
-        sql = f"INSERT INTO {quoted(table)} ({names}) VALUES ({', '.join(values.values())})"
-    else:
-        sql = f"INSERT INTO {quoted(table)} DEFAULT VALUES"
-    cur.execute("SAVEPOINT sample")
+    return values
+
+
+def _insert_sql(table: Table, rows: list[dict[str, str]]) -> str:
+    names = list(dict.fromkeys(n for r in rows for n in r))
+    if not names:
+        return ";".join(f"INSERT INTO {quoted(table)} DEFAULT VALUES" for _ in rows)
+    values = ", ".join("(" + ", ".join(r.get(n, "DEFAULT") for n in names) + ")" for r in rows)
+    return f"INSERT INTO {quoted(table)} ({', '.join(map(ident, names))}) VALUES {values}"
+
+
+def _run(cur: Any, sql: str) -> str | None:
+    """Run `sql` under a savepoint (one round trip); the server's message when it fails."""
     try:
-        cur.execute(sql)
+        cur.execute(f"SAVEPOINT sample; {sql}; RELEASE SAVEPOINT sample")
     except Exception as e:
         cur.execute("ROLLBACK TO SAVEPOINT sample")
         return _message(e)
-    cur.execute("RELEASE SAVEPOINT sample")
     return None
 
 

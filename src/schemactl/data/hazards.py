@@ -70,6 +70,7 @@ class Applied:
 
     hazards: list[Hazard] = field(default_factory=list)
     failed: Hazard | None = None  # the statement that failed on the rows (nothing after it ran)
+    touched: set[tuple[str, str]] = field(default_factory=set)  # tables a statement locked
 
 
 _RELATIONS = """
@@ -87,25 +88,33 @@ _LOCKS = """
 SELECT relation, mode FROM pg_locks
 WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted AND relation IS NOT NULL
 """
-_SCANS = "SELECT relid, seq_scan FROM pg_stat_xact_user_tables WHERE seq_scan > 0"
+_TOUCHED = """
+SELECT n.nspname, c.relname FROM pg_locks l
+JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND c.relkind IN ('r', 'p', 'm')
+"""
+_SCANS = "SELECT relid, seq_scan FROM pg_stat_xact_user_tables WHERE relid = ANY(%s)"
 
 
 def run_measured(conn: Any, f: SQLFile, direction: str, measure: bool = True) -> Applied:
     """Run `f` on `conn` (psycopg2), each statement committed on its own, measuring each
-    (`measure`); stop at the first statement that fails."""
+    (`measure`); stop at the first statement that fails.
+
+    Only what was there before the migration holds rows (and traffic): a table an earlier
+    statement of the file created is empty, and nobody waits for it. Its tables and their
+    indexes are read once; after each statement only the tables it locked are read again, so
+    a statement costs what it touches, not what the schema holds.
+    """
     applied = Applied()
     conn.autocommit = False
     with conn.cursor() as cur:
-        # Only what was there before the migration holds rows (and traffic): a table created
-        # by an earlier statement of the same file is empty, and nobody waits for it. Watching
-        # only those keeps each statement's measurement small however many tables it creates.
-        existing = list(_relations(cur, _TABLES)) if measure else []
+        known = _relations(cur, _WATCHED, list(_relations(cur, _TABLES))) if measure else {}
+        names = {name: oid for oid, (name, kind, _, _) in known.items() if kind in "rpm"}
         conn.commit()
-        watch = bool(existing)
         for st in f.statements:
             text = " ".join(sqltext.strip_comments(st.text).split())
-            before = _relations(cur, _WATCHED, existing) if watch else {}
-            scans_before = _scans(cur) if watch else {}
+            named = _named(text, names) if known else []
+            scans_before = _scans(cur, named)
             try:
                 cur.execute(st.text)
             except Exception as e:
@@ -122,16 +131,29 @@ def run_measured(conn: Any, f: SQLFile, direction: str, measure: bool = True) ->
                 finally:
                     conn.autocommit = False
                 continue
-            if watch:
+            cur.execute(_TOUCHED)  # every statement: rows can only change where it locks
+            applied.touched.update(cur.fetchall())
+            if known:
                 cur.execute(_LOCKS)
                 locks = _strongest(cur.fetchall())
-                scans = _scans(cur)
+                touched = sorted({*named, *(oid for oid in locks if oid in names.values())})
+                scans = _scans(cur, named)
                 scanned = {oid for oid, n in scans.items() if n > scans_before.get(oid, 0)}
-                after = _relations(cur, _WATCHED, existing)
+                after = _relations(cur, _WATCHED, touched)
+                before = {oid: r for oid, r in known.items() if oid in after or r[3] in touched}
                 applied.hazards += _classify(text, direction, before, after, locks, scanned)
+                known.update(after)
             conn.commit()
     conn.autocommit = True
     return applied
+
+
+def _named(statement: str, names: dict[str, int]) -> list[int]:
+    """The existing tables a statement names (what it alters and what it references): where
+    a validation scan is looked for."""
+    st = parse(statement)
+    found = {st.table, st.name, *(k[1:3] for k in st.uses | st.changes if k[0] == "relation")}
+    return sorted({names[f"{n[0]}.{n[1]}"] for n in found if n and f"{n[0]}.{n[1]}" in names})
 
 
 def _failure(statement: str, e: Exception, direction: str) -> Hazard:
@@ -148,10 +170,12 @@ def _outside_transactions_only(e: Exception) -> bool:
     return "cannot run inside a transaction block" in str(e)
 
 
-def _scans(cur: Any) -> dict[int, int]:
+def _scans(cur: Any, tables: list[int]) -> dict[int, int]:
     # Counts not yet sent to the statistics system, which PostgreSQL sends at most once a
     # second: earlier transactions' scans may still be in them, so only the difference counts.
-    cur.execute(_SCANS)
+    if not tables:
+        return {}
+    cur.execute(_SCANS, (tables,))
     return dict(cur.fetchall())
 
 
@@ -182,16 +206,16 @@ def _classify(
 ) -> list[Hazard]:
     """The hazards of one statement on the tables that existed before it and still do."""
     out = []
+    built_on: dict[int, list[str]] = {}  # table -> indexes the statement built on it
+    for idx, (idx_name, _, idx_node, table) in after.items():
+        if table and (idx not in before or before[idx][2] != idx_node):
+            built_on.setdefault(table, []).append(idx_name)
     for oid, (name, kind, node, _) in sorted(before.items(), key=lambda kv: kv[1][0]):
         if kind not in ("r", "p", "m") or oid not in after:
             continue
         lock = locks.get(oid)
         rewrote = kind != "p" and after[oid][2] != node
-        built = sorted(
-            idx_name
-            for idx, (idx_name, idx_kind, idx_node, table) in after.items()
-            if table == oid and (idx not in before or before[idx][2] != idx_node) and not rewrote
-        )
+        built = [] if rewrote else sorted(built_on.get(oid, []))
         if rewrote:
             what, detail = "rewrite", f"rewrites {name} (every row copied) under {lock}"
         elif built:
