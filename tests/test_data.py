@@ -81,16 +81,18 @@ def test_a_not_null_column_without_default_fails_with_data(project: Project, dev
 
 def test_an_index_build_and_a_rewrite_are_measured(project: Project, dev_url: str) -> None:
     _based(project, dev_url)
-    project.schema(
-        "schema.sql", BASE.replace("big int", "big bigint") + "CREATE INDEX p_name ON p (name);\n"
-    )
-    text = project.cli("--dev-url", dev_url, "diff", "--print")  # the table, in text mode
-    assert "measured on 3 sample rows:" in text.stderr
-    assert "  up  rewrite      public.p  AccessExclusiveLock" in text.stderr
-    r, doc = _diff(project, dev_url, "-m", "widen")
+    indexed = BASE + "CREATE INDEX p_name ON p (name);\n"
+    project.schema("schema.sql", indexed)
+    r, doc = _diff(project, dev_url, "-m", "index")
     assert r.returncode == 0, r.stderr
     (build,) = _found(doc, "index-build")
     assert (build["relation"], build["lock"], build["rewrite"]) == ("public.p", "ShareLock", False)
+    project.schema("schema.sql", indexed.replace("big int", "big bigint"))
+    text = project.cli("--dev-url", dev_url, "diff", "--print")  # the table, in text mode
+    assert "measured on 3 sample rows:" in text.stderr
+    assert "  up  rewrite  public.p  AccessExclusiveLock" in text.stderr
+    r, doc = _diff(project, dev_url, "-m", "widen")
+    assert r.returncode == 0, r.stderr
     (rewrite,) = _found(doc, "rewrite")
     assert (rewrite["lock"], rewrite["rewrite"]) == ("AccessExclusiveLock", True)
     assert 'alter column "big" set data type bigint' in rewrite["statement"]
@@ -233,3 +235,70 @@ def test_verify_tries_hand_written_pairs_on_rows(project: Project, dev_url: str)
     assert {"rewrite", "data-loss"} <= kinds, pair
     lost = next(h for h in pair["hazards"] if h["kind"] == "data-loss")
     assert "public.p.note emptied (NULL)" in lost["detail"]
+
+
+ONLINE_BASE = (
+    "CREATE TABLE p (id int PRIMARY KEY);\nCREATE TABLE c (id int PRIMARY KEY, p_id int, n int);\n"
+)
+
+
+def test_online_plans_validate_in_a_transaction_of_their_own(
+    project: Project, dev_url: str, server: pgserver.EphemeralServer, database: str, target_url: str
+) -> None:
+    _based(project, dev_url, ONLINE_BASE)
+    runner.apply_migrations(project.config, target_url)
+    with contextlib.closing(server.connect(database)) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO p VALUES (1); INSERT INTO c VALUES (1, 1, 5)")
+    # Generated rows would break the new key and the NOT NULL (a finding of its own): rows
+    # that keep them, as a project's own sample file gives.
+    project.write_config('sample_rows = 0\nsample_data = "sampledata"\n')
+    (project.root / "sampledata").mkdir()
+    (project.root / "sampledata" / "rows.sql").write_text(
+        "INSERT INTO p VALUES (1), (2);\nINSERT INTO c VALUES (1, 1, 5), (2, 2, 6);\n"
+    )
+    project.schema(
+        "schema.sql",
+        ONLINE_BASE.replace("p_id int, n int", "p_id int REFERENCES p, n int NOT NULL"),
+    )
+    r, doc = _diff(project, dev_url, "--print")  # one transaction: writes wait for the scan
+    assert doc["sample_rows"] == 4 and not _found(doc, "fails-with-data"), doc["hazards"]
+    # (SET NOT NULL took ACCESS EXCLUSIVE earlier in the transaction: the scans run under it)
+    assert [(h["relation"], h["lock"]) for h in _found(doc, "validation-scan")][:1] == [
+        ("public.c", "AccessExclusiveLock")
+    ]
+    r, doc = _diff(project, dev_url, "-m", "fk", "--online")
+    assert r.returncode == 0 and doc["verified"], r.stderr
+    first, _, second = doc["up_sql"].partition("-- schemactl:commit")
+    assert first.startswith("SET LOCAL lock_timeout = '5s';") and second
+    assert 'add constraint "c_p_id_fkey" FOREIGN KEY (p_id) REFERENCES p(id) not valid;' in first
+    assert 'validate constraint "c_p_id_fkey"' in second and "validate constraint" not in first
+    # NOT NULL through a validated check: set without a scan under the exclusive lock.
+    assert 'add constraint "c_n_online_not_null" check ("n" IS NOT NULL) not valid;' in first
+    assert (
+        second.index('validate constraint "c_n_online_not_null"')
+        < second.index('alter column "n" set not null')
+        < second.index('drop constraint "c_n_online_not_null"')
+    )
+    exclusive_scans = [
+        h for h in _found(doc, "validation-scan") if h["lock"] == "AccessExclusiveLock"
+    ]
+    assert exclusive_scans == []
+    assert [h["relation"] for h in _found(doc, "validation-scan")] == []  # writes never wait
+    assert not _found(doc, "fails-with-data")
+    r = project.cli("apply", "--db", target_url)
+    assert r.returncode == 0, r.stderr
+    with contextlib.closing(server.connect(database)) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT conname, convalidated FROM pg_constraint WHERE conrelid = 'c'::regclass"
+            " AND contype = 'f'"
+        )
+        assert cur.fetchall() == [("c_p_id_fkey", True)]
+        cur.execute(
+            "SELECT attnotnull FROM pg_attribute WHERE attrelid = 'c'::regclass AND attname = 'n'"
+        )
+        assert cur.fetchall() == [(True,)]
+    # Without --online, the same change validates in the migration's one transaction.
+    project.write_config('online = false\nsample_rows = 0\nsample_data = "sampledata"\n')
+    project.schema("schema.sql", ONLINE_BASE)
+    r, doc = _diff(project, dev_url, "-m", "back", "--allow-destructive")
+    assert r.returncode == 0 and "schemactl:commit" not in doc["up_sql"], r.stderr

@@ -11,6 +11,7 @@ subclasses carrying their exit code.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from . import (
 from .config import Config, SchemaFilter
 from .destructive import find_destructive
 from .errors import DestructiveChangeError, UsageError
+from .online import plan as online_plan
 from .results import CheckResult, DiffResult, DriftResult, Finding
 from .results import ModelsResult as ModelsResult
 
@@ -103,16 +105,20 @@ def diff(
     *,
     allow_destructive: bool = False,
     allow_hazards: bool = False,
+    online: bool | None = None,
     print_only: bool = False,
     progress: Progress = _quiet,
 ) -> DiffResult:
     """Generate, verify and write the next up/down migration pair from `schemas/`, tried on
     sample rows too (data loss refuses like a destructive change; hazards beyond
-    `hazard_locks` refuse without `allow_hazards`)."""
+    `hazard_locks` refuse without `allow_hazards`). `online` (default: the config's) writes an
+    online plan."""
     if name is None and not print_only:
         raise UsageError("a migration name is required", hint='pass -m "what changed"')
     slug = migfiles.slugify(name) if name is not None else ""
     schemas = config.schema_filter
+    if online is not None:
+        config = dataclasses.replace(config, online=online)
     lock = contextlib.nullcontext() if print_only else migfiles.writer_lock(config.root, progress)
     with lock:
         return _diff(config, slug, schemas, allow_destructive, allow_hazards, print_only, progress)
@@ -152,6 +158,8 @@ def _diff(
         up, down = engine.both_directions(was, wanted, ddl.pinned_extensions(sc.schema_files))
         applied = renamed.result()[1]
         up, down = renames.around(up, down, applied)
+        if up and config.online:
+            up = online_plan(up, config.online_lock_timeout)
         before, target = comparison.results(snap_before, snap_target)
         warnings = ddl.data_warnings(sc.schema_files)
         if not up:

@@ -100,6 +100,8 @@ class Config:
     sample_rows: int = 3  # generated rows per table for data-aware verification
     sample_data: Path | None = None  # a folder of INSERT files, run before the generated rows
     hazard_locks: tuple[str, ...] | None = None  # lock modes that pass; None: hazards only warn
+    online: bool = False  # diff writes online plans (as with --online)
+    online_lock_timeout: str = "5s"  # SET LOCAL lock_timeout at the start of each online part
 
     def with_overrides(self, dev_url: str | None = None, pg_version: int | None = None) -> Config:
         """This configuration with the command line's `--dev-url` / `--pg-version` applied:
@@ -187,6 +189,7 @@ _STR_KEYS = {
     "tracking_schema",
     "models_generator",
     "sample_data",
+    "online_lock_timeout",
 }
 _LIST_KEYS = {
     "roles",
@@ -198,7 +201,7 @@ _LIST_KEYS = {
     "models_options",
     "hazard_locks",
 }
-_BOOL_KEYS = {"models_views", "data_check"}
+_BOOL_KEYS = {"models_views", "data_check", "online"}
 _KNOWN = _STR_KEYS | _LIST_KEYS | _BOOL_KEYS | {"pg_version", "environments", "sample_rows"}
 
 
@@ -355,6 +358,8 @@ def parse_config(data: dict[str, Any], source: Path) -> Config:
             options=tuple(data.get("models_options", ())),
         ),
         data_check=data.get("data_check", True),
+        online=data.get("online", False),
+        online_lock_timeout=data.get("online_lock_timeout", "5s"),
         sample_rows=sample_rows,
         sample_data=root / data["sample_data"] if "sample_data" in data else None,
         hazard_locks=_hazard_locks(data, where),

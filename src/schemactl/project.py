@@ -53,6 +53,11 @@ roles = []
 # sample_data = "sampledata"
 # hazard_locks = ["AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock"]
 
+# Online plans (as `diff --online`): constraints validated in a transaction of their own, and
+# a lock_timeout on every part.
+# online = false
+# online_lock_timeout = "5s"
+
 # Databases that `apply`, `rollback` and `status` can target with --env NAME.
 # [environments.production]
 # url = "postgresql://app:${DB_PASSWORD}@db.example.com/app"

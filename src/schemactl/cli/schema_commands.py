@@ -46,6 +46,15 @@ def diff(
             help="Write the migration even if it takes a lock hazard_locks does not allow.",
         ),
     ] = False,
+    online: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--online/--no-online",
+            help="Write an online plan: constraints validated in a transaction of their own, "
+            "lock_timeout on every part (default: the config's `online`).",
+            show_default=False,
+        ),
+    ] = None,
     print_only: Annotated[
         bool, typer.Option("--print", help="Show the SQL (verified) without writing files.")
     ] = False,
@@ -95,6 +104,7 @@ def diff(
             message,
             allow_destructive=allow_destructive,
             allow_hazards=allow_hazards,
+            online=online,
             print_only=print_only,
             progress=progress,
         )

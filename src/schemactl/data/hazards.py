@@ -3,8 +3,9 @@ statement takes (`pg_locks` for the applying backend, before commit), the tables
 rewrites (their relfilenode changes), the indexes it builds, and the scans it makes to validate
 (`pg_stat_xact_user_tables`); and the statement that fails on the rows when it does.
 
-Each statement runs in a transaction of its own, so that what is measured is that statement's:
-on a scratch database, the end state is the same as one transaction's.
+Each statement runs in a transaction of its own, so that what is measured is that statement's
+(on a scratch database the end state is the same as one transaction's); the locks earlier
+statements of the same part take are added to it, since applied they are still held.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from .. import sqltext
 from ..engine.statements import parse
-from ..sqlfiles import SQLFile
+from ..sqlfiles import SQLFile, commit_point
 
 # PostgreSQL's table lock modes, weakest first. From ShareLock on, writers wait; with
 # AccessExclusiveLock, readers too.
@@ -111,7 +112,10 @@ def run_measured(conn: Any, f: SQLFile, direction: str, measure: bool = True) ->
         known = _relations(cur, _WATCHED, list(_relations(cur, _TABLES))) if measure else {}
         names = {name: oid for oid, (name, kind, _, _) in known.items() if kind in "rpm"}
         conn.commit()
+        held: dict[int, str] = {}  # locks earlier statements of the same part still hold then
         for st in f.statements:
+            if commit_point(st) is not None:
+                held = {}  # a new part: a new transaction
             text = " ".join(sqltext.strip_comments(st.text).split())
             named = _named(text, names) if known else []
             scans_before = _scans(cur, named)
@@ -135,7 +139,10 @@ def run_measured(conn: Any, f: SQLFile, direction: str, measure: bool = True) ->
             applied.touched.update(cur.fetchall())
             if known:
                 cur.execute(_LOCKS)
-                locks = _strongest(cur.fetchall())
+                # Applied, a part is one transaction: what the statement holds is its own
+                # locks and those taken before it in the part.
+                locks = _strongest([*cur.fetchall(), *held.items()])
+                held = dict(locks)
                 touched = sorted({*named, *(oid for oid in locks if oid in names.values())})
                 scans = _scans(cur, named)
                 scanned = {oid for oid, n in scans.items() if n > scans_before.get(oid, 0)}
