@@ -87,6 +87,11 @@ def test_dev_server_databases_are_tagged_and_cleaned(
     assert leftover in dev.leftovers()
     assert leftover in api.clean(dev_url)
     assert leftover not in dev.leftovers()
+    copy = dev.copy_database(dev.create_database("original"), "copy")  # renames, data checks
+    dev.close()
+    with contextlib.closing(server.connect("postgres")) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (copy,))
+        assert cur.fetchone() == (0,)  # dropped with the rest when the run ends
 
 
 @pytest.mark.parametrize("after", [0.0, 0.7, 2.0], ids=["at-start", "early", "loading"])

@@ -196,6 +196,11 @@ class DevServer(Sandbox):
         self._created.append(name)
         return name
 
+    def copy_database(self, template: str, label: str) -> str:
+        name = super().copy_database(template, label)
+        self._created.append(name)
+        return name
+
     def close(self) -> None:
         for name in self._created:
             with contextlib.suppress(psycopg2.Error):
