@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from . import positions
 from .records import Key, Name, Statement
 
 __all__ = ["Key", "Name", "Statement", "parse"]
@@ -86,7 +87,7 @@ def _create_table(text: str, node: Any) -> Statement:
     name = _range(node.relation)
     parents = tuple(_range(p) for p in node.inhRelations or ())
     action = "partition of" if node.partbound else "inherits" if parents else None
-    elements, body = _elements(text, node.tableElts or ())
+    elements, body = positions.elements(text, node.tableElts or ())
     return Statement(
         text,
         "create",
@@ -99,34 +100,6 @@ def _create_table(text: str, node: Any) -> Statement:
         elements=elements,
         body=body,
     )
-
-
-def _elements(
-    text: str, nodes: Any
-) -> tuple[tuple[tuple[str | None, str], ...], tuple[int, int] | None]:
-    """Each column or table constraint of a CREATE TABLE as written, and the span between its
-    parentheses: from where the parser says each starts to the comma or parenthesis that
-    ends it at its own depth, found by PostgreSQL's own scanner (so strings, quoted names and
-    nested parentheses count as they do for the server)."""
-    if not nodes:
-        return (), None
-    from pglast.parser import scan
-
-    tokens = scan(text)
-    at = next(i for i, t in enumerate(tokens) if t.start >= nodes[0].location)
-    opening = tokens[at - 1].end + 1  # the "(" before the first element
-    elements = []
-    for node in nodes:
-        while tokens[at].start < node.location:
-            at += 1
-        depth, start = 0, at
-        while depth or tokens[at].name not in ("ASCII_44", "ASCII_41"):  # "," and ")"
-            depth += {"ASCII_40": 1, "ASCII_41": -1}.get(tokens[at].name, 0)
-            at += 1
-        end = tokens[at - 1].end + 1
-        name = node.colname if type(node).__name__ == "ColumnDef" else None
-        elements.append((name, text[tokens[start].start : end]))
-    return tuple(elements), (opening, tokens[at].start)  # up to the ")" after the last one
 
 
 def _create_index(text: str, node: Any) -> Statement:
@@ -294,7 +267,7 @@ def _alter_table(text: str, node: Any) -> Statement:
             partition = _range(definition.name)
             uses.add(_whole("relation", partition))
             if definition.bound is not None:
-                bound = _bound(text, definition.name.location)
+                bound = positions.bound(text, definition.name.location)
         elif sub == "ReplicaIdentity" and definition.name:  # … USING INDEX needs the index
             uses.add(_whole("relation", (table[0], definition.name)))
         elif sub == "ValidateConstraint":  # needs the constraint, added NOT VALID before
@@ -322,17 +295,6 @@ def _alter_table(text: str, node: Any) -> Statement:
         partition=partition,
         bound=bound,
     )
-
-
-def _bound(text: str, partition_at: int) -> str:
-    """The text of an ATTACH PARTITION's bound: from the first FOR or DEFAULT keyword after
-    the partition's name (both reserved, so a name spelled so is a quoted identifier)."""
-    from pglast.parser import scan
-
-    start = next(
-        t.start for t in scan(text) if t.start > partition_at and t.name in ("FOR", "DEFAULT")
-    )
-    return text[start:].strip().removesuffix(";").rstrip()
 
 
 def _words(camel: str) -> str:
