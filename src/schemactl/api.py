@@ -26,6 +26,7 @@ from . import (
     renames,
     scratch,
     snapcache,
+    sqltext,
     verify,
 )
 from .config import Config, SchemaFilter
@@ -172,7 +173,7 @@ def _diff(
         may_fail = [h for h in hazards if not h.loses_data]
         if destructive and not allow_destructive and not print_only:
             renamed_hint = renames.looks_renamed(
-                [d.statement for d in destructive] + up.split(";\n"), was.upstream, wanted.upstream
+                [st.text for st in sqltext.split(up)[0]], was.upstream, wanted.upstream
             )
             raise DestructiveChangeError(
                 f"the migration would lose data ({len(destructive)} destructive statement"
