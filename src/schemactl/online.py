@@ -18,6 +18,7 @@ not written yet (issue 16 stays open for them).
 from __future__ import annotations
 
 from . import sqltext
+from .engine.catalog import ident, literal
 from .engine.statements import parse
 from .sqlfiles import commit_point
 
@@ -33,7 +34,7 @@ def plan(up: str, lock_timeout: str) -> str:
     first: list[str] = []
     later: list[str] = []
     last: list[str] = []
-    timeout = f"SET LOCAL lock_timeout = {_literal(lock_timeout)};"
+    timeout = f"SET LOCAL lock_timeout = {literal(lock_timeout)};"
     for st in statements:
         text = st.text.strip() + ";"
         if commit_point(st) is not None:  # a part of its own already (enum values): timed too
@@ -43,9 +44,9 @@ def plan(up: str, lock_timeout: str) -> str:
         if parsed.action == "validate constraint":
             later.append(text)
         elif parsed.action == "set not null" and parsed.quoted_table and parsed.target:
-            table, column = parsed.quoted_table, _ident(parsed.target)
+            table, column = parsed.quoted_table, ident(parsed.target)
             name = parsed.table[1] if parsed.table else "t"
-            check = _ident(f"{name}_{parsed.target}_online_not_null"[:63])
+            check = ident(f"{name}_{parsed.target}_online_not_null"[:63])
             check_sql = f"check ({column} IS NOT NULL) not valid"
             first.append(f"alter table {table} add constraint {check} {check_sql};")
             later.append(f"alter table {table} validate constraint {check};")
@@ -58,11 +59,3 @@ def plan(up: str, lock_timeout: str) -> str:
     if later:
         parts += [f"{COMMIT}\n{timeout}", *later, *last]
     return "\n\n".join(parts) + "\n"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .engine.catalog import ident, literal
 from .sqlfiles import SQLFile
 
 _ANNOTATION = re.compile(r'@renamed\s+from\s*=\s*(?P<name>"(?:[^"]|"")+"|[^\s*]+)')
@@ -40,10 +41,10 @@ class Rename:
         return self._sql(self.new, self.old)
 
     def _sql(self, old: str, new: str) -> str:
-        quote = _literal if self.kind == "value" else _ident
-        owner = f"{_ident(self.schema)}.{_ident(self.owner)}" if self.owner else ""
+        quote = literal if self.kind == "value" else ident
+        owner = f"{ident(self.schema)}.{ident(self.owner)}" if self.owner else ""
         return _SQL[self.kind].format(
-            s=_ident(self.schema), owner=owner, old=quote(old), new=quote(new)
+            s=ident(self.schema), owner=owner, old=quote(old), new=quote(new)
         )
 
 
@@ -56,14 +57,6 @@ _SQL = {
     "type": "alter type {s}.{old} rename to {new};",
     "value": "alter type {owner} rename value {old} to {new};",
 }
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def declared(files: list[SQLFile]) -> list[Rename]:
@@ -197,9 +190,9 @@ def applicable(conn: Any, renames: list[Rename]) -> list[Rename]:
         for r in sorted(renames, key=lambda r: _ORDER.index(r.kind)):
             owner = tables.get(r.owner or "", r.owner)
             params = {
-                "old": f"{_ident(r.schema)}.{_ident(r.old)}",
-                "new": f"{_ident(r.schema)}.{_ident(r.new)}",
-                "owner": f"{_ident(r.schema)}.{_ident(owner or '')}",
+                "old": f"{ident(r.schema)}.{ident(r.old)}",
+                "new": f"{ident(r.schema)}.{ident(r.new)}",
+                "owner": f"{ident(r.schema)}.{ident(owner or '')}",
                 "old_name": r.old,
                 "new_name": r.new,
             }
@@ -249,7 +242,7 @@ def _implied(cur: Any, applied: list[Rename]) -> list[Rename]:
             table, before, after = r.owner, f"{r.owner}_{r.old}_", f"{r.owner}_{r.new}_"
         else:
             continue
-        cur.execute(_CHILDREN, {"table": f"{_ident(r.schema)}.{_ident(table)}"})
+        cur.execute(_CHILDREN, {"table": f"{ident(r.schema)}.{ident(table)}"})
         for kind, name in cur.fetchall():
             if name.startswith(before) and len(after + name[len(before) :]) <= 63:
                 owner = table if kind == "constraint" else None

@@ -10,6 +10,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from .records import ident as ident  # re-exported: what the kinds quote with
 from .statements import Statement, parse
 
 
@@ -26,10 +27,6 @@ def rows(conn: Any, name: str) -> list[tuple[Any, ...]]:
 @lru_cache(maxsize=None)
 def _query(name: str) -> str:
     return resources.files("schemactl").joinpath(f"sql/{name}.sql").read_text("utf-8")
-
-
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def literal(value: str) -> str:
