@@ -182,6 +182,19 @@ def run_cli(
     )
 
 
+def popen_cli(project: Project, *args: str) -> subprocess.Popen[str]:
+    """Start the real `schemactl` entry point in `project`, to signal it or race it."""
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "schemactl", *args],
+        cwd=project.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     return Project(tmp_path / f"proj-{uuid.uuid4().hex[:6]}")

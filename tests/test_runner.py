@@ -298,7 +298,41 @@ CREATE TABLE t (x e DEFAULT 'a');
 """
 
 
-def test_commit_points_cut_a_migration_into_parts(project: Project, target_url: str) -> None:
+def test_commit_points_cut_a_migration_into_parts_and_apply_resumes_where_it_stopped(
+    project: Project, target_url: str
+) -> None:
+    project.migration(1, "a", ENUM_USED, "DROP TABLE t;\nDROP TYPE e;\n")
+    project.migration(
+        2,
+        "c",
+        "ALTER TYPE e ADD VALUE 'c';\n-- values must commit before use\n-- "
+        "schemactl:commit\nALTER TABLE t ALTER x SET DEFAULT 'c';\n"
+        "INSERT INTO t DEFAULT VALUES;\nINSERT INTO side VALUES (1);\n",
+        "-- nothing",
+    )
+    # In one transaction PostgreSQL would refuse the new value; here the first part commits,
+    # the second fails and is rolled back, and the ledger records where the file stopped.
+    with pytest.raises(MigrationFailed, match='relation "side" does not exist') as info:
+        runner.apply_migrations(project.config, target_url)
+    assert "the parts before the part from line 3 stay committed" in " ".join(info.value.detail)
+    assert "it resumes 0002_c at the part from line 3" in (info.value.hint or "")
+    assert _query(target_url, "SELECT enum_range(NULL::e)::text, (SELECT count(*) FROM t)") == [
+        ("{a,b,c}", 0)
+    ]
+    assert status.get_migration_status(project.config, target_url).migrations[1].state == "failed"
+    _query(target_url, "CREATE TABLE side (id int)")  # the cause, fixed outside the file
+    # Resumed at the second part: the first (ADD VALUE without IF NOT EXISTS) would fail again.
+    assert runner.apply_migrations(project.config, target_url).current_version == 2
+    assert _query(target_url, "SELECT x::text FROM t") == [("c",)]
+    history = _query(
+        target_url, "SELECT status FROM schemactl.history WHERE version = 2 ORDER BY id"
+    )
+    assert history == [("failed",), ("ok",)]
+
+
+def test_a_file_edited_after_it_stopped_partway_needs_repair(
+    project: Project, target_url: str
+) -> None:
     project.migration(1, "a", ENUM_USED, "DROP TABLE t;\nDROP TYPE e;\n")
     up, _ = project.migration(
         2,
@@ -308,21 +342,13 @@ def test_commit_points_cut_a_migration_into_parts(project: Project, target_url: 
         "INSERT INTO t DEFAULT VALUES;\nSELECT 1/0;\n",
         "-- nothing",
     )
-    # In one transaction PostgreSQL would refuse the new value; here the first part commits,
-    # the second fails and is rolled back, and the run is recorded as partial.
-    with pytest.raises(MigrationFailed, match="division by zero") as info:
+    with pytest.raises(MigrationFailed, match="division by zero"):
         runner.apply_migrations(project.config, target_url)
-    assert "everything before the commit point on line 3 stays committed" in " ".join(
-        info.value.detail
-    )
-    assert "schemactl repair" in (info.value.hint or "")
-    assert _query(target_url, "SELECT enum_range(NULL::e)::text, (SELECT count(*) FROM t)") == [
-        ("{a,b,c}", 0)
-    ]
+    # Where a changed file stopped says nothing about the new one: repair, then all of it.
+    up.write_text(up.read_text().replace("SELECT 1/0;\n", ""))
     assert status.get_migration_status(project.config, target_url).migrations[1].state == "partial"
     with pytest.raises(IntegrityError, match="stopped partway"):
         runner.apply_migrations(project.config, target_url)
-    up.write_text(up.read_text().replace("SELECT 1/0;\n", ""))
     bookkeeping.repair(project.config, target_url)
     assert (
         runner.apply_migrations(project.config, target_url).current_version == 2
@@ -486,3 +512,33 @@ def test_custom_tracking_schema_is_used_and_ignored_by_diff(
     assert _query(target_url, "SELECT to_regnamespace('schemactl')") == [(None,)]
     # The ledger is not part of the schema: the live database is in sync with schemas/.
     assert api.drift(project.config.with_overrides(dev_url), target_url).sql == ""
+
+
+def test_a_version_1_ledger_is_read_as_it_is_and_upgraded_by_apply(
+    project: Project, target_url: str
+) -> None:
+    from importlib import resources
+
+    _three(project)
+    v1 = resources.files("schemactl").joinpath("sql/ledger_v1.sql").read_text("utf-8")
+    first = next(iter(status.read_files(project.config).values()))
+    _query(
+        target_url,
+        "CREATE SCHEMA schemactl; SET search_path TO schemactl;"
+        + v1
+        + "INSERT INTO ledger_version (version) VALUES (1);"
+        f"INSERT INTO migrations (version, name, checksum, state) VALUES"
+        f" (1, '0001_a', '{first.checksum}', 'applied');"
+        "RESET search_path; CREATE TABLE a (id int);",
+    )
+    # status changes nothing, so it reads the old tables as they are
+    st = status.get_migration_status(project.config, target_url)
+    assert [m.state for m in st.migrations] == ["applied", "pending", "pending"]
+    assert _query(target_url, "SELECT max(version) FROM schemactl.ledger_version") == [(1,)]
+    assert runner.apply_migrations(project.config, target_url).current_version == 3
+    assert _query(target_url, "SELECT max(version) FROM schemactl.ledger_version") == [(2,)]
+    assert _query(target_url, "SELECT version, resume_part FROM schemactl.migrations") == [
+        (1, None),
+        (2, None),
+        (3, None),
+    ]

@@ -7,24 +7,11 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 
 from .conftest import Project, url_of
+from .conftest import popen_cli as _popen
 from .conftest import query as _query
-
-
-def _popen(project: Project, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "schemactl", *args],
-        cwd=project.root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def test_apply_status_rollback_from_the_command_line(

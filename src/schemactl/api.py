@@ -22,6 +22,7 @@ from . import (
     engine,
     headers,
     migfiles,
+    online,
     pgserver,
     renames,
     scratch,
@@ -32,7 +33,6 @@ from . import (
 from .config import Config, SchemaFilter
 from .destructive import find_destructive
 from .errors import DestructiveChangeError, UsageError
-from .online import plan as online_plan
 from .results import CheckResult, DiffResult, DriftResult, Finding
 from .results import ModelsResult as ModelsResult
 
@@ -160,7 +160,9 @@ def _diff(
         applied = renamed.result()[1]
         up, down = renames.around(up, down, applied)
         if up and config.online:
-            up = online_plan(up, config.online_lock_timeout)
+            up = online.plan(
+                up, config.online_lock_timeout, online.Existing(*engine.tables_and_indexes(was))
+            )
         before, target = comparison.results(snap_before, snap_target)
         warnings = ddl.data_warnings(sc.schema_files)
         if not up:
@@ -203,7 +205,7 @@ def _diff(
         )
         report = with_rows.result()
         major = box.server_version() // 10000
-    measured = _measured(report, problems)
+    measured = report.worth_saying(problems)
     if not print_only:
         data.refuse(measured, config.hazard_locks, allow_destructive, allow_hazards)
     result = DiffResult(
@@ -234,15 +236,6 @@ def _diff(
     if result.verified:
         snapcache.keep_verified(config, schemas, sc.schema_files, target)
     return result
-
-
-def _measured(report: data.DataReport, problems: list[str]) -> list[data.Hazard]:
-    """The data-aware findings worth saying: a statement that fails on an empty database too
-    is verification's problem, not the rows'."""
-    fails_empty = {d: any(p.startswith(f"{d} fails") for p in problems) for d in ("up", "down")}
-    return [
-        h for h in report.hazards if not (h.kind == "fails-with-data" and fails_empty[h.direction])
-    ]
 
 
 def drift(

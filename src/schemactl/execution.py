@@ -9,13 +9,13 @@ import contextlib
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg2
-from psycopg2.errorcodes import UNDEFINED_OBJECT
+from psycopg2.errorcodes import LOCK_NOT_AVAILABLE, UNDEFINED_OBJECT
 
-from . import ledger, session, sqlfiles, sqltext
+from . import concurrent_builds, ledger, session, sqlfiles, sqltext
 from .errors import Interrupted, MigrationFailed, ServerUnavailable, SQLFileError, first_line
 from .migration import Migration
 
@@ -60,15 +60,33 @@ class Job:
     sqlfile: sqlfiles.SQLFile
     transactional: bool
     finish: Callable[[Any, int], None]  # bookkeeping, run in the same transaction as the file
+    start: int = 0  # the first part to run: where an earlier apply stopped (ledger resume_part)
+    retries: int = 0  # how often a part that hit lock_timeout runs again (--retry-on-lock)
+    notes: list[str] = field(default_factory=list)  # what the run did beside the file
+
+
+# Back-off before the retries of a part that hit lock_timeout: 1 s, 2 s, 4 s, … at most 30 s.
+_BACKOFF, _BACKOFF_MAX = 1.0, 30.0
 
 
 def run(conn: Any, schema: str, job: Job, before: int | None, completed: list[Step]) -> int:
-    """Run one migration file with its bookkeeping; return its duration in ms."""
+    """Run one migration file with its bookkeeping; return its duration in ms.
+
+    A file that commits in parts (commit points, or no-transaction) records in the ledger how
+    many parts committed, in the transaction of each: a run that stops partway is resumed
+    there by the next `apply`, when the part it stopped in can run again (Part.rerunnable).
+    """
     started, t0 = ledger.now(), time.monotonic()
-    parts = sqlfiles.commit_parts(job.sqlfile) if job.transactional else []
+    parts = (
+        sqlfiles.commit_parts(job.sqlfile)
+        if job.transactional
+        else [sqlfiles.Part(job.sqlfile.statements, transactional=False)]
+    )
+    several = len(parts) > 1 or not parts[0].transactional
     # Where the database stands if this run stops: None while nothing of the file has
-    # committed, else the line from which the file has not run (0: unknown, no-transaction).
-    partial: list[int] = [] if job.transactional else [0]
+    # committed, else the line from which the file has not run (0: unknown).
+    partial: list[int] = [] if job.start == 0 and parts[0].transactional else [0]
+    resume: list[int | None] = [job.start]  # what the ledger says, for record_failure
 
     def elapsed() -> int:
         return int((time.monotonic() - t0) * 1000)
@@ -76,7 +94,9 @@ def run(conn: Any, schema: str, job: Job, before: int | None, completed: list[St
     def record_failure(status: str, error: str, statement: str | None) -> None:
         with contextlib.suppress(psycopg2.Error), session.transaction(conn) as cur:
             if partial and job.action == "apply":
-                ledger.put(cur, schema, job.version, job.name, job.checksum, "failed", elapsed())
+                ledger.put(
+                    cur, schema, job.version, job.name, job.checksum, "failed", elapsed(), resume[0]
+                )
             ledger.log(
                 cur,
                 schema,
@@ -93,28 +113,35 @@ def run(conn: Any, schema: str, job: Job, before: int | None, completed: list[St
                 ),
             )
 
+    def progress(cur: Any, done: int, rerunnable: bool = True) -> None:
+        # The ledger row of a file that commits in parts, in the transaction of the part.
+        if several and job.action == "apply":
+            resume[0] = done if rerunnable else None
+            ledger.put(cur, schema, job.version, job.name, job.checksum, "running", 0, resume[0])
+
     try:
-        if job.transactional:
-            for i, part in enumerate(parts):
-                with session.transaction(conn) as cur:
-                    if i == 0 and len(parts) > 1 and job.action == "apply":
-                        # Commit points: visible if we die between parts (see module docstring).
-                        ledger.put(cur, schema, job.version, job.name, job.checksum, "running")
-                    sqlfiles.run_statements(cur, job.sqlfile, part)
-                    if i == len(parts) - 1:
-                        job.finish(cur, elapsed())
-                if i < len(parts) - 1:
-                    start = parts[i + 1][0]
-                    line = sqltext.LineIndex(job.sqlfile.text).position(start.offset)[0]
-                    partial[:] = [line + (sqlfiles.commit_point(start) or 0)]
-        else:
-            if job.action == "apply":  # visible if we die partway (see module docstring)
-                with session.transaction(conn) as cur:
-                    ledger.put(cur, schema, job.version, job.name, job.checksum, "running")
-            with conn.cursor() as cur:
-                sqlfiles.run_statements(cur, job.sqlfile)
-            with session.transaction(conn) as cur:
-                job.finish(cur, elapsed())
+        for i in range(job.start, len(parts)):
+            part, last = parts[i], i == len(parts) - 1
+            for attempt in range(job.retries + 1):
+                try:
+                    _run_part(conn, job, part, progress if several else None, i, last, elapsed)
+                    break
+                except SQLFileError as e:
+                    if e.sqlstate != LOCK_NOT_AVAILABLE or attempt == job.retries:
+                        raise
+                    if not part.rerunnable:
+                        raise
+                    wait = min(_BACKOFF * 2**attempt, _BACKOFF_MAX)
+                    job.notes.append(
+                        f"{job.name}: {e.message.split(': ', 1)[-1]}; ran the part again after "
+                        f"{wait:g} s (retry {attempt + 1} of {job.retries})"
+                    )
+                    session.checkpoint()
+                    time.sleep(wait)
+            if not last:
+                start = parts[i + 1].statements[0]
+                line = sqltext.LineIndex(job.sqlfile.text).position(start.offset)[0]
+                partial[:] = [line + (sqlfiles.commit_point(start) or 0)]
         return elapsed()
     except SQLFileError as e:
         interrupted = session.interrupt_pending()
@@ -122,7 +149,7 @@ def run(conn: Any, schema: str, job: Job, before: int | None, completed: list[St
             raise _lost(job, e.message, partial) from None
         record_failure("interrupted" if interrupted else "failed", e.message, e.statement)
         session.checkpoint()  # an interrupt caused this: exit 130 rather than report an SQL error
-        raise _failed(job, e, before, completed, partial) from None
+        raise _failed(job, e, before, completed, partial, resume[0]) from None
     except (Interrupted, KeyboardInterrupt):
         if not conn.closed:
             record_failure("interrupted", "interrupted by a signal", None)
@@ -139,11 +166,49 @@ def run(conn: Any, schema: str, job: Job, before: int | None, completed: list[St
         error = SQLFileError(
             f"{job.sqlfile.rel}: {message} (at COMMIT)", path=job.sqlfile.rel, sqlstate=e.pgcode
         )
-        raise _failed(job, error, before, completed, partial) from None
+        raise _failed(job, error, before, completed, partial, resume[0]) from None
+
+
+def _run_part(
+    conn: Any,
+    job: Job,
+    part: sqlfiles.Part,
+    progress: Callable[..., None] | None,
+    i: int,
+    last: bool,
+    elapsed: Callable[[], int],
+) -> None:
+    """Run part `i` of a file, with the ledger row that says how far the file got (`progress`,
+    for files in several parts) and, for the last part, the file's bookkeeping."""
+    if part.transactional:
+        with session.transaction(conn) as cur:
+            sqlfiles.run_statements(cur, job.sqlfile, part.statements)
+            if last:
+                job.finish(cur, elapsed())
+            elif progress:
+                progress(cur, i + 1)
+        return
+    if progress:  # visible if we die partway (see the runner's module docstring)
+        with session.transaction(conn) as cur:
+            progress(cur, i, part.rerunnable)
+    with conn.cursor() as cur:
+        for st in part.statements:
+            job.notes += concurrent_builds.recover(cur, st.text)
+            sqlfiles.run_statements(cur, job.sqlfile, [st])
+    with session.transaction(conn) as cur:
+        if last:
+            job.finish(cur, elapsed())
+        elif progress:
+            progress(cur, i + 1)
 
 
 def _failed(
-    job: Job, e: SQLFileError, before: int | None, completed: list[Step], partial: list[int]
+    job: Job,
+    e: SQLFileError,
+    before: int | None,
+    completed: list[Step],
+    partial: list[int],
+    resume: int | None,
 ) -> MigrationFailed:
     detail = [f"failing statement: {_one_line(e.statement)}"] if e.statement else []
     at = f"is still at {before:04d}" if before else "still has no migration applied"
@@ -161,16 +226,24 @@ def _failed(
             f"nothing of the failed {job.action} of {job.name} was kept (its transaction was "
             f"rolled back): the database {at}"
         )
-    elif job.transactional:
+    elif resume is not None and job.action == "apply":
+        where = f"the part from line {partial[0]}" if partial[0] else "its first part"
+        detail.append(
+            f"{job.name} commits in parts: the parts before {where} stay committed, and that "
+            "part left nothing behind that the next apply does not clear"
+        )
+        hint = (hint + "; then" if hint else "fix the cause, then") + (
+            f" run apply again: it resumes {job.name} at {where} (after an edit of the file, "
+            "run `schemactl repair` first: the whole file then runs again)"
+        )
+    elif job.transactional:  # rolling back: the ledger keeps no place in a down file
         detail.append(
             f"{job.name} commits in parts: everything before the commit point on line {partial[0]} "
             "stays committed; the part that failed was rolled back"
         )
-        again = "run `schemactl repair`, then apply" if job.action == "apply" else "roll back"
         hint = (
-            f"fix the cause, then {again} again: the whole file runs again, and the parts "
-            "schemactl "
-            "writes before a commit point (ADD VALUE IF NOT EXISTS) are safe to run twice"
+            "fix the cause, then roll back again: the whole file runs again, and the parts "
+            "schemactl writes before a commit point (ADD VALUE IF NOT EXISTS) are safe to run twice"
         )
     else:
         detail.append(

@@ -18,7 +18,7 @@ from typing import Any
 from . import __version__
 from .errors import IntegrityError
 
-LATEST = 1  # the newest ledger version this release knows; sql/ledger_v{1..LATEST}.sql
+LATEST = 2  # the newest ledger version this release knows; sql/ledger_v{1..LATEST}.sql
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,9 @@ class Row:
     applied_at: dt.datetime
     applied_by: str
     execution_ms: int
+    # running or failed: how many parts of the file committed, where `apply` resumes (None:
+    # unknown, or a part that cannot run twice stopped partway)
+    resume_part: int | None = None
 
     @property
     def in_effect(self) -> bool:
@@ -124,9 +127,10 @@ def read(conn: Any, schema: str) -> Ledger:
         version = _version(cur, schema)
         if version == 0:
             return Ledger(0, {}, {})
+        resume = "resume_part" if version >= 2 else "NULL"
         cur.execute(
-            f"SELECT version, name, checksum, state, applied_at, applied_by, execution_ms "
-            f"FROM {schema}.migrations ORDER BY version"
+            f"SELECT version, name, checksum, state, applied_at, applied_by, execution_ms, "
+            f"{resume} FROM {schema}.migrations ORDER BY version"
         )
         rows = {r[0]: Row(*r) for r in cur.fetchall()}
         cur.execute(
@@ -158,24 +162,31 @@ def _client() -> str:
     return f"schemactl {__version__} {user}@{socket.gethostname()} pid {os.getpid()}"
 
 
-def put(
-    cur: Any, schema: str, version: int, name: str, checksum: str, state: str, execution_ms: int = 0
-) -> None:
-    """Insert or replace the row of `version`."""
-    cur.execute(put_sql(cur, schema, version, name, checksum, state, execution_ms))
+def put(cur: Any, schema: str, *args: Any, **kwargs: Any) -> None:
+    """Insert or replace the row of a version (the arguments are `put_sql`'s)."""
+    cur.execute(put_sql(cur, schema, *args, **kwargs))
 
 
 def put_sql(
-    cur: Any, schema: str, version: int, name: str, checksum: str, state: str, execution_ms: int = 0
+    cur: Any,
+    schema: str,
+    version: int,
+    name: str,
+    checksum: str,
+    state: str,
+    execution_ms: int = 0,
+    resume_part: int | None = None,
 ) -> bytes:
     """The statement `put` runs, for sending together with others in one round trip."""
     sql: bytes = cur.mogrify(
-        f"""INSERT INTO {schema}.migrations (version, name, checksum, state, execution_ms)
-            VALUES (%s, %s, %s, %s, %s)
+        f"""INSERT INTO {schema}.migrations
+              (version, name, checksum, state, execution_ms, resume_part)
+            VALUES (%s, %s, %s, %s, %s, %s)
             ON CONFLICT (version) DO UPDATE SET name = excluded.name, checksum = excluded.checksum,
               state = excluded.state, execution_ms = excluded.execution_ms,
-              applied_at = excluded.applied_at, applied_by = excluded.applied_by""",
-        (version, name, checksum, state, execution_ms),
+              applied_at = excluded.applied_at, applied_by = excluded.applied_by,
+              resume_part = excluded.resume_part""",
+        (version, name, checksum, state, execution_ms, resume_part),
     )
     return sql
 

@@ -41,6 +41,14 @@ class RunSettings:
     lock_wait: float = DEFAULT_LOCK_WAIT  # seconds to wait for another run's migration lock
     lock_timeout: str | None = None  # PostgreSQL lock_timeout for migration statements
     statement_timeout: str | None = None  # … and statement_timeout
+    retry_on_lock: int = 0  # runs again of a part that hit lock_timeout, after a back-off
+
+    def __post_init__(self) -> None:
+        if self.retry_on_lock < 0:
+            raise UsageError(
+                f"--retry-on-lock {self.retry_on_lock}: must be 0 or more",
+                hint="0 (the default) stops at the first lock timeout",
+            )
 
 
 # ------------------------------------------------------------------ results ----
@@ -115,7 +123,10 @@ def apply_migrations(
                 for st in plan
                 if st.status == "applied" and not files[st.version].up.statements
             ]
-            done = _run_plan(conn, schema, files, plan, "apply", led.current, on_step)
+            resume = {v: r.resume_part for v, r in led.rows.items() if r.resume_part}
+            done = _run_plan(
+                conn, schema, files, plan, "apply", led.current, on_step, settings, warnings, resume
+            )
             current = max(
                 (v for v in (led.current, *(st.version for st in done)) if v), default=None
             )
@@ -258,9 +269,12 @@ def rollback_migrations(
             if settings.dry_run:
                 return _named(RunResult(plan, led.current, True, dburl.mask(database)), files, led)
             session.set_timeouts(conn, settings.lock_timeout, settings.statement_timeout)
-            done = _run_plan(conn, schema, files, plan, "rollback", None, on_step)
+            notes: list[str] = []
+            done = _run_plan(conn, schema, files, plan, "rollback", None, on_step, settings, notes)
             remaining = next((v for v in in_effect if v not in chosen), None)
-            return _named(RunResult(done, remaining, False, dburl.mask(database)), files, led)
+            return _named(
+                RunResult(done, remaining, False, dburl.mask(database), notes), files, led
+            )
 
 
 def _run_plan(
@@ -271,9 +285,13 @@ def _run_plan(
     command: str,
     current: int | None,
     on_step: Callable[[Step], None] | None,
+    settings: RunSettings,
+    notes: list[str],
+    resume: dict[int, int] | None = None,
 ) -> list[Step]:
     """Run each step of `plan` (`apply`: up files oldest first, from version `current`;
-    `rollback`: down files newest first), each with its bookkeeping in one transaction."""
+    `rollback`: down files newest first), each with its bookkeeping in one transaction; what
+    the runs did beside the files goes to `notes` (an INVALID index dropped, a retry)."""
     apply = command == "apply"
     done: list[Step] = []
     for step in plan:
@@ -296,6 +314,9 @@ def _run_plan(
                 f.up if apply else f.down,
                 f.transactional if apply else f.down_transactional,
                 (execution.finish_apply if apply else execution.finish_rollback)(schema, f),
+                start=(resume or {}).get(f.version, 0) if apply else 0,
+                retries=settings.retry_on_lock,
+                notes=notes,
             )
             # Rolling back, newest first: until it is undone, the database is at this one.
             step.duration_ms = execution.run(

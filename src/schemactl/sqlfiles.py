@@ -135,22 +135,50 @@ class FileFailed(Exception):
         self.deferrable = deferrable
 
 
-_COMMIT_POINT = re.compile(r"^\s*--\s*schemactl:commit\b")
+_COMMIT_POINT = re.compile(r"^\s*--\s*schemactl:commit\b(?P<rest>.*)$")
 
 
-def commit_parts(f: SQLFile) -> list[list[sqltext.Statement]]:
+@dataclass(frozen=True)
+class Part:
+    """Statements of a migration that commit together (`transactional`), or one by one in
+    autocommit after a `-- schemactl:commit no-transaction` line (CREATE INDEX CONCURRENTLY)."""
+
+    statements: list[sqltext.Statement]
+    transactional: bool = True
+
+    @property
+    def rerunnable(self) -> bool:
+        """Whether running the part again after it stopped partway is safe: a transaction
+        leaves nothing behind, and the concurrent index builds and drops schemactl writes
+        (IF NOT EXISTS / IF EXISTS) only what they did not finish, once execution.py has
+        dropped the INVALID index an interrupted build leaves."""
+        if self.transactional:
+            return True
+        from .engine.statements import parse
+
+        return all(
+            (p := parse(st.text)).kind == "index" and p.concurrently and p.if_exists
+            for st in self.statements
+        )
+
+
+def commit_parts(f: SQLFile) -> list[Part]:
     """A migration's statements, cut where a `-- schemactl:commit` line precedes a statement.
 
     Each part commits on its own. PostgreSQL refuses a few sequences inside one transaction,
-    notably using an enum value in the transaction that added it ("unsafe use of new value");
-    a commit point lets one migration hold both (engine.py writes one when it must).
+    notably using an enum value in the transaction that added it ("unsafe use of new value"),
+    and some statements run only outside one (CREATE INDEX CONCURRENTLY); a commit point lets
+    one migration hold them (engine.py and online.py write one when they must).
     """
-    parts: list[list[sqltext.Statement]] = [[]]
+    parts: list[Part] = []
     for st in f.statements:
-        if parts[-1] and commit_point(st) is not None:
-            parts.append([])
-        parts[-1].append(st)
-    return parts
+        point = commit_point(st)
+        if not parts or point is not None:
+            rest = _COMMIT_POINT.match(st.text.splitlines()[point]) if point is not None else None
+            outside = bool(rest and rest.group("rest").split()[:1] == ["no-transaction"])
+            parts.append(Part([], transactional=not outside))
+        parts[-1].statements.append(st)
+    return parts or [Part([])]
 
 
 def commit_point(st: sqltext.Statement) -> int | None:
@@ -174,15 +202,17 @@ def execute_file(conn: Any, f: SQLFile, transactional: bool = True) -> None:
             run_statements(cur, f)
         return
     parts = commit_parts(f)
-    if len(parts) > 1:
-        conn.autocommit = False
+    if len(parts) > 1 or not parts[0].transactional:
         try:
             for part in parts:
+                conn.autocommit = not part.transactional
                 with conn.cursor() as cur:
-                    run_statements(cur, f, part)
-                conn.commit()
+                    run_statements(cur, f, part.statements)
+                if part.transactional:
+                    conn.commit()
         finally:
-            conn.rollback()
+            if not conn.autocommit:
+                conn.rollback()
             conn.autocommit = True
         return
     try:
@@ -273,7 +303,8 @@ def _sql_error(
         )
     elif e.pgcode == codes.LOCK_NOT_AVAILABLE:
         hint = (
-            "another session holds a lock this statement needs; retry later or raise --lock-timeout"
+            "another session holds a lock this statement needs: retry later, raise "
+            "--lock-timeout, or let apply retry it (--retry-on-lock N)"
         )
     if offset is None:
         return SQLFileError(

@@ -26,8 +26,8 @@ class MigrationStatus:
     name: str
     # applied, baseline, skipped, pending, changed (checksum differs), missing (applied, file
     # gone), out-of-order (pending below the current version), failed (last attempt failed;
-    # apply retries it), partial (a no-transaction file, or one with commit points, stopped partway;
-    # needs `repair`)
+    # apply retries it, resuming a file in parts where it stopped), partial (a no-transaction
+    # file stopped partway where running it again is not safe; needs `repair`)
     state: str
     file: str | None = None
     checksum: str | None = None
@@ -115,7 +115,9 @@ def states(
             )
             s.execution_ms = row.execution_ms
         if row and row.state in ("running", "failed"):
-            s.state = "partial"
+            # Stopped between parts, or in one that can run again: apply resumes it there.
+            resumable = row.resume_part is not None and f is not None and f.matches(row.checksum)
+            s.state = "failed" if resumable else "partial"
             s.error = (
                 led.failures[v].error if v in led.failures else None
             ) or "stopped while running"

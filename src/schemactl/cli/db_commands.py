@@ -50,7 +50,10 @@ def _run_command(
     config = project_config()
     url = config.database_url(db, env)
     names = {p.version: p.id for p in list_migrations(config.generated, allow_gaps=True)}
-    state.on_interrupt = "the migration in progress was rolled back; see `schemactl status`"
+    state.on_interrupt = (
+        "the migration in progress was rolled back (one in parts: to its last finished part); "
+        "see `schemactl status`"
+    )
 
     def on_step(step: Any) -> None:
         if fmt is Format.text and not state.quiet:

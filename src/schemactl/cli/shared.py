@@ -218,6 +218,14 @@ _RUN_OPTIONS = (
         "--statement-timeout",
         "PostgreSQL statement_timeout for migration statements, e.g. 10min.",
     ),
+    (
+        "retry_on_lock",
+        int,
+        0,
+        "--retry-on-lock",
+        "Run a part that hit lock_timeout again, up to N times, after 1 s, 2 s, 4 s … "
+        "(at most 30 s).",
+    ),
 )
 
 

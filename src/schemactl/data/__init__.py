@@ -46,6 +46,16 @@ class DataReport:
     def of(self, *kinds: str, direction: str = "up") -> list[Hazard]:
         return [h for h in self.hazards if h.kind in kinds and h.direction == direction]
 
+    def worth_saying(self, problems: list[str]) -> list[Hazard]:
+        """The findings to report beside verification's `problems`: a statement that fails on
+        an empty database too is verification's problem, not the rows'."""
+        fails_empty = {d: any(p.startswith(f"{d} fails") for p in problems) for d in ("up", "down")}
+        return [
+            h
+            for h in self.hazards
+            if not (h.kind == "fails-with-data" and fails_empty[h.direction])
+        ]
+
 
 def sample_files(config: Config) -> list[Path]:
     """The project's own sample rows: the .sql files of `sample_data`, in path order."""
@@ -76,7 +86,9 @@ def try_with_rows(
                 return report
             for direction, text in (("up", up), ("down", down)):
                 f = SQLFile(Path(direction), direction, text)
-                applied = hazards.run_measured(conn, f, direction, measure=direction == "up")
+                applied = hazards.run_measured(
+                    conn, f, direction, direction == "up", lambda: box.connect(db)
+                )
                 report.hazards += applied.hazards
                 if applied.failed:
                     report.hazards.append(applied.failed)

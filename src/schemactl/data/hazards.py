@@ -10,6 +10,10 @@ statements of the same part take are added to it, since applied they are still h
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,17 +98,33 @@ SELECT n.nspname, c.relname FROM pg_locks l
 JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND c.relkind IN ('r', 'p', 'm')
 """
+_NAMES = """
+SELECT n.nspname, c.relname, format('%%I.%%I', n.nspname, c.relname)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY(%s)
+"""
+_THEIR_LOCKS = """
+SELECT relation, mode, granted FROM pg_locks
+WHERE pid = %s AND (locktype = 'relation' OR NOT granted)
+"""
 _SCANS = "SELECT relid, seq_scan FROM pg_stat_xact_user_tables WHERE relid = ANY(%s)"
 
 
-def run_measured(conn: Any, f: SQLFile, direction: str, measure: bool = True) -> Applied:
+def run_measured(
+    conn: Any,
+    f: SQLFile,
+    direction: str,
+    measure: bool = True,
+    observer: Callable[[], Any] | None = None,
+) -> Applied:
     """Run `f` on `conn` (psycopg2), each statement committed on its own, measuring each
     (`measure`); stop at the first statement that fails.
 
     Only what was there before the migration holds rows (and traffic): a table an earlier
     statement of the file created is empty, and nobody waits for it. Its tables and their
     indexes are read once; after each statement only the tables it locked are read again, so
-    a statement costs what it touches, not what the schema holds.
+    a statement costs what it touches, not what the schema holds. A statement that runs only
+    outside a transaction (CREATE INDEX CONCURRENTLY) is watched from a second connection
+    (`observer`, see `_watched`).
     """
     applied = Applied()
     conn.autocommit = False
@@ -117,10 +137,17 @@ def run_measured(conn: Any, f: SQLFile, direction: str, measure: bool = True) ->
             if commit_point(st) is not None:
                 held = {}  # a new part: a new transaction
             text = " ".join(sqltext.strip_comments(st.text).split())
-            named = _named(text, names) if known else []
+            named = _named(text, names, known) if known else []
             scans_before = _scans(cur, named)
             try:
                 cur.execute(st.text)
+                cur.execute(_TOUCHED)  # every statement: rows can only change where it locks
+                applied.touched.update(cur.fetchall())
+                cur.execute(_LOCKS)
+                # Applied, a part is one transaction: what the statement holds is its own
+                # locks and those taken before it in the part.
+                locks = _strongest([*cur.fetchall(), *held.items()])
+                held = dict(locks)
             except Exception as e:
                 conn.rollback()
                 if not _outside_transactions_only(e):
@@ -128,21 +155,13 @@ def run_measured(conn: Any, f: SQLFile, direction: str, measure: bool = True) ->
                     break
                 conn.autocommit = True  # CREATE INDEX CONCURRENTLY and the like
                 try:
-                    cur.execute(st.text)
+                    locks = _watched(conn, st.text, named, observer, applied.touched)
                 except Exception as e2:
                     applied.failed = _failure(text, e2, direction)
                     break
                 finally:
                     conn.autocommit = False
-                continue
-            cur.execute(_TOUCHED)  # every statement: rows can only change where it locks
-            applied.touched.update(cur.fetchall())
             if known:
-                cur.execute(_LOCKS)
-                # Applied, a part is one transaction: what the statement holds is its own
-                # locks and those taken before it in the part.
-                locks = _strongest([*cur.fetchall(), *held.items()])
-                held = dict(locks)
                 touched = sorted({*named, *(oid for oid in locks if oid in names.values())})
                 scans = _scans(cur, named)
                 scanned = {oid for oid, n in scans.items() if n > scans_before.get(oid, 0)}
@@ -155,12 +174,71 @@ def run_measured(conn: Any, f: SQLFile, direction: str, measure: bool = True) ->
     return applied
 
 
-def _named(statement: str, names: dict[str, int]) -> list[int]:
-    """The existing tables a statement names (what it alters and what it references): where
-    a validation scan is looked for."""
+def _watched(
+    conn: Any,
+    statement: str,
+    tables: list[int],
+    observer: Callable[[], Any] | None,
+    touched: set[tuple[str, str]],
+) -> dict[int, str]:
+    """Run `statement` in autocommit on `conn` and return the locks it took on `tables`
+    (which go into `touched` by name).
+
+    Its own transactions commit inside the statement, so its backend cannot be asked
+    afterwards. A second connection holds ROW EXCLUSIVE on the tables in an open transaction,
+    which a concurrent index build or drop must wait for: while it waits, the observer reads
+    the builder's locks from `pg_locks`, then ends its transaction to let it go on.
+    """
+    if observer is None or not tables:
+        with conn.cursor() as cur:
+            cur.execute(statement)
+        return {}
+    seen: list[tuple[int, str]] = []
+    failure: list[BaseException] = []
+    with contextlib.closing(observer()) as watcher, watcher.cursor() as wc:
+        watcher.autocommit = False
+        wc.execute(_NAMES, (tables,))
+        for schema, name, spelled in wc.fetchall():
+            touched.add((schema, name))
+            wc.execute(f"LOCK TABLE {spelled} IN ROW EXCLUSIVE MODE")
+
+        def run() -> None:
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(statement)
+            except BaseException as e:  # re-raised below, in the measuring thread
+                failure.append(e)
+
+        builder = threading.Thread(target=run, daemon=True)
+        pid = conn.get_backend_pid()
+        builder.start()
+        deadline = time.monotonic() + 30
+        while builder.is_alive() and time.monotonic() < deadline:
+            wc.execute(_THEIR_LOCKS, (pid,))
+            rows = wc.fetchall()
+            seen += [(oid, mode) for oid, mode, _ in rows if oid]
+            if any(not granted for _, _, granted in rows):
+                break  # it waits for us: what it holds now, it holds while it builds
+            time.sleep(0.002)
+        watcher.rollback()
+        builder.join()
+    if failure:
+        raise failure[0]
+    return _strongest(seen)
+
+
+def _named(
+    statement: str, names: dict[str, int], known: dict[int, tuple[str, str, int, int]]
+) -> list[int]:
+    """The existing tables a statement names (what it alters and what it references, and the
+    tables of the indexes it names): where a validation scan is looked for."""
     st = parse(statement)
     found = {st.table, st.name, *(k[1:3] for k in st.uses | st.changes if k[0] == "relation")}
-    return sorted({names[f"{n[0]}.{n[1]}"] for n in found if n and f"{n[0]}.{n[1]}" in names})
+    spelled = {f"{n[0]}.{n[1]}" for n in found if n}
+    indexes = {name: table for name, kind, _, table in known.values() if kind in "iI"}
+    return sorted(
+        {names[n] for n in spelled if n in names} | {indexes[n] for n in spelled & indexes.keys()}
+    )
 
 
 def _failure(statement: str, e: Exception, direction: str) -> Hazard:

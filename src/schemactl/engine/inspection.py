@@ -54,3 +54,11 @@ def unpin_extensions(inspection: Inspection, pinned: frozenset[str]) -> Inspecti
     clone = copy.copy(inspector)
     clone.extensions = extensions
     return inspection.replacing(clone)
+
+
+def tables_and_indexes(inspection: Inspection) -> tuple[frozenset[str], dict[str, str]]:
+    """The ordinary (not partitioned) tables of an inspected database, and each index's table,
+    quoted as migra writes them: what an online plan may build indexes on concurrently."""
+    inspector = inspection.upstream
+    tables = frozenset(k for k, t in inspector.tables.items() if not t.is_partitioned)
+    return tables, {k: i.quoted_full_table_name for k, i in inspector.indexes.items()}

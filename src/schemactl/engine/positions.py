@@ -44,3 +44,15 @@ def bound(text: str, partition_at: int) -> str:
         t.start for t in scan(text) if t.start > partition_at and t.name in ("FOR", "DEFAULT")
     )
     return text[start:].strip().removesuffix(";").rstrip()
+
+
+def index_name(text: str) -> tuple[int, tuple[int, int] | None]:
+    """In a CREATE INDEX: where its options go (just after the INDEX keyword), and the span
+    of the index's name (None when the statement names none)."""
+    from pglast.parser import scan
+
+    tokens = [t for t in scan(text) if t.name not in ("SQL_COMMENT", "C_COMMENT")]
+    at = next(i for i, t in enumerate(tokens) if t.name == "INDEX")
+    after = tokens[at].end + 1
+    name = tokens[at + 1]
+    return after, (None if name.name == "ON" else (name.start, name.end + 1))

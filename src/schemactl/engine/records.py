@@ -42,6 +42,10 @@ class Statement:
     body: tuple[int, int] | None = None
     partition: Name | None = None
     bound: str | None = None
+    # CREATE / DROP INDEX: CONCURRENTLY, and IF NOT EXISTS / IF EXISTS (what makes a build
+    # outside a transaction safe to run again: execution.py resumes such parts)
+    concurrently: bool = False
+    if_exists: bool = False
 
     @property
     def quoted(self) -> str | None:

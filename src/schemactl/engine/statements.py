@@ -107,7 +107,17 @@ def _create_index(text: str, node: Any) -> Statement:
     name = (table[0], node.idxname) if node.idxname else None
     creates = frozenset({_whole("relation", name)}) if name else frozenset()
     uses = frozenset({_whole("relation", table)})
-    return Statement(text, "create", "index", name, table, creates=creates, uses=uses)
+    return Statement(
+        text,
+        "create",
+        "index",
+        name,
+        table,
+        creates=creates,
+        uses=uses,
+        concurrently=bool(node.concurrent),
+        if_exists=bool(node.if_not_exists),
+    )
 
 
 def _create_function(text: str, node: Any) -> Statement:
@@ -211,7 +221,16 @@ def _drop(text: str, node: Any) -> Statement:
             name = _name(parts)
             keys.add(_whole(family, name))
         first = first or name
-    return Statement(text, "drop", kind, first, table, drops=frozenset(keys))
+    return Statement(
+        text,
+        "drop",
+        kind,
+        first,
+        table,
+        drops=frozenset(keys),
+        concurrently=bool(node.concurrent),
+        if_exists=bool(node.missing_ok),
+    )
 
 
 def _object_parts(obj: Any) -> Any:
