@@ -50,8 +50,9 @@ def diff(
         Optional[bool],
         typer.Option(
             "--online/--no-online",
-            help="Write an online plan: constraints validated in a transaction of their own, "
-            "lock_timeout on every part (default: the config's `online`).",
+            help="Write an online plan: indexes built CONCURRENTLY, constraints validated in a "
+            "transaction of their own, lock_timeout on every part (default: the config's "
+            "`online`).",
             show_default=False,
         ),
     ] = None,

@@ -145,8 +145,11 @@ def run_measured(
                 applied.touched.update(cur.fetchall())
                 cur.execute(_LOCKS)
                 # Applied, a part is one transaction: what the statement holds is its own
-                # locks and those taken before it in the part.
-                locks = _strongest([*cur.fetchall(), *held.items()])
+                # locks and those taken before it in the part; only a lock it adds (or makes
+                # stronger) is its own hazard.
+                own = _strongest(cur.fetchall())
+                locks = _strongest([*own.items(), *held.items()])
+                taken = {oid for oid, mode in own.items() if held.get(oid) != locks[oid]}
                 held = dict(locks)
             except Exception as e:
                 conn.rollback()
@@ -156,6 +159,7 @@ def run_measured(
                 conn.autocommit = True  # CREATE INDEX CONCURRENTLY and the like
                 try:
                     locks = _watched(conn, st.text, named, observer, applied.touched)
+                    taken = set(locks)
                 except Exception as e2:
                     applied.failed = _failure(text, e2, direction)
                     break
@@ -167,7 +171,7 @@ def run_measured(
                 scanned = {oid for oid, n in scans.items() if n > scans_before.get(oid, 0)}
                 after = _relations(cur, _WATCHED, touched)
                 before = {oid: r for oid, r in known.items() if oid in after or r[3] in touched}
-                applied.hazards += _classify(text, direction, before, after, locks, scanned)
+                applied.hazards += _classify(text, direction, before, after, locks, scanned, taken)
                 known.update(after)
             conn.commit()
     conn.autocommit = True
@@ -288,6 +292,7 @@ def _classify(
     after: dict[int, tuple[str, str, int, int]],
     locks: dict[int, str],
     scanned: set[int],
+    taken: set[int],
 ) -> list[Hazard]:
     """The hazards of one statement on the tables that existed before it and still do."""
     out = []
@@ -308,7 +313,7 @@ def _classify(
             detail = f"builds {', '.join(built)} on {name} under {lock}"
         elif oid in scanned and lock in BLOCKS_WRITES:
             what, detail = "validation-scan", f"scans {name} to validate it under {lock}"
-        elif lock in BLOCKS_WRITES:
+        elif lock in BLOCKS_WRITES and oid in taken:
             what, detail = "lock", f"takes {lock} on {name}"
         else:
             continue
