@@ -144,6 +144,8 @@ def test_an_interrupted_concurrent_build_is_resumed_by_the_next_apply(
     states = {m["name"]: m["state"] for m in json.loads(r.stdout)["migrations"]}
     assert list(states.values()) == ["applied", "failed"], states  # to resume, not to repair
     assert r.returncode == 0
+    r = project.cli("apply", "--db", target_url, "--dry-run")
+    assert "0002_indexes stopped partway in an earlier run: it resumes at line" in r.stderr
     r = project.cli("apply", "--db", target_url)
     assert r.returncode == 0, r.stderr
     assert "dropped the INVALID index public.t_b" in r.stdout + r.stderr

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import dburl, execution, headers, ledger, pgversion, session, sqlfiles
+from . import dburl, execution, headers, ledger, pgversion, session, sqlfiles, sqltext
 from .config import Config
 from .errors import (
     IntegrityError,
@@ -107,7 +107,7 @@ def apply_migrations(
                     led.current,
                     True,
                     dburl.mask(database),
-                    _major_warnings(files, plan, conn.server_version),
+                    _major_warnings(files, plan, conn.server_version) + _resumed(files, plan, led),
                 ),
                 files,
                 led,
@@ -117,7 +117,10 @@ def apply_migrations(
             led = ledger.read(conn, schema)
             plan = _plan_apply(config, files, led, upto, environment, allow_out_of_order, settings)
             session.set_timeouts(conn, settings.lock_timeout, settings.statement_timeout)
-            warnings = _major_warnings(files, plan, conn.server_version) + [
+            warnings = _major_warnings(files, plan, conn.server_version) + _resumed(
+                files, plan, led
+            )
+            warnings += [
                 f"{files[st.version].up.rel} has no statements: {st.name} is recorded as "
                 "applied, and nothing ran"
                 for st in plan
@@ -140,6 +143,24 @@ def _major_warnings(
 ) -> list[str]:
     pairs = [files[step.version].pair for step in plan if step.status != "skipped"]
     return pgversion.verified_elsewhere(pairs, server_version)
+
+
+def _resumed(files: dict[int, Migration], plan: list[Step], led: ledger.Ledger) -> list[str]:
+    """Say where each migration that stopped partway resumes (see execution.run)."""
+    out = []
+    for step in plan:
+        row = led.rows.get(step.version)
+        if row and row.resume_part and step.status in ("applied", "would-apply"):
+            up = files[step.version].up
+            parts = sqlfiles.commit_parts(up)
+            if row.resume_part < len(parts):
+                first = parts[row.resume_part].statements[0]
+                line = sqltext.LineIndex(up.text).position(first.offset + first.lead)[0]
+                out.append(
+                    f"{step.name} stopped partway in an earlier run: it resumes at line {line} "
+                    f"of {up.rel} (the parts before it committed then)"
+                )
+    return out
 
 
 def _plan_apply(
