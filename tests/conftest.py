@@ -195,6 +195,17 @@ def popen_cli(project: Project, *args: str) -> subprocess.Popen[str]:
     )
 
 
+def wait_for_query(url: str, sql: str, p: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Wait until `sql` returns a row on `url` while `p` runs (killed, with its output in the
+    failure, if it ends first or the time runs out)."""
+    deadline = time.monotonic() + timeout
+    while not query(url, sql):
+        if time.monotonic() > deadline or p.poll() is not None:
+            p.kill()
+            raise AssertionError(p.communicate())
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     return Project(tmp_path / f"proj-{uuid.uuid4().hex[:6]}")

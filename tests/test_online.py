@@ -7,13 +7,12 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
-import subprocess
 import time
 from typing import Any
 
 from schemactl import pgserver, runner
 
-from .conftest import Project
+from .conftest import Project, wait_for_query
 from .conftest import popen_cli as _popen
 from .conftest import query as _query
 
@@ -107,15 +106,6 @@ def test_online_index_builds_are_concurrent_outside_a_transaction(
     assert _query(target_url, "SELECT count(*) FROM t") == [(500,)]
 
 
-def _wait_for(url: str, sql: str, p: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while not _query(url, sql):
-        if time.monotonic() > deadline or p.poll() is not None:
-            p.kill()
-            raise AssertionError(p.communicate())
-        time.sleep(0.05)
-
-
 INVALID_T_B = (
     "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('t_b') AND NOT indisvalid"
     " AND EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
@@ -133,7 +123,7 @@ def test_an_interrupted_concurrent_build_is_resumed_by_the_next_apply(
         with writer.cursor() as cur:
             cur.execute("UPDATE t SET a = a WHERE id = 1")
         p = _popen(project, "apply", "--db", target_url)
-        _wait_for(target_url, INVALID_T_B, p)
+        wait_for_query(target_url, INVALID_T_B, p)
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=30)
         assert p.returncode == 130, err
@@ -191,7 +181,7 @@ def test_retry_on_lock_runs_a_part_again_after_the_lock_timeout(
             with reader.cursor() as cur:
                 cur.execute("LOCK TABLE t IN ACCESS SHARE MODE")
             p = _popen(project, "apply", "--db", target_url, "--retry-on-lock", retries)
-            _wait_for(target_url, WAITING, p)
+            wait_for_query(target_url, WAITING, p)
             while _query(target_url, WAITING):
                 time.sleep(0.02)
             reader.rollback()

@@ -9,7 +9,7 @@ import random
 import signal
 import time
 
-from .conftest import Project, url_of
+from .conftest import Project, url_of, wait_for_query
 from .conftest import popen_cli as _popen
 from .conftest import query as _query
 
@@ -208,12 +208,9 @@ def test_ctrl_c_rolls_back_the_running_migration(project: Project, target_url: s
     project.migration(1, "a", "CREATE TABLE a (id int);\n")
     project.migration(2, "slow", "CREATE TABLE b (id int);\nSELECT pg_sleep(60);\n")
     p = _popen(project, "apply", "--db", target_url)
-    deadline = time.monotonic() + 30
-    while not _query(
-        target_url, "SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'"
-    ):
-        assert time.monotonic() < deadline and p.poll() is None
-        time.sleep(0.05)
+    wait_for_query(
+        target_url, "SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'", p, 30
+    )
     t0 = time.monotonic()
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=30)

@@ -35,6 +35,7 @@ from .destructive import find_destructive
 from .errors import DestructiveChangeError, UsageError
 from .results import CheckResult, DiffResult, DriftResult, Finding
 from .results import ModelsResult as ModelsResult
+from .results import RunResult as RunResult
 
 Progress = Callable[[str], None]
 
@@ -57,7 +58,6 @@ if TYPE_CHECKING:  # `X as X`: named here for type checkers, loaded by __getattr
     from .reverify import PairResult as PairResult
     from .reverify import VerifyResult as VerifyResult
     from .reverify import verify_pairs as verify_pairs
-    from .runner import RunResult as RunResult
     from .runner import RunSettings as RunSettings
     from .runner import apply_migrations as apply_migrations
     from .runner import rollback_migrations as rollback_migrations
@@ -67,7 +67,7 @@ if TYPE_CHECKING:  # `X as X`: named here for type checkers, loaded by __getattr
 
 # The entry points (and their result types) defined beside what they drive: module -> names.
 _BY_MODULE = {
-    "runner": ("apply_migrations", "rollback_migrations", "RunSettings", "RunResult"),
+    "runner": ("apply_migrations", "rollback_migrations", "RunSettings"),
     "execution": ("Step",),
     "status": ("get_migration_status", "StatusResult", "MigrationStatus"),
     "bookkeeping": ("baseline", "repair", "BaselineResult"),

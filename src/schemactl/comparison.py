@@ -18,7 +18,7 @@ from typing import Any
 from . import ddl, migfiles, pgserver, scratch, verify
 from .config import Config, SchemaFilter
 from .migfiles import MigrationPair
-from .migration import Migration
+from .migration import Migration, Script
 from .sqlfiles import SQLFile
 
 Progress = Callable[[str], None]
@@ -64,7 +64,7 @@ class Scratch:
         # The schemas' error is reported first: it is the file the user most likely just edited.
         results(self.loaded, self.replayed)
 
-    def migration_files(self) -> list[tuple[SQLFile, bool]]:
+    def migration_files(self) -> list[Script]:
         """The up files, read and checked (only when they are replayed)."""
         return [Migration.read(p, self.root).up_script for p in self.pairs]
 
@@ -135,7 +135,7 @@ def verify_pair(
     """Apply up to the replay and down to the target database, compare both with pg_dump."""
 
     def one(db: str, label: str, text: str, want: verify.Snapshot) -> list[str]:
-        error = scratch.run_migration(box, db, (SQLFile(Path(label), label, text), True))
+        error = scratch.run_migration(box, db, Script(SQLFile(Path(label), label, text), True))
         if error:
             if label == "down" and "has no update path" in error:
                 # PostgreSQL cannot downgrade an extension: say so, rather than leave it to

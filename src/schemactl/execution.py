@@ -15,7 +15,7 @@ from typing import Any
 import psycopg2
 from psycopg2.errorcodes import LOCK_NOT_AVAILABLE, UNDEFINED_OBJECT
 
-from . import concurrent_builds, ledger, session, sqlfiles, sqltext
+from . import concurrent_builds, ledger, pymigration, session, sqlfiles, sqltext
 from .errors import Interrupted, MigrationFailed, ServerUnavailable, SQLFileError, first_line
 from .migration import Migration
 
@@ -63,6 +63,9 @@ class Job:
     start: int = 0  # the first part to run: where an earlier apply stopped (ledger resume_part)
     retries: int = 0  # how often a part that hit lock_timeout runs again (--retry-on-lock)
     notes: list[str] = field(default_factory=list)  # what the run did beside the file
+    python: pymigration.PythonSource | None = None  # a Python migration: its code runs
+    environment: str | None = None  # what a Python migration's functions are told
+    listener: pymigration.Listener = pymigration.SILENT
 
 
 # Back-off before the retries of a part that hit lock_timeout: 1 s, 2 s, 4 s, … at most 30 s.
@@ -79,8 +82,8 @@ def run(conn: Any, schema: str, job: Job, before: int | None, completed: list[St
     started, t0 = ledger.now(), time.monotonic()
     parts = (
         sqlfiles.commit_parts(job.sqlfile)
-        if job.transactional
-        else [sqlfiles.Part(job.sqlfile.statements, transactional=False)]
+        if job.transactional and job.python is None
+        else [sqlfiles.Part([] if job.python else job.sqlfile.statements, job.transactional)]
     )
     several = len(parts) > 1 or not parts[0].transactional
     # Where the database stands if this run stops: None while nothing of the file has
@@ -180,6 +183,20 @@ def _run_part(
 ) -> None:
     """Run part `i` of a file, with the ledger row that says how far the file got (`progress`,
     for files in several parts) and, for the last part, the file's bookkeeping."""
+    if job.python is not None:  # one part: the module's functions
+        direction = "up" if job.action == "apply" else "down"
+        if part.transactional:  # the module's work and its bookkeeping commit together
+            with session.transaction(conn) as cur:
+                pymigration.run(conn, job.python, direction, job.environment, job.listener)
+                job.finish(cur, elapsed())
+            return
+        if progress:  # visible if we die partway; never run twice without `repair`
+            with session.transaction(conn) as cur:
+                progress(cur, i, False)
+        pymigration.run(conn, job.python, direction, job.environment, job.listener)
+        with session.transaction(conn) as cur:
+            job.finish(cur, elapsed())
+        return
     if part.transactional:
         with session.transaction(conn) as cur:
             sqlfiles.run_statements(cur, job.sqlfile, part.statements)

@@ -22,14 +22,17 @@ from pathlib import Path
 from .errors import IntegrityError, UsageError
 
 SUM_FILE = "schemactl.sum"
-FILE_NAME = re.compile(r"^(?P<version>\d{4,})_(?P<slug>[a-z0-9_]+)\.(?P<direction>up|down)\.sql$")
+FILE_NAME = re.compile(
+    r"^(?P<version>\d{4,})_(?P<slug>[a-z0-9_]+)(?:\.(?P<direction>up|down)\.sql|\.py)$"
+)
 _DIRECTIVE = re.compile(r"^--\s*schemactl:(?P<key>[a-z-]+)(?:\s+(?P<value>.*?))?\s*$")
 MAX_SLUG = 60
 
 
 @dataclass(frozen=True)
 class MigrationPair:
-    """One migration: its version number, slug and the paths of both files."""
+    """One migration: its version number, slug and the paths of both files (for a Python
+    migration, `NNNN_slug.py`, both are that one file)."""
 
     version: int
     slug: str
@@ -37,9 +40,18 @@ class MigrationPair:
     down: Path
 
     @property
+    def python(self) -> bool:
+        return self.up.suffix == ".py"
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The migration's files, each once."""
+        return (self.up,) if self.python else (self.up, self.down)
+
+    @property
     def id(self) -> str:
         """The `NNNN_slug` stem shared by both files."""
-        return self.up.name[: -len(".up.sql")]
+        return self.up.stem if self.python else self.up.name[: -len(".up.sql")]
 
 
 def slugify(name: str) -> str:
@@ -66,7 +78,7 @@ def list_migrations(generated: Path, allow_gaps: bool = False) -> list[Migration
         if not m:
             continue
         v = int(m.group("version"))
-        found.setdefault(v, {})[m.group("direction")] = p
+        found.setdefault(v, {})[m.group("direction") or "py"] = p
         slugs.setdefault(v, set()).add(m.group("slug"))
     pairs: list[MigrationPair] = []
     for v in sorted(found):
@@ -79,6 +91,15 @@ def list_migrations(generated: Path, allow_gaps: bool = False) -> list[Migration
                 "after the other branch's, then `schemactl check --verify`",
             )
         files = found[v]
+        if "py" in files:
+            if len(files) > 1:
+                sql = next(p.name for d, p in files.items() if d != "py")
+                raise IntegrityError(
+                    f"two migrations share version {v:04d}: {files['py'].name} and {sql}",
+                    hint="a version is one SQL pair or one Python migration: renumber one",
+                )
+            pairs.append(MigrationPair(v, next(iter(slugs[v])), files["py"], files["py"]))
+            continue
         for direction in ("up", "down"):
             if direction not in files:
                 other = next(iter(files.values())).name
@@ -159,18 +180,32 @@ def writer_lock(root: Path, on_wait: Callable[[str], None] | None = None) -> Ite
         os.close(fd)
 
 
-def write_pair(generated: Path, up: Path, up_text: str, down: Path, down_text: str) -> None:
-    """Write a migration pair and update the integrity file, as one step for the user: SIGINT
-    and SIGTERM wait until all three files are written, so an interrupt never leaves an up
-    file without its down file, or files the integrity file does not know."""
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """SIGINT and SIGTERM wait until the body is done (a pending signal arrives after it)."""
     blocked = {signal.SIGINT, signal.SIGTERM}
     old = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
     try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def write_pair(generated: Path, up: Path, up_text: str, down: Path, down_text: str) -> None:
+    """Write a migration pair and update the integrity file, as one step for the user: an
+    interrupt never leaves an up file without its down file, or files the integrity file does
+    not know."""
+    with _uninterrupted():
         write_atomic(up, up_text)
         write_atomic(down, down_text)
         write_sum(generated, list_migrations(generated))
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a pending signal is delivered here
+
+
+def write_single(generated: Path, path: Path, text: str) -> None:
+    """Write a Python migration and update the integrity file, as one step (`write_pair`)."""
+    with _uninterrupted():
+        write_atomic(path, text)
+        write_sum(generated, list_migrations(generated))
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -201,7 +236,7 @@ def compute_sum(pairs: list[MigrationPair]) -> str:
     lines: list[str] = []
     chain = hashlib.sha256(b"schemactl.sum v1").hexdigest()
     for pair in pairs:
-        for path in (pair.up, pair.down):
+        for path in pair.files:
             h = file_hash(path)
             chain = hashlib.sha256(f"{chain} {path.name} {h}".encode()).hexdigest()
             lines.append(f"{path.name} {h}")
@@ -238,7 +273,7 @@ def check_sum(generated: Path, pairs: list[MigrationPair]) -> list[IntegrityFind
         elif len(parts) == 2:
             recorded[parts[0]] = parts[1]
     findings: list[IntegrityFinding] = []
-    on_disk = {p.name: p for pair in pairs for p in (pair.up, pair.down)}
+    on_disk = {p.name: p for pair in pairs for p in pair.files}
     for name in sorted(set(on_disk) | set(recorded)):
         if name not in recorded:
             findings.append(IntegrityFinding("added", name, f"{name} is not in {SUM_FILE}"))

@@ -64,11 +64,52 @@ roles = []
 """
 
 
-def new(config: Config, name: str) -> MigrationPair:
-    """Create an empty hand-written up/down pair (for data migrations) and update the sum."""
+def new(config: Config, name: str, *, python: bool = False) -> MigrationPair:
+    """Create an empty hand-written up/down pair (for data migrations), or with `python` a
+    Python migration `NNNN_slug.py`, and update the sum."""
     slug = migfiles.slugify(name)
     with migfiles.writer_lock(config.root):
-        return _new(config, slug)
+        return _new_python(config, slug, name) if python else _new(config, slug)
+
+
+PYTHON_TEMPLATE = '''"""{description}"""
+
+# {version}: a hand-written Python migration (schemactl {schemactl}). `conn` is a
+# schemactl.pymigration.Connection: conn.execute(sql, params), conn.query(sql, params),
+# conn.scalar(sql, params), conn.batches(sql, size=..., total=...) and conn.log(message);
+# conn.raw is the psycopg2 connection. `environment` is the run's --env (None in scratch
+# databases, where diff, check and verify replay this on empty or sample data).
+#
+# Settings, read without running the module (so: literals):
+# reversible = False        # no down(); rollback past this migration is refused
+# transactional = False     # no one transaction: each statement and batch commits on its own
+# environments = ("dev",)   # run only there; recorded as skipped elsewhere
+
+
+def up(conn, environment):
+    pass
+
+
+def down(conn, environment):
+    pass
+
+
+# Optional: stop the run when a check fails (raise, or return False). check_after runs in
+# the migration's transaction, so a failed check rolls the migration back.
+# def check_before(conn, environment): ...
+# def check_after(conn, environment): ...
+'''
+
+
+def _new_python(config: Config, slug: str, name: str) -> MigrationPair:
+    pairs = migfiles.list_migrations(config.generated)
+    number = migfiles.next_version(pairs)
+    version = f"{number:04d}_{slug}"
+    path = config.generated / f"{version}.py"
+    description = " ".join(name.split()).replace("\\", "\\\\").replace('"""', "'''")
+    text = PYTHON_TEMPLATE.format(description=description, version=version, schemactl=__version__)
+    migfiles.write_single(config.generated, path, text)
+    return MigrationPair(number, slug, path, path)
 
 
 def _new(config: Config, slug: str) -> MigrationPair:

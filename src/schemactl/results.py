@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .data.hazards import Hazard
 from .destructive import DestructiveStatement
+
+if TYPE_CHECKING:  # the runner's record; results hold it, never run it
+    from .execution import Step
 
 
 def _rel(path: Path | None, root: Path) -> str | None:
@@ -125,5 +128,27 @@ class CheckResult:
             ],
             "pending_sql": self.pending_sql,
             "notes": self.notes,
+            "warnings": self.warnings,
+        }
+
+
+@dataclass
+class RunResult:
+    """What `apply` or `rollback` did (or, with `dry_run`, would do)."""
+
+    steps: list[Step]
+    current_version: int | None  # the version the database is at afterwards
+    dry_run: bool
+    database: str  # masked URL
+    warnings: list[str] = field(default_factory=list)  # e.g. an up file with no statements
+    current: str | None = None  # ... and its name, NNNN_slug (as the CLI and JSON show it)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "database": self.database,
+            "dry_run": self.dry_run,
+            "current": self.current,
+            "steps": [s.to_json() for s in self.steps],
             "warnings": self.warnings,
         }

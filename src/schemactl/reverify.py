@@ -42,6 +42,7 @@ class PairResult:
     rewritten: bool = False  # its header changed (and so did schemactl.sum)
     hazards: list[Hazard] = field(default_factory=list)  # measured on sample rows (data/)
     sample_rows: int = 0
+    python: bool = False  # a Python migration: verified, never marked (it is code)
 
 
 @dataclass
@@ -64,6 +65,7 @@ class VerifyResult:
                     "verified": r.verified,
                     "problems": r.problems,
                     "rewritten": r.rewritten,
+                    "kind": "python" if r.python else "sql",
                     "hazards": [h.to_json() for h in r.hazards],
                     "sample_rows": r.sample_rows,
                 }
@@ -73,7 +75,10 @@ class VerifyResult:
 
 
 def stale(pair: migfiles.MigrationPair) -> bool:
-    """Whether a pair was changed (or never verified) since its header last said it verified."""
+    """Whether a pair was changed (or never verified) since its header last said it verified.
+    A Python migration carries no header: it is verified whenever asked."""
+    if pair.python:
+        return True
     return not headers.is_current(
         pair.up.read_text(encoding="utf-8"), pair.down.read_text(encoding="utf-8")
     )
@@ -143,21 +148,24 @@ def _walk(
     wanted = {p.version for p in todo}
     broken: str | None = None  # an earlier pair's up failed: the rest cannot be checked
     for pair in pairs[: todo[-1].version]:
-        up = Migration.read(pair, config.root).up_script
+        migration = Migration.read(pair, config.root)
+        up = migration.up_script
         if pair.version not in wanted:
             if (error := scratch.run_migration(box, db, up)) and broken is None:
                 broken = f"the history fails before it: {error}"
             continue
-        result = PairResult(pair.version, pair.id, False)
+        result = PairResult(pair.version, pair.id, False, python=pair.python)
         results.append(result)
         if broken:
             result.problems = [broken]
             continue
         before = verify.snapshot(box, db, schemas)
-        if config.data_check:  # tried on rows, on a copy of the history as it stands
-            down_text = Migration.read(pair, config.root).down_script[0].text
+        # Tried on rows, on a copy of the history as it stands (SQL: measured statement by
+        # statement; a Python migration's statements are its code's, not the file's).
+        if config.data_check and not migration.python:
+            down_text = migration.down_script.sqlfile.text
             report = data.try_with_rows(
-                box, box.copy_database(db, "data"), up[0].text, down_text, config
+                box, box.copy_database(db, "data"), up.sqlfile.text, down_text, config
             )
             result.hazards, result.sample_rows = report.hazards, report.rows
         if error := scratch.run_migration(box, db, up):
@@ -167,7 +175,10 @@ def _walk(
         after = verify.snapshot(box, db, schemas)
         if target is not None and pair is pairs[-1]:
             result.problems += verify.describe("up: ", verify.compare(target, after))
-        if error := scratch.run_migration(box, db, Migration.read(pair, config.root).down_script):
+        if not migration.reversible:  # nothing to undo it with: up is what is verified
+            result.verified = not result.problems
+            continue
+        if error := scratch.run_migration(box, db, migration.down_script):
             result.problems.append(f"down fails: {error}")
         else:
             result.problems += verify.describe(
@@ -200,7 +211,10 @@ def _walk(
 
 
 def _rewrite(pair: migfiles.MigrationPair, result: PairResult, claim: str, major: int) -> bool:
-    """Give the pair the verification lines of `result`; return whether a file changed."""
+    """Give the pair the verification lines of `result`; return whether a file changed (a
+    Python migration's never: its result is reported, its code left as written)."""
+    if pair.python:
+        return False
     old_up, old_down = (p.read_text(encoding="utf-8") for p in (pair.up, pair.down))
     up, down = headers.with_verification(old_up, old_down, result.problems, claim, major)
     changed = False

@@ -16,10 +16,20 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from . import dburl, execution, headers, ledger, pgversion, session, sqlfiles, sqltext
+from . import (
+    dburl,
+    execution,
+    headers,
+    ledger,
+    pgversion,
+    pymigration,
+    session,
+    sqlfiles,
+    sqltext,
+)
 from .config import Config
 from .errors import (
     IntegrityError,
@@ -27,6 +37,7 @@ from .errors import (
 )
 from .execution import Step
 from .migration import Migration
+from .results import RunResult
 from .status import label, parse_version, read_files, states, validate
 
 DEFAULT_LOCK_WAIT = session.DEFAULT_LOCK_WAIT
@@ -51,31 +62,6 @@ class RunSettings:
             )
 
 
-# ------------------------------------------------------------------ results ----
-
-
-@dataclass
-class RunResult:
-    """What `apply` or `rollback` did (or, with `dry_run`, would do)."""
-
-    steps: list[Step]
-    current_version: int | None  # the version the database is at afterwards
-    dry_run: bool
-    database: str  # masked URL
-    warnings: list[str] = field(default_factory=list)  # e.g. an up file with no statements
-    current: str | None = None  # ... and its name, NNNN_slug (as the CLI and JSON show it)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": True,
-            "database": self.database,
-            "dry_run": self.dry_run,
-            "current": self.current,
-            "steps": [s.to_json() for s in self.steps],
-            "warnings": self.warnings,
-        }
-
-
 def _named(result: RunResult, files: dict[int, Migration], led: ledger.Ledger) -> RunResult:
     if result.current_version is not None:
         result.current = label(result.current_version, files, led)
@@ -91,9 +77,11 @@ def apply_migrations(
     allow_out_of_order: bool = False,
     settings: RunSettings = RunSettings(),
     on_step: Callable[[Step], None] | None = None,
+    listener: pymigration.Listener = pymigration.SILENT,
 ) -> RunResult:
     """Apply pending migrations (up to `target`) in order, each with its bookkeeping in one
-    transaction; files marked UNVERIFIED are refused unless `settings.allow_unverified`."""
+    transaction; files marked UNVERIFIED are refused unless `settings.allow_unverified`.
+    `listener` hears Python migrations' progress and log lines."""
     files = read_files(config)
     upto = parse_version(target, files, "--target") if target is not None else None
     schema = config.tracking_schema
@@ -124,12 +112,13 @@ def apply_migrations(
                 f"{files[st.version].up.rel} has no statements: {st.name} is recorded as "
                 "applied, and nothing ran"
                 for st in plan
-                if st.status == "applied" and not files[st.version].up.statements
+                if st.status == "applied"
+                and not files[st.version].python
+                and not files[st.version].up.statements
             ]
             resume = {v: r.resume_part for v, r in led.rows.items() if r.resume_part}
-            done = _run_plan(
-                conn, schema, files, plan, "apply", led.current, on_step, settings, warnings, resume
-            )
+            run = _Run(conn, schema, files, on_step, settings, warnings, environment, listener)
+            done = run.plan(plan, "apply", led.current, resume)
             current = max(
                 (v for v in (led.current, *(st.version for st in done)) if v), default=None
             )
@@ -202,12 +191,16 @@ def _plan_apply(
         )
         step = Step(f.version, f.name, "up", status, config.rel(f.pair.up), transactional)
         if settings.dry_run and runs:
-            step.sql = f.pair.up.read_text(encoding="utf-8")
+            step.sql = f.describe()
         steps.append(step)
     if not settings.allow_unverified:
         headers.refuse_unverified(
             config.rel,
-            [files[st.version].pair.up for st in steps if st.status in ("applied", "would-apply")],
+            [
+                files[st.version].pair.up
+                for st in steps
+                if st.status in ("applied", "would-apply") and not files[st.version].python
+            ],
         )
     return steps
 
@@ -220,9 +213,12 @@ def rollback_migrations(
     target: int | str | None = None,
     settings: RunSettings = RunSettings(),
     on_step: Callable[[Step], None] | None = None,
+    environment: str | None = None,
+    listener: pymigration.Listener = pymigration.SILENT,
 ) -> RunResult:
     """Run down files newest first: the last `steps` migrations, or all above `target`; files
-    marked UNVERIFIED are refused unless `settings.allow_unverified`."""
+    marked UNVERIFIED are refused unless `settings.allow_unverified`, and a range that holds
+    an irreversible Python migration before anything runs."""
     if steps is not None and target is not None:
         raise UsageError(
             f"--steps {steps} and --target {target} both say how far to roll back: use only one",
@@ -265,7 +261,14 @@ def rollback_migrations(
                 f, row = files[v], led.rows[v]
                 down, transactional = f.down, f.down_transactional
                 skip = row.state == "skipped"
-                if not skip and _empty(down) and not _empty(f.up):
+                if not skip and not f.reversible:
+                    raise IntegrityError(
+                        f"{f.name} cannot be rolled back: {config.rel(f.pair.up)} says "
+                        "`reversible = False`",
+                        hint=f"roll back to {f.name} at most (--target {f.version:04d}); undoing "
+                        "it takes a new migration",
+                    )
+                if not skip and not f.python and _empty(down) and not _empty(f.up):
                     # Running nothing and deleting the ledger row would claim an undo that never
                     # happened.
                     raise IntegrityError(
@@ -281,75 +284,92 @@ def rollback_migrations(
                 )
                 step = Step(v, f.name, "down", status, config.rel(f.pair.down), transactional)
                 if settings.dry_run and not skip:
-                    step.sql = f.pair.down.read_text(encoding="utf-8")
+                    step.sql = f.describe() if f.python else down.text
                 plan.append(step)
             if not settings.allow_unverified:
                 headers.refuse_unverified(
-                    config.rel, [files[st.version].pair.down for st in plan if "roll" in st.status]
+                    config.rel,
+                    [
+                        files[st.version].pair.down
+                        for st in plan
+                        if "roll" in st.status and not files[st.version].python
+                    ],
                 )
             if settings.dry_run:
                 return _named(RunResult(plan, led.current, True, dburl.mask(database)), files, led)
             session.set_timeouts(conn, settings.lock_timeout, settings.statement_timeout)
             notes: list[str] = []
-            done = _run_plan(conn, schema, files, plan, "rollback", None, on_step, settings, notes)
+            run = _Run(conn, schema, files, on_step, settings, notes, environment, listener)
+            done = run.plan(plan, "rollback", None)
             remaining = next((v for v in in_effect if v not in chosen), None)
             return _named(
                 RunResult(done, remaining, False, dburl.mask(database), notes), files, led
             )
 
 
-def _run_plan(
-    conn: Any,
-    schema: str,
-    files: dict[int, Migration],
-    plan: list[Step],
-    command: str,
-    current: int | None,
-    on_step: Callable[[Step], None] | None,
-    settings: RunSettings,
-    notes: list[str],
-    resume: dict[int, int] | None = None,
-) -> list[Step]:
-    """Run each step of `plan` (`apply`: up files oldest first, from version `current`;
-    `rollback`: down files newest first), each with its bookkeeping in one transaction; what
-    the runs did beside the files goes to `notes` (an INVALID index dropped, a retry)."""
-    apply = command == "apply"
-    done: list[Step] = []
-    for step in plan:
-        f = files[step.version]
-        if step.status == "skipped":
-            with session.transaction(conn) as cur:
-                if apply:
-                    ledger.put(cur, schema, f.version, f.name, f.checksum, "skipped")
-                    only = f"runs only in {', '.join(f.environments or ())}"
-                    ledger.note(cur, schema, command, "skipped", f, only)
-                else:
-                    ledger.remove(cur, schema, f.version)
-                    ledger.note(cur, schema, command, "skipped", f)
-        else:
-            job = execution.Job(
-                f.version,
-                f.name,
-                command,
-                f.checksum,
-                f.up if apply else f.down,
-                f.transactional if apply else f.down_transactional,
-                (execution.finish_apply if apply else execution.finish_rollback)(schema, f),
-                start=(resume or {}).get(f.version, 0) if apply else 0,
-                retries=settings.retry_on_lock,
-                notes=notes,
-            )
-            # Rolling back, newest first: until it is undone, the database is at this one.
-            step.duration_ms = execution.run(
-                conn, schema, job, current if apply else f.version, done
-            )
-        if apply:
-            current = max(current or 0, f.version)
-        done.append(step)
-        if on_step:
-            on_step(step)
-        session.checkpoint()
-    return done
+@dataclass
+class _Run:
+    """What every step of one `apply` or `rollback` shares."""
+
+    conn: Any
+    schema: str
+    files: dict[int, Migration]
+    on_step: Callable[[Step], None] | None
+    settings: RunSettings
+    notes: list[str]  # what the runs did beside the files (an INVALID index dropped, a retry)
+    environment: str | None
+    listener: pymigration.Listener
+
+    def plan(
+        self,
+        plan: list[Step],
+        command: str,
+        current: int | None,
+        resume: dict[int, int] | None = None,
+    ) -> list[Step]:
+        """Run each step of `plan` (`apply`: up files oldest first, from version `current`;
+        `rollback`: down files newest first), each with its bookkeeping in one transaction."""
+        conn, schema, files = self.conn, self.schema, self.files
+        apply = command == "apply"
+        done: list[Step] = []
+        for step in plan:
+            f = files[step.version]
+            if step.status == "skipped":
+                with session.transaction(conn) as cur:
+                    if apply:
+                        ledger.put(cur, schema, f.version, f.name, f.checksum, "skipped")
+                        only = f"runs only in {', '.join(f.environments or ())}"
+                        ledger.note(cur, schema, command, "skipped", f, only)
+                    else:
+                        ledger.remove(cur, schema, f.version)
+                        ledger.note(cur, schema, command, "skipped", f)
+            else:
+                job = execution.Job(
+                    f.version,
+                    f.name,
+                    command,
+                    f.checksum,
+                    f.up if apply else f.down,
+                    f.transactional if apply else f.down_transactional,
+                    (execution.finish_apply if apply else execution.finish_rollback)(schema, f),
+                    start=(resume or {}).get(f.version, 0) if apply else 0,
+                    retries=self.settings.retry_on_lock,
+                    notes=self.notes,
+                    python=f.source if f.python else None,
+                    environment=self.environment,
+                    listener=self.listener,
+                )
+                # Rolling back, newest first: until it is undone, the database is at this one.
+                step.duration_ms = execution.run(
+                    conn, schema, job, current if apply else f.version, done
+                )
+            if apply:
+                current = max(current or 0, f.version)
+            done.append(step)
+            if self.on_step:
+                self.on_step(step)
+            session.checkpoint()
+        return done
 
 
 def _empty(f: sqlfiles.SQLFile) -> bool:

@@ -6,11 +6,15 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from . import ddl, pgbinaries, pgserver, pgversion, sqlfiles
 from .config import Config
 from .errors import ServerUnavailable, SQLFileError
 from .pgbinaries import PgBinaries
+
+if TYPE_CHECKING:  # migration.py's record; it does not import this module
+    from .migration import Script
 
 
 @contextlib.contextmanager
@@ -95,22 +99,19 @@ def _other_majors(used: PgBinaries) -> str:
     )
 
 
-def replay(box: pgserver.Sandbox, db: str, files: list[tuple[sqlfiles.SQLFile, bool]]) -> None:
-    """Run migration files (`Migration.up_script`) into `db`, in order."""
+def replay(box: pgserver.Sandbox, db: str, scripts: list[Script]) -> None:
+    """Run migrations (`Migration.up_script`) into `db`, in order."""
     with contextlib.closing(box.connect(db)) as conn, _features_named(box):
-        for f, transactional in files:
-            sqlfiles.execute_file(conn, f, transactional)
+        for script in scripts:
+            script.run_on(conn)
 
 
-def run_migration(
-    box: pgserver.Sandbox, db: str, migration: tuple[sqlfiles.SQLFile, bool]
-) -> str | None:
-    """Run one migration file (`Migration.up_script` or `down_script`) into `db` as `apply`
+def run_migration(box: pgserver.Sandbox, db: str, script: Script) -> str | None:
+    """Run one migration (`Migration.up_script` or `down_script`) into `db` as `apply`
     would; return its error message, or None."""
-    f, transactional = migration
     try:
         with contextlib.closing(box.connect(db)) as conn, _features_named(box):
-            sqlfiles.execute_file(conn, f, transactional)
+            script.run_on(conn)
     except SQLFileError as e:
         return e.message
     return None

@@ -37,6 +37,8 @@ class MigrationStatus:
     execution_ms: int | None = None
     error: str | None = None
     environments: tuple[str, ...] | None = None
+    kind: str = "sql"  # sql, or python (NNNN_slug.py)
+    reversible: bool = True  # False: a Python migration that says `reversible = False`
 
 
 @dataclass
@@ -107,6 +109,7 @@ def states(
         s = MigrationStatus(v, f.name if f else row.name if row else f"{v:04d}", "pending")
         if f:
             s.file, s.checksum, s.environments = config.rel(f.pair.up), f.checksum, f.environments
+            s.kind, s.reversible = ("python" if f.python else "sql"), f.reversible
         if row:
             s.recorded_checksum, s.applied_at, s.applied_by = (
                 row.checksum,

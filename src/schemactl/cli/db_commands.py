@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
@@ -68,7 +71,10 @@ def _run_command(
             err_console().print(f"{what} {step.name}{extra}", markup=False)
 
     try:
-        result = getattr(runner, function)(config, url, on_step=on_step, **arguments)
+        with _python_listener(fmt) as listener:
+            result = getattr(runner, function)(
+                config, url, on_step=on_step, listener=listener, **arguments
+            )
     except MigrationFailed as e:
         if fmt is Format.json:
             err = e.error
@@ -117,6 +123,45 @@ def _run_command(
             f"{_at(result.current_version, names)}"
         )
     return 0
+
+
+@contextlib.contextmanager
+def _python_listener(fmt: Format) -> Iterator[Any]:
+    """What Python migrations report: a progress bar per batched change on a terminal (else a
+    line when a batch ends), and their log lines, on stderr."""
+    from rich.progress import Progress
+
+    from ..pymigration import Listener
+
+    console = err_console()
+    quiet = state.quiet or fmt is Format.json
+    bars: dict[str, Any] = {}
+    printed: dict[str, float] = {}  # without a terminal: a line when done, else every 2 s
+    with contextlib.ExitStack() as stack:
+        shown = (
+            stack.enter_context(Progress(console=console, transient=True))
+            if (console.is_terminal and not quiet)
+            else None
+        )
+
+        def progress(label: str, done: int, total: int | None) -> None:
+            if shown is not None:
+                if label not in bars:
+                    bars[label] = shown.add_task(label, total=total)
+                shown.update(bars[label], completed=done, total=total)
+            elif (
+                not quiet
+                and done
+                and (done == total or time.monotonic() - printed.get(label, 0) > 2)
+            ):
+                printed[label] = time.monotonic()
+                console.print(f"{label}: {done}" + (f" of {total}" if total else ""), markup=False)
+
+        def log(message: str) -> None:
+            if not quiet:
+                (shown.console if shown is not None else console).print(message, markup=False)
+
+        yield Listener(progress, log)
 
 
 @app.command()
@@ -177,6 +222,7 @@ def rollback(
         "rollback_migrations",
         steps=steps,
         target=target,
+        environment=env,
         settings=settings,
     )
 
@@ -201,9 +247,12 @@ def status(db: DbOpt = None, env: EnvOpt = None, fmt: FormatOpt = Format.text) -
         table.add_column(column, justify="right" if column == "ms" else "left")
     styles = {"applied": "green", "baseline": "green", "pending": "yellow", "skipped": "dim"}
     for m in result.migrations:
+        marks = ("  (python)" if m.kind == "python" else "") + (
+            "  (irreversible)" if not m.reversible else ""
+        )
         table.add_row(
             f"{m.version:04d}",
-            m.name.split("_", 1)[-1],
+            m.name.split("_", 1)[-1] + marks,
             m.state,
             m.applied_at.strftime("%Y-%m-%d %H:%M:%S") if m.applied_at else "",
             m.applied_by or "",

@@ -91,13 +91,20 @@ def doctor(fmt: FormatOpt = Format.text) -> int:
 @app.command()
 def new(
     message: Annotated[str, typer.Option("--message", "-m", help="Name of the migration.")],
+    python: Annotated[
+        bool,
+        typer.Option("--python", help="Write a Python migration (NNNN_name.py) instead."),
+    ] = False,
 ) -> int:
-    """Create an empty hand-written up/down pair (for data migrations)."""
+    """Create an empty hand-written up/down pair, or a Python migration (for data migrations)."""
     from .. import api
 
     config = project_config()
-    pair = api.new(config, message)
-    info(f"created {config.rel(pair.up)} and {config.rel(pair.down)}")
+    pair = api.new(config, message, python=python)
+    if pair.python:
+        info(f"created {config.rel(pair.up)}")
+    else:
+        info(f"created {config.rel(pair.up)} and {config.rel(pair.down)}")
     return 0
 
 

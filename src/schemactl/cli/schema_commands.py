@@ -174,9 +174,14 @@ def verify(
         return code
     for r in result.pairs:
         if r.verified:
-            info(f"verified {r.name}" + ("" if r.rewritten else " (header already said so)"))
+            said = " (a Python migration: nothing written)" if r.python else ""
+            info(
+                f"verified {r.name}"
+                + (said or ("" if r.rewritten else " (header already said so)"))
+            )
         else:
-            print_error(f"{r.name} does not verify (marked UNVERIFIED)", None, r.problems)
+            marked = "" if r.python else " (marked UNVERIFIED)"
+            print_error(f"{r.name} does not verify{marked}", None, r.problems)
         for line in hazard_table(r.hazards, r.sample_rows):
             info(line)
     if any(r.rewritten for r in result.pairs):
