@@ -47,4 +47,4 @@ def test_a_file_that_is_not_utf8_has_a_checksum_and_fails_only_when_run(tmp_path
 def test_the_down_file_is_read_when_needed(tmp_path: Path) -> None:
     _pair(tmp_path, b"create table t (x int);\n", b"-- schemactl:no-transaction\n")
     m = read_all(tmp_path / "generated", tmp_path)[1]
-    assert m.down_transactional is False and m.down_script[0].statements == []
+    assert m.down_transactional is False and m.down_script.sqlfile.statements == []

@@ -310,3 +310,23 @@ def test_a_signal_rolls_a_python_migration_back(
     ]
     doc = json.loads(project.cli("status", "--db", target_url, "--format", "json").stdout)
     assert [m["state"] for m in doc["migrations"]] == ["applied", "failed"]
+
+
+def test_a_schema_change_made_in_python_but_not_in_schemas_is_drift(
+    project: Project, dev_url: str
+) -> None:
+    project.migration(1, "users", USERS, "DROP TABLE users;\n")
+    project.schema("schema.sql", USERS)
+    _python(
+        project,
+        2,
+        "audit",
+        _module("An audit table, made in code.", 'conn.execute("CREATE TABLE audit (id int)")'),
+    )
+    assert project.cli("rehash").returncode == 0
+    r = project.cli("--dev-url", dev_url, "check")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "audit" in r.stdout + r.stderr
+    project.schema("schema.sql", USERS + "CREATE TABLE audit (id int);\n")
+    r = project.cli("--dev-url", dev_url, "check")
+    assert r.returncode == 0, r.stdout + r.stderr

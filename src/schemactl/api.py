@@ -79,7 +79,7 @@ _BY_MODULE = {
 }
 ELSEWHERE = {name: module for module, names in _BY_MODULE.items() for name in names}
 DEFINED_HERE = ("diff", "drift", "check")
-RESULTS = ("DiffResult", "DriftResult", "CheckResult", "Finding", "ModelsResult")  # results.py
+RESULTS = ("DiffResult", "DriftResult", "CheckResult", "Finding", "ModelsResult", "RunResult")
 
 
 def __getattr__(name: str) -> Any:
