@@ -6,7 +6,6 @@ in a CI config should fail loudly rather than silently fall back to a default.
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -14,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from . import envvars
-from .errors import ConfigError
+from .environments import Environment, interpolate, parse_environment
+from .errors import ConfigError, UsageError
 
 CONFIG_FILE = "schemactl.toml"
 AUTO = "auto"  # pg_version: the major the environments' servers run
@@ -31,16 +31,6 @@ DEFAULT_LOAD_ORDER = [
     "views",
     "triggers",
 ]
-
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-@dataclass(frozen=True)
-class Environment:
-    """A named target database; `url` may hold `${VAR}` references, resolved on use."""
-
-    name: str
-    url: str
 
 
 GENERATORS = ("declarative", "dataclasses", "tables", "sqlmodels")
@@ -136,6 +126,11 @@ class Config:
                 f"unknown environment {name!r} (known: {known})",
                 hint=f"add an [environments.{name}] table with a url to {self._source_name()}",
             )
+        if env.is_fleet:
+            raise UsageError(
+                f"environment {name!r} names many databases; this command runs on one",
+                hint="pass --db URL for one of them (apply, rollback and status take the fleet)",
+            )
         return interpolate(env.url, f"environments.{name}.url")
 
     def database_url(self, db: str | None = None, env: str | None = None) -> str:
@@ -163,21 +158,6 @@ class Config:
 def cache_root() -> Path:
     """Where schemactl keeps what it may reuse between runs (SCHEMACTL_CACHE_DIR)."""
     return envvars.cache_dir()
-
-
-def interpolate(value: str, setting: str) -> str:
-    """Replace `${VAR}` with the environment variable's value; unset variables are errors."""
-
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name not in os.environ:
-            raise ConfigError(
-                f"setting {setting} uses ${{{name}}}, which is not set in the environment",
-                hint=f"export {name}=... before running schemactl",
-            )
-        return os.environ[name]
-
-    return _ENV_REF.sub(sub, value)
 
 
 # key -> (expected python type, description used in messages)
@@ -318,15 +298,7 @@ def parse_config(data: dict[str, Any], source: Path) -> Config:
     if not isinstance(raw_envs, dict):
         raise ConfigError(f"{where}: 'environments' must be a table of [environments.NAME] tables")
     for name, table in raw_envs.items():
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where}: environments.{name} must be a table with a 'url'")
-        extra = sorted(set(table) - {"url"})
-        if extra:
-            raise ConfigError(f"{where}: unknown setting 'environments.{name}.{extra[0]}'")
-        url = table.get("url")
-        if not isinstance(url, str) or not url:
-            raise ConfigError(f"{where}: environments.{name}.url must be a non-empty string")
-        envs[name] = Environment(name, url)
+        envs[name] = parse_environment(where, name, table)
 
     root = source.parent
     sample_rows = data.get("sample_rows", 3)

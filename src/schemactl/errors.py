@@ -25,6 +25,8 @@ class ExitCode(IntEnum):
     HAZARD = (
         9  # a measured hazard that `hazard_locks` does not allow, refused without --allow-hazards
     )
+    FLEET_SOME = 10  # a fleet run: some databases succeeded, others failed or were not run
+    FLEET_NONE = 11  # a fleet run: no database succeeded
     INTERNAL = 70  # a bug in schemactl (EX_SOFTWARE): one line, a traceback with SCHEMACTL_DEBUG=1
     INTERRUPTED = 130  # Ctrl-C (SIGINT); SIGTERM gives 143
 

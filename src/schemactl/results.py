@@ -142,6 +142,7 @@ class RunResult:
     database: str  # masked URL
     warnings: list[str] = field(default_factory=list)  # e.g. an up file with no statements
     current: str | None = None  # ... and its name, NNNN_slug (as the CLI and JSON show it)
+    previous: str | None = None  # the name of the version it was at before
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -65,6 +65,8 @@ class RunSettings:
 def _named(result: RunResult, files: dict[int, Migration], led: ledger.Ledger) -> RunResult:
     if result.current_version is not None:
         result.current = label(result.current_version, files, led)
+    if led.current is not None:
+        result.previous = label(led.current, files, led)
     return result
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import select
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -64,8 +65,14 @@ _waiter: _Waiter | None = None
 
 @contextlib.contextmanager
 def interruptible() -> Iterator[None]:
-    """Make queries on every connection cancellable by SIGINT/SIGTERM while inside."""
+    """Make queries on every connection cancellable by SIGINT/SIGTERM while inside.
+
+    Only in the main thread, where Python delivers signals: a fleet's worker threads
+    (fleet.py) run their queries plainly and stop at migration boundaries when told."""
     global _waiter
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     previous = ext.get_wait_callback()
     _waiter = _Waiter()
     ext.set_wait_callback(_waiter)

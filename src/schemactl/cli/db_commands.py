@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from ..errors import ExitCode, MigrationFailed
+from ..errors import ExitCode, MigrationFailed, UsageError
 from .app import app
+from .fleet_output import CanaryOpt, KeepGoingOpt, ParallelOpt, ShardOpt
 from .shared import (
     DbOpt,
     EnvOpt,
@@ -51,6 +52,14 @@ def _run_command(
     from ..migfiles import list_migrations
 
     config = project_config()
+    fleet_options = arguments.pop("fleet")
+    if not db and env and config.environments.get(env) and config.environments[env].is_fleet:
+        return _run_fleet(config, env, fmt, function, fleet_options, arguments)
+    if fleet_options["shard"]:
+        raise UsageError(
+            "--shard splits an environment of many databases",
+            hint="name one with --env (urls, urls_from or urls_query)",
+        )
     url = config.database_url(db, env)
     names = {p.version: p.id for p in list_migrations(config.generated, allow_gaps=True)}
     state.on_interrupt = (
@@ -125,6 +134,25 @@ def _run_command(
     return 0
 
 
+def _run_fleet(
+    config: Any, env: str, fmt: Format, function: str, options: dict[str, Any], arguments: Any
+) -> int:
+    from .. import fleet
+    from .fleet_output import live, report
+
+    shard = fleet.parse_shard(options["shard"]) if options["shard"] else None
+    settings = fleet.FleetSettings(options["parallel"], options["canary"], options["keep_going"])
+    urls = fleet.targets(config, env, shard)
+    command = "apply" if function == "apply_migrations" else "rollback"
+    state.on_interrupt = "every database was left at a migration boundary; run it again"
+    with live(fmt, len(urls)) as events:
+        result = fleet.run(config, env, urls, command, settings, events, **arguments)
+    code = report(result, fmt)
+    if result.interrupted:
+        info(f"interrupted: {state.on_interrupt}")
+    return code
+
+
 @contextlib.contextmanager
 def _python_listener(fmt: Format) -> Iterator[Any]:
     """What Python migrations report: a progress bar per batched change on a terminal (else a
@@ -181,9 +209,14 @@ def apply(
         ),
     ] = False,
     settings: RunSettings = None,  # type: ignore[assignment]  # set by run_settings_options
+    parallel: ParallelOpt = 4,
+    canary: CanaryOpt = 0,
+    keep_going: KeepGoingOpt = False,
+    shard: ShardOpt = None,
     fmt: FormatOpt = Format.text,
 ) -> int:
-    """Apply pending migrations in order, each with its bookkeeping in one transaction."""
+    """Apply pending migrations in order, each with its bookkeeping in one transaction (on
+    every database of a fleet environment, --parallel at a time)."""
     return _run_command(
         db,
         env,
@@ -194,6 +227,7 @@ def apply(
         environment=env,
         allow_out_of_order=allow_out_of_order,
         settings=settings,
+        fleet={"parallel": parallel, "canary": canary, "keep_going": keep_going, "shard": shard},
     )
 
 
@@ -211,9 +245,14 @@ def rollback(
         option("--target", help="Roll back everything above this version (0: everything)."),
     ] = None,
     settings: RunSettings = None,  # type: ignore[assignment]  # set by run_settings_options
+    parallel: ParallelOpt = 4,
+    canary: CanaryOpt = 0,
+    keep_going: KeepGoingOpt = False,
+    shard: ShardOpt = None,
     fmt: FormatOpt = Format.text,
 ) -> int:
-    """Run down files newest first (--steps N or --target VERSION), each in one transaction."""
+    """Run down files newest first (--steps N or --target VERSION), each in one transaction
+    (on every database of a fleet environment, --parallel at a time)."""
     return _run_command(
         db,
         env,
@@ -224,16 +263,30 @@ def rollback(
         target=target,
         environment=env,
         settings=settings,
+        fleet={"parallel": parallel, "canary": canary, "keep_going": keep_going, "shard": shard},
     )
 
 
 @app.command()
-def status(db: DbOpt = None, env: EnvOpt = None, fmt: FormatOpt = Format.text) -> int:
-    """Show every migration's state on a database; exit 5 if an applied file changed or is gone."""
+def status(
+    db: DbOpt = None,
+    env: EnvOpt = None,
+    parallel: ParallelOpt = 8,
+    shard: ShardOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> int:
+    """Show every migration's state on a database (a fleet: grouped by version); exit 5 if an
+    applied file changed or is gone."""
 
     from ..status import get_migration_status
 
     config = project_config()
+    if not db and env and config.environments.get(env) and config.environments[env].is_fleet:
+        from .. import fleet
+        from .fleet_output import report_status
+
+        urls = fleet.targets(config, env, fleet.parse_shard(shard) if shard else None)
+        return report_status(fleet.get_status(config, env, urls, parallel), fmt)
     result = get_migration_status(config, config.database_url(db, env))
     names = {m.version: m.name for m in result.migrations}
     code = int(ExitCode.INTEGRITY) if result.problems else 0
