@@ -15,6 +15,8 @@ checks, enums, views, plpgsql functions, triggers) and a variant that edits 2% o
   --help / --version   start-up alone (best of 5)
   apply   `schemactl apply` of M small migrations into an empty database, against psql
           running the same files in one session, each file in its own transaction
+  fleet   `schemactl apply --env fleet` of 20 small migrations to --fleet databases (40):
+          --parallel 8 against one database at a time (--parallel 1), in the same run
 
 Every figure is printed in seconds and as a ratio to the floor measured in the same run, with
 the peak RSS of the schemactl process, then the growth exponent of each between the two
@@ -236,6 +238,34 @@ def bench_apply(
 Row = tuple[str, int, float, float, int]
 
 
+def bench_fleet(box: pgserver.EphemeralServer, dbs: int, m: int) -> list[Row]:
+    """`apply --env fleet` of `m` small migrations to `dbs` databases: one at a time, the
+    baseline, then --parallel 8."""
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="schemactl-bench-") as tmp:
+        proj = Path(tmp)
+        (proj / "schemas").mkdir()
+        (proj / "generated").mkdir()
+        for i, text in enumerate(small_migrations(m), start=1):
+            (proj / "generated" / f"{i:04d}_step.up.sql").write_text(text)
+            (proj / "generated" / f"{i:04d}_step.down.sql").write_text("")
+        (proj / "schemactl.toml").write_text('[environments.fleet]\nurls_from = "fleet.txt"\n')
+        for parallel in (1, 8):
+            names = [box.create_database("fleet") for _ in range(dbs)]
+            p = box.conn_params(names[0])
+            urls = [f"postgresql://postgres@/{n}?host={p['host']}&port={p['port']}" for n in names]
+            (proj / "fleet.txt").write_text("\n".join(urls) + "\n")
+            args = ["apply", "--env", "fleet", "--parallel", str(parallel)]
+            secs, peak = run_schemactl(args, proj)
+            base = rows[0][2] if rows else secs
+            rows.append(
+                (f"fleet apply --parallel {parallel} ({m} migr.)", dbs, secs, secs / base, peak)
+            )
+            for n in names:
+                box.drop_database(n)
+    return rows
+
+
 def startup(cwd: Path) -> list[Row]:
     """`schemactl --help` and `--version`, best of 5 (no floor: the target is absolute)."""
     rows = []
@@ -294,6 +324,7 @@ def main() -> int:
         "--migrations", type=int, default=200, help="small migrations for the apply benchmark"
     )
     ap.add_argument("--repeat", type=int, default=3, help="floor runs per size (best is kept)")
+    ap.add_argument("--fleet", type=int, default=40, help="databases of the fleet benchmark")
     ap.add_argument(
         "--each-server",
         action="store_true",
@@ -314,6 +345,7 @@ def main() -> int:
             for n in sizes:
                 rows += bench_size(box, n, a.repeat, work)
         rows += bench_apply(box, a.migrations, a.repeat)
+        rows += bench_fleet(box, a.fleet, 20)
     finally:
         box.close()
     _print(rows, sizes)

@@ -46,7 +46,7 @@ def _versions(project: Project, *args: str) -> dict[str, int]:
 
 
 def test_a_fleet_is_applied_concurrently_and_status_agrees(
-    project: Project, fleet_dbs: list[str]
+    project: Project, fleet_dbs: list[str], dev_url: str
 ) -> None:
     _project(project, fleet_dbs)
     r = project.cli("apply", "--env", "fleet", "--parallel", "8", "--format", "json")
@@ -57,9 +57,21 @@ def test_a_fleet_is_applied_concurrently_and_status_agrees(
     assert _versions(project) == {"0003_c": SIZE}
     r = project.cli("apply", "--env", "fleet")  # text: the table, and nothing left to do
     assert r.returncode == 0 and "40 ok" in r.stderr
-    r = project.cli("rollback", "--env", "fleet", "--steps", "1", "--parallel", "8")
-    assert r.returncode == 0, r.stderr
-    assert _versions(project) == {"0002_b": SIZE}
+    # diff --env: schemas/ loaded once, every database compared with it
+    project.schema("schema.sql", "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n")
+    r = project.cli("--dev-url", dev_url, "diff", "--env", "fleet", "--format", "json")
+    assert r.returncode == 1, r.stderr
+    drifted = [d for d in json.loads(r.stdout)["databases"] if d["status"] == "drift"]
+    assert len(drifted) == SIZE and 'drop table "public"."c"' in drifted[0]["sql"]
+    _query(fleet_dbs[5], "DROP TABLE c")
+    r = project.cli("--dev-url", dev_url, "diff", "--env", "fleet")
+    assert r.returncode == 1
+    assert "drift on 39 database(s)" in r.stderr and "no changes on 1 database(s)" in r.stderr
+    r = project.cli(
+        "rollback", "--env", "fleet", "--steps", "1", "--parallel", "8", "--keep-going"
+    )
+    assert r.returncode == 10, r.stderr  # the one that lost its table c: its down fails
+    assert _versions(project) == {"0002_b": SIZE - 1, "0003_c": 1}
 
 
 def test_three_failing_databases_leave_the_others_at_the_latest_version(

@@ -33,7 +33,7 @@ from . import (
 from .config import Config, SchemaFilter
 from .destructive import find_destructive
 from .errors import DestructiveChangeError, UsageError
-from .results import CheckResult, DiffResult, DriftResult, Finding
+from .results import CheckResult, DiffResult, Finding
 from .results import ModelsResult as ModelsResult
 from .results import RunResult as RunResult
 
@@ -50,6 +50,8 @@ if TYPE_CHECKING:  # `X as X`: named here for type checkers, loaded by __getattr
     from .history import HistoryResult as HistoryResult
     from .history import MigrationSummary as MigrationSummary
     from .history import get_migration_history as get_migration_history
+    from .livediff import drift as drift
+    from .livediff import drift_many as drift_many
     from .models import generate_models as generate_models
     from .project import clean as clean
     from .project import init as init
@@ -76,9 +78,10 @@ _BY_MODULE = {
     "doctor": ("doctor", "DoctorReport"),
     "models": ("generate_models",),
     "project": ("new", "rehash", "init", "clean"),
+    "livediff": ("drift", "drift_many"),
 }
 ELSEWHERE = {name: module for module, names in _BY_MODULE.items() for name in names}
-DEFINED_HERE = ("diff", "drift", "check")
+DEFINED_HERE = ("diff", "check")
 RESULTS = ("DiffResult", "DriftResult", "CheckResult", "Finding", "ModelsResult", "RunResult")
 
 
@@ -236,37 +239,6 @@ def _diff(
     if result.verified:
         snapcache.keep_verified(config, schemas, sc.schema_files, target)
     return result
-
-
-def drift(
-    config: Config,
-    url: str,
-    *,
-    progress: Progress = _quiet,
-    warn: Progress = _quiet,
-) -> DriftResult:
-    """Return the SQL that would bring the live database at `url` to the state of `schemas/`,
-    with its statements that lose data or may fail (`warn` hears of a server version mismatch)."""
-    from . import dburl
-
-    params = dburl.conn_params(url)
-    with contextlib.closing(
-        dburl.connect(url, application_name="schemactl diff")
-    ) as conn:  # clear errors first
-        live_version = conn.server_version
-    schemas = config.schema_filter
-    files = ddl.discover(config.schemas, config.load_order, config.root)
-    with scratch.sandbox(config) as box:
-        if message := scratch.version_warning(live_version, box):
-            warn(message)
-        target_db = box.create_database("target")
-        progress(f"loading {comparison.count_of(len(files), 'schema file')}")
-        scratch.load_schemas(box, target_db, files)
-        progress("comparing with the live database")
-        live = engine.inspect(dburl.sqlalchemy_url(params), schemas)
-        target = engine.inspect(box.sqlalchemy_url(target_db), schemas)
-        sql = engine.migration_sql(live, target, ddl.pinned_extensions(files))
-        return DriftResult(sql, find_destructive(sql, engine.type_changes(live, target, sql)))
 
 
 def check(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,18 +55,22 @@ def _read_cache() -> dict[str, dict[str, float]]:
 def remember(url: str, server_version: int) -> None:
     """Record the major of the server at `url` (from a connection a command made anyway)."""
     key, major = dburl.mask(url), server_version // 10000
-    cache = _read_cache()
-    entry = cache.get(key)
-    if entry and entry.get("major") == major and time.time() - entry.get("asked", 0) < TTL / 2:
-        return  # fresh enough: no write on every apply
-    cache[key] = {"major": major, "asked": time.time()}
-    cache = dict(sorted(cache.items(), key=lambda kv: -kv[1].get("asked", 0))[:_KEEP])
-    path = _cache_file()
-    with contextlib.suppress(OSError):  # a read-only cache only costs a question next time
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(cache, indent=1, sort_keys=True))
-        tmp.replace(path)
+    with _remembering:  # a fleet's threads remember concurrently: one read-modify-write at a time
+        cache = _read_cache()
+        entry = cache.get(key)
+        if entry and entry.get("major") == major and time.time() - entry.get("asked", 0) < TTL / 2:
+            return  # fresh enough: no write on every apply
+        cache[key] = {"major": major, "asked": time.time()}
+        cache = dict(sorted(cache.items(), key=lambda kv: -kv[1].get("asked", 0))[:_KEEP])
+        path = _cache_file()
+        with contextlib.suppress(OSError):  # a read-only cache only costs a question next time
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(cache, indent=1, sort_keys=True))
+            tmp.replace(path)
+
+
+_remembering = threading.Lock()
 
 
 def _ask(url: str) -> int:

@@ -118,3 +118,52 @@ def report_status(result: Any, fmt: Format) -> int:
     if any(r is not None and r.problems for _, r, _ in result.databases):
         return 5  # something blocks apply somewhere
     return 7 if any(e for _, _, e in result.databases) else 0
+
+
+def report_drift(config: Any, env: str, fmt: Format) -> int:
+    """`diff --env` of a fleet: schemas/ loaded once, each database compared with it; the
+    databases that need the same SQL are listed together. Exit 1 when any drifts, else 7 when
+    any could not be compared."""
+    from .. import fleet
+    from ..errors import SchemactlError
+    from ..livediff import drift_many
+    from .shared import print_sql, working
+
+    urls = fleet.targets(config, env)
+    warnings: list[str] = []
+    with working(f"comparing schemas/ with {len(urls)} database(s)") as progress:
+        found = drift_many(config, urls, progress=progress, warn=warnings.append)
+    warnings = list(dict.fromkeys(warnings))
+    drifted = any(not isinstance(r, SchemactlError) and r.sql for _, r in found)
+    failed = any(isinstance(r, SchemactlError) for _, r in found)
+    code = 1 if drifted else 7 if failed else 0
+    if fmt is Format.json:
+        emit_json(
+            {
+                "status": "drift" if drifted else "no-changes",
+                "environment": env,
+                "warnings": warnings,
+                "databases": [
+                    {"database": d, "error": r.message}
+                    if isinstance(r, SchemactlError)
+                    else {"database": d, **r.to_json([])}
+                    for d, r in found
+                ],
+            }
+        )
+        return code
+    for w in warnings:
+        info(f"warning: {w}")
+    groups: dict[str, list[str]] = {}
+    for d, r in found:
+        if isinstance(r, SchemactlError):
+            info(f"{d}: {r.message}")
+        else:
+            groups.setdefault(r.sql, []).append(d)
+    for sql, databases in groups.items():
+        if sql:
+            info(f"drift on {len(databases)} database(s): {', '.join(databases)}")
+            print_sql(sql)
+        else:
+            info(f"no changes on {len(databases)} database(s): they match schemas/")
+    return code

@@ -75,6 +75,10 @@ def diff(
     from .. import api
 
     config = scratch_config()
+    if not db and env and config.environments.get(env) and config.environments[env].is_fleet:
+        from .fleet_output import report_drift
+
+        return report_drift(config, env, fmt)
     if db or env:
         url = db or config.environment_url(env or "")
         warnings: list[str] = []
