@@ -67,9 +67,7 @@ def test_a_fleet_is_applied_concurrently_and_status_agrees(
     r = project.cli("--dev-url", dev_url, "diff", "--env", "fleet")
     assert r.returncode == 1
     assert "drift on 39 database(s)" in r.stderr and "no changes on 1 database(s)" in r.stderr
-    r = project.cli(
-        "rollback", "--env", "fleet", "--steps", "1", "--parallel", "8", "--keep-going"
-    )
+    r = project.cli("rollback", "--env", "fleet", "--steps", "1", "--parallel", "8", "--keep-going")
     assert r.returncode == 10, r.stderr  # the one that lost its table c: its down fails
     assert _versions(project) == {"0002_b": SIZE - 1, "0003_c": 1}
 
