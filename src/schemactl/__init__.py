@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 # Every command's entry point and result type is named in `api` (api.DEFINED_HERE,
 # api.RESULTS, api.ELSEWHERE); each loads on first use so that `schemactl --help` stays instant.
 _API = {
-    "diff", "drift", "check", "generate_models", "new", "rehash", "init", "clean",
+    "diff", "drift", "drift_many", "check", "generate_models", "new", "rehash", "init", "clean",
     "DiffResult", "CheckResult", "Finding", "ModelsResult", "DriftResult",
     "apply_migrations", "rollback_migrations", "RunSettings", "RunResult", "Step",
     "get_migration_status", "StatusResult", "MigrationStatus",

@@ -34,6 +34,7 @@ from .config import Config, SchemaFilter
 from .destructive import find_destructive
 from .errors import DestructiveChangeError, UsageError
 from .results import CheckResult, DiffResult, Finding
+from .results import DriftResult as DriftResult
 from .results import ModelsResult as ModelsResult
 from .results import RunResult as RunResult
 
