@@ -154,3 +154,20 @@ def test_shards_cover_the_fleet_exactly_once(project: Project, fleet_dbs: list[s
         assert r.returncode == 2 and "--shard" in r.stderr
     r = project.cli("apply", "--db", fleet_dbs[0], "--shard", "1/2")
     assert r.returncode == 2 and "--shard splits an environment of many databases" in r.stderr
+
+
+def test_a_failing_canary_keeps_the_rest_of_the_fleet_waiting(
+    project: Project, fleet_dbs: list[str]
+) -> None:
+    _project(project, fleet_dbs)
+    _query(fleet_dbs[1], "CREATE TABLE b (id int)")  # the second canary fails at 0002
+    r = project.cli("apply", "--env", "fleet", "--canary", "3", "--keep-going", "--format", "json")
+    assert r.returncode == 10, r.stderr
+    statuses = [d["status"] for d in json.loads(r.stdout)["databases"]]
+    assert statuses[:3] == ["ok", "failed", "ok"] and set(statuses[3:]) == {"not-run"}
+    _query(fleet_dbs[1], "DROP TABLE b")
+    r = project.cli("apply", "--env", "fleet", "--canary", "3", "--parallel", "8")
+    assert r.returncode == 0, r.stderr
+    assert _versions(project) == {"0003_c": SIZE}
+    r = project.cli("apply", "--env", "fleet", "--parallel", "0")
+    assert r.returncode == 2 and "--parallel 0: must be 1 or more" in r.stderr
