@@ -14,7 +14,7 @@ import psycopg2.extensions
 
 from .errors import ServerUnavailable, UsageError
 
-_URL = re.compile(r"^\s*postgres(?:ql)?://", re.IGNORECASE)
+_URL = re.compile(r"^\s*(?:postgres(?:ql)?|cloudsql)://", re.IGNORECASE)
 _PASSWORD_PARAM = re.compile(r"(?P<pre>[?&]password=)(?P<pw>[^&#]*)")
 # key=value form: `password=pw`, `password = 'it\'s a pw'` (libpq's quoting), also unterminated.
 _PASSWORD_KEYWORD = re.compile(r"(?P<pre>(?<![\w.])password\s*=\s*)(?P<pw>'(?:\\.|[^'\\])*'?|\S*)")
@@ -36,7 +36,12 @@ def mask(url: str) -> str:
 
 
 def conn_params(url: str) -> dict[str, Any]:
-    """Parse a libpq URL or key=value string into psycopg2 keyword arguments."""
+    """Parse a libpq URL or key=value string into psycopg2 keyword arguments (a
+    `cloudsql://` URL: those of the local socket forwarded to the instance, cloudsql.py)."""
+    if url.strip().lower().startswith("cloudsql://"):
+        from . import cloudsql
+
+        return cloudsql.conn_params(url, mask(url))
     try:
         return dict(psycopg2.extensions.parse_dsn(url))
     except psycopg2.ProgrammingError:
