@@ -206,6 +206,18 @@ def wait_for_query(url: str, sql: str, p: subprocess.Popen[str], timeout: float 
         time.sleep(0.05)
 
 
+def until_a_lock_wait_gives_up(url: str, statement_like: str, p: subprocess.Popen[str]) -> None:
+    """Wait until a statement LIKE `statement_like` waits for a lock on `url`, then until it
+    stops waiting (its lock_timeout fired)."""
+    waiting = (
+        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        f" AND query LIKE '{statement_like}'"
+    )
+    wait_for_query(url, waiting, p)
+    while query(url, waiting):
+        time.sleep(0.02)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     return Project(tmp_path / f"proj-{uuid.uuid4().hex[:6]}")

@@ -7,12 +7,11 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
-import time
 from typing import Any
 
 from schemactl import pgserver, runner
 
-from .conftest import Project, wait_for_query
+from .conftest import Project, until_a_lock_wait_gives_up, wait_for_query
 from .conftest import popen_cli as _popen
 from .conftest import query as _query
 
@@ -157,12 +156,6 @@ def test_an_interrupted_concurrent_build_is_resumed_by_the_next_apply(
     assert history == [(1, "ok"), (2, "interrupted"), (2, "ok")]
 
 
-WAITING = (
-    "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-    " AND query LIKE '%ADD COLUMN c int%'"
-)
-
-
 def test_retry_on_lock_runs_a_part_again_after_the_lock_timeout(
     project: Project, target_url: str, server: pgserver.EphemeralServer, database: str
 ) -> None:
@@ -181,9 +174,7 @@ def test_retry_on_lock_runs_a_part_again_after_the_lock_timeout(
             with reader.cursor() as cur:
                 cur.execute("LOCK TABLE t IN ACCESS SHARE MODE")
             p = _popen(project, "apply", "--db", target_url, "--retry-on-lock", retries)
-            wait_for_query(target_url, WAITING, p)
-            while _query(target_url, WAITING):
-                time.sleep(0.02)
+            until_a_lock_wait_gives_up(target_url, "%ADD COLUMN c int%", p)
             reader.rollback()
             out, err = p.communicate(timeout=60)
         assert p.returncode == code, err

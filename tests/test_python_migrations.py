@@ -3,6 +3,7 @@ servers: applied, rolled back and replayed like SQL, with their settings, checks
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import textwrap
@@ -10,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Project, wait_for_query
+from schemactl import pgserver
+
+from .conftest import Project, until_a_lock_wait_gives_up, wait_for_query
 from .conftest import popen_cli as _popen
 from .conftest import query as _query
 
@@ -330,3 +333,45 @@ def test_a_schema_change_made_in_python_but_not_in_schemas_is_drift(
     project.schema("schema.sql", USERS + "CREATE TABLE audit (id int);\n")
     r = project.cli("--dev-url", dev_url, "check")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_retry_on_lock_retries_a_transactional_python_migration_only(
+    project: Project, target_url: str, server: pgserver.EphemeralServer, database: str
+) -> None:
+    project.migration(1, "users", USERS, "DROP TABLE users;\n")
+    for version, setting in ((2, ""), (3, "transactional = False\n")):
+        _python(
+            project,
+            version,
+            f"lock{version}",
+            _module(
+                "Waits for the table.",
+                f"""
+                conn.execute("INSERT INTO users VALUES ({version}, 'A', 'B')")
+                conn.execute("SET lock_timeout = '200ms'")
+                conn.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+                """,
+                setting,
+            ),
+        )
+    assert project.cli("rehash").returncode == 0
+    assert project.cli("apply", "--db", target_url, "--target", "1").returncode == 0
+    with contextlib.closing(server.connect(database, autocommit=False)) as reader:
+        with reader.cursor() as cur:
+            cur.execute("LOCK TABLE users IN ACCESS SHARE MODE")
+        p = _popen(project, "apply", "--db", target_url, "--target", "2", "--retry-on-lock", "3")
+        until_a_lock_wait_gives_up(target_url, "LOCK TABLE users IN ACCESS EXCLUSIVE%", p)
+        reader.rollback()
+        _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err  # rolled back and run again: one row, not two
+    assert "retry 1 of 3" in err
+    assert _query(target_url, "SELECT id FROM users") == [(2,)]
+    with contextlib.closing(server.connect(database, autocommit=False)) as reader:
+        with reader.cursor() as cur:
+            cur.execute("LOCK TABLE users IN ACCESS SHARE MODE")
+        r = project.cli("apply", "--db", target_url, "--retry-on-lock", "3")
+        reader.rollback()
+    assert r.returncode == 8 and "retry" not in r.stderr.replace("--retry-on-lock", "")
+    assert _query(target_url, "SELECT id FROM users ORDER BY id") == [(2,), (3,)]  # it stays
+    doc = json.loads(project.cli("status", "--db", target_url, "--format", "json").stdout)
+    assert [m["state"] for m in doc["migrations"]] == ["applied", "applied", "partial"]

@@ -132,8 +132,8 @@ def run(conn: Any, schema: str, job: Job, before: int | None, completed: list[St
                 except SQLFileError as e:
                     if e.sqlstate != LOCK_NOT_AVAILABLE or attempt == job.retries:
                         raise
-                    if not part.rerunnable:
-                        raise
+                    if not part.rerunnable or (job.python and not part.transactional):
+                        raise  # what ran of it stays: running it again is not safe
                     wait = min(_BACKOFF * 2**attempt, _BACKOFF_MAX)
                     job.notes.append(
                         f"{job.name}: {e.message.split(': ', 1)[-1]}; ran the part again after "
