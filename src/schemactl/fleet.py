@@ -213,8 +213,10 @@ def run(
         except _Stop:
             d.status = "stopped"
             d.after = d.steps[-1].name if command == "apply" else None
-        except SchemactlError as e:
-            d.status, d.error = "failed", e.message
+        except Exception as e:  # one database's failure, reported with it; never a traceback
+            d.status = "failed"
+            d.error = e.message if isinstance(e, SchemactlError) else f"internal error: {e!r}"
+            d.after = d.steps[-1].name if d.steps and command == "apply" else None
             if not fleet.keep_going:
                 stop.set()
         d.duration_ms = int((time.monotonic() - t0) * 1000)
