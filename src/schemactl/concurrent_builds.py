@@ -11,9 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .engine.catalog import ident
-from .engine.statements import parse
-
 _INVALID = """
 SELECT NOT i.indisvalid FROM pg_index i
 JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -25,6 +22,11 @@ def recover(cur: Any, statement: str) -> list[str]:
     """Before `statement` runs (in autocommit on `cur`): when it is a concurrent index build
     whose index exists and is INVALID, drop that index concurrently. Returns what it did, for
     the run's notes."""
+    # Imported here: the engine package costs ~0.1 s to import, and `apply` runs no-transaction
+    # statements (the only ones that come here) rarely.
+    from .engine.records import ident
+    from .engine.statements import parse
+
     st = parse(statement)
     if not (st.is_("create", "index") and st.concurrently and st.name):
         return []

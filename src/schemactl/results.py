@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .data.hazards import Hazard
-from .destructive import DestructiveStatement
-
-if TYPE_CHECKING:  # the runner's record; results hold it, never run it
+if TYPE_CHECKING:  # records the results hold, never build: `apply` need not import them
+    from .data.hazards import Hazard
+    from .destructive import DestructiveStatement
     from .execution import Step
 
 
