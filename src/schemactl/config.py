@@ -133,6 +133,11 @@ class Config:
             )
         return interpolate(env.url, f"environments.{name}.url")
 
+    def targets_fleet(self, db: str | None, env: str | None) -> bool:
+        """Whether a run names an environment of many databases (and no --db instead)."""
+        found = self.environments.get(env or "") if not db else None
+        return found is not None and found.is_fleet
+
     def database_url(self, db: str | None = None, env: str | None = None) -> str:
         """The target database: `db`, else environment `env`'s URL, else SCHEMACTL_DATABASE_URL,
         else DATABASE_URL."""

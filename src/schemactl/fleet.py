@@ -28,15 +28,9 @@ from .execution import Step
 
 
 def targets(config: Config, name: str, shard: tuple[int, int] | None = None) -> list[str]:
-    """The URLs of environment `name` (its fleet, or its one database), in the order given,
+    """The URLs of fleet environment `name` (see `Config.targets_fleet`), in the order given,
     each once; with `shard` (K, N), the stable K-th of N parts (README "Sharding")."""
-    env = config.environments.get(name)
-    if env is None:
-        config.environment_url(name)  # the error that names the known environments
-        raise AssertionError("unreachable")
-    urls = (
-        _listed(config, env) if env.is_fleet else [interpolate(env.url, f"environments.{name}.url")]
-    )
+    urls = _listed(config, config.environments[name])
     unique = list(dict.fromkeys(urls))
     if shard is None:
         return unique

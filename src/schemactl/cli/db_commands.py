@@ -53,7 +53,7 @@ def _run_command(
 
     config = project_config()
     fleet_options = arguments.pop("fleet")
-    if not db and env and config.environments.get(env) and config.environments[env].is_fleet:
+    if env and config.targets_fleet(db, env):
         return _run_fleet(config, env, fmt, function, fleet_options, arguments)
     if fleet_options["shard"]:
         raise UsageError(
@@ -281,7 +281,7 @@ def status(
     from ..status import get_migration_status
 
     config = project_config()
-    if not db and env and config.environments.get(env) and config.environments[env].is_fleet:
+    if env and config.targets_fleet(db, env):
         from .. import fleet
         from .fleet_output import report_status
 

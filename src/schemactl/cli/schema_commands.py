@@ -75,7 +75,7 @@ def diff(
     from .. import api
 
     config = scratch_config()
-    if not db and env and config.environments.get(env) and config.environments[env].is_fleet:
+    if env and config.targets_fleet(db, env):
         from .fleet_output import report_drift
 
         return report_drift(config, env, fmt)
