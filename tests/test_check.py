@@ -185,3 +185,32 @@ def test_a_verified_diff_leaves_nothing_for_the_next_check_to_load(
     # ... and what it kept is right: a fresh cache agrees.
     monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path / "fresh"))
     assert api.check(synced.config.with_overrides(dev_url), models=False).ok
+
+
+def test_kept_inspections_are_read_by_key_and_checked_by_verification(
+    synced: Project, dev_url: str, tmp_path, monkeypatch
+) -> None:
+    from schemactl import engine
+
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path))
+    config = synced.config.with_overrides(dev_url)
+    synced.schema("tables/u.sql", "create table u (id int);")
+    first = api.diff(config, None, print_only=True)
+    assert first.verified and "create table" in first.up_sql
+    kept = sorted((tmp_path / "inspections").glob("*.pickle"))
+    assert len(kept) == 2  # the replayed history's, and schemas/'s
+    tables = {p: set(engine.from_bytes(p.read_bytes()).upstream.tables) for p in kept}
+    history, target = sorted(kept, key=lambda p: len(tables[p]))
+    assert tables[target] - tables[history] == {'"public"."u"'}
+    # What diff reads is the file under the key: schemas/' swapped for the history's, it sees
+    # no change, and verification (pg_dump, no inspection) says that is wrong.
+    target.write_bytes(history.read_bytes())
+    swapped = api.diff(config, None, print_only=True)
+    assert swapped.status == "no-changes" and not swapped.verified and swapped.problems
+    # A file others may write to is not read; nor is a damaged one: inspected again.
+    target.chmod(0o666)
+    assert api.diff(config, None, print_only=True).up_sql == first.up_sql
+    target.write_bytes(b"not a pickle")
+    target.chmod(0o600)
+    again = api.diff(config, None, print_only=True)
+    assert again.up_sql == first.up_sql and again.verified

@@ -235,3 +235,33 @@ def test_verify_tries_hand_written_pairs_on_rows(project: Project, dev_url: str)
     assert {"rewrite", "data-loss"} <= kinds, pair
     lost = next(h for h in pair["hazards"] if h["kind"] == "data-loss")
     assert "public.p.note emptied (NULL)" in lost["detail"]
+
+
+SPREAD = (
+    "CREATE FUNCTION c_has_rows() RETURNS boolean LANGUAGE plpgsql STABLE\n"
+    "    AS $$ BEGIN RETURN (SELECT count(*) > 0 FROM c); END $$;\n"
+    "CREATE TABLE a (id serial PRIMARY KEY, name text);\n"
+    "CREATE TABLE b (id serial PRIMARY KEY, a_id int NOT NULL REFERENCES a, x int);\n"
+    "CREATE TABLE c (id serial PRIMARY KEY, name text);\n"
+)
+
+
+def test_only_the_tables_a_pair_reaches_are_filled(project: Project, dev_url: str) -> None:
+    _based(project, dev_url, SPREAD)
+    project.schema("schema.sql", SPREAD.replace("x int)", "x int, y int DEFAULT 1)"))
+    r, doc = _diff(project, dev_url, "-m", "y")
+    assert r.returncode == 0 and doc["verified"], r.stderr
+    assert doc["sample_rows"] == 6  # b, and a for b's key; c is out of the pair's reach
+
+
+def test_a_run_that_reads_a_table_left_empty_is_tried_again_with_every_table_filled(
+    project: Project, dev_url: str
+) -> None:
+    # On empty tables the new CHECK reaches only b; on rows it calls a function that reads c,
+    # which (left empty) would make it fail. Tried again with c filled, it holds.
+    _based(project, dev_url, SPREAD)
+    project.schema("schema.sql", SPREAD.replace("x int)", "x int CHECK (c_has_rows()))"))
+    r, doc = _diff(project, dev_url, "-m", "check")
+    assert r.returncode == 0 and doc["verified"], r.stderr
+    assert not _found(doc, "fails-with-data"), doc["hazards"]
+    assert doc["sample_rows"] == 9

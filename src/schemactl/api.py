@@ -149,18 +149,15 @@ def _diff(
             if declared
             else comparison.after(pool, sc.replayed, lambda: (replay_db, []))
         )
-        snap_before = comparison.after(pool, renamed, verify.snapshot, box, replay_db, schemas)
-        snap_target = comparison.after(pool, sc.loaded, verify.snapshot, box, target_db, schemas)
-        i_from = comparison.after(
-            pool, renamed, lambda: engine.inspect(box.sqlalchemy_url(renamed.result()[0]), schemas)
-        )
-        i_target = comparison.after(
-            pool, sc.loaded, engine.inspect, box.sqlalchemy_url(target_db), schemas
-        )
-        sc.wait()
+        # What earlier runs kept for these exact files is not computed again (snapcache.py).
+        kept = snapcache.known(config, schemas, pairs, sc.schema_files, False)
+        sides = comparison.Sides.of(kept, pool, box, sc, renamed, schemas, bool(declared))
+        snap_before, snap_target, i_from, i_target = sides.futures
+        # The schemas' error first, as `sc.wait` does: the file most likely just edited.
+        wanted, was = comparison.results(i_target, i_from)
         progress("comparing")
-        was, wanted = comparison.results(i_from, i_target)
         up, down = engine.both_directions(was, wanted, ddl.pinned_extensions(sc.schema_files))
+        sc.wait()
         applied = renamed.result()[1]
         up, down = renames.around(up, down, applied)
         if up and config.online:
@@ -168,6 +165,7 @@ def _diff(
                 up, config.online_lock_timeout, online.Existing(*engine.tables_and_indexes(was))
             )
         before, target = comparison.results(snap_before, snap_target)
+        kept.keep(before, target)
         warnings = ddl.data_warnings(sc.schema_files)
         if not up:
             problems = verify.describe("", verify.compare(target, before))
@@ -238,7 +236,7 @@ def _diff(
     result.down_path = config.generated / f"{version}.down.sql"
     migfiles.write_pair(config.generated, result.up_path, up_text, result.down_path, down_text)
     if result.verified:
-        snapcache.keep_verified(config, schemas, sc.schema_files, target)
+        snapcache.keep_verified(config, schemas, sc.schema_files, target, sides.target_key)
     return result
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import ddl, migfiles, pgserver, scratch, verify
+from . import ddl, engine, migfiles, pgserver, scratch, snapcache, verify
 from .config import Config, SchemaFilter
 from .migfiles import MigrationPair
 from .migration import Migration, Script
@@ -119,6 +119,63 @@ def done(value: Any = None) -> Future[Any]:
 
 def count_of(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+@dataclass
+class Sides:
+    """Each side's pg_dump snapshot and inspection, being computed (or kept from an earlier run
+    for the same files: snapcache.py): replay's snapshot, the target's, replay's inspection,
+    the target's. With both inspections kept, migra runs while the databases still load."""
+
+    futures: tuple[Future[Any], Future[Any], Future[Any], Future[Any]]
+    target_key: str  # under which the target's inspection is kept
+
+    @classmethod
+    def of(
+        cls,
+        kept: snapcache.Known,
+        pool: ThreadPoolExecutor,
+        box: pgserver.Sandbox,
+        sc: Scratch,
+        renamed: Future[Any],  # (the database migra compares with, the renames made in it)
+        schemas: SchemaFilter,
+        declared: bool,  # renames declared: replay's inspection is of a renamed copy, not kept
+    ) -> Sides:
+        keys = (
+            snapcache.inspection_key(kept.history_key),
+            snapcache.inspection_key(kept.schemas_key),
+        )
+        kept_from = None if declared else snapcache.load_inspection(keys[0])
+        kept_target = snapcache.load_inspection(keys[1])
+
+        def inspect_from() -> Any:
+            return inspected(box, renamed.result()[0], schemas, "" if declared else keys[0])
+
+        return cls(
+            (
+                done(kept.before)
+                if kept.before is not None
+                else after(pool, renamed, verify.snapshot, box, sc.replay_db, schemas),
+                done(kept.target)
+                if kept.target is not None
+                else after(pool, sc.loaded, verify.snapshot, box, sc.target_db, schemas),
+                done(kept_from) if kept_from is not None else after(pool, renamed, inspect_from),
+                done(kept_target)
+                if kept_target is not None
+                else after(pool, sc.loaded, inspected, box, sc.target_db, schemas, keys[1]),
+            ),
+            keys[1],
+        )
+
+
+def inspected(box: pgserver.Sandbox, db: str, schemas: SchemaFilter, key: str) -> Any:
+    """`db` inspected (engine.inspect), and kept under `key` (snapcache.inspection_key) unless
+    it is ""."""
+    inspection = engine.inspect(box.sqlalchemy_url(db), schemas)
+    if key:
+        with contextlib.suppress(Exception):  # a cache only ever costs speed
+            snapcache.keep_inspection(key, engine.to_bytes(inspection))
+    return inspection
 
 
 def verify_pair(

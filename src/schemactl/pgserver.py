@@ -63,12 +63,20 @@ class Sandbox:
             cur.execute(f'COMMENT ON DATABASE "{name}" IS %s', (f"{DB_TAG} pid={os.getpid()}",))
         return name
 
+    # Since 15, CREATE DATABASE writes every block of a copy to the WAL by default, so that no
+    # checkpoint is needed. In the ephemeral cluster (memory filesystem, fsync off) a
+    # checkpoint is nearly free, and copying the files is 3-4x faster (1,000 tables: 0.1 s
+    # against 0.3-0.46 s); a dev server keeps the default.
+    _copy_files = False
+
     def copy_database(self, template: str, label: str) -> str:
         """Create a tagged scratch database as a copy of `template` (which nobody may be
         connected to) and return its name."""
         name = _scratch_name(label)
         with contextlib.closing(self.connect(self.admin_db)) as conn, conn.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            files = self._copy_files and conn.server_version >= 150000
+            strategy = " STRATEGY FILE_COPY" if files else ""
+            cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"{strategy}')
             cur.execute(f'COMMENT ON DATABASE "{name}" IS %s', (f"{DB_TAG} pid={os.getpid()}",))
         return name
 
@@ -110,6 +118,8 @@ def _scratch_name(label: str) -> str:
 
 class EphemeralServer(Sandbox):
     """A private PostgreSQL cluster in a temporary directory, removed on close."""
+
+    _copy_files = True
 
     def __init__(self, binaries: PgBinaries) -> None:
         run_as = pgcluster.unprivileged_user()

@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from .config import Config, ModelSettings, SchemaFilter, cache_root
 from .sqlfiles import SQLFile
 
 KEEP = 64  # entries per kind
+KEEP_INSPECTIONS = 8  # 4 MB each for 1,000 tables
 
 
 def server_identity(config: Config) -> str:
@@ -110,12 +113,57 @@ def keep_snapshot(kind: str, key: str, snap: verify.Snapshot) -> None:
     keep_text(kind, key, json.dumps(snap.entries), ".json")
 
 
-def _age_out(directory: Path) -> None:
+def inspection_key(database_key: str) -> str:
+    """The key of the inspection of the database `database_key` (`history_key`,
+    `schemas_key`) names: what reads it back are these versions of schemainspect and migra."""
+    from importlib.metadata import version
+
+    return _key("inspection", database_key, version("schemainspect"), version("migra"), files=[])
+
+
+def load_inspection(key: str) -> Any:
+    """The inspection kept under `key` (engine/inspection.py, `to_bytes`), or None.
+
+    It is a pickle, which runs code as it loads: only a file this user owns, in a directory
+    nobody else may write to, is read."""
+    from .engine import inspection
+
+    path = _path("inspections", key, ".pickle")
+    try:
+        if not (_private(path) and _private(path.parent)):
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return inspection.from_bytes(data)
+
+
+def keep_inspection(key: str, data: bytes) -> None:
+    path = _path("inspections", key, ".pickle")
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        _age_out(path.parent, KEEP_INSPECTIONS)
+
+
+def _private(path: Path) -> bool:
+    st = path.stat()
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
+
+
+def _age_out(directory: Path, keep: int = KEEP) -> None:
     entries = sorted(
         (p for p in directory.iterdir() if not p.name.startswith(".")),
         key=lambda p: p.stat().st_mtime,
     )
-    for stale in entries[:-KEEP]:
+    for stale in entries[:-keep]:
         stale.unlink(missing_ok=True)
 
 
@@ -181,12 +229,23 @@ def _keys(
 
 
 def keep_verified(
-    config: Config, schemas: SchemaFilter, files: list[SQLFile], target: verify.Snapshot
+    config: Config,
+    schemas: SchemaFilter,
+    files: list[SQLFile],
+    target: verify.Snapshot,
+    target_inspection: str = "",
 ) -> None:
     """After a verified `diff`: the new history replays to exactly the target's snapshot, so
-    keep it for both, and the `check` that usually follows (pre-commit) has nothing to load."""
+    keep it for both, and the `check` that usually follows (pre-commit) has nothing to load.
+    The target's inspection (kept under `target_inspection`) stands for the new history's
+    too: the next `diff` inspects only schemas/. Should it differ from a fresh one where
+    pg_dump does not look, that diff's verification, which never reads an inspection, fails."""
     history, schemas_at, _ = _keys(
         config, schemas, migfiles.list_migrations(config.generated), files, False
     )
     keep_snapshot("history", history, target)
     keep_snapshot("schemas", schemas_at, target)
+    if target_inspection:
+        source = _path("inspections", target_inspection, ".pickle")
+        with contextlib.suppress(OSError):
+            keep_inspection(inspection_key(history), source.read_bytes())

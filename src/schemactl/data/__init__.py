@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import DestructiveChangeError, HazardRefused
 from ..sqlfiles import SQLFile
-from . import generate, hazards, rows
+from . import generate, hazards, reach, rows
 from .hazards import BLOCKS_WRITES, KINDS, LOCK_MODES, Hazard
 
 if TYPE_CHECKING:  # config reads LOCK_MODES from here: no import back at run time
@@ -69,41 +69,81 @@ def try_with_rows(
 ) -> DataReport:
     """Fill `db` (a copy of the replayed history, before `up`), run `up` and then `down` on it,
     and report (see the module docstring). `renamed`: what `up` renames (renames.Rename), whose
-    values are looked for under their new names. `db` is dropped afterwards."""
-    keeps = config.schema_filter.keeps
-    report = DataReport()
+    values are looked for under their new names. `db` is dropped afterwards.
+
+    Only the tables the pair can reach are filled (data/reach.py); should the run lock one
+    that was left empty, or fail, it is tried again with every table filled, on a copy kept
+    for that."""
+    files = [SQLFile(Path(d), d, text) for d, text in (("up", up), ("down", down))]
+    spare = ""
     try:
         with contextlib.closing(box.connect(db, autocommit=False)) as conn:
-            columns = generate.read_columns(conn, keeps)
-            filled = generate.fill(
-                conn, columns, config.sample_rows, sample_files(config), config.root
-            )
-            report.notes += filled.notes
-            conn.autocommit = True
-            before = rows.read(conn, columns)
-            report.rows = sum(len(t.rows) for t in before.values())
-            if not before:  # no table before up (a first migration): nothing holds rows
-                return report
-            for direction, text in (("up", up), ("down", down)):
-                f = SQLFile(Path(direction), direction, text)
-                applied = hazards.run_measured(
-                    conn, f, direction, direction == "up", lambda: box.connect(db)
-                )
-                report.hazards += applied.hazards
-                if applied.failed:
-                    report.hazards.append(applied.failed)
-                    break
-                names = rows.renaming(renamed) if direction == "up" else rows.Names()
-                found = rows.compare(
-                    before, conn, keeps, f"the {direction} file", direction, names, applied.touched
-                )
-                if direction == "down":  # what up already lost is not lost again
-                    lost_up = {h.detail for h in report.of("data-loss")}
-                    found = [h for h in found if not _explained(h, lost_up)]
-                report.hazards += found
+            reached = reach.trial(conn, files)
+        if reached is not None:
+            spare = box.copy_database(db, "data")  # nobody may be connected to `db` now
+        report, missed = _try(box, db, files, config, renamed, reached)
+        if missed:
+            report, _ = _try(box, spare, files, config, renamed, None)
+            spare = ""
     finally:
         box.drop_database(db)
+        if spare:
+            box.drop_database(spare)
     return report
+
+
+def _try(
+    box: Any,
+    db: str,
+    files: list[SQLFile],
+    config: Config,
+    renamed: Sequence[Any],
+    reached: set[generate.Table] | None,
+) -> tuple[DataReport, bool]:
+    """One trial (`try_with_rows`) filling the tables in `reached` (None: all); and whether it
+    needs trying again with every table filled: the run locked a table that existed and was
+    left empty, or a statement failed (which tables it read went with its transaction)."""
+    keeps = config.schema_filter.keeps
+    report = DataReport()
+    with contextlib.closing(box.connect(db, autocommit=False)) as conn:
+        columns = generate.read_columns(conn, keeps)
+        _, foreign = generate.read_keys(conn)
+        filling = columns
+        if reached is not None:
+            wanted = reach.with_parents(reached & columns.keys(), foreign)
+            filling = {t: c for t, c in columns.items() if t in wanted}
+        filled = generate.fill(
+            conn, filling, config.sample_rows, sample_files(config), config.root, foreign
+        )
+        report.notes += filled.notes
+        conn.autocommit = True
+        before = rows.read(conn, filling)
+        report.rows = sum(len(t.rows) for t in before.values())
+        if not before:  # no table before up (a first migration): nothing holds rows
+            return report, False
+        touched: set[generate.Table] = set()
+        failed = False
+        for f in files:
+            direction = f.rel
+            applied = hazards.run_measured(
+                conn, f, direction, direction == "up", lambda: box.connect(db)
+            )
+            touched |= applied.touched
+            report.hazards += applied.hazards
+            if applied.failed:
+                report.hazards.append(applied.failed)
+                failed = True  # its locks went with its transaction: the rows it read are unknown
+                break
+            names = rows.renaming(renamed) if direction == "up" else rows.Names()
+            found = rows.compare(
+                before, conn, keeps, f"the {direction} file", direction, names, applied.touched
+            )
+            if direction == "down":  # what up already lost is not lost again
+                lost_up = {h.detail for h in report.of("data-loss")}
+                found = [h for h in found if not _explained(h, lost_up)]
+            report.hazards += found
+    missed = failed or bool(reach.missed(touched, set(filling), set(columns)))
+    return report, reached is not None and missed
 
 
 def refuse(

@@ -44,11 +44,14 @@ _SERIAL = frozenset({"int2", "int4", "int8"})
 _COLUMN_FIELDS = [f.name for f in fields(Column)]  # sql/sample_columns.sql's columns, in order
 
 
-def read_columns(conn: Any, keeps: Any) -> dict[Table, list[Column]]:
-    """The insertable tables' columns, in column order (sql/sample_columns.sql)."""
+def read_columns(
+    conn: Any, keeps: Any, only: set[Table] | None = None
+) -> dict[Table, list[Column]]:
+    """The insertable tables' columns, in column order (sql/sample_columns.sql); `only`: of
+    those tables (the others' columns are not built)."""
     tables: dict[Table, list[Column]] = defaultdict(list)
     for row in rows(conn, "sample_columns"):
-        if keeps(row[0]):
+        if keeps(row[0]) and (only is None or (row[0], row[1]) in only):
             values = dict(zip(_COLUMN_FIELDS, row, strict=True))
             column = Column(**{**values, "labels": tuple(values["labels"] or ())})
             tables[(row[0], row[1])].append(column)
@@ -75,16 +78,19 @@ def fill(
     per_table: int,
     sample_files: list[Path],
     root: Path,
+    foreign: dict[Table, list[ForeignKey]] | None = None,
 ) -> Filled:
     """Insert sample rows into the tables of `columns` (`read_columns`), in one transaction;
     `conn` is a psycopg2 connection outside autocommit. `per_table` rows each (more where an
-    enum column has more labels, so that every label appears); 0: only the sample files."""
+    enum column has more labels, so that every label appears); 0: only the sample files.
+    `foreign`: the foreign keys (`read_keys`), when already read."""
     filled = Filled()
     with conn.cursor() as cur:
         for path in sample_files:
             _run_sample_file(cur, path, root, filled)
         if per_table > 0:
-            _, foreign = read_keys(conn)
+            if foreign is None:
+                _, foreign = read_keys(conn)
             for table in _parents_first(columns, foreign):
                 _fill_table(cur, table, columns[table], foreign.get(table, []), per_table, filled)
     conn.commit()

@@ -130,7 +130,7 @@ def compare(
     """What the rows in `before` lost on the way to the database behind `conn`; `statement`
     names the migration in each finding; `names`: what the migration renamed (`renaming`);
     `touched`: the tables it locked, the only ones whose rows it can have changed."""
-    now = read_columns(conn, keeps)
+    now = read_columns(conn, keeps, {(t[0], names.tables.get(t, t[1])) for t in before})
     out: list[Hazard] = []
 
     def lost(table: Table, detail: str) -> None:

@@ -5,7 +5,15 @@ by patching its source. Each database is inspected once and both directions are 
 the same pair of inspections. The rest of schemactl uses only what is exported here.
 """
 
-from .inspection import inspect, tables_and_indexes
+from .inspection import from_bytes, inspect, tables_and_indexes, to_bytes
 from .migration import both_directions, migration_sql, type_changes
 
-__all__ = ["both_directions", "inspect", "migration_sql", "tables_and_indexes", "type_changes"]
+__all__ = [
+    "both_directions",
+    "from_bytes",
+    "inspect",
+    "migration_sql",
+    "tables_and_indexes",
+    "to_bytes",
+    "type_changes",
+]

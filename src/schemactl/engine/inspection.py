@@ -4,6 +4,7 @@ kind's catalog data beside it (engine/kind.py)."""
 from __future__ import annotations
 
 import copy
+import pickle
 from typing import Any
 
 from ..config import SchemaFilter
@@ -36,6 +37,32 @@ def inspect(url: Any, schemas: SchemaFilter) -> Inspection:
         objects = getattr(inspector, prop)
         setattr(inspector, prop, {k: v for k, v in objects.items() if schemas.keeps(v.schema)})
     return Inspection(inspector, catalog)
+
+
+# What ties an inspector to the connection it read: not kept with it (`to_bytes`).
+_LIVE = ("c", "engine", "dialect")
+
+
+def to_bytes(inspection: Inspection) -> bytes:
+    """An inspection as bytes (`from_bytes`), without its connection: what the cache keeps
+    for a database loaded from the same files (snapcache.py). Call it before migra runs on the
+    inspection: the kinds may patch the inspector in place."""
+    inspector = copy.copy(inspection.upstream)
+    for name in _LIVE:
+        setattr(inspector, name, None)
+    for name in [n for n in vars(inspector) if n.endswith("_QUERY")]:
+        delattr(inspector, name)  # the query texts: the class has them too
+    return pickle.dumps(inspection.replacing(inspector), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def from_bytes(data: bytes) -> Inspection | None:
+    """The inspection `to_bytes` wrote; None when it cannot be read (another version wrote it,
+    or it is damaged): the database is inspected again."""
+    try:
+        found = pickle.loads(data)
+    except Exception:
+        return None
+    return found if isinstance(found, Inspection) else None
 
 
 def unpin_extensions(inspection: Inspection, pinned: frozenset[str]) -> Inspection:

@@ -3,32 +3,68 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
+import threading
 import types
 from pathlib import Path
 from typing import Any
 
+_LOADING = threading.Lock()  # two inspections start on two threads at once
+
 
 def load() -> None:
-    """Import schemainspect without `pkg_resources` (docs/engine-notes.md, "pkg_resources").
+    """Import schemainspect without `pkg_resources` (docs/engine-notes.md, "pkg_resources"),
+    and without its `inspect.stack()` calls.
 
     schemainspect imports `pkg_resources` only to read its bundled .sql files. setuptools 81
     removed that module, and 67-80 warn when it is imported; it may not be installed at all.
     While schemainspect is imported, a stand-in that reads those files beside the module takes
     its place; whatever the process had under that name before is put back, so nothing else
     sees it.
+
+    It names the module whose files it reads with `inspect.stack()`, which builds every
+    frame's source context and searches `sys.modules` for each frame: its 16 query files cost
+    0.15-0.6 s of import (docs/performance.md). So `schemainspect.misc` is executed first, on
+    its own, given a caller lookup that reads the frame's module name, and then the package is
+    imported around it.
     """
-    if "schemainspect.misc" in sys.modules:
-        return
-    saved = sys.modules.get("pkg_resources")
-    sys.modules["pkg_resources"] = _pkg_resources_stand_in()
-    try:
-        import schemainspect.misc  # noqa: F401  (binds resource_stream now)
-    finally:
-        if saved is None:
-            del sys.modules["pkg_resources"]
-        else:
-            sys.modules["pkg_resources"] = saved
+    with _LOADING:
+        if "schemainspect" in sys.modules:
+            return
+        saved = sys.modules.get("pkg_resources")
+        sys.modules["pkg_resources"] = _pkg_resources_stand_in()
+        try:
+            package = importlib.util.find_spec("schemainspect")
+            where = package.submodule_search_locations if package else None
+            if not where:
+                raise ImportError("schemainspect is not installed", name="schemainspect")
+            spec = importlib.util.spec_from_file_location(
+                "schemainspect.misc", Path(list(where)[0]) / "misc.py"
+            )
+            assert spec is not None and spec.loader is not None
+            misc = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(misc)  # binds the stand-in's resource_stream
+            vars(misc)["external_caller"] = _external_caller
+            sys.modules["schemainspect.misc"] = misc
+            try:
+                import schemainspect
+            except BaseException:
+                sys.modules.pop("schemainspect.misc", None)
+                raise
+            schemainspect.misc = misc
+        finally:
+            if saved is None:
+                del sys.modules["pkg_resources"]
+            else:
+                sys.modules["pkg_resources"] = saved
+
+
+def _external_caller() -> str:
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_globals.get("__name__") == "schemainspect.misc":
+        frame = frame.f_back
+    return str(frame.f_globals["__name__"])
 
 
 def _pkg_resources_stand_in() -> types.ModuleType:

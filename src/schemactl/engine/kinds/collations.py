@@ -61,9 +61,11 @@ def _collated_column_class(base: type) -> type:
     """A subclass of schemainspect's column class whose definition keeps its COLLATE clause.
 
     schemainspect adds the collation to `ADD COLUMN` but leaves it out of the column list of
-    `CREATE TABLE`, so new tables lose their columns' collations (docs/engine-notes.md).
+    `CREATE TABLE`, so new tables lose their columns' collations (docs/engine-notes.md). The
+    class is named in this module (`Collated` + the base's name, found by `__getattr__`), so
+    that a kept inspection can be read back (engine/inspection.py, `to_bytes`).
     """
-    if base.__name__ == "CollatedColumn":
+    if base.__name__.startswith("Collated"):
         return base
     if base not in _COLLATED:
 
@@ -79,8 +81,21 @@ def _collated_column_class(base: type) -> type:
             def add_column_clause(self) -> str:
                 return f"add column {self.creation_clause}"
 
+        CollatedColumn.__name__ = CollatedColumn.__qualname__ = f"Collated{base.__name__}"
         _COLLATED[base] = CollatedColumn
     return _COLLATED[base]
+
+
+def __getattr__(name: str) -> type:
+    # Unpickling a kept inspection looks the column class up here (schemainspect's only one).
+    if name == "CollatedColumnInfo":
+        from .. import upstream
+
+        upstream.load()
+        from schemainspect.inspected import ColumnInfo
+
+        return _collated_column_class(ColumnInfo)
+    raise AttributeError(name)
 
 
 def _keep_column_collations(inspector: Any, data: Any) -> None:
