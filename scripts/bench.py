@@ -305,9 +305,7 @@ def bench_size(box: pgserver.EphemeralServer, n: int, repeat: int, work: Path) -
     synced = work / f"diff-{n}-warm"
     shutil.rmtree(cache, ignore_errors=True)
     for label in ("cold", "warm", "warm, DDL touched"):
-        if (
-            label == "warm, DDL touched"
-        ):  # same schema, other bytes: the history is known, schemas/ is loaded
+        if label == "warm, DDL touched":  # same schema, other bytes: schemas/ is loaded
             ddl = synced / "schemas" / "schema.sql"
             ddl.write_text(ddl.read_text() + "-- touched\n")
         secs, peak = run_schemactl(["check", "--no-models"], synced, cache)
@@ -395,9 +393,8 @@ def _print(rows: list[Row], sizes: list[int]) -> None:
         print(f"\ngrowth from N={small} to N={large} (seconds ~ N^k; k = 1.0 is linear):")
         for label in dict.fromkeys(r[0] for r in rows if r[1] == large):
             t = {r[1]: r[2] for r in rows if r[0] == label}
-            print(
-                f"  {label:<36} k = {math.log(t[large] / t[small]) / math.log(large / small):.2f}"
-            )
+            k = math.log(t[large] / t[small]) / math.log(large / small)
+            print(f"  {label:<36} k = {k:.2f}")
 
 
 if __name__ == "__main__":

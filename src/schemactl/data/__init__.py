@@ -107,7 +107,7 @@ def _try(
     report = DataReport()
     with contextlib.closing(box.connect(db, autocommit=False)) as conn:
         columns = generate.read_columns(conn, keeps)
-        _, foreign = generate.read_keys(conn)
+        primary, foreign = generate.read_keys(conn)
         filling = columns
         if reached is not None:
             wanted = reach.with_parents(reached & columns.keys(), foreign)
@@ -117,7 +117,7 @@ def _try(
         )
         report.notes += filled.notes
         conn.autocommit = True
-        before = rows.read(conn, filling)
+        before = rows.read(conn, filling, primary)
         report.rows = sum(len(t.rows) for t in before.values())
         if not before:  # no table before up (a first migration): nothing holds rows
             return report, False

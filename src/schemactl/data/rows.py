@@ -36,9 +36,15 @@ class TableRows:
 Snapshot = dict[Table, TableRows]
 
 
-def read(conn: Any, tables: dict[Table, list[Column]]) -> Snapshot:
-    """The rows of `tables` (`generate.read_columns`; `conn` in autocommit)."""
-    primary, _ = read_keys(conn)
+def read(
+    conn: Any,
+    tables: dict[Table, list[Column]],
+    primary: dict[Table, tuple[str, ...]] | None = None,
+) -> Snapshot:
+    """The rows of `tables` (`generate.read_columns`; `conn` in autocommit); `primary`: the
+    primary keys (`read_keys`), when already read."""
+    if primary is None:
+        primary, _ = read_keys(conn)
     found = _select_all(conn, tables)
     return {
         table: TableRows(

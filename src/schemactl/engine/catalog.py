@@ -20,12 +20,13 @@ def rows(conn: Any, name: str) -> list[tuple[Any, ...]]:
     query for the largest reads (pg_depend of a 1,000-table schema)."""
     raw = conn.connection if hasattr(conn, "exec_driver_sql") else conn
     with raw.cursor() as cur:
-        cur.execute(_query(name))  # no parameters: psycopg2 leaves `%` alone (LIKE 'pg\_%')
+        cur.execute(query(name))  # no parameters: psycopg2 leaves `%` alone (LIKE 'pg\_%')
         return list(cur.fetchall())
 
 
 @lru_cache(maxsize=None)
-def _query(name: str) -> str:
+def query(name: str) -> str:
+    """The text of `sql/<name>.sql`."""
     return resources.files("schemactl").joinpath(f"sql/{name}.sql").read_text("utf-8")
 
 
