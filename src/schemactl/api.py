@@ -120,6 +120,7 @@ def diff(
     online plan."""
     if name is None and not print_only:
         raise UsageError("a migration name is required", hint='pass -m "what changed"')
+    engine.preload()  # imported while the server starts and the databases load
     slug = migfiles.slugify(name) if name is not None else ""
     schemas = config.schema_filter
     if online is not None:
@@ -188,22 +189,24 @@ def _diff(
             )
         version = f"{migfiles.next_version(pairs):04d}_{slug}" if slug else "preview"
         progress("verifying, and trying the pair on sample rows")
-        # The copy is made before verification applies up to the replayed history.
+        # The copy is made before verification applies up to the replayed history (which waits
+        # for it); down is verified meanwhile.
+        copy = (
+            pool.submit(box.copy_database, replay_db, "data")
+            if config.data_check
+            else comparison.done("")
+        )
         with_rows = (
-            pool.submit(
-                data.try_with_rows,
-                box,
-                box.copy_database(replay_db, "data"),
-                up,
-                down,
-                config,
-                applied,
+            comparison.after(
+                pool,
+                copy,
+                lambda: data.try_with_rows(box, copy.result(), up, down, config, applied),
             )
             if config.data_check
             else comparison.done(data.DataReport())
         )
         problems = comparison.verify_pair(
-            box, replay_db, target_db, up, down, before, target, schemas, pool
+            box, replay_db, target_db, up, down, before, target, schemas, pool, copy
         )
         report = with_rows.result()
         major = box.server_version() // 10000

@@ -145,11 +145,21 @@ class Sides:
             snapcache.inspection_key(kept.history_key),
             snapcache.inspection_key(kept.schemas_key),
         )
-        kept_from = None if declared else snapcache.load_inspection(keys[0])
-        kept_target = snapcache.load_inspection(keys[1])
 
+        # A kept inspection is read on a thread too: reading one imports schemainspect.
         def inspect_from() -> Any:
-            return inspected(box, renamed.result()[0], schemas, "" if declared else keys[0])
+            kept_from = None if declared else snapcache.load_inspection(keys[0])
+            if kept_from is not None:
+                return kept_from
+            db = renamed.result()[0]
+            return inspected(box, db, schemas, "" if declared else keys[0])
+
+        def inspect_target() -> Any:
+            kept_target = snapcache.load_inspection(keys[1])
+            if kept_target is not None:
+                return kept_target
+            sc.loaded.result()
+            return inspected(box, sc.target_db, schemas, keys[1])
 
         return cls(
             (
@@ -159,10 +169,8 @@ class Sides:
                 done(kept.target)
                 if kept.target is not None
                 else after(pool, sc.loaded, verify.snapshot, box, sc.target_db, schemas),
-                done(kept_from) if kept_from is not None else after(pool, renamed, inspect_from),
-                done(kept_target)
-                if kept_target is not None
-                else after(pool, sc.loaded, inspected, box, sc.target_db, schemas, keys[1]),
+                pool.submit(inspect_from),
+                pool.submit(inspect_target),
             ),
             keys[1],
         )
@@ -188,8 +196,10 @@ def verify_pair(
     target: verify.Snapshot,
     schemas: SchemaFilter,
     pool: ThreadPoolExecutor,
+    copied: Future[Any] | None = None,
 ) -> list[str]:
-    """Apply up to the replay and down to the target database, compare both with pg_dump."""
+    """Apply up to the replay and down to the target database, compare both with pg_dump;
+    up once `copied` (a copy of the replay database being made) is done."""
 
     def one(db: str, label: str, text: str, want: verify.Snapshot) -> list[str]:
         error = scratch.run_migration(box, db, Script(SQLFile(Path(label), label, text), True))
@@ -208,7 +218,7 @@ def verify_pair(
         )
 
     up, down = results(
-        pool.submit(one, replay_db, "up", up_text, target),
+        after(pool, copied or done(), one, replay_db, "up", up_text, target),
         pool.submit(one, target_db, "down", down_text, before),
     )
     problems: list[str] = up + down

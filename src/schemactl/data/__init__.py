@@ -106,12 +106,12 @@ def _try(
     keeps = config.schema_filter.keeps
     report = DataReport()
     with contextlib.closing(box.connect(db, autocommit=False)) as conn:
-        columns = generate.read_columns(conn, keeps)
         primary, foreign = generate.read_keys(conn)
-        filling = columns
+        wanted = None
         if reached is not None:
-            wanted = reach.with_parents(reached & columns.keys(), foreign)
-            filling = {t: c for t, c in columns.items() if t in wanted}
+            wanted = reach.with_parents({t for t in reached if keeps(t[0])}, foreign)
+        filling = generate.read_columns(conn, keeps, wanted)
+        existed = set(filling) if wanted is None else reach.tables(conn, keeps)
         filled = generate.fill(
             conn, filling, config.sample_rows, sample_files(config), config.root, foreign
         )
@@ -142,7 +142,7 @@ def _try(
                 lost_up = {h.detail for h in report.of("data-loss")}
                 found = [h for h in found if not _explained(h, lost_up)]
             report.hazards += found
-    missed = failed or bool(reach.missed(touched, set(filling), set(columns)))
+    missed = failed or bool(reach.missed(touched, set(filling), existed))
     return report, reached is not None and missed
 
 

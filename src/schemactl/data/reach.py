@@ -42,6 +42,13 @@ WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation'
 """
 
 
+_TABLES = """
+SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+"""
+
+
 def trial(conn: Any, files: list[SQLFile]) -> set[Table] | None:
     """The tables (a partition: its root) that running `files` in order locks on `conn`
     (psycopg2, outside autocommit, no transaction open), found in a transaction rolled back
@@ -70,6 +77,13 @@ def with_parents(tables: set[Table], foreign: dict[Table, list[ForeignKey]]) -> 
                 out.add(fk.parent)
                 todo.append(fk.parent)
     return out
+
+
+def tables(conn: Any, keeps: Any) -> set[Table]:
+    """The tables rows can be inserted into (as sql/sample_columns.sql lists them)."""
+    with conn.cursor() as cur:
+        cur.execute(_TABLES)
+        return {(schema, name) for schema, name in cur.fetchall() if keeps(schema)}
 
 
 def missed(touched: set[Table], filled: set[Table], existed: set[Table]) -> set[Table]:

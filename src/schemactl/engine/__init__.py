@@ -7,12 +7,14 @@ the same pair of inspections. The rest of schemactl uses only what is exported h
 
 from .inspection import from_bytes, inspect, tables_and_indexes, to_bytes
 from .migration import both_directions, migration_sql, type_changes
+from .upstream import preload
 
 __all__ = [
     "both_directions",
     "from_bytes",
     "inspect",
     "migration_sql",
+    "preload",
     "tables_and_indexes",
     "to_bytes",
     "type_changes",
