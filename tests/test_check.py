@@ -214,3 +214,20 @@ def test_kept_inspections_are_read_by_key_and_checked_by_verification(
     target.chmod(0o600)
     again = api.diff(config, None, print_only=True)
     assert again.up_sql == first.up_sql and again.verified
+
+
+def test_a_kept_entry_in_use_outlives_newer_ones(tmp_path, monkeypatch) -> None:
+    import time
+
+    from schemactl import snapcache
+
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(snapcache, "KEEP", 3)
+    for key in ("in-use", "old", "newer", "newest"):
+        snapcache.keep_text("history", key, key)
+        if key == "old":
+            time.sleep(0.02)
+            assert snapcache.load_text("history", "in-use") == "in-use"  # read: in use again
+        time.sleep(0.02)
+    assert snapcache.load_text("history", "in-use") == "in-use"
+    assert snapcache.load_text("history", "old") is None  # the least recently used went

@@ -120,7 +120,6 @@ def diff(
     online plan."""
     if name is None and not print_only:
         raise UsageError("a migration name is required", hint='pass -m "what changed"')
-    engine.preload()  # imported while the server starts and the databases load
     slug = migfiles.slugify(name) if name is not None else ""
     schemas = config.schema_filter
     if online is not None:
@@ -140,6 +139,8 @@ def _diff(
     progress: Progress,
 ) -> DiffResult:
     with scratch.sandbox(config) as box, comparison.pool() as pool:
+        # Imported while the databases load (not while the server starts: both want the GIL).
+        engine.preload()
         sc = comparison.start(config, box, pool, progress)
         replay_db, target_db, pairs = sc.replay_db, sc.target_db, sc.pairs
         # Each database is dumped and inspected as soon as it is filled, while the other loads.

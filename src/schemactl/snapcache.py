@@ -83,17 +83,26 @@ def _path(kind: str, key: str, suffix: str) -> Path:
 
 
 def load_text(kind: str, key: str, suffix: str = ".txt") -> str | None:
+    path = _path(kind, key, suffix)
     try:
-        return _path(kind, key, suffix).read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except OSError:
         return None
+    _used(path)
+    return text
+
+
+def _used(path: Path) -> None:
+    # Entries age out by modification time (`_age_out`): one read is one in use.
+    with contextlib.suppress(OSError):
+        os.utime(path)
 
 
 def keep_text(kind: str, key: str, text: str, suffix: str = ".txt") -> None:
     path = _path(kind, key, suffix)
     with contextlib.suppress(OSError):
         migfiles.write_atomic(path, text)
-        _age_out(path.parent)
+        _age_out(path.parent, KEEP)
 
 
 def load_snapshot(kind: str, key: str) -> verify.Snapshot | None:
@@ -135,6 +144,7 @@ def load_inspection(key: str) -> Any:
         data = path.read_bytes()
     except OSError:
         return None
+    _used(path)
     return inspection.from_bytes(data)
 
 
@@ -158,7 +168,7 @@ def _private(path: Path) -> bool:
     return st.st_uid == os.geteuid() and not st.st_mode & 0o022
 
 
-def _age_out(directory: Path, keep: int = KEEP) -> None:
+def _age_out(directory: Path, keep: int) -> None:
     entries = sorted(
         (p for p in directory.iterdir() if not p.name.startswith(".")),
         key=lambda p: p.stat().st_mtime,

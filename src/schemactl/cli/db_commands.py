@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -77,7 +78,9 @@ def _run_command(
                 if step.status != "skipped"
                 else " (not for this environment)"
             )
-            err_console().print(f"{what} {step.name}{extra}", markup=False)
+            # Plain text (names are NNNN_slug): a rich Console per line cost 0.3 ms, which
+            # at hundreds of small migrations is a tenth of the run.
+            sys.stderr.write(f"{what} {step.name}{extra}\n")
 
     try:
         with _python_listener(fmt) as listener:

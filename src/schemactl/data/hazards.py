@@ -88,7 +88,12 @@ WHERE c.relkind IN ('r', 'p', 'm', 'i', 'I')
 # Always run with parameters (psycopg2 then reads `%%` as `%`). The tables there before the
 # migration, and the tables and indexes on them (old and new), by oid.
 _TABLES = _RELATIONS + " AND c.relkind IN ('r', 'p', 'm')"
-_WATCHED = _RELATIONS + " AND (c.oid = ANY(%(tables)s) OR i.indrelid = ANY(%(tables)s))"
+# By oid, not `c.oid = ANY(..) OR i.indrelid = ANY(..)`: an OR across the join is a scan of
+# pg_class for every statement (1,000 tables: 0.4 s of a 60-statement file).
+_WATCHED = _RELATIONS + (
+    " AND c.oid IN (SELECT unnest(%(tables)s::oid[]) UNION ALL"
+    " SELECT indexrelid FROM pg_index WHERE indrelid = ANY(%(tables)s::oid[]))"
+)
 _LOCKS = """
 SELECT relation, mode FROM pg_locks
 WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted AND relation IS NOT NULL
