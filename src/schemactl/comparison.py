@@ -179,6 +179,7 @@ class Sides:
 def inspected(box: pgserver.Sandbox, db: str, schemas: SchemaFilter, key: str) -> Any:
     """`db` inspected (engine.inspect), and kept under `key` (snapcache.inspection_key) unless
     it is ""."""
+    engine.ready()  # sqlalchemy_url imports SQLAlchemy (upstream.ready)
     inspection = engine.inspect(box.sqlalchemy_url(db), schemas)
     if key:
         with contextlib.suppress(Exception):  # a cache only ever costs speed

@@ -7,7 +7,7 @@ the same pair of inspections. The rest of schemactl uses only what is exported h
 
 from .inspection import from_bytes, inspect, tables_and_indexes, to_bytes
 from .migration import both_directions, migration_sql, type_changes
-from .upstream import preload
+from .upstream import preload, ready
 
 __all__ = [
     "both_directions",
@@ -15,6 +15,7 @@ __all__ = [
     "inspect",
     "migration_sql",
     "preload",
+    "ready",
     "tables_and_indexes",
     "to_bytes",
     "type_changes",

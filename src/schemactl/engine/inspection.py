@@ -17,12 +17,11 @@ def inspect(url: Any, schemas: SchemaFilter) -> Inspection:
     """Inspect the database at a SQLAlchemy `url`, keeping only the schemas in `schemas`."""
     # Imported here: SQLAlchemy and schemainspect take ~0.3 s to import, and `check` on a
     # project in sync never inspects anything.
-    from sqlalchemy import create_engine
-    from sqlalchemy.pool import NullPool
-
-    upstream.load()
+    upstream.ready()
     from schemainspect import get_inspector
     from schemainspect.pg.obj import PROPS
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
 
     engine = create_engine(url, poolclass=NullPool)
     try:
@@ -58,6 +57,7 @@ def to_bytes(inspection: Inspection) -> bytes:
 def from_bytes(data: bytes) -> Inspection | None:
     """The inspection `to_bytes` wrote; None when it cannot be read (another version wrote it,
     or it is damaged): the database is inspected again."""
+    upstream.ready()  # the classes it names
     try:
         found = pickle.loads(data)
     except Exception:

@@ -16,7 +16,7 @@ def migration_sql(
 ) -> str:
     """Return the SQL that takes the `i_from` database to the `i_target` one (`pinned`: the
     extensions whose version the DDL names; None compares every version)."""
-    upstream.load()
+    upstream.ready()
     from migra import Migration
 
     if pinned is not None:

@@ -61,10 +61,16 @@ def load() -> None:
                 sys.modules["pkg_resources"] = saved
 
 
+_PRELOADING: list[threading.Thread] = []
+
+
 def preload() -> None:
     """Start importing SQLAlchemy, schemainspect and migra on a thread of their own (≈0.4 s),
-    while the caller starts a server and loads databases: they are needed once a database is
-    inspected, or a kept inspection read. A failure here is left to the import that needs it."""
+    while the caller loads databases: they are needed once a database is inspected, or a kept
+    inspection read. Whatever imports them elsewhere calls `ready` first. A failure here is
+    left to the import that needs it."""
+    if _PRELOADING or "migra" in sys.modules:
+        return
 
     def run() -> None:
         with contextlib.suppress(Exception):
@@ -76,7 +82,18 @@ def preload() -> None:
 
             collations.CollatedColumnInfo  # noqa: B018  (the class kept inspections name)
 
-    threading.Thread(target=run, name="schemactl-imports", daemon=True).start()
+    thread = threading.Thread(target=run, name="schemactl-imports", daemon=True)
+    _PRELOADING.append(thread)
+    thread.start()
+
+
+def ready() -> None:
+    """Wait for `preload`'s imports, then import schemainspect (`load`). Two threads importing
+    one package's modules at once can fail ("partially initialized module"), so nothing
+    imports SQLAlchemy, schemainspect or migra while `preload` does."""
+    for thread in _PRELOADING:
+        thread.join()
+    load()
 
 
 def _external_caller() -> str:
