@@ -199,7 +199,10 @@ def test_kept_inspections_are_read_by_key_and_checked_by_verification(
     assert first.verified and "create table" in first.up_sql
     kept = sorted((tmp_path / "inspections").glob("*.pickle"))
     assert len(kept) == 2  # the replayed history's, and schemas/'s
-    tables = {p: set(engine.from_bytes(p.read_bytes()).upstream.tables) for p in kept}
+    tables = {}
+    for p in kept:
+        with p.open("rb") as f:
+            tables[p] = set(engine.read_inspection(f).upstream.tables)
     history, target = sorted(kept, key=lambda p: len(tables[p]))
     assert tables[target] - tables[history] == {'"public"."u"'}
     # What diff reads is the file under the key: schemas/' swapped for the history's, it sees

@@ -183,7 +183,7 @@ def inspected(box: pgserver.Sandbox, db: str, schemas: SchemaFilter, key: str) -
     inspection = engine.inspect(box.sqlalchemy_url(db), schemas)
     if key:
         with contextlib.suppress(Exception):  # a cache only ever costs speed
-            snapcache.keep_inspection(key, engine.to_bytes(inspection))
+            snapcache.keep_inspection(key, inspection)
     return inspection
 
 

@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,7 +132,7 @@ def inspection_key(database_key: str) -> str:
 
 
 def load_inspection(key: str) -> Any:
-    """The inspection kept under `key` (engine/inspection.py, `to_bytes`), or None.
+    """The inspection kept under `key` (engine/inspection.py, `write`), or None.
 
     It is a pickle, which runs code as it loads: only a file this user owns, in a directory
     nobody else may write to, is read."""
@@ -141,21 +142,29 @@ def load_inspection(key: str) -> Any:
     try:
         if not (_private(path) and _private(path.parent)):
             return None
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            found = inspection.read(f)
     except OSError:
         return None
     _used(path)
-    return inspection.from_bytes(data)
+    return found
 
 
-def keep_inspection(key: str, data: bytes) -> None:
+def keep_inspection(key: str, found: Any, source: Path | None = None) -> None:
+    """Keep an inspection (engine.inspect's) under `key`; or the file `source`, one kept."""
+    from .engine import inspection
+
     path = _path("inspections", key, ".pickle")
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(data)
+                if source is not None:
+                    with source.open("rb") as kept:
+                        shutil.copyfileobj(kept, f)
+                else:
+                    inspection.write(found, f)
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
@@ -257,5 +266,5 @@ def keep_verified(
     keep_snapshot("schemas", schemas_at, target)
     if target_inspection:
         source = _path("inspections", target_inspection, ".pickle")
-        with contextlib.suppress(OSError):
-            keep_inspection(inspection_key(history), source.read_bytes())
+        if source.exists():
+            keep_inspection(inspection_key(history), None, source)

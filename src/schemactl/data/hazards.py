@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,13 +137,19 @@ def run_measured(
     with conn.cursor() as cur:
         known = _relations(cur, _WATCHED, list(_relations(cur, _TABLES))) if measure else {}
         names = {name: oid for oid, (name, kind, _, _) in known.items() if kind in "rpm"}
+        # Looked up per statement, so kept as maps (kept current as statements add indexes):
+        # a statement costs what it touches, not a pass over the schema's relations.
+        tables = set(names.values())
+        indexes: dict[str, int] = {}  # index name -> its table's oid
+        on_table: dict[int, set[int]] = defaultdict(set)  # table oid -> its indexes' oids
+        _index(known, indexes, on_table)
         conn.commit()
         held: dict[int, str] = {}  # locks earlier statements of the same part still hold then
         for st in f.statements:
             if commit_point(st) is not None:
                 held = {}  # a new part: a new transaction
             text = " ".join(sqltext.strip_comments(st.text).split())
-            named = _named(text, names, known) if known else []
+            named = _named(text, names, indexes) if known else []
             scans_before = _scans(cur, named)
             try:
                 cur.execute(st.text)
@@ -171,13 +178,15 @@ def run_measured(
                 finally:
                     conn.autocommit = False
             if known:
-                touched = sorted({*named, *(oid for oid in locks if oid in names.values())})
+                touched = sorted({*named, *(oid for oid in locks if oid in tables)})
                 scans = _scans(cur, named)
                 scanned = {oid for oid, n in scans.items() if n > scans_before.get(oid, 0)}
                 after = _relations(cur, _WATCHED, touched)
-                before = {oid: r for oid, r in known.items() if oid in after or r[3] in touched}
+                was = {*after, *(i for t in touched for i in on_table.get(t, ()))}
+                before = {oid: known[oid] for oid in was if oid in known}
                 applied.hazards += _classify(text, direction, before, after, locks, scanned, taken)
                 known.update(after)
+                _index(after, indexes, on_table)
             conn.commit()
     conn.autocommit = True
     return applied
@@ -236,15 +245,25 @@ def _watched(
     return _strongest(seen)
 
 
-def _named(
-    statement: str, names: dict[str, int], known: dict[int, tuple[str, str, int, int]]
-) -> list[int]:
+def _index(
+    relations: dict[int, tuple[str, str, int, int]],
+    indexes: dict[str, int],
+    on_table: dict[int, set[int]],
+) -> None:
+    for oid, (name, kind, _, table) in relations.items():
+        if kind in "iI":
+            indexes[name] = table
+        if table:
+            on_table[table].add(oid)
+
+
+def _named(statement: str, names: dict[str, int], indexes: dict[str, int]) -> list[int]:
     """The existing tables a statement names (what it alters and what it references, and the
-    tables of the indexes it names): where a validation scan is looked for."""
+    tables of the indexes it names, `indexes`: name -> table): where a validation scan is
+    looked for."""
     st = parse(statement)
     found = {st.table, st.name, *(k[1:3] for k in st.uses | st.changes if k[0] == "relation")}
     spelled = {f"{n[0]}.{n[1]}" for n in found if n}
-    indexes = {name: table for name, kind, _, table in known.values() if kind in "iI"}
     return sorted(
         {names[n] for n in spelled if n in names} | {indexes[n] for n in spelled & indexes.keys()}
     )

@@ -5,18 +5,20 @@ by patching its source. Each database is inspected once and both directions are 
 the same pair of inspections. The rest of schemactl uses only what is exported here.
 """
 
-from .inspection import from_bytes, inspect, tables_and_indexes, to_bytes
+from .inspection import inspect, tables_and_indexes
+from .inspection import read as read_inspection
+from .inspection import write as write_inspection
 from .migration import both_directions, migration_sql, type_changes
 from .upstream import preload, ready
 
 __all__ = [
     "both_directions",
-    "from_bytes",
     "inspect",
     "migration_sql",
     "preload",
+    "read_inspection",
     "ready",
     "tables_and_indexes",
-    "to_bytes",
     "type_changes",
+    "write_inspection",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import pickle
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..config import SchemaFilter
 from . import upstream
@@ -42,24 +42,25 @@ def inspect(url: Any, schemas: SchemaFilter) -> Inspection:
 _LIVE = ("c", "engine", "dialect")
 
 
-def to_bytes(inspection: Inspection) -> bytes:
-    """An inspection as bytes (`from_bytes`), without its connection: what the cache keeps
-    for a database loaded from the same files (snapcache.py). Call it before migra runs on the
-    inspection: the kinds may patch the inspector in place."""
+def write(inspection: Inspection, file: BinaryIO) -> None:
+    """Write an inspection to a binary file (`read`), without its connection: what the cache
+    keeps for a database loaded from the same files (snapcache.py). Call it before migra runs
+    on the inspection: the kinds may patch the inspector in place. Pickled straight into the
+    file: at 5,000 tables the bytes alone are 21 MB."""
     inspector = copy.copy(inspection.upstream)
     for name in _LIVE:
         setattr(inspector, name, None)
     for name in [n for n in vars(inspector) if n.endswith("_QUERY")]:
         delattr(inspector, name)  # the query texts: the class has them too
-    return pickle.dumps(inspection.replacing(inspector), protocol=pickle.HIGHEST_PROTOCOL)
+    pickle.dump(inspection.replacing(inspector), file, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def from_bytes(data: bytes) -> Inspection | None:
-    """The inspection `to_bytes` wrote; None when it cannot be read (another version wrote it,
+def read(file: BinaryIO) -> Inspection | None:
+    """The inspection `write` wrote; None when it cannot be read (another version wrote it,
     or it is damaged): the database is inspected again."""
     upstream.ready()  # the classes it names
     try:
-        found = pickle.loads(data)
+        found = pickle.load(file)
     except Exception:
         return None
     return found if isinstance(found, Inspection) else None

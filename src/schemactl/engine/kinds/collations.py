@@ -63,7 +63,7 @@ def _collated_column_class(base: type) -> type:
     schemainspect adds the collation to `ADD COLUMN` but leaves it out of the column list of
     `CREATE TABLE`, so new tables lose their columns' collations (docs/engine-notes.md). The
     class is named in this module (`Collated` + the base's name, found by `__getattr__`), so
-    that a kept inspection can be read back (engine/inspection.py, `to_bytes`).
+    that a kept inspection can be read back (engine/inspection.py, `write`).
     """
     if base.__name__.startswith("Collated"):
         return base
