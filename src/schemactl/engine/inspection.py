@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import sys
 from typing import Any, BinaryIO
 
 from ..config import SchemaFilter
@@ -47,12 +48,52 @@ def write(inspection: Inspection, file: BinaryIO) -> None:
     keeps for a database loaded from the same files (snapcache.py). Call it before migra runs
     on the inspection: the kinds may patch the inspector in place. Pickled straight into the
     file: at 5,000 tables the bytes alone are 21 MB."""
+    _share_strings(inspection)
     inspector = copy.copy(inspection.upstream)
     for name in _LIVE:
         setattr(inspector, name, None)
     for name in [n for n in vars(inspector) if n.endswith("_QUERY")]:
         delattr(inspector, name)  # the query texts: the class has them too
     pickle.dump(inspection.replacing(inspector), file, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _share_strings(root: Any) -> None:
+    """Make equal strings one object throughout an inspection's objects (`sys.intern`).
+
+    Each value read from the catalog is a string of its own: at 5,000 tables 638,000 attribute
+    strings hold 62,000 distinct values ("public", "bigint", "btree", …), 37 MiB. Shared, the
+    inspection is smaller now and when a later run reads it back (pickle keeps what is
+    shared); that keeps `diff` at 5,000 tables under 500 MiB. Only schemainspect's and our
+    objects and plain containers are walked."""
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        o = todo.pop()
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        if isinstance(o, dict) or _ours(o):
+            d = o if isinstance(o, dict) else getattr(o, "__dict__", None)
+            if not isinstance(d, dict):
+                continue
+            for k, v in d.items():  # values replaced, never keys added: iteration is safe
+                if type(v) is str:
+                    d[k] = sys.intern(v)
+                elif isinstance(v, (dict, list, tuple, set, frozenset)) or _ours(v):
+                    todo.append(v)
+        elif isinstance(o, list):
+            for i, v in enumerate(o):
+                if type(v) is str:
+                    o[i] = sys.intern(v)
+                else:
+                    todo.append(v)
+        elif isinstance(o, (tuple, set, frozenset)):
+            todo.extend(v for v in o if type(v) is not str)
+
+
+def _ours(o: Any) -> bool:
+    module = type(o).__module__ or ""
+    return module.startswith(("schemainspect", "schemactl")) and hasattr(o, "__dict__")
 
 
 def read(file: BinaryIO) -> Inspection | None:
