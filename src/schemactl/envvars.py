@@ -13,7 +13,7 @@ VARIABLES: dict[str, str] = {
     "SCHEMACTL_DEV_URL": "a dev server for scratch databases instead of ephemeral ones (--dev-url)",
     "SCHEMACTL_PG_BIN": "the PostgreSQL bin directory to use, and no other",
     "SCHEMACTL_PG_USER": "the OS user scratch servers run as when schemactl runs as root",
-    "SCHEMACTL_CACHE_DIR": "where cached clusters and snapshots live (else ~/.cache/schemactl)",
+    "SCHEMACTL_CACHE_DIR": "where what runs keep lives (else ~/.cache/schemactl)",
     "SCHEMACTL_TMPDIR": "where scratch clusters live (else /dev/shm, else TMPDIR)",
     "SCHEMACTL_DEBUG": "1: a full traceback for internal errors",
 }
