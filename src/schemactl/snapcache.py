@@ -16,10 +16,9 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from . import __version__, migfiles, pgbinaries, pgversion, verify
 from .config import Config, ModelSettings, SchemaFilter, cache_root
@@ -154,21 +153,17 @@ def keep_inspection(key: str, found: Any, source: Path | None = None) -> None:
     """Keep an inspection (engine.inspect's) under `key`; or the file `source`, one kept."""
     from .engine import inspection
 
+    def write(f: BinaryIO) -> None:
+        if source is None:
+            inspection.write(found, f)
+            return
+        with source.open("rb") as kept:
+            shutil.copyfileobj(kept, f)
+
     path = _path("inspections", key, ".pickle")
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
-        try:
-            with os.fdopen(fd, "wb") as f:
-                if source is not None:
-                    with source.open("rb") as kept:
-                        shutil.copyfileobj(kept, f)
-                else:
-                    inspection.write(found, f)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        migfiles.write_atomic_with(path, write, 0o600)  # read only if private: `_private`
         _age_out(path.parent, KEEP_INSPECTIONS)
 
 
