@@ -12,6 +12,7 @@ only cost speed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -125,9 +126,15 @@ def keep_snapshot(kind: str, key: str, snap: verify.Snapshot) -> None:
 def inspection_key(database_key: str) -> str:
     """The key of the inspection of the database `database_key` (`history_key`,
     `schemas_key`) names: what reads it back are these versions of schemainspect and migra."""
+    return _key("inspection", database_key, *_engine_versions(), files=[])
+
+
+@functools.cache
+def _engine_versions() -> tuple[str, str]:
+    # Read once a process: each metadata lookup scans site-packages.
     from importlib.metadata import version
 
-    return _key("inspection", database_key, version("schemainspect"), version("migra"), files=[])
+    return version("schemainspect"), version("migra")
 
 
 def load_inspection(key: str) -> Any:
@@ -203,8 +210,11 @@ class Known:
         )
 
     def keep(self, before: verify.Snapshot, target: verify.Snapshot) -> None:
-        keep_snapshot("history", self.history_key, before)
-        keep_snapshot("schemas", self.schemas_key, target)
+        """Keep the snapshots computed this run (one read from the cache is there already)."""
+        if self.before is None:
+            keep_snapshot("history", self.history_key, before)
+        if self.target is None:
+            keep_snapshot("schemas", self.schemas_key, target)
 
     def keep_models(self, text: str) -> None:
         keep_text("models", self.models_key, text)
@@ -250,15 +260,13 @@ def keep_verified(
     target_inspection: str = "",
 ) -> None:
     """After a verified `diff`: the new history replays to exactly the target's snapshot, so
-    keep it for both, and the `check` that usually follows (pre-commit) has nothing to load.
-    The target's inspection (kept under `target_inspection`) stands for the new history's
-    too: the next `diff` inspects only schemas/. Should it differ from a fresh one where
-    pg_dump does not look, that diff's verification, which never reads an inspection, fails."""
-    history, schemas_at, _ = _keys(
-        config, schemas, migfiles.list_migrations(config.generated), files, False
-    )
+    keep it for the history too (the diff kept it for schemas/: `Known.keep`), and the
+    `check` that usually follows (pre-commit) has nothing to load. The target's inspection
+    (kept under `target_inspection`) stands for the new history's too: the next `diff`
+    inspects only schemas/. Should it differ from a fresh one where pg_dump does not look,
+    that diff's verification, which never reads an inspection, fails."""
+    history, _, _ = _keys(config, schemas, migfiles.list_migrations(config.generated), files, False)
     keep_snapshot("history", history, target)
-    keep_snapshot("schemas", schemas_at, target)
     if target_inspection:
         source = _path("inspections", target_inspection, ".pickle")
         if source.exists():

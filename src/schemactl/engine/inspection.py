@@ -39,7 +39,7 @@ def inspect(url: Any, schemas: SchemaFilter) -> Inspection:
     return Inspection(inspector, catalog)
 
 
-# What ties an inspector to the connection it read: not kept with it (`to_bytes`).
+# What ties an inspector to the connection it read: not kept with it (`write`).
 _LIVE = ("c", "engine", "dialect")
 
 
