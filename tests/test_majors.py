@@ -122,6 +122,21 @@ def test_apply_names_the_fix_when_the_database_runs_another_major(
         f"PostgreSQL {default}: to verify it on {default}, set pg_version = {default}"
     )
     assert warning.endswith("then run `schemactl verify 1`")
+
+    # A failing apply says it too: there it may explain the failure.
+    project.schema("u.sql", "create table u (id int primary key);\n")
+    assert project.cli("--pg-version", str(other), "diff", "-m", "u").returncode == 0
+    query(url, "create table u (id int)")
+    r = project.cli("apply", "--db", url)
+    assert r.returncode == 8, r.stderr
+    assert f"warning: 0002_u was verified on PostgreSQL {other}" in r.stderr, r.stderr
+    failed = json.loads(project.cli("apply", "--db", url, "--format", "json").stdout)
+    assert failed["ok"] is False and "0002_u was verified on" in failed["warnings"][0]
+    query(url, "drop table u")
+    project.remove("u.sql")
+    for p in (project.root / "generated").glob("0002_u.*"):
+        p.unlink()
+    project.cli("rehash")
     dry = json.loads(project.cli("apply", "--db", url, "--dry-run", "--format", "json").stdout)
     assert dry["warnings"] == []  # nothing is pending: nothing to warn about
 
@@ -129,7 +144,7 @@ def test_apply_names_the_fix_when_the_database_runs_another_major(
     # applied file is still `applied`, not `changed`.
     # (on the session server's binaries: the test's discovery need not find every major)
     assert server.binaries is not None
-    r = project.cli("verify", "1", env={"SCHEMACTL_PG_BIN": str(server.binaries.bindir)})
+    r = project.cli("--pg-version", str(default), "verify", "1")
     assert r.returncode == 0, r.stderr
     up = (project.root / "generated" / "0001_base.up.sql").read_text()
     assert f"on PostgreSQL {default} (pair " in up
@@ -186,33 +201,98 @@ def test_a_server_built_without_icu_says_so(discovery: None, project: Project) -
     assert "ICU is not supported in this build" not in r.stderr
 
 
-def test_not_null_constraint_names_follow_a_detach_and_an_attach(
-    discovery: None, project: Project
+# Ten edits a team makes in a week, renames and a partition detached and attached among them:
+# on PostgreSQL 18 each leaves NOT NULL constraint names (`customers_username_not_null` after a
+# rename, the parent's after a detach) that no other major has.
+_WEEK = (
+    """create table customers (id int primary key, username text not null, email text);
+    create table orders (id int primary key, customer_id int not null references customers,
+      total numeric not null);""",
+    """create table customers (id int primary key,
+      user_name text not null, -- @renamed from=username
+      email text);
+    create table orders (id int primary key, customer_id int not null references customers,
+      total numeric not null);""",
+    """create table customers (id int primary key,
+      user_name text not null,
+      email text not null default '');
+    create table orders (id int primary key, customer_id int not null references customers,
+      total numeric not null);""",
+    """create table customers (id int primary key, user_name text not null,
+      email text not null default '');
+    create table purchases -- @renamed from=orders
+      (id int primary key, customer_id int not null references customers,
+      total numeric not null);""",
+    """create table customers (id int primary key, user_name text not null,
+      email text not null default '');
+    create table purchases (id int primary key, customer_id int not null references customers,
+      total numeric not null check (total >= 0));
+    create table m (city int not null, day date not null) partition by range (day);
+    create table m_7 partition of m for values from ('2007-01-01') to ('2008-01-01');""",
+    """create table customers (id int primary key, user_name text not null,
+      email text not null default '');
+    create table purchases (id int primary key, customer_id int not null references customers,
+      total numeric not null check (total >= 0));
+    create table m (city int not null, day date not null) partition by range (day);
+    create table m_7 (city int not null, day date not null);""",
+    """create table customers (id int primary key, user_name text not null,
+      email text not null default '');
+    create table purchases (id int primary key, customer_id int not null references customers,
+      total numeric not null check (total >= 0));
+    create table m (city int not null, day date not null) partition by range (day);
+    create table m_7 partition of m for values from ('2007-01-01') to ('2008-01-01');""",
+    """create table customers (id int primary key, user_name text not null,
+      email text not null default '');
+    create table purchases (id int primary key, customer_id int not null references customers,
+      total numeric not null check (total >= 0));
+    create index on purchases (customer_id);
+    create table m (town int not null, -- @renamed from=city
+      day date not null) partition by range (day);
+    create table m_7 partition of m for values from ('2007-01-01') to ('2008-01-01');""",
+    """create table clients -- @renamed from=customers
+      (id int primary key, user_name text not null, email text not null default '');
+    create table purchases (id int primary key, customer_id int not null references clients,
+      total numeric not null check (total >= 0));
+    create index on purchases (customer_id);
+    create table m (town int not null, day date not null) partition by range (day);
+    create table m_7 partition of m for values from ('2007-01-01') to ('2008-01-01');""",
+    """create table clients (id int primary key,
+      login text not null, -- @renamed from=user_name
+      email text not null default '');
+    create table purchases (id int primary key, customer_id int not null references clients,
+      total numeric not null check (total >= 0), placed date not null default current_date);
+    create index on purchases (customer_id);
+    create table m (town int not null, day date not null) partition by range (day);
+    create table m_7 partition of m for values from ('2007-01-01') to ('2008-01-01');""",
+)
+
+
+@pytest.mark.parametrize("made_on", ["the session's major", "the other major"])
+def test_a_history_made_on_one_major_checks_clean_and_applies_on_another(
+    other_major: tuple[int, int, pgserver.EphemeralServer],
+    server: pgserver.EphemeralServer,
+    project: Project,
+    made_on: str,
 ) -> None:
-    # PostgreSQL 18 names NOT NULL constraints; a detached partition keeps its parent's names,
-    # an attached table its own, and migra compares neither (docs/engine-notes.md).
-    newest = max(pgbinaries.discover(), key=lambda b: b.major)
-    if newest.major < 18:
-        pytest.skip("needs PostgreSQL 18 or later (named NOT NULL constraints)")
-    parent = "CREATE TABLE m (city int NOT NULL, day date NOT NULL) PARTITION BY RANGE (day);\n"
-    project.schema(
-        "s.sql",
-        parent
-        + "CREATE TABLE m_7 PARTITION OF m FOR VALUES FROM ('2007-01-01') TO ('2008-01-01');\n",
+    here, other, other_box = other_major
+    made, used, box = (
+        (here, other, other_box) if made_on == "the session's major" else (other, here, server)
     )
-    pg = ("--pg-version", str(newest.major))
-    assert project.cli(*pg, "diff", "-m", "attached").returncode == 0
-    project.schema("s.sql", parent + "CREATE TABLE m_7 (city int NOT NULL, day date NOT NULL);\n")
-    r = project.cli(*pg, "diff", "-m", "detached")
+    for i, ddl in enumerate(_WEEK):
+        project.schema("s.sql", ddl + "\n")
+        r = project.cli("--pg-version", str(made), "diff", "-m", f"edit {i}")
+        assert r.returncode == 0 and "verified:" in r.stderr, (i, r.stderr)
+    generated = "".join(p.read_text() for p in sorted((project.root / "generated").glob("*.sql")))
+    assert "not_null" not in generated  # no server-made name is written into a migration
+
+    r = project.cli("--pg-version", str(used), "check", "--no-models")
+    assert r.returncode == 0, r.stdout + r.stderr
+    url = url_of(box, box.create_database("week"))
+    r = project.cli("apply", "--db", url)
     assert r.returncode == 0, r.stderr
-    up = (project.root / "generated" / "0002_detached.up.sql").read_text()
-    down = (project.root / "generated" / "0002_detached.down.sql").read_text()
-    assert up.index("detach partition") < up.index(
-        'rename constraint "m_city_not_null" to "m_7_city_not_null";'
-    )
-    assert down.index('rename constraint "m_7_city_not_null" to "m_city_not_null";') < down.index(
-        "attach partition"
-    )
+    r = project.cli("rollback", "--db", url, "--steps", str(len(_WEEK)))
+    assert r.returncode == 0, r.stderr
+    assert query(url, "select count(*) from pg_tables where schemaname = 'public'") == [(0,)]
 
 
 def test_snapshots_kept_for_one_dev_server_are_not_taken_for_another(
@@ -234,3 +314,42 @@ def test_snapshots_kept_for_one_dev_server_are_not_taken_for_another(
         r = project.cli("-v", "check", "--no-models")
         assert r.returncode == 0, r.stderr
         assert (unchanged in r.stderr) == kept, r.stderr
+
+
+def test_verify_on_another_major_rewrites_only_what_verification_changed(
+    other_major: tuple[int, int, pgserver.EphemeralServer], project: Project
+) -> None:
+    # A laptop whose only PostgreSQL is another major than the team's: discovery picks it.
+    here, other, box = other_major
+    assert box.binaries is not None
+    laptop = {"SCHEMACTL_PG_BIN": str(box.binaries.bindir)}
+    for i, column in enumerate(("a int", "b text", "c date")):
+        project.schema(f"t{i}.sql", f"create table t{i} (id int primary key, {column});\n")
+        assert project.cli("--pg-version", str(here), "diff", "-m", f"t{i}").returncode == 0
+    generated = project.root / "generated"
+    files = sorted(generated.iterdir())
+    before = {p: p.read_bytes() for p in files}
+
+    r = project.cli("verify", env=laptop)
+    assert r.returncode == 0, r.stderr
+    assert {p: p.read_bytes() for p in files} == before  # nothing to commit
+    assert "rewrote" not in r.stderr
+    note = f"note: this machine verifies on PostgreSQL {other}, the headers name PostgreSQL {here}"
+    assert r.stderr.count(note) == 1, r.stderr
+    assert f"pg_version = {here} in schemactl.toml" in r.stderr
+
+    # An edited pair is verified again, and its header names the major that verified it.
+    down = generated / "0002_t1.down.sql"
+    down.write_text(down.read_text() + "-- reviewed\n")
+    r = project.cli("verify", "--format", "json", env=laptop)
+    assert r.returncode == 0, r.stderr
+    assert [p["version"] for p in json.loads(r.stdout)["pairs"] if p["rewritten"]] == ["0002_t1"]
+    assert f"on PostgreSQL {other} (pair" in down.read_text()
+    assert f"on PostgreSQL {here} (pair" in (generated / "0001_t0.up.sql").read_text()
+
+    # A major the team pins is what every header is to name.
+    r = project.cli("--pg-version", str(other), "verify", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert [p["version"] for p in report["pairs"] if p["rewritten"]] == ["0001_t0", "0003_t2"]
+    assert report["notes"] == []

@@ -149,6 +149,9 @@ class MigrationFailed(SchemactlError):
         self.error = error
         self.completed = completed
         self.current_version: int | None = None  # the version the database is at after the failure
+        # What the run would have warned of had it finished (a pair verified on another major
+        # than the database runs): most useful exactly when a migration fails.
+        self.warnings: list[str] = []
 
 
 class Interrupted(BaseException):

@@ -222,6 +222,7 @@ def renamed_copy(box: Any, replay_db: str, renames: list[Rename]) -> tuple[str, 
 # name them, so that migra does not drop and rebuild a primary key because its table moved.
 _CHILDREN = """
 SELECT 'constraint', conname FROM pg_constraint WHERE conrelid = to_regclass(%(table)s)
+  AND contype <> 'n'  -- NOT NULL names (PostgreSQL 18) are not the schema: verify.py
 UNION ALL
 SELECT 'index', c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 WHERE i.indrelid = to_regclass(%(table)s)

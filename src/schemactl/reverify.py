@@ -50,6 +50,9 @@ class VerifyResult:
     """What `verify` checked and wrote."""
 
     pairs: list[PairResult]
+    # Said once when the pairs' headers name another major than the one that verified them
+    # here: those headers are kept, since a pair verified again on another major is no change.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -59,6 +62,7 @@ class VerifyResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "notes": self.notes,
             "pairs": [
                 {
                     "version": r.name,
@@ -126,12 +130,31 @@ def verify_pairs(
         progress(f"verifying {len(todo)} pair(s)")
         results = _walk(config, box, schemas, pairs, todo, target)
         major = box.server_version() // 10000
+    # A major the team chose (pg_version, --pg-version) is what the headers are to name; a major
+    # that is only what this machine has is no reason to rewrite a pair verified elsewhere.
+    pinned = config.pg_version is not None and config.dev_url is None
+    named: set[int] = set()
     for r, pair in zip(results, todo, strict=True):
-        r.rewritten = _rewrite(pair, r, CLAIM_NEWEST if pair is newest else CLAIM_OLDER, major)
+        claim = CLAIM_NEWEST if pair is newest else CLAIM_OLDER
+        r.rewritten = _rewrite(pair, r, claim, major, keep_major=not pinned)
+        if not pair.python and r.verified and not r.rewritten:
+            named.add(headers.read(pair.up.read_text(encoding="utf-8")).major or major)
     # Verifying a pair is also the deliberate act `rehash` records: the sum takes the files as they
     # are.
     migfiles.write_sum(config.generated, migfiles.list_migrations(config.generated))
-    return VerifyResult(results)
+    return VerifyResult(results, _other_majors(named - {major}, major))
+
+
+def _other_majors(named: set[int], major: int) -> list[str]:
+    if not named:
+        return []
+    majors = " and ".join(str(m) for m in sorted(named))
+    oldest = min(named)
+    return [
+        f"this machine verifies on PostgreSQL {major}, the headers name PostgreSQL {majors}: "
+        "they verified here too and are left as they are; to verify on the same major as the "
+        f"team, pin it: pg_version = {oldest} in schemactl.toml (or --pg-version {oldest})"
+    ]
 
 
 def _walk(
@@ -210,12 +233,18 @@ def _walk(
     return results
 
 
-def _rewrite(pair: migfiles.MigrationPair, result: PairResult, claim: str, major: int) -> bool:
+def _rewrite(
+    pair: migfiles.MigrationPair, result: PairResult, claim: str, major: int, keep_major: bool
+) -> bool:
     """Give the pair the verification lines of `result`; return whether a file changed (a
-    Python migration's never: its result is reported, its code left as written)."""
+    Python migration's never: its result is reported, its code left as written). With
+    `keep_major`, a pair verified before and unchanged since keeps the major its header names."""
     if pair.python:
         return False
     old_up, old_down = (p.read_text(encoding="utf-8") for p in (pair.up, pair.down))
+    if result.verified and headers.is_current(old_up, old_down):
+        if keep_major or headers.read(old_up).major == major:
+            return False
     up, down = headers.with_verification(old_up, old_down, result.problems, claim, major)
     changed = False
     for path, old, new in ((pair.up, old_up, up), (pair.down, old_down, down)):

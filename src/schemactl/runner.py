@@ -33,6 +33,7 @@ from . import (
 from .config import Config
 from .errors import (
     IntegrityError,
+    MigrationFailed,
     UsageError,
 )
 from .execution import Step
@@ -120,7 +121,11 @@ def apply_migrations(
             ]
             resume = {v: r.resume_part for v, r in led.rows.items() if r.resume_part}
             run = _Run(conn, schema, files, on_step, settings, warnings, environment, listener)
-            done = run.plan(plan, "apply", led.current, resume)
+            try:
+                done = run.plan(plan, "apply", led.current, resume)
+            except MigrationFailed as e:
+                e.warnings = warnings
+                raise
             current = max(
                 (v for v in (led.current, *(st.version for st in done)) if v), default=None
             )

@@ -43,7 +43,7 @@ def server_identity(config: Config) -> str:
 
 
 def _key(*parts: Any, files: list[tuple[str, bytes]]) -> str:
-    h = hashlib.sha256(repr((__version__, *parts)).encode())
+    h = hashlib.sha256(repr((__version__, verify.FORM, *parts)).encode())
     for name, data in files:
         h.update(name.encode() + b"\0" + data + b"\0")
     return h.hexdigest()[:32]

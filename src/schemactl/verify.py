@@ -23,6 +23,15 @@ _HEADER = re.compile(
     r"^-- (?:Data for )?Name: (?P<name>.*?); Type: (?P<type>.*?); Schema: (?P<schema>.*?);"
 )
 _WITH_SCHEMA = re.compile(r"\bWITH SCHEMA (\S+?);?$", re.MULTILINE)
+# PostgreSQL 18 names NOT NULL constraints and pg_dump writes a name that is not the default
+# (`CONSTRAINT t_old_not_null NOT NULL` after a column rename, a partition's parent's name after
+# a detach). Before 18 there are no such names, so a history made on one major would drift on
+# another: a NOT NULL's name is not part of the schema, here or in the engine.
+_NOT_NULL_NAME = re.compile(r'\bCONSTRAINT (?:"(?:[^"]|"")+"|\S+) (NOT NULL\b)')
+
+
+# The normal form's version: kept snapshots (snapcache.py) made by another one are not reused.
+FORM = 2
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,7 @@ def parse_dump(text: str, schemas: SchemaFilter) -> Snapshot:
 def _normalise(obj_type: str, body: list[str]) -> tuple[str, ...]:
     lines = [ln.rstrip(",") if ln.endswith(",") else ln for ln in body]
     if obj_type in ("TABLE", "FOREIGN TABLE"):
+        lines = [_NOT_NULL_NAME.sub(r"\1", ln) for ln in lines]
         # Column order is the one thing ALTER TABLE cannot reproduce: sort the column list.
         try:
             start = next(i for i, ln in enumerate(lines) if ln.endswith("("))

@@ -88,6 +88,9 @@ def _run_command(
                 config, url, on_step=on_step, listener=listener, **arguments
             )
     except MigrationFailed as e:
+        if fmt is Format.text:
+            for w in e.warnings:
+                info(f"warning: {w}")
         if fmt is Format.json:
             err = e.error
             emit_json(
@@ -97,7 +100,7 @@ def _run_command(
                     "dry_run": False,
                     "current": names.get(e.current_version) if e.current_version else None,
                     "steps": [s.to_json() for s in e.completed],
-                    "warnings": [],
+                    "warnings": e.warnings,
                     "error": {
                         "message": e.message,
                         "file": err.path,

@@ -188,6 +188,8 @@ def verify(
             print_error(f"{r.name} does not verify{marked}", None, r.problems)
         for line in hazard_table(r.hazards, r.sample_rows):
             info(line)
+    for note in result.notes:
+        info(f"note: {note}")
     if any(r.rewritten for r in result.pairs):
         info("rewrote the changed headers and generated/schemactl.sum")
     if not result.ok:
