@@ -55,7 +55,7 @@ def baseline(
     chosen = [files[v] for v in sorted(files) if v <= upto]
     schemas = config.schema_filter
     params = dburl.conn_params(database)
-    with session.open_session(database, "baseline") as conn:
+    with session.open_session(database, "baseline", config.tracking_schema) as conn:
         live_version = conn.server_version
         if ledger.read(conn, config.tracking_schema).rows:
             raise IntegrityError(
@@ -91,7 +91,7 @@ def baseline(
         )
     schema = config.tracking_schema
     with (
-        session.open_session(database, "baseline") as conn,
+        session.open_session(database, "baseline", config.tracking_schema) as conn,
         session.migration_lock(conn, schema, lock_wait),
     ):
         ledger.ensure(conn, schema)
@@ -127,7 +127,7 @@ def repair(config: Config, database: str, *, lock_wait: float = DEFAULT_LOCK_WAI
     schema = config.tracking_schema
     changes: list[str] = []
     with (
-        session.open_session(database, "repair") as conn,
+        session.open_session(database, "repair", config.tracking_schema) as conn,
         session.migration_lock(conn, schema, lock_wait),
     ):
         ledger.ensure(conn, schema)

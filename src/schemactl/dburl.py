@@ -12,7 +12,8 @@ from typing import Any
 import psycopg2
 import psycopg2.extensions
 
-from .errors import ServerUnavailable, UsageError
+from . import grants
+from .errors import PermissionDenied, ServerUnavailable, UsageError
 
 _URL = re.compile(r"^\s*(?:postgres(?:ql)?|cloudsql)://", re.IGNORECASE)
 _PASSWORD_PARAM = re.compile(r"(?P<pre>[?&]password=)(?P<pw>[^&#]*)")
@@ -109,5 +110,10 @@ def connect(url: str, *, application_name: str = "schemactl", connect_timeout: i
             (ln for ln in reversed(lines) if ln.startswith("FATAL:")), lines[0] if lines else ""
         )
         reason = re.sub(r"^(FATAL|ERROR):\s*", "", reason)
+        if "permission denied for database" in reason:  # no CONNECT: a privilege, not a fault
+            raise PermissionDenied(
+                f"cannot connect to {mask(url)}: {reason}",
+                hint=grants.connect_hint(params.get("dbname"), params.get("user")),
+            ) from None
         hint = next(h for key, h in _CONNECT_HINTS if key in reason)
         raise ServerUnavailable(f"cannot connect to {mask(url)}: {reason}", hint=hint) from None

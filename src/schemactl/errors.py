@@ -27,6 +27,7 @@ class ExitCode(IntEnum):
     )
     FLEET_SOME = 10  # a fleet run: some databases succeeded, others failed or were not run
     FLEET_NONE = 11  # a fleet run: no database succeeded
+    PERMISSION = 12  # the database role lacks a privilege the command needs (README)
     INTERNAL = 70  # a bug in schemactl (EX_SOFTWARE): one line, a traceback with SCHEMACTL_DEBUG=1
     INTERRUPTED = 130  # Ctrl-C (SIGINT); SIGTERM gives 143
 
@@ -122,6 +123,13 @@ class IntegrityError(SchemactlError):
     """Migration files do not match the integrity file, or are numbered inconsistently."""
 
     exit_code = ExitCode.INTEGRITY
+
+
+class PermissionDenied(SchemactlError):
+    """The role connected as lacks a privilege the command needs (not the migrations' own
+    statements: those fail with their file and line)."""
+
+    exit_code = ExitCode.PERMISSION
 
 
 class LockTimeout(SchemactlError):

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 from psycopg2.errorcodes import LOCK_NOT_AVAILABLE, UNDEFINED_OBJECT
 
 from . import concurrent_builds, ledger, pymigration, session, sqlfiles, sqltext
@@ -160,6 +161,11 @@ def run(conn: Any, schema: str, job: Job, before: int | None, completed: list[St
     except (
         psycopg2.Error
     ) as e:  # the bookkeeping or the COMMIT failed (deferred constraint, lost server)
+        if isinstance(e, psycopg2.errors.InsufficientPrivilege) and not conn.closed:
+            # The role may run the file but not write the ledger: session.open_session names
+            # the GRANT (nothing is kept, so there is no failure to record either).
+            session.rollback_quietly(conn)
+            raise
         first = first_line(e)
         if conn.closed:
             raise _lost(job, first, partial) from None

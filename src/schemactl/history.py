@@ -74,7 +74,7 @@ def get_migration_history(
     per-migration summary of runs, failures and durations. Changes nothing."""
     schema = config.tracking_schema
     where, args = ("WHERE version = %s", (version,)) if version is not None else ("", ())
-    with session.open_session(database, "history") as conn, conn.cursor() as cur:
+    with session.open_session(database, "history", schema) as conn, conn.cursor() as cur:
         if ledger.read(conn, schema).version == 0:
             return HistoryResult(dburl.mask(database), [], [], 0)
         cur.execute(f"SELECT count(*) FROM {schema}.history {where}", args)

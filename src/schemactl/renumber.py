@@ -66,7 +66,7 @@ def _git_names(config: Config, ref: str) -> set[str] | None:
 def _applied(config: Config, database: str | None) -> set[int]:
     if database is None:
         return set()
-    with session.open_session(database, "renumber") as conn:
+    with session.open_session(database, "renumber", config.tracking_schema) as conn:
         return set(ledger.read(conn, config.tracking_schema).rows)
 
 

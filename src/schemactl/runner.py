@@ -88,7 +88,7 @@ def apply_migrations(
     files = read_files(config)
     upto = parse_version(target, files, "--target") if target is not None else None
     schema = config.tracking_schema
-    with session.open_session(database, "apply") as conn:
+    with session.open_session(database, "apply", config.tracking_schema) as conn:
         if settings.dry_run:
             led = ledger.read(conn, schema)
             plan = _plan_apply(config, files, led, upto, environment, allow_out_of_order, settings)
@@ -240,7 +240,7 @@ def rollback_migrations(
     files = read_files(config)
     to = parse_version(target, files, "--target", allow_zero=True) if target is not None else None
     schema = config.tracking_schema
-    with session.open_session(database, "rollback") as conn:
+    with session.open_session(database, "rollback", config.tracking_schema) as conn:
         lock = (
             contextlib.nullcontext()
             if settings.dry_run

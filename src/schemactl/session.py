@@ -22,9 +22,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions as ext
 
-from . import dburl, pgversion
+from . import dburl, grants, pgversion
 from .errors import Interrupted, LockTimeout, UsageError
 
 _LOCK_CLASS = 0x5343544C  # "SCTL": the first half of our advisory-lock key
@@ -160,8 +161,9 @@ def _holder(cur: Any, k1: int, k2: int) -> str:
 
 
 @contextlib.contextmanager
-def open_session(database: str, command: str) -> Iterator[Any]:
-    """Connect to the target database (autocommit, interruptible) for `command`; close after."""
+def open_session(database: str, command: str, tracking_schema: str) -> Iterator[Any]:
+    """Connect to the target database (autocommit, interruptible) for `command`; close after.
+    A privilege the role lacks for schemactl's own work is a `PermissionDenied` (grants.py)."""
     with interruptible():
         conn = dburl.connect(database, application_name=f"schemactl {command}")
         try:
@@ -175,6 +177,8 @@ def open_session(database: str, command: str) -> Iterator[Any]:
                 database, conn.server_version
             )  # pg_version = "auto" need not ask again
             yield conn
+        except psycopg2.errors.InsufficientPrivilege as e:
+            raise grants.denied(e, command, conn, tracking_schema) from None
         finally:
             conn.close()
 

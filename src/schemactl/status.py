@@ -191,7 +191,7 @@ def validate(statuses: list[MigrationStatus]) -> None:
 def get_migration_status(config: Config, database: str) -> StatusResult:
     """Return every migration's state on the database at `database` (changes nothing)."""
     files = read_files(config)
-    with session.open_session(database, "status") as conn:
+    with session.open_session(database, "status", config.tracking_schema) as conn:
         led = ledger.read(conn, config.tracking_schema)
     return StatusResult(
         states(files, led, config), led.current, dburl.mask(database), led.version > 0
