@@ -337,6 +337,54 @@ def test_every_connection_string_form_is_masked_everywhere(
         assert "host=" in shown or "postgresql://owner" in shown
 
 
+def test_interpolated_secrets_are_encoded_for_where_they_stand_and_never_printed(
+    project: Project, password_server
+) -> None:
+    import uuid
+
+    token = uuid.uuid4().hex[:12]
+    # Every character with a meaning in a URL or a key=value string, and the piece after an
+    # '@' that libpq, given it unencoded, took for a host name and printed.
+    secret = f"Tr0ub4dor@{token} /:?#%'x"
+    with contextlib.closing(password_server.connect("postgres")) as conn, conn.cursor() as cur:
+        cur.execute("CREATE ROLE owner LOGIN PASSWORD %s", (secret,))
+        cur.execute("CREATE DATABASE app OWNER owner")
+    p = password_server.conn_params("postgres")
+    env = {"DB_PASSWORD": secret, "DB_HOST": p["host"]}
+    forms = {
+        "url": "postgresql://owner:${DB_PASSWORD}@/app?host=${DB_HOST}&port=" + str(p["port"]),
+        "query": "postgresql://owner@/app?host=${DB_HOST}&password=${DB_PASSWORD}&port="
+        + str(p["port"]),
+        "key=value": f"host=${{DB_HOST}} port={p['port']} dbname=app user=owner "
+        "password=${DB_PASSWORD}",
+    }
+    project.schema("t.sql", "create table t (id int);\n")
+    assert project.cli("diff", "-m", "base").returncode == 0
+    for form, url in forms.items():
+        project.write_config(f"[environments.prod]\nurl = {json.dumps(url)}\n")
+        runs = {
+            "apply": project.cli("apply", "--env", "prod", env=env),
+            "status": project.cli("status", "--env", "prod", env=env),
+            "status json": project.cli("status", "--env", "prod", "--format", "json", env=env),
+            "history": project.cli("history", "--env", "prod", env=env),
+            "diff --env": project.cli("diff", "--env", "prod", env=env),
+            "rollback": project.cli("rollback", "--env", "prod", "--steps", "1", env=env),
+            "wrong password": project.cli(
+                "status", "--env", "prod", env={**env, "DB_PASSWORD": secret + "@nope"}
+            ),
+        }
+        for name, r in runs.items():
+            want = {"diff --env": 0, "wrong password": 7}.get(name, 0)
+            assert r.returncode == want, (form, name, r.stderr)
+            assert token not in r.stdout + r.stderr, f"{form}: the password leaked in {name}"
+        assert "password authentication failed" in runs["wrong password"].stderr
+
+    # Unquoted key=value on the command line: the words after --db's are not echoed in clear.
+    r = project.cli("status", "--db", f"host={p['host']}", f"password={token}", "dbname=app")
+    assert r.returncode == 2 and token not in r.stderr, r.stderr
+    assert "hint: quote a key=value connection string as one argument" in r.stderr
+
+
 # ------------------------------------------------------------------ 5-6. error positions ----
 
 

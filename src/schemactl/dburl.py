@@ -23,17 +23,37 @@ _PASSWORD_KEYWORD = re.compile(r"(?P<pre>(?<![\w.])password\s*=\s*)(?P<pw>'(?:\\
 
 def mask(url: str) -> str:
     """Return a connection string (any form libpq accepts) with every password replaced by `***`."""
+    out, end = [], 0
+    for start, stop in _password_spans(url):
+        out += [url[end:start], "***"]
+        end = stop
+    return "".join(out) + url[end:]
+
+
+_URL_IN_TEXT = re.compile(r"(?:postgres(?:ql)?|cloudsql)://[^\s'\"]+", re.IGNORECASE)
+
+
+def mask_text(text: str) -> str:
+    """Free text (an error message, an argument echoed back) with the password of every
+    connection string in it masked: the last net under everything schemactl prints as an error."""
+    text = _URL_IN_TEXT.sub(lambda m: mask(m.group()), text)
+    return _PASSWORD_KEYWORD.sub(lambda m: f"{m['pre']}***", text)
+
+
+def _password_spans(url: str) -> list[tuple[int, int]]:
+    """Where the passwords stand in a connection string, as written (not decoded)."""
     if not _URL.match(url):
-        return _PASSWORD_KEYWORD.sub(lambda m: f"{m['pre']}***", url)
+        return [m.span("pw") for m in _PASSWORD_KEYWORD.finditer(url)]
     # postgresql://user:password@host/...: the password runs to the last '@' before the query
     # string, so one holding an unencoded '/' or '@' (which libpq then fails to parse) is
     # still masked whole.
+    spans = []
     scheme_end = url.index("://") + 3
     query = url.find("?", scheme_end)
     at = url.rfind("@", scheme_end, query if query >= 0 else len(url))
     if at >= 0 and (colon := url.find(":", scheme_end, at)) >= 0:
-        url = url[: colon + 1] + "***" + url[at:]
-    return _PASSWORD_PARAM.sub(lambda m: f"{m['pre']}***", url)
+        spans.append((colon + 1, at))
+    return spans + [m.span("pw") for m in _PASSWORD_PARAM.finditer(url, max(at, 0))]
 
 
 def conn_params(url: str) -> dict[str, Any]:
@@ -109,7 +129,8 @@ def connect(url: str, *, application_name: str = "schemactl", connect_timeout: i
         reason = next(
             (ln for ln in reversed(lines) if ln.startswith("FATAL:")), lines[0] if lines else ""
         )
-        reason = re.sub(r"^(FATAL|ERROR):\s*", "", reason)
+        secrets = [url[a:b] for a, b in _password_spans(url)] + [params.get("password") or ""]
+        reason = _scrub(re.sub(r"^(FATAL|ERROR):\s*", "", reason), secrets)
         if "permission denied for database" in reason:  # no CONNECT: a privilege, not a fault
             raise PermissionDenied(
                 f"cannot connect to {mask(url)}: {reason}",
@@ -117,3 +138,12 @@ def connect(url: str, *, application_name: str = "schemactl", connect_timeout: i
             ) from None
         hint = next(h for key, h in _CONNECT_HINTS if key in reason)
         raise ServerUnavailable(f"cannot connect to {mask(url)}: {reason}", hint=hint) from None
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    """`text` without the passwords or any piece of them: a connection string libpq misread (a
+    password cut at an unencoded '@' or '/') makes it name a piece as a host or a database."""
+    pieces = {p for s in secrets for p in (s, *re.split(r"[@/:?#&=\s]", s)) if len(p) >= 3}
+    for piece in sorted(pieces, key=len, reverse=True):
+        text = text.replace(piece, "***")
+    return text

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +57,15 @@ def parse_environment(where: str, name: str, table: Any) -> Environment:
 
 
 def interpolate(value: str, setting: str) -> str:
-    """Replace `${VAR}` with the environment variable's value; unset variables are errors."""
+    """Replace `${VAR}` with the environment variable's value; unset variables are errors.
+
+    A value is put into the part of the connection string it stands in, encoded for it: inside
+    a URL (after `scheme://`) percent-encoded, so that a password such as `Tr0ub4dor@Horse9`
+    stays a password and never becomes part of the host name libpq then prints; after `key=`
+    in a key=value string, single-quoted. A reference that holds the whole URL is taken as it
+    is."""
+    scheme = value.find("://")
+    authority_end = next((i for i in range(scheme + 3, len(value)) if value[i] in "/?"), len(value))
 
     def sub(m: re.Match[str]) -> str:
         name = m.group(1)
@@ -65,6 +74,18 @@ def interpolate(value: str, setting: str) -> str:
                 f"setting {setting} uses ${{{name}}}, which is not set in the environment",
                 hint=f"export {name}=... before running schemactl",
             )
-        return os.environ[name]
+        text = os.environ[name]
+        if 0 <= scheme < m.start():
+            # host[:port][,host…] keeps its separators; a user, password, database or query
+            # value is encoded whole
+            host = "@" not in value[m.end() : authority_end] and m.end() <= authority_end
+            return urllib.parse.quote(text, safe=":,[]" if host else "")
+        before = value[: m.start()]
+        escaped = text.replace("\\", "\\\\").replace("'", "\\'")
+        if scheme < 0 and before.endswith("'"):  # key='${VAR}': already quoted
+            return escaped
+        if scheme < 0 and before.rstrip().endswith("="):
+            return f"'{escaped}'"
+        return text
 
     return _ENV_REF.sub(sub, value)

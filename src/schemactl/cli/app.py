@@ -95,7 +95,14 @@ def main() -> None:
     except typer.Exit as e:
         code = e.exit_code
     except TyperException as e:  # usage errors from option parsing
-        print_error(e.format_message(), "run `schemactl --help` (or `schemactl COMMAND --help`)")
+        message = e.format_message()
+        hint = "run `schemactl --help` (or `schemactl COMMAND --help`)"
+        if "unexpected extra argument" in message and "=" in message:
+            hint = (
+                "quote a key=value connection string as one argument: --db 'host=… dbname=…' "
+                "(a password is better kept in PGPASSWORD or ~/.pgpass)"
+            )
+        print_error(message, hint)
         code = getattr(e, "exit_code", int(ExitCode.USAGE))
     except Interrupted as e:
         err_console().print(f"interrupted: {state.on_interrupt}", markup=False)

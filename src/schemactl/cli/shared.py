@@ -133,16 +133,18 @@ def print_error(
     detail: list[str] | None = None,
     source: SQLFileError | None = None,
 ) -> None:
+    from ..dburl import mask_text  # no secret is printed, whatever the error quotes
+
     console = err_console()
-    console.print(f"[bold red]error:[/bold red] {escape(message)}")
+    console.print(f"[bold red]error:[/bold red] {escape(mask_text(message))}")
     if source is not None and source.source_line is not None and source.line is not None:
         console.print(f"  {source.line:>4} | {source.source_line}", markup=False)
         if source.column:
             console.print("       | " + " " * (source.column - 1) + "^", markup=False)
     for line in detail or []:
-        console.print(f"  {line}", markup=False)
+        console.print(f"  {mask_text(line)}", markup=False)
     if hint:
-        console.print(f"[bold]hint:[/bold] {escape(hint)}")
+        console.print(f"[bold]hint:[/bold] {escape(mask_text(hint))}")
 
 
 def escape(text: str) -> str:
