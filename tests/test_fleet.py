@@ -171,3 +171,33 @@ def test_a_failing_canary_keeps_the_rest_of_the_fleet_waiting(
     assert _versions(project) == {"0003_c": SIZE}
     r = project.cli("apply", "--env", "fleet", "--parallel", "0")
     assert r.returncode == 2 and "--parallel 0: must be 1 or more" in r.stderr
+
+
+def test_output_without_a_terminal_is_never_cut(project: Project, fleet_dbs: list[str]) -> None:
+    # A CI log: stdout and stderr are pipes, and a COLUMNS of 80 (rich's own default) must not
+    # cut a URL, a name or a timestamp.
+    urls = fleet_dbs[:4]
+    _project(project, urls)
+    project.migration(
+        4, "a_name_long_enough_to_be_cut_at_eighty_columns_in_any_table", "CREATE TABLE d ();\n"
+    )
+    _query(urls[1], "CREATE TABLE b (id int)")  # fails at 0002; with the canary, 2-3 never run
+    narrow = {"COLUMNS": "80"}
+    r = project.cli("apply", "--env", "fleet", "--canary", "2", "--parallel", "1", env=narrow)
+    assert r.returncode == 10, r.stderr
+    rows = {ln.split()[0]: ln for ln in r.stdout.splitlines()[1:] if ln.strip()}
+    assert set(rows) == set(urls), r.stdout  # every URL whole, each its own row
+    assert "not-run" in rows[next(k for k in rows if urls[3].startswith(k))]
+    for key, line in rows.items():
+        if "not-run" in line:
+            assert "empty" not in line, line  # never connected: nothing is known of it
+
+    r = project.cli("apply", "--db", urls[0], env=narrow)
+    assert r.returncode == 0, r.stderr
+    r = project.cli("status", "--db", urls[0], env=narrow)
+    assert "a_name_long_enough_to_be_cut_at_eighty_columns_in_any_table" in r.stdout, r.stdout
+    r = project.cli("history", "--db", urls[0], env=narrow)
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+    import re
+
+    assert len(re.findall(stamp, r.stdout)) >= 4 + 4, r.stdout  # entries and summary, whole

@@ -64,10 +64,14 @@ def live(fmt: Format, total: int) -> Iterator[Any]:
 
 
 def _line(d: Any) -> str:
-    moved = f"{d.before or 'empty'} -> {d.after or 'empty'}"
+    moved = f"{_at(d.before)} -> {_at(d.after)}"
     return f"{d.status:8} {d.database}  {moved}  ({d.duration_ms} ms)" + (
         f"  {d.error}" if d.error else ""
     )
+
+
+def _at(version: str | None) -> str:
+    return version or "empty"
 
 
 def report(result: Any, fmt: Format) -> int:
@@ -84,8 +88,8 @@ def report(result: Any, fmt: Format) -> int:
     for d in result.databases:
         table.add_row(
             d.database,
-            d.before or "empty",
-            d.after or ("" if d.status == "not-run" else "empty"),
+            "" if d.status == "not-run" else _at(d.before),
+            "" if d.status == "not-run" else _at(d.after),
             str(d.duration_ms),
             d.status,
             d.error or "",

@@ -40,15 +40,29 @@ state = State()
 
 
 def err_console() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return _console(sys.stderr, soft_wrap=True)
 
 
 def out_console() -> Console:
+    return _console(sys.stdout)
+
+
+# A CI log or a pipe has no width: rich's 80 columns there cut URLs, names and timestamps in
+# tables (a fleet's databases all read `postgresql://pos…`). Lines go out whole instead.
+_UNBOUNDED = 100_000
+
+
+def _console(stream: Any, soft_wrap: bool = False) -> Console:
     from rich.console import Console
 
-    return Console(highlight=False)
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):  # closed, or not a real file
+        terminal = False
+    width = None if terminal else _UNBOUNDED
+    return Console(
+        stderr=stream is sys.stderr, highlight=False, soft_wrap=soft_wrap, width=width
+    )
 
 
 def project_config() -> Config:
@@ -162,7 +176,8 @@ def hazard_table(hazards: list[Any], sample_rows: int) -> list[str]:
     lines = [f"measured on {sample_rows} sample rows:"]
     for r, h in zip(rows, hazards, strict=True):
         head = "  " + "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True))
-        room = max(100 - len(head) - 2, 30)
+        # a terminal's line holds a statement's start; a CI log keeps all of it
+        room = max(100 - len(head) - 2, 30) if sys.stderr.isatty() else len(h.statement)
         statement = h.statement if len(h.statement) <= room else h.statement[: room - 1] + "…"
         lines += [f"{head}  {statement}", f"    {h.detail}"]
     return lines
