@@ -60,9 +60,7 @@ def _console(stream: Any, soft_wrap: bool = False) -> Console:
     except (AttributeError, ValueError):  # closed, or not a real file
         terminal = False
     width = None if terminal else _UNBOUNDED
-    return Console(
-        stderr=stream is sys.stderr, highlight=False, soft_wrap=soft_wrap, width=width
-    )
+    return Console(stderr=stream is sys.stderr, highlight=False, soft_wrap=soft_wrap, width=width)
 
 
 def project_config() -> Config:
