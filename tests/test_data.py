@@ -77,6 +77,33 @@ def test_a_not_null_column_without_default_fails_with_data(project: Project, dev
     (failure,) = _found(doc, "fails-with-data")
     assert 'column "c" of relation "p" contains null values' in failure["detail"]
     assert 'add column "c" integer not null' in failure["statement"]
+    fix = (
+        'give "c" a DEFAULT; or add it nullable, fill it in a `schemactl new` pair, and set NOT '
+        "NULL in a migration after that"
+    )
+    assert failure["fix"] == fix
+    up = (project.root / "generated" / "0002_c.up.sql").read_text()
+    assert f"--     fix: {fix}\n" in up
+    project.schema("schema.sql", BASE.replace("big int", "big int, d int NOT NULL"))
+    r = project.cli("--dev-url", dev_url, "diff", "--print")
+    assert f"    fix: {fix.replace('c', 'd', 1)}" in r.stderr, r.stderr
+
+
+def test_every_statement_that_fails_on_rows_is_found_not_only_the_first(
+    project: Project, dev_url: str
+) -> None:
+    _based(project, dev_url)
+    checked = BASE.replace(
+        "big int", "big int CHECK (big > 1000), CONSTRAINT named CHECK (length(note) > 100)"
+    )
+    project.schema("schema.sql", checked.replace("name text NOT NULL", "name text NOT NULL UNIQUE"))
+    r, doc = _diff(project, dev_url, "-m", "checks")
+    assert r.returncode == 0 and doc["verified"], r.stderr
+    failures = _found(doc, "fails-with-data")
+    details = " | ".join(f["detail"] for f in failures)
+    assert len(failures) == 2, details  # the rows' names are distinct: UNIQUE holds
+    assert "p_big_check" in details and '"named"' in details, details
+    assert all("NOT VALID" in f["fix"] for f in failures)
 
 
 def test_an_index_build_and_a_rewrite_are_measured(project: Project, dev_url: str) -> None:

@@ -44,6 +44,8 @@ class _Measured(Protocol):
     def detail(self) -> str: ...
     @property
     def direction(self) -> str: ...
+    @property
+    def fix(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -172,13 +174,14 @@ def generated(
                 "-- Can fail on existing rows (then nothing is changed):",
                 *[f"--   {h.reason}" for h in fails],
             ]
-    if mine := [f"{h.kind}: {h.detail}" for h in measured if h.direction == direction]:
+    if mine := [(f"{h.kind}: {h.detail}", h.fix) for h in measured if h.direction == direction]:
         lines.append(f"-- Measured on {sample_rows} sample rows:")
         counts = Counter(mine)  # the same lock taken by several statements: one line
-        lines += [
-            f"--   {line}" + (f" ({counts[line]} statements)" if counts[line] > 1 else "")
-            for line in dict.fromkeys(mine)
-        ]
+        for line, fix in dict.fromkeys(mine):
+            n = counts[line, fix]
+            lines.append(f"--   {line}" + (f" ({n} statements)" if n > 1 else ""))
+            if fix:
+                lines.append(f"--     fix: {fix}")
     return "\n".join(lines) + "\n\n"
 
 

@@ -178,6 +178,8 @@ def hazard_table(hazards: list[Any], sample_rows: int) -> list[str]:
         room = max(100 - len(head) - 2, 30) if sys.stderr.isatty() else len(h.statement)
         statement = h.statement if len(h.statement) <= room else h.statement[: room - 1] + "…"
         lines += [f"{head}  {statement}", f"    {h.detail}"]
+        if h.fix:
+            lines.append(f"    fix: {h.fix}")
     return lines
 
 

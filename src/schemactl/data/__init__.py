@@ -129,11 +129,14 @@ def _try(
                 conn, f, direction, direction == "up", lambda: box.connect(db)
             )
             touched |= applied.touched
-            report.hazards += applied.hazards
-            if applied.failed:
-                report.hazards.append(applied.failed)
-                failed = True  # its locks went with its transaction: the rows it read are unknown
-                break
+            report.hazards += applied.hazards + applied.failures
+            if applied.not_tried:
+                report.notes.append(
+                    f"{applied.not_tried} later statement(s) of the {direction} file could not "
+                    "be tried on rows: they need what a failed statement makes"
+                )
+            # What the statements that ran did to the values stays true; down is not tried
+            # after an up that stopped partway (nothing would be left to compare it with).
             names = rows.renaming(renamed) if direction == "up" else rows.Names()
             found = rows.compare(
                 before, conn, keeps, f"the {direction} file", direction, names, applied.touched
@@ -142,6 +145,9 @@ def _try(
                 lost_up = {h.detail for h in report.of("data-loss")}
                 found = [h for h in found if not _explained(h, lost_up)]
             report.hazards += found
+            if applied.failures:
+                failed = True  # their locks went with their transactions: what they read is unknown
+                break
     missed = failed or bool(reach.missed(touched, set(filling), existed))
     return report, reached is not None and missed
 

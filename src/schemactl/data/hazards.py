@@ -49,6 +49,7 @@ class Hazard:
     rewrite: bool = False  # whether it rewrote the table
     detail: str = ""  # one line for people
     direction: str = "up"
+    fix: str = ""  # fails-with-data: how to write the change so that it runs on such rows
 
     @property
     def loses_data(self) -> bool:
@@ -67,6 +68,7 @@ class Hazard:
             "lock": self.lock,
             "rewrite": self.rewrite,
             "detail": self.detail,
+            "fix": self.fix or None,
         }
 
 
@@ -75,7 +77,11 @@ class Applied:
     """What running a file statement by statement found."""
 
     hazards: list[Hazard] = field(default_factory=list)
-    failed: Hazard | None = None  # the statement that failed on the rows (nothing after it ran)
+    # The statements that failed on the rows. The run goes on after one (each statement is its
+    # own transaction), so a later statement's failure on other rows is found too; a later
+    # failure that is not the rows' (an object the failed statement would have made) is not.
+    failures: list[Hazard] = field(default_factory=list)
+    not_tried: int = 0  # later statements that failed for want of what a failed one makes
     touched: set[tuple[str, str]] = field(default_factory=set)  # tables a statement locked
 
 
@@ -124,7 +130,7 @@ def run_measured(
     observer: Callable[[], Any] | None = None,
 ) -> Applied:
     """Run `f` on `conn` (psycopg2), each statement committed on its own, measuring each
-    (`measure`); stop at the first statement that fails.
+    (`measure`); a statement that fails is recorded and the run goes on (`Applied.failures`).
 
     Only what was there before the migration holds rows (and traffic): a table an earlier
     statement of the file created is empty, and nobody waits for it. Its tables and their
@@ -170,15 +176,15 @@ def run_measured(
             except Exception as e:
                 conn.rollback()
                 if not _outside_transactions_only(e):
-                    applied.failed = _failure(text, e, direction)
-                    break
+                    _failed(applied, text, e, direction)
+                    continue
                 conn.autocommit = True  # CREATE INDEX CONCURRENTLY and the like
                 try:
                     locks = _watched(conn, st.text, named, observer, applied.touched)
                     taken = set(locks)
                 except Exception as e2:
-                    applied.failed = _failure(text, e2, direction)
-                    break
+                    _failed(applied, text, e2, direction)
+                    continue
                 finally:
                     conn.autocommit = False
             if known:
@@ -273,14 +279,63 @@ def _named(statement: str, names: dict[str, int], indexes: dict[str, int]) -> li
     )
 
 
-def _failure(statement: str, e: Exception, direction: str) -> Hazard:
+def _failed(applied: Applied, statement: str, e: Exception, direction: str) -> None:
+    """Record a statement that failed. The file ran on an empty database, so the first failure
+    is the rows'; after one, only a failure on values (SQLSTATE classes 22 and 23) is: another
+    (a column that does not exist) is what the failed statement would have made."""
+    code = getattr(e, "pgcode", None) or ""
+    if applied.failures and not code.startswith(("22", "23")):
+        applied.not_tried += 1
+        return
     st = parse(statement)
     on = st.table or st.name
     message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     relation = f"{on[0]}.{on[1]}" if on else None
     where = f" on {relation}" if relation else ""
     detail = f"fails with rows{where}: {message}"
-    return Hazard("fails-with-data", statement, relation, detail=detail, direction=direction)
+    applied.failures.append(
+        Hazard(
+            "fails-with-data",
+            statement,
+            relation,
+            detail=detail,
+            direction=direction,
+            fix=advice(st.action, code, st.target),
+        )
+    )
+
+
+def advice(action: str | None, code: str, column: str | None) -> str:
+    """How to write a change that fails on existing rows so that it runs (by SQLSTATE)."""
+    col = f'"{column}"' if column else "the column"
+    if code == "23502" and action == "add column":
+        return (
+            f"give {col} a DEFAULT; or add it nullable, fill it in a `schemactl new` pair, "
+            "and set NOT NULL in a migration after that"
+        )
+    if code == "23502":
+        return (
+            f"fill the NULLs of {col} first, in a `schemactl new` pair before this one (or give "
+            "it a DEFAULT where new rows need one)"
+        )
+    if code == "23514":
+        return (
+            "fix the rows that break the CHECK first (a `schemactl new` pair before this one), "
+            "or add it NOT VALID and VALIDATE it once they are fixed (`diff --online`)"
+        )
+    if code == "23505":
+        return "remove the duplicate values first, in a `schemactl new` pair before this one"
+    if code == "23503":
+        return (
+            "delete or fix the rows whose key has no parent first, or add the foreign key NOT "
+            "VALID and VALIDATE it once they are fixed (`diff --online`)"
+        )
+    if code.startswith("22"):
+        return (
+            "convert the values by hand: a `schemactl new` pair that cleans them first, or a "
+            "USING expression that handles every stored value"
+        )
+    return ""
 
 
 def _outside_transactions_only(e: Exception) -> bool:
