@@ -292,3 +292,23 @@ def test_a_run_that_reads_a_table_left_empty_is_tried_again_with_every_table_fil
     assert r.returncode == 0 and doc["verified"], r.stderr
     assert not _found(doc, "fails-with-data"), doc["hazards"]
     assert doc["sample_rows"] == 9
+
+
+def test_verify_measures_a_rename_pair_as_diff_did(project: Project, dev_url: str) -> None:
+    schema = "CREATE TYPE mood AS ENUM ('ok', 'sad');\n" + BASE.replace(
+        "big int", "big int, feeling mood"
+    )
+    _based(project, dev_url, schema)
+    renamed = (
+        schema.replace("'sad'", "'blue' -- @renamed from=sad\n")
+        .replace("CREATE TABLE p", "CREATE TABLE q -- @renamed from=p\n")
+        .replace("note text,", "remark text, -- @renamed from=note\n")
+    )
+    project.schema("schema.sql", renamed)
+    r, doc = _diff(project, dev_url, "-m", "renames")
+    assert r.returncode == 0 and doc["verified"], r.stderr
+    assert _found(doc, "data-loss") == []
+    r = project.cli("--dev-url", dev_url, "verify", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    found = [h for p in json.loads(r.stdout)["pairs"] for h in p["hazards"]]
+    assert [h for h in found if h["kind"] == "data-loss"] == [], found

@@ -201,7 +201,7 @@ def _diff(
             comparison.after(
                 pool,
                 copy,
-                lambda: data.try_with_rows(box, copy.result(), up, down, config, applied),
+                lambda: data.try_with_rows(box, copy.result(), up, down, config),
             )
             if config.data_check
             else comparison.done(data.DataReport())

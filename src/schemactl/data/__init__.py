@@ -10,7 +10,6 @@ are `Hazard`s: measured hazards, statements that fail on the rows, and values lo
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,12 +63,10 @@ def sample_files(config: Config) -> list[Path]:
     return sorted(config.sample_data.rglob("*.sql"))
 
 
-def try_with_rows(
-    box: Any, db: str, up: str, down: str, config: Config, renamed: Sequence[Any] = ()
-) -> DataReport:
+def try_with_rows(box: Any, db: str, up: str, down: str, config: Config) -> DataReport:
     """Fill `db` (a copy of the replayed history, before `up`), run `up` and then `down` on it,
-    and report (see the module docstring). `renamed`: what `up` renames (renames.Rename), whose
-    values are looked for under their new names. `db` is dropped afterwards.
+    and report (see the module docstring). What `up` renames is looked for under its new name.
+    `db` is dropped afterwards.
 
     Only the tables the pair can reach are filled (data/reach.py); should the run lock one
     that was left empty, or fail, it is tried again with every table filled, on a copy kept
@@ -81,9 +78,9 @@ def try_with_rows(
             reached = reach.trial(conn, files)
         if reached is not None:
             spare = box.copy_database(db, "data")  # nobody may be connected to `db` now
-        report, missed = _try(box, db, files, config, renamed, reached)
+        report, missed = _try(box, db, files, config, reached)
         if missed:
-            report, _ = _try(box, spare, files, config, renamed, None)
+            report, _ = _try(box, spare, files, config, None)
             spare = ""
     finally:
         box.drop_database(db)
@@ -97,7 +94,6 @@ def _try(
     db: str,
     files: list[SQLFile],
     config: Config,
-    renamed: Sequence[Any],
     reached: set[generate.Table] | None,
 ) -> tuple[DataReport, bool]:
     """One trial (`try_with_rows`) filling the tables in `reached` (None: all); and whether it
@@ -137,7 +133,7 @@ def _try(
                 )
             # What the statements that ran did to the values stays true; down is not tried
             # after an up that stopped partway (nothing would be left to compare it with).
-            names = rows.renaming(renamed) if direction == "up" else rows.Names()
+            names = rows.renaming(f) if direction == "up" else rows.Names()
             found = rows.compare(
                 before, conn, keeps, f"the {direction} file", direction, names, applied.touched
             )

@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..engine.catalog import ident
+from ..engine.statements import parse
+from ..sqlfiles import SQLFile
 from .generate import Table, quoted, read_columns, read_keys
 from .hazards import Hazard
 from .values import Column
@@ -109,18 +111,28 @@ class Names:
     values: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (s, new type)
 
 
-def renaming(renames: Any) -> Names:
-    """The renames.Rename records `up` makes, as `Names`."""
+def renaming(up: SQLFile) -> Names:
+    """What the statements of `up` rename (tables, columns, enum values), as `Names`: read from
+    the file itself, so that a pair `diff` wrote from an annotation and the same pair verified
+    again later (or written by hand) are compared alike."""
     names = Names()
-    for r in renames:
-        if r.kind == "table":
-            names.tables[(r.schema, r.old)] = r.new
+    renames = [
+        st
+        for st in map(parse, (s.text for s in up.statements))
+        if st.renamed_from or (st.verb == "rename" and st.kind == "table")
+    ]
+    for st in renames:
+        if st.kind == "table" and st.name and st.target:
+            names.tables[st.name] = st.target
     old_table = {new: old for (_, old), new in names.tables.items()}
-    for r in renames:
-        if r.kind == "column":
-            names.columns[(r.schema, old_table.get(r.owner, r.owner), r.old)] = r.new
-        elif r.kind == "value":
-            names.values.setdefault((r.schema, r.owner), {})[r.old] = r.new
+    for st in renames:
+        if not (st.name and st.target and st.renamed_from):
+            continue
+        schema, owner = st.name
+        if st.verb == "rename" and st.kind is None:  # a column (or a constraint: never looked up)
+            names.columns[(schema, old_table.get(owner, owner), st.renamed_from)] = st.target
+        elif st.kind == "type":
+            names.values.setdefault((schema, owner), {})[st.renamed_from] = st.target
     return names
 
 

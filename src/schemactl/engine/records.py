@@ -46,6 +46,8 @@ class Statement:
     # outside a transaction safe to run again: execution.py resumes such parts)
     concurrently: bool = False
     if_exists: bool = False
+    # RENAME of a column or constraint, or an enum value's: the old name (`target`: the new)
+    renamed_from: str | None = None
 
     @property
     def quoted(self) -> str | None:

@@ -327,7 +327,10 @@ def _alter_domain(text: str, node: Any) -> Statement:
 
 
 def _alter_enum(text: str, node: Any) -> Statement:
-    return Statement(text, "alter", "type", _name(node.typeName))
+    # RENAME VALUE names the old label (ADD VALUE has none)
+    return Statement(
+        text, "alter", "type", _name(node.typeName), target=node.newVal, renamed_from=node.oldVal
+    )
 
 
 def _alter_sequence(text: str, node: Any) -> Statement:
@@ -347,7 +350,7 @@ def _rename(text: str, node: Any) -> Statement:
         name: Name | None = _range(node.relation)
     else:
         name = _name(_object_parts(node.object)) if node.object is not None else None
-    return Statement(text, "rename", kind, name, target=node.newname)
+    return Statement(text, "rename", kind, name, target=node.newname, renamed_from=node.subname)
 
 
 def _comment(text: str, node: Any) -> Statement:
