@@ -181,10 +181,12 @@ def _convert(
     if numeric is not None:
         return _Effect(numeric.effect, numeric.reason, automatic)
     if d.category == "S":
-        # Any value has a text form; a length limit can refuse it.
-        return _Effect(
-            *_limit(dst, dmod, "values longer than {n} {unit} make the migration fail"), automatic
-        )
+        # Any value has a text form; a length limit can refuse it, unless the source's own limit
+        # is within it (char(n) -> varchar(n) drops only the padding blanks char compares
+        # without, so nothing can be too long).
+        if s.category == "S" and _within(src, smod, dst, dmod):
+            return _Effect(LOSSLESS, "", automatic)
+        return _Effect(*_limit(dst, dmod, _TOO_LONG), automatic)
     if s.category == "S" and (cast is None or cast[1] == "i" or cast[0] == "e"):
         # Parsed by the target type's input function: a value converts, or the migration fails.
         return _Effect(
@@ -228,11 +230,35 @@ def _enum(name: str, labels: tuple[Any, Any]) -> _Effect:
     return _Effect(LOSSLESS, "", False)
 
 
+# What an assignment to a length-limited type does to a longer value: the SQL standard's rule,
+# blanks past the limit are cut, anything else fails.
+_TOO_LONG = "values longer than {n} {unit} make the migration fail{blanks}"
+
+
+def _within(src: str, smod: int, dst: str, dmod: int) -> bool:
+    """Whether every value of string type `src` fits length-limited `dst` as it is."""
+    limit = _chars(dst, dmod)
+    known = _chars(src, smod)
+    return limit is None or (known is not None and known <= limit)
+
+
+def _chars(name: str, typmod: int) -> int | None:
+    if _LENGTH.get(name) == "characters" and typmod != -1:
+        return typmod - 4
+    return None
+
+
+def _nth(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
 def _limit(name: str, typmod: int, text: str) -> tuple[str, str]:
     """A length-limited string or bit type as the target of a conversion."""
     if name in _LENGTH and typmod != -1:
-        n = typmod - 4 if _LENGTH[name] == "characters" else typmod
-        return MAY_FAIL, text.format(n=n, unit=_LENGTH[name])
+        chars = _LENGTH[name] == "characters"
+        n = typmod - 4 if chars else typmod
+        blanks = f", unless only blanks follow the {_nth(n)} (those are cut)" if chars else ""
+        return MAY_FAIL, text.format(n=n, unit=_LENGTH[name], blanks=blanks)
     if name == "pg_catalog.bit":
         return (
             MAY_FAIL,
@@ -248,7 +274,7 @@ def _typmod(name: str, smod: int, dmod: int) -> _Effect:
     if name in _LENGTH:
         if dmod == -1 or (smod != -1 and dmod >= smod):
             return _Effect(LOSSLESS, "")
-        return _Effect(*_limit(name, dmod, "values longer than {n} {unit} make the migration fail"))
+        return _Effect(*_limit(name, dmod, _TOO_LONG))
     if name == "pg_catalog.bit":
         return _Effect(*_limit(name, dmod, ""))
     if name == _NUMERIC:
