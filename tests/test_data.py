@@ -312,3 +312,23 @@ def test_verify_measures_a_rename_pair_as_diff_did(project: Project, dev_url: st
     assert r.returncode == 0, r.stderr
     found = [h for p in json.loads(r.stdout)["pairs"] for h in p["hazards"]]
     assert [h for h in found if h["kind"] == "data-loss"] == [], found
+
+
+def test_sample_rows_meet_simple_checks(project: Project, dev_url: str) -> None:
+    checked = """CREATE TABLE run (
+      id serial PRIMARY KEY,
+      read_length int NOT NULL CHECK (read_length BETWEEN 30 AND 100000),
+      share numeric(4,3) CHECK (share > 0 AND share < 1),
+      mode text NOT NULL CHECK (mode IN ('single', 'paired')),
+      ref text NOT NULL, alt text NOT NULL, CONSTRAINT differ CHECK (ref <> alt),
+      started_at timestamptz NOT NULL,
+      finished_at timestamptz CHECK (finished_at IS NULL OR finished_at >= started_at),
+      low int CHECK (-5 < low), high int CHECK (high <= -7)
+    );
+    """
+    _based(project, dev_url, checked)
+    project.schema("schema.sql", checked.replace("high int", "high int, note text"))
+    r, doc = _diff(project, dev_url, "-m", "note")
+    assert r.returncode == 0, r.stderr
+    assert not [w for w in doc["warnings"] if "no sample row" in w], doc["warnings"]
+    assert doc["sample_rows"] == 3  # all three rows taken (before: none, and a warning)

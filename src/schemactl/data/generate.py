@@ -18,6 +18,7 @@ from typing import Any
 from ..engine.catalog import ident, query, rows
 from ..engine.catalog import literal as quote_literal
 from ..sqlfiles import read_sql_file
+from . import checks
 from .values import HIGH, TYPICAL, Column, literal
 
 Table = tuple[str, str]  # (schema, name)
@@ -109,8 +110,17 @@ def fill(
         if per_table > 0:
             if foreign is None:
                 _, foreign = read_keys(conn)
+            rules = checks.read(cur, sorted(columns))
             for table in _parents_first(columns, foreign):
-                _fill_table(cur, table, columns[table], foreign.get(table, []), per_table, filled)
+                _fill_table(
+                    cur,
+                    table,
+                    columns[table],
+                    foreign.get(table, []),
+                    per_table,
+                    filled,
+                    rules.get(table),
+                )
     conn.commit()
     return filled
 
@@ -159,6 +169,7 @@ def _fill_table(
     foreign: list[ForeignKey],
     per_table: int,
     filled: Filled,
+    rules: checks.Rules | None,
 ) -> None:
     count = max([per_table, *(len(c.labels) for c in columns if c.labels)])
     count = min(count, max(per_table, 20))
@@ -166,7 +177,7 @@ def _fill_table(
     # All rows in one statement (one round trip); where one is refused, row by row, each
     # tried again plainer.
     if not any(fk.parent == table for fk in foreign):
-        rows = [_row(table, columns, parents, i, None) for i in range(count)]
+        rows = [_row(columns, parents, i, None, rules) for i in range(count)]
         if _run(cur, _insert_sql(table, rows)) is None:
             return
     first_error: str | None = None
@@ -175,7 +186,7 @@ def _fill_table(
         if any(fk.parent == table for fk in foreign):  # rows inserted so far are parents
             parents = {fk: _parent_rows(cur, fk) for fk in foreign}
         for variant in (None, TYPICAL, "defaults"):
-            error = _run(cur, _insert_sql(table, [_row(table, columns, parents, i, variant)]))
+            error = _run(cur, _insert_sql(table, [_row(columns, parents, i, variant, rules)]))
             if error is None:
                 inserted += 1
                 break
@@ -192,14 +203,15 @@ def _parent_rows(cur: Any, fk: ForeignKey) -> list[tuple[Any, ...]]:
 
 
 def _row(
-    table: Table,
     columns: list[Column],
     parents: dict[ForeignKey, list[tuple[Any, ...]]],
     i: int,
     variant: Any,
+    rules: checks.Rules | None,
 ) -> dict[str, str]:
     """Row `i`'s values by column (`variant`: None, the row's own; TYPICAL; "defaults": only
-    what must be given); a column left out takes its default."""
+    what must be given), meeting the table's simple CHECKs (`rules`); a column left out takes
+    its default."""
     values: dict[str, str] = {}
     for fk, found in parents.items():
         for j, name in enumerate(fk.columns):
@@ -220,6 +232,8 @@ def _row(
         value = literal(column, i, TYPICAL if variant in (TYPICAL, "defaults") else None)
         if value is not None:
             values[column.name] = value
+    if rules is not None:
+        checks.apply(rules, columns, values, i, variant)
     return values
 
 
