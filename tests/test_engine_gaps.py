@@ -504,3 +504,36 @@ def test_default_privileges(project: Project, dev_url: str) -> None:
         'alter default privileges for role postgres in schema "s" grant select on tables to '
         "analyst with grant option;\n"
     )
+
+
+_VIEWS = """
+create table t (id int primary key, name text, score int, note varchar(10));
+create function shout(s text) returns text language sql immutable return upper(s);
+create view v as select id, name from t;
+create view vv as select id, name from v;
+create view w as select id, shout(name) as loud from t;
+grant select on v to public;
+comment on view v is 'names';
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "recreated"),
+    [
+        # a column added, or one the views do not read changing type: nothing to redo
+        ("score int", "score int, extra date", set()),
+        ("score int", "score bigint", set()),
+        ("note varchar(10)", "note text", set()),
+        # a column they read changing type: v, the view over it (vv) and w, never more
+        ("name text", "name varchar(50)", {"v", "vv", "w"}),
+    ],
+)
+def test_views_are_recreated_only_when_what_they_read_changes(
+    project: Project, dev_url: str, old: str, new: str, recreated: set[str]
+) -> None:
+    result = roundtrip(project, dev_url, _VIEWS, _VIEWS.replace(old, new, 1))
+    for sql in (result.up_sql, result.down_sql):
+        dropped = {v for v in ("v", "vv", "w") if f'drop view if exists "public"."{v}"' in sql}
+        assert dropped == recreated, sql
+        if not recreated:  # nor given its grants and comment again
+            assert "grant " not in sql and "comment on" not in sql, sql

@@ -42,8 +42,13 @@ def server_identity(config: Config) -> str:
     return f"{binaries.major}:{pgbinaries.build_identity(binaries.bindir)}"
 
 
+# Raised whenever what is kept changes shape within a release: the normal form of snapshots
+# (verify.py), the catalog data the engine's kinds keep in an inspection (engine/kinds/).
+FORMAT = 2
+
+
 def _key(*parts: Any, files: list[tuple[str, bytes]]) -> str:
-    h = hashlib.sha256(repr((__version__, verify.FORM, *parts)).encode())
+    h = hashlib.sha256(repr((__version__, FORMAT, *parts)).encode())
     for name, data in files:
         h.update(name.encode() + b"\0" + data + b"\0")
     return h.hexdigest()[:32]

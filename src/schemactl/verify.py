@@ -30,10 +30,6 @@ _WITH_SCHEMA = re.compile(r"\bWITH SCHEMA (\S+?);?$", re.MULTILINE)
 _NOT_NULL_NAME = re.compile(r'\bCONSTRAINT (?:"(?:[^"]|"")+"|\S+) (NOT NULL\b)')
 
 
-# The normal form's version: kept snapshots (snapcache.py) made by another one are not reused.
-FORM = 2
-
-
 @dataclass(frozen=True)
 class Difference:
     """One object that differs: what was expected, what was found (normalised lines)."""

@@ -32,10 +32,12 @@ from . import (
     replica_identity,
     sequences,
     storage,
+    views,
     whole_objects,
 )
 
 KINDS: tuple[Kind, ...] = (
+    views.KIND,
     sequences.KIND,
     collations.KIND,
     inheritance.KIND,
