@@ -42,8 +42,7 @@ def server_identity(config: Config) -> str:
     return f"{binaries.major}:{pgbinaries.build_identity(binaries.bindir)}"
 
 
-# Raised whenever what is kept changes shape within a release: the normal form of snapshots
-# (verify.py), the catalog data the engine's kinds keep in an inspection (engine/kinds/).
+# Raised whenever the normal form of kept snapshots changes (verify.py) within a release.
 FORMAT = 2
 
 
@@ -130,16 +129,22 @@ def keep_snapshot(kind: str, key: str, snap: verify.Snapshot) -> None:
 
 def inspection_key(database_key: str) -> str:
     """The key of the inspection of the database `database_key` (`history_key`,
-    `schemas_key`) names: what reads it back are these versions of schemainspect and migra."""
+    `schemas_key`) names: what reads it back are these versions of schemainspect and migra,
+    and this engine (its kinds decide what catalog data an inspection carries)."""
     return _key("inspection", database_key, *_engine_versions(), files=[])
 
 
 @functools.cache
-def _engine_versions() -> tuple[str, str]:
-    # Read once a process: each metadata lookup scans site-packages.
+def _engine_versions() -> tuple[str, str, str]:
+    # Read once a process: each metadata lookup scans site-packages. The engine's own sources
+    # and queries (40 small files, ~1 ms) stand in for a version that changes with them.
     from importlib.metadata import version
 
-    return version("schemainspect"), version("migra")
+    package = Path(__file__).parent
+    h = hashlib.sha256()
+    for path in sorted([*package.glob("engine/**/*.py"), *package.glob("sql/*.sql")]):
+        h.update(path.read_bytes())
+    return version("schemainspect"), version("migra"), h.hexdigest()[:16]
 
 
 def load_inspection(key: str) -> Any:

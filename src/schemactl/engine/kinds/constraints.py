@@ -3,6 +3,7 @@ an index that a dropped constraint took along created again where it should stay
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..catalog import ident
@@ -63,12 +64,76 @@ def keep_standalone_indexes(statements: list[str], i_from: Any, i_target: Any) -
     return out
 
 
+@dataclass(frozen=True)
+class ForeignKeyIndex:
+    """A foreign key and the unique index it rests on."""
+
+    schema: str
+    table: str
+    name: str
+    index_schema: str
+    index: str
+
+
+def rebuild_foreign_keys(
+    statements: list[str], i_target: Any, resting: list[ForeignKeyIndex]
+) -> list[str]:
+    """Drop a foreign key before the unique index it rests on goes (by `drop index`, or with
+    its constraint), and add it back at the end, when migra keeps the foreign key itself: a
+    key constraint renamed or changed is otherwise dropped while the foreign key still needs
+    it ("cannot drop constraint … because other objects depend on it")."""
+    parsed = [parse(s.strip()) for s in statements]
+    dropped_fks = {
+        (st.quoted_table, st.quoted_target) for st in parsed if st.action == "drop constraint"
+    }
+    out = list(statements)
+    for fk in resting:
+        table = f"{ident(fk.schema)}.{ident(fk.table)}"
+        key = (table, ident(fk.name))
+        wanted = i_target.constraints.get(f"{table}.{ident(fk.name)}")
+        if key in dropped_fks or wanted is None:
+            continue
+        index = f"{ident(fk.index_schema)}.{ident(fk.index)}"
+        at = next((i for i, st in enumerate(parsed) if _drops_index(st, index, fk)), None)
+        if at is None:
+            continue
+        drop = f"alter table {table} drop constraint {ident(fk.name)};"
+        out.insert(out.index(statements[at]), drop)
+        out += [
+            f"alter table {table} add constraint {ident(fk.name)} {wanted.definition} not valid;",
+            f"alter table {table} validate constraint {ident(fk.name)};",
+        ]
+    return out
+
+
+def _drops_index(st: Any, quoted_index: str, fk: ForeignKeyIndex) -> bool:
+    if st.is_("drop", "index"):
+        return bool(st.quoted == quoted_index)
+    # a key constraint owns an index of its own name, in its table's schema
+    return bool(
+        st.action == "drop constraint"
+        and st.target == fk.index
+        and st.table is not None
+        and st.table[0] == fk.index_schema
+    )
+
+
 class Constraints(Kind):
     name = "constraints"
 
+    def read(self, conn: Any, keeps: Any) -> list[ForeignKeyIndex]:
+        from ..catalog import rows
+
+        return [
+            r
+            for r in (ForeignKeyIndex(*row) for row in rows(conn, "foreign_key_indexes"))
+            if keeps(r.schema)
+        ]
+
     def rewrite(self, diff: Diff) -> None:
         target = diff.target.upstream
-        statements = fix_validation(diff.statements, target)
+        statements = rebuild_foreign_keys(diff.statements, target, diff.source[self.name])
+        statements = fix_validation(statements, target)
         diff.statements = keep_standalone_indexes(statements, diff.source.upstream, target)
 
 
