@@ -243,3 +243,34 @@ def test_extension_versions_are_pinned_only_where_the_ddl_pins_them(
     result = diff(project, dev_url, "pin")
     assert result.up_sql == "alter extension \"citext\" update to '1.6';\n"
     assert any("no downgrade path" in p for p in result.problems), result.problems
+
+
+def test_a_table_renamed_by_hand_keeps_its_sequence_and_is_named_a_likely_rename(
+    project: Project, dev_url: str
+) -> None:
+    import json
+
+    project.schema("t.sql", "create table a (id serial primary key, name text);\n")
+    assert project.cli("--dev-url", dev_url, "diff", "-m", "a").returncode == 0
+    # pg_dump's way of writing a renamed serial table: the sequence keeps its old name
+    project.schema(
+        "t.sql",
+        "create sequence a_id_seq as integer;\n"
+        "create table b (id integer primary key default nextval('a_id_seq'), name text);\n"
+        "alter sequence a_id_seq owned by b.id;\n",
+    )
+    hint = (
+        'if "public"."a" was renamed to "public"."b", write `-- @renamed from=a` after '
+        "`CREATE TABLE b` in schemas/: RENAME keeps the rows"
+    )
+    r = project.cli("--dev-url", dev_url, "diff", "-m", "b")
+    assert r.returncode == 3 and hint in r.stderr, r.stderr
+    r = project.cli(
+        "--dev-url", dev_url, "diff", "-m", "b", "--allow-destructive", "--format", "json"
+    )
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["verified"], doc["problems"]  # the sequence outlives the old table
+    assert f"looks like a rename: {hint}" in doc["warnings"]
+    up = (project.root / "generated" / "0002_b.up.sql").read_text()
+    assert f"-- Looks like a rename (this file drops and creates):\n--   {hint}\n" in up

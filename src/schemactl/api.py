@@ -177,10 +177,14 @@ def _diff(
         hazards = find_destructive(up, engine.type_changes(was, wanted, up))
         destructive = [h for h in hazards if h.loses_data]
         may_fail = [h for h in hazards if not h.loses_data]
-        if destructive and not allow_destructive and not print_only:
-            renamed_hint = renames.looks_renamed(
+        renamed_hint = (
+            renames.looks_renamed(
                 [st.text for st in sqltext.split(up)[0]], was.upstream, wanted.upstream
             )
+            if destructive
+            else []
+        )
+        if destructive and not allow_destructive and not print_only:
             raise DestructiveChangeError(
                 f"the migration would lose data ({len(destructive)} destructive statement"
                 f"{'s' if len(destructive) > 1 else ''})",
@@ -222,14 +226,14 @@ def _diff(
         verified=not problems,
         problems=problems,
         may_fail=may_fail,
-        warnings=warnings + report.notes,
+        warnings=warnings + report.notes + [f"looks like a rename: {h}" for h in renamed_hint],
         hazards=measured,
         sample_rows=report.rows,
     )
     if print_only:
         return result
     up_text, down_text = headers.with_verification(
-        headers.generated(version, "up", hazards, measured, report.rows) + up,
+        headers.generated(version, "up", hazards, measured, report.rows, renamed_hint) + up,
         headers.generated(version, "down", hazards, measured, report.rows) + down,
         problems,
         headers.CLAIM_DIFF,

@@ -160,6 +160,7 @@ def generated(
     hazards: Sequence[_Hazard],
     measured: Sequence[_Measured] = (),
     sample_rows: int = 0,
+    renames: Sequence[str] = (),
 ) -> str:
     """The header of a file `diff` writes, without its verification lines: what can lose data
     or fail (`hazards`, from the statements), and what trying the pair on `sample_rows` rows
@@ -169,6 +170,9 @@ def generated(
     if direction == "up":
         if loses := [h for h in hazards if h.loses_data]:
             lines += ["-- Destructive:", *[f"--   {h.reason}" for h in loses]]
+        if renames:
+            lines += ["-- Looks like a rename (this file drops and creates):"]
+            lines += [f"--   {h}" for h in renames]
         if fails := [h for h in hazards if not h.loses_data]:
             lines += [
                 "-- Can fail on existing rows (then nothing is changed):",

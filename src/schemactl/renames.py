@@ -265,18 +265,31 @@ def around(up: str, down: str, applied: list[Rename]) -> tuple[str, str]:
 
 
 def looks_renamed(statements: list[str], was: Any, wanted: Any) -> list[str]:
-    """For each table where `statements` drop a column and add one of the same type: the
-    annotation that would make it a rename (hint lines for the destructive refusal)."""
+    """The annotations that would make a drop and a create a rename: a table dropped and one
+    created with the same columns of the same types, or a column dropped and one of the same
+    type added to the same table (said with the destructive refusal, and in the header and
+    JSON of a pair written with --allow-destructive)."""
     from .engine.statements import parse
 
     dropped: dict[Any, list[str]] = {}
     added: dict[Any, list[str]] = {}
+    gone_tables, new_tables = [], []
     for st in map(parse, statements):
         if st.action == "drop column" and st.quoted_table and st.target:
             dropped.setdefault(st.quoted_table, []).append(st.target)
         elif st.action == "add column" and st.quoted_table and st.target:
             added.setdefault(st.quoted_table, []).append(st.target)
-    out = []
+        elif st.is_("drop", "table") and st.quoted in was.tables:
+            gone_tables.append(st.quoted)
+        elif st.is_("create", "table") and st.quoted in wanted.tables:
+            new_tables.append(st.quoted)
+    out = [
+        f"if {old} was renamed to {new}, write `-- @renamed from={was.tables[old].name}` after "
+        f"`CREATE TABLE {wanted.tables[new].name}` in schemas/: RENAME keeps the rows"
+        for old in gone_tables
+        for new in new_tables
+        if _shape(was.tables[old]) == _shape(wanted.tables[new])
+    ]
     for table, columns in dropped.items():
         before, after = was.tables.get(table), wanted.tables.get(table)
         if before is None or after is None:
@@ -291,3 +304,7 @@ def looks_renamed(statements: list[str], was: Any, wanted: Any) -> list[str]:
                         "RENAME keeps the values"
                     )
     return out
+
+
+def _shape(table: Any) -> list[tuple[str, str]]:
+    return [(name, c.dbtypestr) for name, c in table.columns.items()]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 
 from ..catalog import Named
-from ..kind import RowKind
+from ..kind import Diff, Phase, RowKind
 from ..statements import parse
 
 
@@ -75,4 +75,26 @@ def fix_sequences(
     return out
 
 
-KIND = RowKind("sequences", Sequence, attrgetter("quoted"), rewrite=fix_sequences)
+def release_kept_sequences(diff: Diff, before: object, after: object) -> None:
+    """Release a sequence that stays while the table or column owning it goes: a drop takes
+    the sequences its table or column owns along, so a table renamed by hand (dropped, and
+    created under a new name whose default still calls the old sequence) failed with
+    `relation "a_id_seq" does not exist`. migra gives it its new owner after the creates."""
+    source, target = diff.source.upstream, diff.target.upstream
+    release = []
+    for key, seq in source.sequences.items():
+        if not (seq.table_name and seq.column_name) or key not in target.sequences:
+            continue
+        table = target.tables.get(seq.quoted_full_table_name)
+        if table is None or seq.column_name not in table.columns:
+            release.append(f"alter sequence {seq.quoted_full_name} owned by none;")
+    diff.place(Phase.RELEASE, release)
+
+
+KIND = RowKind(
+    "sequences",
+    Sequence,
+    attrgetter("quoted"),
+    rewrite=fix_sequences,
+    emit=release_kept_sequences,
+)
