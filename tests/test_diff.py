@@ -274,3 +274,20 @@ def test_a_table_renamed_by_hand_keeps_its_sequence_and_is_named_a_likely_rename
     assert f"looks like a rename: {hint}" in doc["warnings"]
     up = (project.root / "generated" / "0002_b.up.sql").read_text()
     assert f"-- Looks like a rename (this file drops and creates):\n--   {hint}\n" in up
+
+
+def test_a_type_change_postgresql_cannot_convert_is_never_written(
+    project: Project, dev_url: str
+) -> None:
+    project.schema("t.sql", "create table t (id int primary key, c time);\n")
+    assert project.cli("--dev-url", dev_url, "diff", "-m", "a").returncode == 0
+    project.schema("t.sql", "create table t (id int primary key, c timestamp);\n")
+    for extra in ((), ("--allow-destructive",)):
+        r = project.cli("--dev-url", dev_url, "diff", "-m", "b", *extra)
+        assert r.returncode == 4, r.stderr
+        assert r.stderr.startswith(
+            'error: up: changes the type of column "c" of "public"."t", and PostgreSQL has no '
+            "cast from time without time zone to timestamp without time zone"
+        ), r.stderr
+        assert "hint: write the conversion by hand: `schemactl new -m NAME`" in r.stderr
+        assert project.migrations() == ["0001_a.down.sql", "0001_a.up.sql"]  # nothing written

@@ -31,7 +31,7 @@ from . import (
     verify,
 )
 from .config import Config, SchemaFilter
-from .destructive import find_destructive
+from .destructive import find_destructive, refuse_unconvertible
 from .errors import DestructiveChangeError, UsageError
 from .results import CheckResult, DiffResult, Finding
 from .results import DriftResult as DriftResult
@@ -174,7 +174,9 @@ def _diff(
             return DiffResult(
                 "no-changes", verified=not problems, problems=problems, warnings=warnings
             )
-        hazards = find_destructive(up, engine.type_changes(was, wanted, up))
+        up_changes = engine.type_changes(was, wanted, up)
+        refuse_unconvertible({"up": up_changes, "down": engine.type_changes(wanted, was, down)})
+        hazards = find_destructive(up, up_changes)
         destructive = [h for h in hazards if h.loses_data]
         may_fail = [h for h in hazards if not h.loses_data]
         renamed_hint = (

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import sqltext
-from .engine.casts import LOSES_DATA, LOSSLESS, TypeChange
+from .engine.casts import LOSES_DATA, LOSSLESS, NO_CAST, TypeChange
+from .errors import NeedsHandWriting
 
 _IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
 _QNAME = rf"{_IDENT}(?:\s*\.\s*{_IDENT})*"
@@ -75,7 +76,9 @@ def find_destructive(
             if change.effect != LOSSLESS:
                 what = f"changes the type of column {m['column']} of {m['name']}: {change.reason}"
                 out.append(
-                    DestructiveStatement(" ".join(body.split()), what, change.effect == LOSES_DATA)
+                    DestructiveStatement(
+                        " ".join(body.split()), what, change.effect in (LOSES_DATA, NO_CAST)
+                    )
                 )
             continue
         for pattern, reason in _RULES:
@@ -104,3 +107,26 @@ def _words(m: re.Match[str]) -> dict[str, str]:
     if "kind" in words:
         words["kind"] = words["kind"].lower()
     return words
+
+
+def refuse_unconvertible(changes: dict[str, dict[tuple[str, str], TypeChange]]) -> None:
+    """Stop before writing a type change PostgreSQL has no conversion for (`changes`: by
+    direction): its statement cannot run, whatever --allow-destructive says."""
+    found = [
+        (direction, c)
+        for direction, by_column in changes.items()
+        for c in by_column.values()
+        if c.effect == NO_CAST
+    ]
+    if not found:
+        return
+    direction, first = found[0]
+    raise NeedsHandWriting(
+        f"{direction}: changes the type of column {first.column} of {first.table}, and "
+        f"{first.reason}: no statement schemactl writes for it can run",
+        hint="write the conversion by hand: `schemactl new -m NAME`, and in its up file "
+        f"`ALTER TABLE {first.table} ALTER COLUMN {first.column} TYPE … USING <expression>` "
+        "(with the reverse in its down file), then `schemactl verify`; or change the column "
+        "another way (a new column, filled, then the old one dropped)",
+        detail=[f"also {d}: {c.table}.{c.column}: {c.reason}" for d, c in found[1:]],
+    )

@@ -113,6 +113,13 @@ class UnverifiedMigration(SchemactlError):
     exit_code = ExitCode.UNVERIFIED
 
 
+class NeedsHandWriting(SchemactlError):
+    """A change no generated statement can make (a type PostgreSQL cannot convert): `diff`
+    writes nothing and says what to write by hand."""
+
+    exit_code = ExitCode.UNVERIFIED
+
+
 class ModelsError(SchemactlError):
     """sqlacodegen produced a models module that does not import."""
 

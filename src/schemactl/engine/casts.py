@@ -6,7 +6,9 @@ Each change is one of three effects:
 * lossless: every value converts exactly (`int` -> `bigint`, `varchar(32)` -> `text`);
 * may-fail: some values cannot convert, and then the migration fails and rolls back, so
   nothing is lost (`text` -> `varchar(5)` with a longer value: "value too long");
-* loses-data: some values are changed silently (`numeric(10,2)` -> `numeric(10,0)` rounds).
+* loses-data: some values are changed silently (`numeric(10,2)` -> `numeric(10,0)` rounds);
+* no-cast: PostgreSQL has no conversion at all (`time` -> `timestamp`): no statement schemactl
+  could write runs, so the change needs a USING written by hand.
 
 The statements that make such changes, and the USING clauses migra adds, are in
 kinds/column_types.py.
@@ -20,7 +22,9 @@ from typing import Any
 from .catalog import rows
 
 LOSSLESS, MAY_FAIL, LOSES_DATA = "lossless", "may-fail", "loses-data"
-_RANK = {LOSSLESS: 0, MAY_FAIL: 1, LOSES_DATA: 2}
+# No conversion at all (`time` -> `timestamp`): ALTER needs a USING only a person can write.
+NO_CAST = "no-cast"
+_RANK = {LOSSLESS: 0, MAY_FAIL: 1, LOSES_DATA: 2, NO_CAST: 3}
 
 
 @dataclass(frozen=True)
@@ -198,7 +202,7 @@ def _convert(
         )
     if cast is None:
         return _Effect(
-            LOSES_DATA, f"PostgreSQL has no cast from {_short(src)} to {_short(dst)}", False
+            NO_CAST, f"PostgreSQL has no cast from {_short(src)} to {_short(dst)}", False
         )
     context = cast[0]
     if (
