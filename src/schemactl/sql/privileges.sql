@@ -1,4 +1,5 @@
--- Privileges granted to anyone but the owner, on tables, views, materialized views,
+-- Privileges granted to anyone but the owner (and the grant options the owner gave itself:
+-- its privileges are implicit, its entry in the ACL is the default otherwise), on tables, views, materialized views,
 -- sequences, functions, procedures, schemas and columns. A NULL ACL means the built-in defaults
 -- (acldefault), so a REVOKE of a default (e.g. EXECUTE from PUBLIC) shows up as a difference.
 WITH objects AS (
@@ -40,11 +41,11 @@ WITH objects AS (
 )
 SELECT o.kind, o.schema, o.identity,
        CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END AS grantee,
-       a.privilege_type, a.is_grantable, o.is_default
+       a.privilege_type, a.is_grantable, o.is_default, a.grantee = o.owner AS to_owner
 FROM objects o
 CROSS JOIN LATERAL aclexplode(o.acl) a
 LEFT JOIN pg_roles r ON r.oid = a.grantee
-WHERE a.grantee <> o.owner
+WHERE (a.grantee <> o.owner OR a.is_grantable)
   AND o.schema NOT IN ('pg_catalog', 'information_schema')
   AND o.schema NOT LIKE 'pg\_toast%' AND o.schema NOT LIKE 'pg\_temp%'
   AND NOT EXISTS (SELECT 1 FROM pg_depend e

@@ -13,7 +13,7 @@ from ..kind import Diff, Kind, Phase
 
 @dataclass(frozen=True)
 class Grant:
-    """One privilege on one object for one grantee (not the owner)."""
+    """One privilege on one object for one grantee (the owner: only a grant option)."""
 
     kind: str  # TABLE, SEQUENCE, FUNCTION, PROCEDURE, SCHEMA
     schema: str
@@ -24,6 +24,9 @@ class Grant:
     # Only PostgreSQL's built-in default (e.g. EXECUTE to PUBLIC on a function): an object
     # created by the migration has it already.
     is_default: bool = field(default=False, compare=False)
+    # The owner's own grant option (GRANT … TO the owner WITH GRANT OPTION): its privilege is
+    # implicit, so taking it back takes back the option only.
+    to_owner: bool = field(default=False, compare=False)
 
     @property
     def owner(self) -> str:
@@ -43,7 +46,8 @@ class Grant:
         return f"grant {self._what} to {self.grantee}{option};"
 
     def revoke(self) -> str:
-        return f"revoke {self._what} from {self.grantee};"
+        option = "grant option for " if self.to_owner else ""
+        return f"revoke {option}{self._what} from {self.grantee};"
 
 
 def read_grants(conn: Any, keeps: Any) -> set[Grant]:
