@@ -104,6 +104,18 @@ def test_online_index_builds_are_concurrent_outside_a_transaction(
     ]
     assert _query(target_url, "SELECT count(*) FROM t") == [(500,)]
 
+    # The down file is an online plan too: a rollback runs on the same live traffic.
+    down = doc["down_sql"]
+    assert down.startswith("SET LOCAL lock_timeout = ")
+    assert (
+        '-- schemactl:commit no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS "public"."t_b";'
+        in down
+    )
+    assert 'drop index if exists "public"."t_b"' not in down  # the plain one, under a lock
+    r = project.cli("rollback", "--db", target_url, "--steps", "1")
+    assert r.returncode == 0, r.stderr
+    assert _indexes(target_url) == [("t_a", True), ("t_pkey", True)]
+
 
 INVALID_T_B = (
     "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('t_b') AND NOT indisvalid"

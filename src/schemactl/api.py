@@ -162,9 +162,13 @@ def _diff(
         sc.wait()
         applied = renamed.result()[1]
         up, down = renames.around(up, down, applied)
-        if up and config.online:
-            up = online.plan(
-                up, config.online_lock_timeout, online.Existing(*engine.tables_and_indexes(was))
+        if up and config.online:  # both ways: a rollback runs on the same live traffic
+            up, down = (
+                online.plan(sql, config.online_lock_timeout, online.Existing(*found))
+                for sql, found in (
+                    (up, engine.tables_and_indexes(was)),
+                    (down, engine.tables_and_indexes(wanted)),
+                )
             )
         before, target = comparison.results(snap_before, snap_target)
         kept.keep(before, target)
