@@ -6,7 +6,8 @@ changes and names; both databases' catalogs say what each object needs. The edge
 
 - a statement that creates or changes an object runs after the statements creating what that
   object needs in the target database (a domain after the function in its CHECK, a table after
-  its column types, a foreign key after the referenced unique index);
+  its column types, a foreign key after the referenced unique index, and after every
+  partition's index is attached to it);
 - a statement that drops an object runs after the statements that drop or release what needed
   it in the source database (a function after the domain whose CHECK calls it), and after
   the statements dropping parts of it (a constraint before its table);
@@ -130,7 +131,10 @@ def _edges(
     droppers: dict[Whole, list[int]] = defaultdict(list)  # explicit and implicit drops
     whole_droppers: dict[Whole, list[int]] = defaultdict(list)
     part_creators: dict[Key, list[int]] = defaultdict(list)
+    completers: dict[Whole, list[int]] = defaultdict(list)  # partition indexes attached
     for i, st in enumerate(parsed):
+        for key in st.completes:
+            completers[key[:3]].append(i)
         for key in st.creates:
             if key[3] is None:
                 creators[key[:3]].append(i)
@@ -159,6 +163,10 @@ def _edges(
             wanted |= after.needed_by(key, created_parts) - {key[:3]}
         for whole in wanted - own:
             add(creators.get(whole, ()), i)
+            if not any(
+                c[:3] == whole for c in st.completes
+            ):  # attaches need not wait on each other
+                add(completers.get(whole, ()), i)
         for used in st.uses:
             if used[3] is not None:
                 add(part_creators.get(used, ()), i)
@@ -179,7 +187,9 @@ def _edges(
                 )
         for key in st.drops | st.releases:
             for whole in before.needed_by(key) - {key[:3]}:
-                before_these(i, whole_droppers.get(whole, ()))
+                # also before a drop that takes it along (a serial's sequence with its table,
+                # while another table's default still calls it)
+                before_these(i, droppers.get(whole, ()))
             if key[3] is not None:  # a part goes before its whole object
                 before_these(i, whole_droppers.get(key[:3], ()))
     return {i: s for i, s in needs.items() if s}

@@ -48,6 +48,9 @@ class Statement:
     if_exists: bool = False
     # RENAME of a column or constraint, or an enum value's: the old name (`target`: the new)
     renamed_from: str | None = None
+    # ALTER INDEX … ATTACH PARTITION: a partitioned index is valid (a foreign key can rest on
+    # it) only once every partition's index is attached
+    completes: frozenset[Key] = frozenset()
 
     @property
     def quoted(self) -> str | None:

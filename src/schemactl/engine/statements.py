@@ -123,7 +123,11 @@ def _create_index(text: str, node: Any) -> Statement:
 def _create_function(text: str, node: Any) -> Statement:
     name = _name(node.funcname)
     kind = "procedure" if node.is_procedure else "function"
-    return Statement(text, "create", kind, name, creates=frozenset({_whole("function", name)}))
+    key = frozenset({_whole("function", name)})
+    # OR REPLACE: the old body stops using what it called (dropped after this, not before)
+    return Statement(
+        text, "create", kind, name, creates=key, releases=key if node.replace else frozenset()
+    )
 
 
 def _define(text: str, node: Any) -> Statement:
@@ -282,6 +286,9 @@ def _alter_table(text: str, node: Any) -> Statement:
                 uses.add(_whole("relation", _range(definition.pktable)))
             if definition.indexname:  # … USING INDEX needs the index
                 uses.add(_whole("relation", (table[0], definition.indexname)))
+            elif _enum(definition.contype) in ("PRIMARY", "UNIQUE", "EXCLUSION"):
+                # … builds an index of the constraint's name, which a foreign key rests on
+                sets["creates"].add(_whole("relation", (table[0], part)))
         elif sub in ("AttachPartition", "DetachPartition"):
             partition = _range(definition.name)
             uses.add(_whole("relation", partition))
@@ -298,6 +305,9 @@ def _alter_table(text: str, node: Any) -> Statement:
             action, target = label, part
         for joined in joins if part else ():
             sets[joined].add(_part(table, part, family))
+    completes = frozenset(
+        {_whole(family, table)} if kind == "index" and action == "attach partition" else ()
+    )
     return Statement(
         text,
         "alter",
@@ -313,6 +323,7 @@ def _alter_table(text: str, node: Any) -> Statement:
         frozenset(uses),
         partition=partition,
         bound=bound,
+        completes=completes,
     )
 
 

@@ -25,6 +25,7 @@ from . import (
     enums,
     functions,
     identities,
+    indexes,
     inheritance,
     matviews,
     partitions,
@@ -38,6 +39,7 @@ from . import (
 
 KINDS: tuple[Kind, ...] = (
     views.KIND,
+    indexes.KIND,
     sequences.KIND,
     collations.KIND,
     inheritance.KIND,

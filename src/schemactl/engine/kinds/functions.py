@@ -39,6 +39,14 @@ def _signature_changes(i_from: Any, i_target: Any) -> Any:
 class Functions(Kind):
     name = "functions"
 
+    def adjust(self, conn: Any, keeps: Any, inspector: Any, data: Any) -> None:
+        # A SQL-standard body (BEGIN ATOMIC, RETURN) lives in prosqlbody, and prosrc, which
+        # schemainspect reads as the definition and migra compares, is empty: a new body was
+        # no change. The whole definition stands in for it.
+        for f in inspector.functions.values():
+            if not (f.definition or "").strip():
+                f.definition = f.full_definition
+
     def prepare(self, diff: Diff) -> None:
         diff.target = diff.target.replacing(
             _signature_changes(diff.source.upstream, diff.target.upstream)

@@ -70,7 +70,10 @@ def read_index_attachments(conn: Any, keeps: Any) -> set[Attachment]:
 
 
 def fix_index_attachments(
-    statements: list[str], before: set[Attachment], after: set[Attachment]
+    statements: list[str],
+    before: set[Attachment],
+    after: set[Attachment],
+    indexes: dict[str, Any],
 ) -> list[str]:
     """Attach partition indexes to their partitioned index, and leave out what PostgreSQL does
     by itself (docs/engine-notes.md, "partitioned indexes").
@@ -97,17 +100,51 @@ def fix_index_attachments(
         for parent, child, table in after - before
         if table in new_partitions and parent not in new_indexes
     }
-    out = [
-        s.text
-        for s in parsed
-        if not (s.is_("drop", "index") and s.name in gone)
-        and not (s.is_("create", "index") and s.name in automatic)
-    ]
+    rerooted = _rerooted(before, after, dropped_indexes, dropped_tables, indexes)
+    out = []
+    for s in parsed:
+        if s.is_("drop", "index") and s.name in rerooted:
+            out += rerooted.pop(s.name)
+        elif not (s.is_("drop", "index") and s.name in gone) and not (
+            s.is_("create", "index") and s.name in automatic
+        ):
+            out.append(s.text)
     out += [
         f"alter index {quoted(parent)} attach partition {quoted(child)};"
         for parent, child, _ in sorted(after - before)
         if child not in automatic
     ]
+    return out
+
+
+def _rerooted(
+    before: set[Attachment],
+    after: set[Attachment],
+    dropped_indexes: set[Any],
+    dropped_tables: set[Any],
+    indexes: dict[str, Any],
+) -> dict[Any, list[str]]:
+    """A partition index that leaves its partitioned index while both stay: PostgreSQL has no
+    DETACH for indexes, and the attached one cannot be dropped alone. The partitioned index is
+    dropped (taking its attached indexes along) and created again `ON ONLY`, and the indexes
+    that stay are created again and attached (the statements, by the child's drop they
+    replace)."""
+    out: dict[Any, list[str]] = {}
+    attached = {(a, b) for a, b, _ in after}
+    for parent, child, table in sorted(before - after):
+        if parent in dropped_indexes or table in dropped_tables or child not in dropped_indexes:
+            continue
+        wanted = indexes.get(quoted(parent))
+        if wanted is None or " ON ONLY " not in wanted.create_statement:
+            continue
+        statements = [f"drop index {quoted(parent)};", wanted.create_statement]
+        for p, c, _ in sorted(before):
+            kept = indexes.get(quoted(c))
+            if p == parent and c != child and kept is not None:
+                statements.append(kept.create_statement)
+                if (p, c) in attached:
+                    statements.append(f"alter index {quoted(p)} attach partition {quoted(c)};")
+        out[child] = statements
     return out
 
 
@@ -275,6 +312,7 @@ class Partitions(Kind):
             statements,
             diff.source[self.name]["index_attachments"],
             diff.target[self.name]["index_attachments"],
+            target.indexes,
         )
 
 

@@ -1,0 +1,4 @@
+create table p (id int not null, k int not null) partition by list (k);
+create table p1 partition of p for values in (1);
+alter table p add constraint p_u unique (id, k);
+create table c (id int, k int, foreign key (id, k) references p (id, k));
