@@ -86,7 +86,32 @@ def find_destructive(
             if m:
                 out.append(DestructiveStatement(" ".join(body.split()), reason.format(**_words(m))))
                 break
+        else:
+            if m := _BOUNDS.match(body):
+                out.append(DestructiveStatement(" ".join(body.split()), _bounds(m), False))
     return out
+
+
+# A sequence's (or identity's) new bounds: PostgreSQL refuses them when the sequence has already
+# gone past them ("RESTART value … cannot be greater than MAXVALUE"), which no empty database
+# and few sample rows show.
+_BOUNDS = re.compile(
+    rf"^alter\s+(?:table\s+(?P<table>{_QNAME})\s+alter\s+column\s+(?P<column>{_IDENT})|"
+    rf"sequence\s+(?P<sequence>{_QNAME}))\s.*\b(?:set\s+)?(?:maxvalue|minvalue|as)\s",
+    re.I | re.S,
+)
+
+
+def _bounds(m: re.Match[str]) -> str:
+    what = (
+        f"the identity of column {m['column']} of {m['table']}"
+        if m["table"]
+        else f"sequence {m['sequence']}"
+    )
+    return (
+        f"changes the bounds of {what}: fails if it has already handed out a value past the "
+        "new ones"
+    )
 
 
 _ADD_GENERATED = re.compile(
