@@ -276,3 +276,23 @@ def test_a_password_appears_in_no_output_log_file_or_row(project: Project, passw
         ("project files", files),
     ):
         assert secret not in text, f"the password leaked into {where}"
+
+
+def test_a_migration_that_turns_off_function_body_checks_does_so_for_itself_only(
+    project: Project, target_url: str
+) -> None:
+    project.schema("f.sql", "create function one() returns int language sql as $$ select 1 $$;\n")
+    assert project.cli("diff", "-m", "one").returncode == 0
+    up = (project.root / "generated" / "0001_one.up.sql").read_text()
+    assert "set local check_function_bodies = off;" in up
+    assert "\nset check_function_bodies" not in up
+    # A hand-written pair after it, in the same apply: its body is checked as usual.
+    project.migration(
+        2,
+        "broken",
+        "create function two() returns int language sql as $$ select n from nowhere $$;\n",
+        "drop function two();\n",
+    )
+    assert project.cli("rehash").returncode == 0
+    r = project.cli("apply", "--db", target_url)
+    assert r.returncode == 8 and 'relation "nowhere" does not exist' in r.stderr, r.stderr

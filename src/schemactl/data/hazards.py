@@ -11,6 +11,7 @@ statements of the same part take are added to it, since applied they are still h
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from collections import defaultdict
@@ -152,14 +153,20 @@ def run_measured(
         _index(known, indexes, on_table)
         conn.commit()
         held: dict[int, str] = {}  # locks earlier statements of the same part still hold then
+        settings: set[str] = set()
         for st in f.statements:
             if commit_point(st) is not None:
                 held = {}  # a new part: a new transaction
             text = " ".join(sqltext.strip_comments(st.text).split())
             named = _named(text, names, indexes) if known else []
             scans_before = _scans(cur, named)
+            # Each statement commits on its own here: a SET LOCAL, which holds for the rest of
+            # the file's transaction when applied, is made for the session, and reset at the end.
+            local = _SET_LOCAL.match(text)
             try:
-                cur.execute(st.text)
+                cur.execute(f"SET {local[1]}" if local else st.text)
+                if local:
+                    settings.add(local[2])
                 cur.execute(_LOCKS)
                 held_now = cur.fetchall()
                 # Every statement: rows can only change where it locks (tables read by oid: a
@@ -198,8 +205,14 @@ def run_measured(
                 known.update(after)
                 _index(after, indexes, on_table)
             conn.commit()
+        for setting in sorted(settings):
+            cur.execute(f"RESET {setting}")
+        conn.commit()
     conn.autocommit = True
     return applied
+
+
+_SET_LOCAL = re.compile(r"(?i)^set\s+local\s+(([a-z_.]+)\b.*?);?$")
 
 
 def _watched(

@@ -36,6 +36,10 @@ def _signature_changes(i_from: Any, i_target: Any) -> Any:
     return not_replaceable(i_target, keys) if keys else i_target
 
 
+_SESSION = "set check_function_bodies = off;"
+_LOCAL = "set local check_function_bodies = off;"
+
+
 class Functions(Kind):
     name = "functions"
 
@@ -46,6 +50,12 @@ class Functions(Kind):
         for f in inspector.functions.values():
             if not (f.definition or "").strip():
                 f.definition = f.full_definition
+
+    def rewrite(self, diff: Diff) -> None:
+        # migra's `set check_function_bodies = off` stayed set for the rest of the session:
+        # every later migration of an `apply` ran unchecked. LOCAL scopes it to the file's
+        # transaction.
+        diff.statements = [_LOCAL if s.strip() == _SESSION else s for s in diff.statements]
 
     def prepare(self, diff: Diff) -> None:
         diff.target = diff.target.replacing(
