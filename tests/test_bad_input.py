@@ -40,11 +40,6 @@ def _schema(text: str | bytes, name: str = "s.sql") -> Callable[[Project], None]
     return setup
 
 
-def _no_schemas(project: Project) -> None:
-    for p in (project.root / "schemas").glob("*"):
-        p.unlink()
-
-
 def _pair(version: int, slug: str) -> Callable[[Project], None]:
     return lambda project: project.migration(version, slug, "select 1;\n", "select 1;\n") and None
 
@@ -68,14 +63,6 @@ CASES = [
         2,
         "SCHEMACTL_TEST_SURELY_UNSET",
         None,
-    ),
-    (
-        "empty-schemas-dir",
-        _no_schemas,
-        ["diff", "-m", "x"],
-        2,
-        "holds no .sql files",
-        "CREATE TABLE",
     ),
     (
         "syntax-error",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -234,3 +235,20 @@ def test_a_kept_entry_in_use_outlives_newer_ones(tmp_path, monkeypatch) -> None:
         time.sleep(0.02)
     assert snapcache.load_text("history", "in-use") == "in-use"
     assert snapcache.load_text("history", "old") is None  # the least recently used went
+
+
+def test_a_project_just_made_is_in_sync(tmp_path: Path) -> None:
+    from .conftest import run_cli
+
+    assert run_cli("init", "fresh", cwd=tmp_path).returncode == 0
+    fresh = tmp_path / "fresh"
+    r = run_cli("check", cwd=fresh)
+    assert r.returncode == 0 and "ok: migrations, schemas/ and schemactl.sum agree" in r.stderr
+    r = run_cli("diff", "-m", "nothing", cwd=fresh)
+    assert r.returncode == 0 and "no changes" in r.stderr, r.stderr
+    # Against a history, an emptied schemas/ is a drop of everything: refused as destructive.
+    (fresh / "schemas" / "t.sql").write_text("create table t (id int);\n")
+    assert run_cli("diff", "-m", "t", cwd=fresh).returncode == 0
+    (fresh / "schemas" / "t.sql").unlink()
+    r = run_cli("diff", "-m", "empty", cwd=fresh)
+    assert r.returncode == 3 and 'drops table "public"."t"' in r.stderr, r.stderr

@@ -33,12 +33,10 @@ def discover(schemas_dir: Path, load_order: tuple[str, ...], project_root: Path)
         parts = p.relative_to(schemas_dir).parts
         return (rank.get(parts[0], len(rank)) if len(parts) > 1 else len(rank), parts)
 
+    # An empty directory is an empty schema (a project just made with `init`), in sync with
+    # an empty history; against a history it is a drop of everything, which `diff` refuses
+    # as destructive.
     paths = sorted((p for p in schemas_dir.rglob("*.sql") if p.is_file()), key=key)
-    if not paths:
-        raise ConfigError(
-            f"schemas directory {rel_dir}/ holds no .sql files",
-            hint="put your CREATE TABLE / CREATE TYPE ... statements in .sql files there",
-        )
     return [read_sql_file(p, project_root) for p in paths]
 
 
