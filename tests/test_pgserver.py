@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -11,6 +12,8 @@ import pytest
 
 from schemactl import pgcluster, pgserver
 from schemactl.errors import ServerUnavailable
+
+from .conftest import Project
 
 
 def _server_pids(base_dir: str) -> list[int]:
@@ -187,3 +190,32 @@ def test_scratch_clusters_prefer_memory_and_obey_schemactl_tmpdir(
             assert box.create_database("third")  # spares used up: CREATE DATABASE
     finally:
         shutil.rmtree(mine)
+
+
+def test_a_diff_on_a_dev_server_reuses_its_connections_and_sends_a_file_at_once(
+    project: Project,
+) -> None:
+    # Over a network every connection is a handshake and every statement a round trip: a diff
+    # opened a connection per CREATE and DROP DATABASE, and sent BEGIN, a file and COMMIT apart.
+    box = pgserver.EphemeralServer(pgserver.find_binaries())
+    try:
+        with contextlib.closing(box.connect("postgres")) as conn, conn.cursor() as cur:
+            cur.execute("ALTER SYSTEM SET log_connections = on")
+            cur.execute("ALTER SYSTEM SET log_statement = 'all'")
+            cur.execute("SELECT pg_reload_conf()")
+        p = box.conn_params("postgres")
+        url = f"postgresql://postgres@/postgres?host={p['host']}&port={p['port']}"
+        project.schema("a.sql", "create table a (id int primary key, b_id int references b);\n")
+        project.schema("b.sql", "create table b (id int primary key);\n")
+        project.schema("c.sql", "create view c as select id from a;\n")
+        r = project.cli("--dev-url", url, "diff", "-m", "first")
+        assert r.returncode == 0, r.stderr
+        log = Path(box.base_dir, "Cluster.log").read_text(errors="replace")
+    finally:
+        box.close()
+    admin = re.findall(r"connection authorized: user=\S+ database=postgres(?! application)", log)
+    assert 1 <= len(admin) <= 3, len(admin)  # was 13 here: one per CREATE or DROP DATABASE
+    # a.sql needs b.sql: loaded file by file, each file one query between its BEGIN and COMMIT
+    assert re.search(r"statement: BEGIN;\s+create table b \(id int primary key\);", log)
+    # and never the file alone after a BEGIN of its own (three round trips)
+    assert not re.search(r"statement: create table b", log), log

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import sqltext
 from .errors import ConfigError, SQLFileError
-from .sqlfiles import FileFailed, SQLFile, read_sql_file, rel_path, run_whole
+from .sqlfiles import FileFailed, SQLFile, read_sql_file, rel_path, run_together, run_whole
 
 
 def discover(schemas_dir: Path, load_order: tuple[str, ...], project_root: Path) -> list[SQLFile]:
@@ -81,7 +81,13 @@ def data_warnings(files: list[SQLFile]) -> list[str]:
 def load_schema_files(
     conn: Any, files: list[SQLFile], on_file: Callable[[SQLFile], None] | None = None
 ) -> None:
-    """Load DDL files, retrying those that wait on later definitions until none progress."""
+    """Load DDL files, retrying those that wait on later definitions until none progress.
+    All of them are tried first in one round trip; file by file only when that fails."""
+    if len(files) > 1 and run_together(conn, files):
+        for f in files:
+            if on_file:
+                on_file(f)
+        return
     pending = list(files)
     while pending:
         deferred: list[tuple[SQLFile, SQLFileError]] = []

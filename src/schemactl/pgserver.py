@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,10 +56,16 @@ class Sandbox:
         """Return a SQLAlchemy URL object (psycopg2 driver) for `dbname`."""
         return dburl.sqlalchemy_url(self.conn_params(dbname))
 
+    @contextlib.contextmanager
+    def _admin(self) -> Iterator[Any]:
+        """A cursor on the admin database, on a new connection (a local socket costs little)."""
+        with contextlib.closing(self.connect(self.admin_db)) as conn, conn.cursor() as cur:
+            yield cur
+
     def create_database(self, label: str) -> str:
         """Create an empty, tagged scratch database and return its name."""
         name = _scratch_name(label)
-        with contextlib.closing(self.connect(self.admin_db)) as conn, conn.cursor() as cur:
+        with self._admin() as cur:
             cur.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
             cur.execute(f'COMMENT ON DATABASE "{name}" IS %s', (f"{DB_TAG} pid={os.getpid()}",))
         return name
@@ -73,8 +80,8 @@ class Sandbox:
         """Create a tagged scratch database as a copy of `template` (which nobody may be
         connected to) and return its name."""
         name = _scratch_name(label)
-        with contextlib.closing(self.connect(self.admin_db)) as conn, conn.cursor() as cur:
-            files = self._copy_files and conn.server_version >= 150000
+        with self._admin() as cur:
+            files = self._copy_files and cur.connection.server_version >= 150000
             strategy = " STRATEGY FILE_COPY" if files else ""
             cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"{strategy}')
             cur.execute(f'COMMENT ON DATABASE "{name}" IS %s', (f"{DB_TAG} pid={os.getpid()}",))
@@ -82,20 +89,19 @@ class Sandbox:
 
     def server_version(self) -> int:
         """The server's version number (150018 for 15.18)."""
-        with contextlib.closing(self.connect(self.admin_db)) as conn, conn.cursor() as cur:
-            cur.execute("SHOW server_version_num")
-            return int(cur.fetchone()[0])
+        with self._admin() as cur:
+            return int(cur.connection.server_version)
 
     def drop_database(self, name: str) -> None:
         """Drop a scratch database, disconnecting whoever is still on it."""
-        with contextlib.closing(self.connect(self.admin_db)) as conn, conn.cursor() as cur:
+        with self._admin() as cur:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def create_roles(self, roles: tuple[str, ...] | list[str]) -> None:
         """Create cluster-wide roles the DDL refers to (existing ones are left alone)."""
         if not roles:
             return
-        with contextlib.closing(self.connect(self.admin_db)) as conn, conn.cursor() as cur:
+        with self._admin() as cur:
             for role in roles:
                 cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
                 if cur.fetchone() is None:
@@ -161,7 +167,7 @@ class EphemeralServer(Sandbox):
 
     def create_database(self, label: str) -> str:
         if self._spares is None:
-            with contextlib.closing(self.connect(self.admin_db)) as conn, conn.cursor() as cur:
+            with self._admin() as cur:
                 cur.execute(
                     "SELECT datname FROM pg_database WHERE datname = ANY(%s) ORDER BY 1",
                     (list(pgcluster.SPARE_DATABASES),),
@@ -170,7 +176,7 @@ class EphemeralServer(Sandbox):
         if not self._spares:
             return super().create_database(label)
         name = _scratch_name(label)
-        with contextlib.closing(self.connect(self.admin_db)) as conn, conn.cursor() as cur:
+        with self._admin() as cur:
             cur.execute(f'ALTER DATABASE "{self._spares.pop(0)}" RENAME TO "{name}"')
         return name
 
@@ -190,8 +196,12 @@ class DevServer(Sandbox):
         self._params = dburl.conn_params(url)
         self._created: list[str] = []
         self.admin_db = self._params.get("dbname") or "postgres"
+        # Admin connections are kept and reused: over a network each new one is a handshake,
+        # TLS and authentication, and a diff made 14 of them for CREATE and DROP DATABASE.
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
         try:
-            self.connect(self.admin_db).close()
+            self._idle.append(self.connect(self.admin_db))
         except psycopg2.OperationalError as e:
             raise ServerUnavailable(
                 f"cannot connect to the dev server: {first_line(e)}",
@@ -200,6 +210,20 @@ class DevServer(Sandbox):
 
     def conn_params(self, dbname: str) -> dict[str, Any]:
         return {**self._params, "dbname": dbname}
+
+    @contextlib.contextmanager
+    def _admin(self) -> Iterator[Any]:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        conn = conn or self.connect(self.admin_db)
+        try:
+            with conn.cursor() as cur:
+                yield cur
+        except BaseException:
+            conn.close()  # in an unknown state: not given out again
+            raise
+        with self._lock:
+            self._idle.append(conn)
 
     def create_database(self, label: str) -> str:
         name = super().create_database(label)
@@ -211,24 +235,31 @@ class DevServer(Sandbox):
         self._created.append(name)
         return name
 
+    def drop_database(self, name: str) -> None:
+        super().drop_database(name)
+        with contextlib.suppress(ValueError):
+            self._created.remove(name)  # dropped already: close() need not ask again
+
     def close(self) -> None:
-        for name in self._created:
+        for name in list(self._created):
             with contextlib.suppress(psycopg2.Error):
                 self.drop_database(name)
+        for conn in self._idle:
+            conn.close()
+        self._idle = []
 
     def leftovers(self) -> list[str]:
         """Return tagged scratch databases that nobody is connected to."""
-        with contextlib.closing(self.connect(self.admin_db)) as conn:
-            with conn.cursor() as cur:
-                cur.execute(
-                    """SELECT d.datname FROM pg_database d
-                       WHERE shobj_description(d.oid, 'pg_database') LIKE %s
-                         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
-                                         WHERE a.datname = d.datname)
-                       ORDER BY 1""",
-                    (DB_TAG + "%",),
-                )
-                return [r[0] for r in cur.fetchall()]
+        with self._admin() as cur:
+            cur.execute(
+                """SELECT d.datname FROM pg_database d
+                   WHERE shobj_description(d.oid, 'pg_database') LIKE %s
+                     AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                                     WHERE a.datname = d.datname)
+                   ORDER BY 1""",
+                (DB_TAG + "%",),
+            )
+            return [r[0] for r in cur.fetchall()]
 
 
 def pg_dump(binaries: PgBinaries, params: dict[str, Any], exclude_schemas: list[str]) -> str:
