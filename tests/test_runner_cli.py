@@ -296,3 +296,35 @@ def test_a_migration_that_turns_off_function_body_checks_does_so_for_itself_only
     assert project.cli("rehash").returncode == 0
     r = project.cli("apply", "--db", target_url)
     assert r.returncode == 8 and 'relation "nowhere" does not exist' in r.stderr, r.stderr
+
+
+def test_a_rollback_says_what_it_cannot_give_back_before_it_runs(
+    project: Project, target_url: str
+) -> None:
+    import json
+
+    project.schema("t.sql", "create table t (id int primary key, note text, old text);\n")
+    assert project.cli("diff", "-m", "base").returncode == 0
+    project.schema("t.sql", "create table t (id int primary key, note text, added int);\n")
+    assert project.cli("diff", "-m", "swap", "--allow-destructive").returncode == 0
+    assert project.cli("apply", "--db", target_url).returncode == 0
+    gone = (
+        'warning: 0002_swap: its up file drops column "old" of "public"."t"; rolling it back '
+        "brings back the structure, not the values"
+    )
+    lost = (
+        'warning: 0002_swap: rolling it back drops column "added" of "public"."t", with the '
+        "values written there since"
+    )
+    r = project.cli("rollback", "--db", target_url, "--steps", "1", "--dry-run")
+    assert r.returncode == 0 and gone in r.stderr and lost in r.stderr, r.stderr
+    r = project.cli("rollback", "--db", target_url, "--steps", "1", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert [f"warning: {w}" for w in json.loads(r.stdout)["warnings"]] == [gone, lost]
+    assert project.cli("apply", "--db", target_url).returncode == 0
+    r = project.cli("rollback", "--db", target_url, "--steps", "1")
+    assert r.returncode == 0
+    said = r.stderr.splitlines()
+    ran = next(i for i, line in enumerate(said) if line.startswith("rolled back 0002_swap"))
+    assert said.index(gone) < ran
+    assert said.count(gone) == 1  # said once, before it ran

@@ -155,3 +155,18 @@ def refuse_unconvertible(changes: dict[str, dict[tuple[str, str], TypeChange]]) 
         "another way (a new column, filled, then the old one dropped)",
         detail=[f"also {d}: {c.table}.{c.column}: {c.reason}" for d, c in found[1:]],
     )
+
+
+def rollback_losses(name: str, up_sql: str, down_sql: str) -> list[str]:
+    """What rolling back migration `name` cannot give back: values its up file destroyed (the
+    down file re-creates the column or table, empty), and values its down file destroys
+    (what was written into what the up file added)."""
+    return [
+        f"{name}: its up file {d.reason}; rolling it back brings back the structure, not the values"
+        for d in find_destructive(up_sql)
+        if d.loses_data
+    ] + [
+        f"{name}: rolling it back {d.reason}, with the values written there since"
+        for d in find_destructive(down_sql)
+        if d.loses_data
+    ]

@@ -134,6 +134,17 @@ def apply_migrations(
             )
 
 
+def _not_given_back(files: dict[int, Migration], plan: list[Step]) -> list[str]:
+    from .destructive import rollback_losses  # the engine's casts: only when rolling back
+
+    return [
+        line
+        for step in plan
+        if "skip" not in step.status and not (f := files[step.version]).python
+        for line in rollback_losses(f.name, f.up.text, f.down.text)
+    ]
+
+
 def _major_warnings(
     files: dict[int, Migration], plan: list[Step], server_version: int
 ) -> list[str]:
@@ -222,10 +233,12 @@ def rollback_migrations(
     on_step: Callable[[Step], None] | None = None,
     environment: str | None = None,
     listener: pymigration.Listener = pymigration.SILENT,
+    on_warning: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run down files newest first: the last `steps` migrations, or all above `target`; files
     marked UNVERIFIED are refused unless `settings.allow_unverified`, and a range that holds
-    an irreversible Python migration before anything runs."""
+    an irreversible Python migration before anything runs. What the rollback cannot give back
+    is in the result's warnings, and said to `on_warning` before anything runs."""
     if steps is not None and target is not None:
         raise UsageError(
             f"--steps {steps} and --target {target} both say how far to roll back: use only one",
@@ -302,10 +315,14 @@ def rollback_migrations(
                         if "roll" in st.status and not files[st.version].python
                     ],
                 )
+            notes = _not_given_back(files, plan)
+            for note in notes:
+                if on_warning:
+                    on_warning(note)
             if settings.dry_run:
-                return _named(RunResult(plan, led.current, True, dburl.mask(database)), files, led)
+                result = RunResult(plan, led.current, True, dburl.mask(database), notes)
+                return _named(result, files, led)
             session.set_timeouts(conn, settings.lock_timeout, settings.statement_timeout)
-            notes: list[str] = []
             run = _Run(conn, schema, files, on_step, settings, notes, environment, listener)
             done = run.plan(plan, "rollback", None)
             remaining = next((v for v in in_effect if v not in chosen), None)

@@ -82,6 +82,14 @@ def _run_command(
             # at hundreds of small migrations is a tenth of the run.
             sys.stderr.write(f"{what} {step.name}{extra}\n")
 
+    said: set[str] = set()
+    if function == "rollback_migrations" and fmt is Format.text:
+
+        def warn(message: str) -> None:  # before anything runs: what it cannot give back
+            said.add(message)
+            info(f"warning: {message}")
+
+        arguments["on_warning"] = warn
     try:
         with _python_listener(fmt) as listener:
             result = getattr(runner, function)(
@@ -116,7 +124,8 @@ def _run_command(
         emit_json(result.to_json())
         return 0
     for w in result.warnings:
-        info(f"warning: {w}")
+        if w not in said:
+            info(f"warning: {w}")
     if result.dry_run:
         for step in result.steps:
             if step.sql:
