@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -552,12 +553,13 @@ def _pre_commit(project: Project, *args: str, home: Path) -> subprocess.Complete
     )
 
 
-def _git(project: Project, *args: str) -> None:
-    subprocess.run(
+def _git(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
         cwd=project.root,
         check=True,
         capture_output=True,
+        text=True,
     )
 
 
@@ -702,6 +704,12 @@ def test_renumber_moves_this_branchs_pairs_after_the_merged_ones(
     assert "renumbered 0002_add_u -> 0003_add_u" in r.stderr
     up = (project.root / "generated" / "0003_add_u.up.sql").read_text()
     assert up.startswith("-- 0003_add_u (up)\n")
+    # staged as git mv stages them: renames, with the sum
+    staged = _git(project, "diff", "--cached", "--name-status", "-M").stdout
+    for d in ("up", "down"):
+        moved = rf"^R\d*\tgenerated/0002_add_u\.{d}\.sql\tgenerated/0003_add_u\.{d}\.sql$"
+        assert re.search(moved, staged, re.M), staged
+    assert "generated/schemactl.sum" in staged
     assert (
         project.cli("check", "--verify", "--no-models").returncode == 1
     )  # re-verified in the new order
@@ -747,6 +755,17 @@ def test_history_lists_runs_and_sums_them_up_per_migration(
     assert "rollback" in r.stdout and "0001_a" not in r.stdout  # entries and summary of 0002 only
     result = schemactl.get_migration_history(project.config, target_url, limit=None, version=1)
     assert result.total == 1 and [m.name for m in result.summary] == ["0001_a"]
+    # A pair that failed and was deleted, and another given its number: two migrations.
+    project.migration(3, "c", "SELECT 1/0;\n", "SELECT 1;\n")
+    assert project.cli("apply", "--db", target_url).returncode == 8
+    for p in (project.root / "generated").glob("0003_c.*"):
+        p.unlink()
+    project.migration(3, "d", "CREATE TABLE d (id int);\n", "DROP TABLE d;\n")
+    assert project.cli("rehash").returncode == 0
+    assert project.cli("apply", "--db", target_url).returncode == 0
+    r = project.cli("history", "--db", target_url, "--format", "json")
+    summary = [(m["name"], m["runs"], m["failures"]) for m in json.loads(r.stdout)["summary"]]
+    assert summary[-2:] == [("0003_c", 1, 1), ("0003_d", 1, 0)], summary
 
 
 # ------------------------------------------------------------------ 19. a replaced failed file ----

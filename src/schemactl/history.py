@@ -86,8 +86,10 @@ def get_migration_history(
         )
         entries = [HistoryEntry(*row) for row in cur.fetchall()]
         cur.execute(
+            # By version and name: a pair deleted after it failed, and another given its
+            # number, are two migrations, not one with the other's failures.
             f"""SELECT version,
-                       (array_agg(name ORDER BY id DESC))[1],
+                       name,
                        count(*),
                        count(*) FILTER (WHERE status IN ('failed', 'interrupted')),
                        max(started_at),
@@ -98,7 +100,7 @@ def get_migration_history(
                 WHERE action IN ('apply', 'rollback') AND status <> 'skipped'
                   AND version IS NOT NULL
                       {where.replace("WHERE", "AND")}
-                GROUP BY version ORDER BY version""",
+                GROUP BY version, name ORDER BY version, min(id)""",
             args,
         )
         summary = [

@@ -169,3 +169,28 @@ def _apply(config: Config, moves: list[Move]) -> None:
         old.unlink()
         tmp.replace(new)
     migfiles.write_sum(config.generated, migfiles.list_migrations(config.generated))
+    _stage(config, [p for old, _, new in renamed for p in (old, new)])
+
+
+def _stage(config: Config, paths: list[Path]) -> None:
+    """Stage the moves as `git mv` would, where git tracks the files moved: the commit that
+    resolves the merge then holds renames, not a deletion here and new files there."""
+    git = ["git", "-C", str(config.root)]
+    try:
+        tracked = subprocess.run(
+            [*git, "ls-files", "--", *map(str, paths)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.split()
+        if tracked:
+            sum_file = config.generated / migfiles.SUM_FILE
+            subprocess.run(
+                [*git, "add", "-A", "--", *map(str, paths), str(sum_file)],
+                capture_output=True,
+                check=True,
+                timeout=30,
+            )
+    except (OSError, subprocess.SubprocessError):
+        pass  # not a git work tree, or no git: the files are moved all the same
