@@ -44,7 +44,38 @@ def _features_named(box: pgserver.Sandbox) -> Iterator[None]:
         if (why := missing_feature(box, e.message)) is not None:
             e.message, e.hint = why
             e.args = (e.message,)
+        elif (newer := _newer_syntax(box, e)) is not None:
+            e.hint = newer
         raise
+
+
+_GRAMMAR = 18  # the PostgreSQL whose grammar pglast 8 is (engine/statements.py reads with it)
+
+
+def _newer_syntax(box: pgserver.Sandbox, e: SQLFileError) -> str | None:
+    """The hint for DDL that a newer PostgreSQL reads and this server's grammar does not (a
+    VIRTUAL generated column on 15): the DDL itself needs that major, and so will every
+    migration made from it."""
+    if e.sqlstate != "42601" or not e.statement:
+        return None
+    major = box.server_version() // 10000
+    if major >= _GRAMMAR:
+        return None
+    from pglast import parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        parse_sql(e.statement)
+    except ParseError:
+        return None
+    others = _other_majors(box.binaries) if box.binaries is not None else ""
+    return (
+        f"PostgreSQL {_GRAMMAR}'s grammar reads this statement and {major}'s does not: the DDL "
+        f"needs a newer major, and so does every migration made from it; verify on one "
+        f"(--pg-version N or pg_version = N"
+        + (f"; installed: {others}" if others else "")
+        + ") and run that major where the migrations go"
+    )
 
 
 def missing_feature(box: pgserver.Sandbox, message: str) -> tuple[str, str] | None:
