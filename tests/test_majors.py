@@ -353,3 +353,28 @@ def test_verify_on_another_major_rewrites_only_what_verification_changed(
     report = json.loads(r.stdout)
     assert [p["version"] for p in report["pairs"] if p["rewritten"]] == ["0001_t0", "0003_t2"]
     assert report["notes"] == []
+
+
+def test_a_virtual_generated_column_needs_18_and_stays_virtual_there(
+    discovery: None, project: Project
+) -> None:
+    found = pgbinaries.discover()
+    newest, oldest = max(b.major for b in found), min(b.major for b in found)
+    if newest < 18:
+        pytest.skip("needs PostgreSQL 18 (virtual generated columns)")
+    project.schema("t.sql", "create table t (a int, b int generated always as (a * 2) virtual);\n")
+    if oldest < 18:  # the DDL needs a newer major: said, naming the statement
+        r = project.cli("--pg-version", str(oldest), "diff", "-m", "base")
+        assert r.returncode == 8 and "schemas/t.sql:1:" in r.stderr, r.stderr
+        assert f"PostgreSQL 18's grammar reads this statement and {oldest}'s does not" in r.stderr
+    r = project.cli("--pg-version", str(newest), "diff", "-m", "base")
+    assert r.returncode == 0 and "verified:" in r.stderr, r.stderr
+    project.schema(
+        "t.sql",
+        "create table t (a int, b int generated always as (a * 2) virtual,\n"
+        "  c bigint generated always as (a + 1) virtual);\n",
+    )
+    r = project.cli("--pg-version", str(newest), "diff", "-m", "c")
+    assert r.returncode == 0 and "verified:" in r.stderr, r.stderr
+    up = (project.root / "generated" / "0002_c.up.sql").read_text()
+    assert 'add column "c" bigint generated always as ((a + 1)) virtual;' in up

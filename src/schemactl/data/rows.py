@@ -74,7 +74,11 @@ def _select_all(
         parts = []
         for n, table in enumerate(order[start : start + per_query], start):
             columns = tables[table]
-            values = ", ".join(f"{ident(c.name)}::text" for c in columns)
+            # A generated column's values are the others' (nothing of its own to lose), and a
+            # virtual one's are computed as they are read: an extreme sample value overflows.
+            values = ", ".join(
+                "NULL::text" if c.generated else f"{ident(c.name)}::text" for c in columns
+            )
             only = "" if columns[0].partitioned else "ONLY "
             parts.append(f"SELECT {n}, json_build_array({values})::text FROM {only}{quoted(table)}")
         with conn.cursor() as cur:

@@ -93,11 +93,36 @@ def drop_superseded_defaults(statements: list[str]) -> list[str]:
     return out
 
 
+def virtual_columns(
+    statements: list[str], i_target: Any, virtual: set[tuple[str, str]]
+) -> list[str]:
+    """Write a virtual generated column as one: schemainspect writes every generated column
+    `… stored`, so a VIRTUAL one (PostgreSQL 18) became stored."""
+    out = []
+    for statement in statements:
+        st = parse(statement.strip())
+        table = st.quoted if st.is_("create", "table") else st.quoted_table
+        for t, name in virtual:
+            column = i_target.tables[t].columns.get(name) if t == table else None
+            if column is not None:
+                clause = column.creation_clause
+                statement = statement.replace(clause, clause.removesuffix(" stored") + " virtual")
+        out.append(statement)
+    return out
+
+
 class Columns(Kind):
     name = "columns"
 
+    def read(self, conn: Any, keeps: Any) -> set[tuple[str, str]]:
+        from ..catalog import rows
+
+        return {(t, column) for schema, t, column in rows(conn, "virtual_columns") if keeps(schema)}
+
     def finish(self, diff: Diff, statements: list[str]) -> list[str]:
-        statements = regenerate_columns(statements, diff.target.upstream)
+        target = diff.target.upstream
+        statements = virtual_columns(statements, target, diff.target[self.name])
+        statements = regenerate_columns(statements, target)
         return drop_superseded_defaults(identity_before_default(statements))
 
 
