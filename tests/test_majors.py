@@ -201,6 +201,12 @@ def test_a_server_built_without_icu_says_so(discovery: None, project: Project) -
     assert "ICU is not supported in this build" not in r.stderr
 
 
+_ATTACHED = """create table customers (id int primary key, user_name text not null,
+      email text not null default '');
+    create table purchases (id int primary key, customer_id int not null references customers,
+      total numeric not null check (total >= 0));
+    create table m (city int not null, day date not null) partition by range (day);
+    create table m_7 partition of m for values from ('2007-01-01') to ('2008-01-01');"""
 # Ten edits a team makes in a week, renames and a partition detached and attached among them:
 # on PostgreSQL 18 each leaves NOT NULL constraint names (`customers_username_not_null` after a
 # rename, the parent's after a detach) that no other major has.
@@ -223,24 +229,14 @@ _WEEK = (
     create table purchases -- @renamed from=orders
       (id int primary key, customer_id int not null references customers,
       total numeric not null);""",
-    """create table customers (id int primary key, user_name text not null,
-      email text not null default '');
-    create table purchases (id int primary key, customer_id int not null references customers,
-      total numeric not null check (total >= 0));
-    create table m (city int not null, day date not null) partition by range (day);
-    create table m_7 partition of m for values from ('2007-01-01') to ('2008-01-01');""",
+    _ATTACHED,
     """create table customers (id int primary key, user_name text not null,
       email text not null default '');
     create table purchases (id int primary key, customer_id int not null references customers,
       total numeric not null check (total >= 0));
     create table m (city int not null, day date not null) partition by range (day);
     create table m_7 (city int not null, day date not null);""",
-    """create table customers (id int primary key, user_name text not null,
-      email text not null default '');
-    create table purchases (id int primary key, customer_id int not null references customers,
-      total numeric not null check (total >= 0));
-    create table m (city int not null, day date not null) partition by range (day);
-    create table m_7 partition of m for values from ('2007-01-01') to ('2008-01-01');""",
+    _ATTACHED,
     """create table customers (id int primary key, user_name text not null,
       email text not null default '');
     create table purchases (id int primary key, customer_id int not null references customers,

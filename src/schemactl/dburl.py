@@ -36,8 +36,11 @@ _URL_IN_TEXT = re.compile(r"(?:postgres(?:ql)?|cloudsql)://[^\s'\"]+", re.IGNORE
 def mask_text(text: str) -> str:
     """Free text (an error message, an argument echoed back) with the password of every
     connection string in it masked: the last net under everything schemactl prints as an error."""
-    text = _URL_IN_TEXT.sub(lambda m: mask(m.group()), text)
-    return _PASSWORD_KEYWORD.sub(lambda m: f"{m['pre']}***", text)
+    out, end = [], 0
+    for m in _URL_IN_TEXT.finditer(text):  # URLs masked as URLs, the rest as key=value text
+        out += [_PASSWORD_KEYWORD.sub(r"\g<pre>***", text[end : m.start()]), mask(m.group())]
+        end = m.end()
+    return "".join(out) + _PASSWORD_KEYWORD.sub(r"\g<pre>***", text[end:])
 
 
 def _password_spans(url: str) -> list[tuple[int, int]]:

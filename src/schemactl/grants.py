@@ -16,15 +16,6 @@ from .errors import PermissionDenied
 # Commands that only read the ledger (the rest write it).
 READS = frozenset({"status", "history", "renumber"})
 
-# The least privileges, per command, beyond what the migrations themselves need (README).
-LEAST = {
-    "status, history": "CONNECT on the database; USAGE on the tracking schema; SELECT on its "
-    "tables",
-    "apply, rollback, baseline, repair": "CONNECT; USAGE on the tracking schema and SELECT, "
-    "INSERT, UPDATE, DELETE on its tables; the first run creates the schema (CREATE on the "
-    "database, or a schema created for the role beforehand)",
-}
-
 _PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
 _DENIED = re.compile(r"permission denied for (?P<kind>\w+(?: \w+)?) (?P<name>.+)$")
 _OWNER = re.compile(r"must be owner of (?P<kind>\w+(?: \w+)?) (?P<name>.+)$")
