@@ -279,7 +279,11 @@ def test_a_history_made_on_one_major_checks_clean_and_applies_on_another(
         r = project.cli("--pg-version", str(made), "diff", "-m", f"edit {i}")
         assert r.returncode == 0 and "verified:" in r.stderr, (i, r.stderr)
     generated = "".join(p.read_text() for p in sorted((project.root / "generated").glob("*.sql")))
-    assert "not_null" not in generated  # no server-made name is written into a migration
+    # A NOT NULL's name is touched only where this migration made it differ (a renamed column,
+    # a detach or attach), and only where it exists: never a bare rename that fails on 15.
+    for line in generated.splitlines():
+        if "_not_null" in line and not line.startswith("--"):
+            assert line.startswith("DO $$BEGIN IF EXISTS (SELECT FROM pg_constraint"), line
 
     r = project.cli("--pg-version", str(used), "check", "--no-models")
     assert r.returncode == 0, r.stdout + r.stderr

@@ -27,7 +27,7 @@ _DEFAULT_SCHEMA = "public"
 class Rename:
     """One declared rename, named as the target state names things."""
 
-    kind: str  # table, column, constraint, index, sequence, type, value
+    kind: str  # table, column, constraint, not null, index, sequence, type, value
     schema: str
     owner: str | None  # the table of a column or constraint, the type of an enum value
     old: str
@@ -43,6 +43,10 @@ class Rename:
     def _sql(self, old: str, new: str) -> str:
         quote = literal if self.kind == "value" else ident
         owner = f"{ident(self.schema)}.{ident(self.owner)}" if self.owner else ""
+        if self.kind == "not null":  # named from 18 on only: renamed where it exists
+            from .engine.kinds.not_null import rename
+
+            return rename(owner, old, new)
         return _SQL[self.kind].format(
             s=ident(self.schema), owner=owner, old=quote(old), new=quote(new)
         )
@@ -177,7 +181,7 @@ _EXISTS = {
         "enumtypid = to_regtype(%(owner)s) AND enumlabel = %(new_name)s)"
     ),
 }
-_ORDER = ("type", "value", "table", "column", "constraint", "index", "sequence")
+_ORDER = ("type", "value", "table", "column", "constraint", "not null", "index", "sequence")
 
 
 def applicable(conn: Any, renames: list[Rename]) -> list[Rename]:
@@ -221,8 +225,8 @@ def renamed_copy(box: Any, replay_db: str, renames: list[Rename]) -> tuple[str, 
 # with the table's name (and the column's), and follow a rename the way CREATE TABLE would
 # name them, so that migra does not drop and rebuild a primary key because its table moved.
 _CHILDREN = """
-SELECT 'constraint', conname FROM pg_constraint WHERE conrelid = to_regclass(%(table)s)
-  AND contype <> 'n'  -- NOT NULL names (PostgreSQL 18) are not the schema: verify.py
+SELECT CASE contype WHEN 'n' THEN 'not null' ELSE 'constraint' END, conname
+FROM pg_constraint WHERE conrelid = to_regclass(%(table)s)
 UNION ALL
 SELECT 'index', c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 WHERE i.indrelid = to_regclass(%(table)s)
@@ -246,7 +250,7 @@ def _implied(cur: Any, applied: list[Rename]) -> list[Rename]:
         cur.execute(_CHILDREN, {"table": f"{ident(r.schema)}.{ident(table)}"})
         for kind, name in cur.fetchall():
             if name.startswith(before) and len(after + name[len(before) :]) <= 63:
-                owner = table if kind == "constraint" else None
+                owner = table if kind in ("constraint", "not null") else None
                 new = after + name[len(before) :]
                 out.append(Rename(kind, r.schema, owner, name, new, r.where))
     return out
