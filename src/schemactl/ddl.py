@@ -79,13 +79,18 @@ def data_warnings(files: list[SQLFile]) -> list[str]:
 
 
 def load_schema_files(
-    conn: Any, files: list[SQLFile], on_file: Callable[[SQLFile], None] | None = None
+    conn: Any,
+    files: list[SQLFile],
+    on_file: Callable[[SQLFile], None] | None = None,
+    together: bool = False,
 ) -> None:
     """Load DDL files, retrying those that wait on later definitions until none progress.
-    All of them are tried first in one round trip; file by file only when that fails."""
-    if len(files) > 1 and run_together(conn, files):
-        for f in files:
-            if on_file:
+    With `together` (a server across a network), all of them are tried first in one round
+    trip, and file by file only when that fails: where round trips cost nothing, a failed try
+    would only run the DDL twice."""
+    if together and len(files) > 1 and run_together(conn, files):
+        if on_file:
+            for f in files:
                 on_file(f)
         return
     pending = list(files)

@@ -88,7 +88,7 @@ def apply_migrations(
     files = read_files(config)
     upto = parse_version(target, files, "--target") if target is not None else None
     schema = config.tracking_schema
-    with session.open_session(database, "apply", config.tracking_schema) as conn:
+    with session.open_session(database, "apply", schema) as conn:
         if settings.dry_run:
             led = ledger.read(conn, schema)
             plan = _plan_apply(config, files, led, upto, environment, allow_out_of_order, settings)
@@ -253,7 +253,7 @@ def rollback_migrations(
     files = read_files(config)
     to = parse_version(target, files, "--target", allow_zero=True) if target is not None else None
     schema = config.tracking_schema
-    with session.open_session(database, "rollback", config.tracking_schema) as conn:
+    with session.open_session(database, "rollback", schema) as conn:
         lock = (
             contextlib.nullcontext()
             if settings.dry_run
@@ -316,8 +316,8 @@ def rollback_migrations(
                     ],
                 )
             notes = _not_given_back(files, plan)
-            for note in notes:
-                if on_warning:
+            if on_warning:
+                for note in notes:
                     on_warning(note)
             if settings.dry_run:
                 result = RunResult(plan, led.current, True, dburl.mask(database), notes)

@@ -49,28 +49,26 @@ def _features_named(box: pgserver.Sandbox) -> Iterator[None]:
         raise
 
 
-_GRAMMAR = 18  # the PostgreSQL whose grammar pglast 8 is (engine/statements.py reads with it)
-
-
 def _newer_syntax(box: pgserver.Sandbox, e: SQLFileError) -> str | None:
     """The hint for DDL that a newer PostgreSQL reads and this server's grammar does not (a
     VIRTUAL generated column on 15): the DDL itself needs that major, and so will every
     migration made from it."""
     if e.sqlstate != "42601" or not e.statement:
         return None
-    major = box.server_version() // 10000
-    if major >= _GRAMMAR:
-        return None
     from pglast import parse_sql
-    from pglast.parser import ParseError
+    from pglast.parser import ParseError, get_postgresql_version
 
+    grammar = get_postgresql_version()[0]  # the PostgreSQL whose parser pglast is
+    major = box.server_version() // 10000
+    if major >= grammar:
+        return None
     try:
         parse_sql(e.statement)
     except ParseError:
         return None
     others = _other_majors(box.binaries) if box.binaries is not None else ""
     return (
-        f"PostgreSQL {_GRAMMAR}'s grammar reads this statement and {major}'s does not: the DDL "
+        f"PostgreSQL {grammar}'s grammar reads this statement and {major}'s does not: the DDL "
         f"needs a newer major, and so does every migration made from it; verify on one "
         f"(--pg-version N or pg_version = N"
         + (f"; installed: {others}" if others else "")
@@ -151,7 +149,7 @@ def run_migration(box: pgserver.Sandbox, db: str, script: Script) -> str | None:
 def load_schemas(box: pgserver.Sandbox, db: str, files: list[sqlfiles.SQLFile]) -> None:
     """Load the DDL files of `schemas/` into `db`."""
     with contextlib.closing(box.connect(db)) as conn, _features_named(box):
-        ddl.load_schema_files(conn, files)
+        ddl.load_schema_files(conn, files, together=isinstance(box, pgserver.DevServer))
 
 
 def version_warning(live_version: int, box: pgserver.Sandbox) -> str | None:

@@ -42,12 +42,8 @@ def server_identity(config: Config) -> str:
     return f"{binaries.major}:{pgbinaries.build_identity(binaries.bindir)}"
 
 
-# Raised whenever the normal form of kept snapshots changes (verify.py) within a release.
-FORMAT = 2
-
-
 def _key(*parts: Any, files: list[tuple[str, bytes]]) -> str:
-    h = hashlib.sha256(repr((__version__, FORMAT, *parts)).encode())
+    h = hashlib.sha256(repr((__version__, _sources(), *parts)).encode())
     for name, data in files:
         h.update(name.encode() + b"\0" + data + b"\0")
     return h.hexdigest()[:32]
@@ -129,22 +125,31 @@ def keep_snapshot(kind: str, key: str, snap: verify.Snapshot) -> None:
 
 def inspection_key(database_key: str) -> str:
     """The key of the inspection of the database `database_key` (`history_key`,
-    `schemas_key`) names: what reads it back are these versions of schemainspect and migra,
-    and this engine (its kinds decide what catalog data an inspection carries)."""
+    `schemas_key`) names: what reads it back are these versions of schemainspect and migra."""
     return _key("inspection", database_key, *_engine_versions(), files=[])
 
 
 @functools.cache
-def _engine_versions() -> tuple[str, str, str]:
-    # Read once a process: each metadata lookup scans site-packages. The engine's own sources
-    # and queries (40 small files, ~1 ms) stand in for a version that changes with them.
+def _engine_versions() -> tuple[str, str]:
+    # Read once a process: each metadata lookup scans site-packages.
     from importlib.metadata import version
 
+    return version("schemainspect"), version("migra")
+
+
+@functools.cache
+def _sources() -> str:
+    """A digest of the code that decides what is kept (the engine's kinds and their queries:
+    an inspection's catalog data; verify.py: a snapshot's normal form), read once a process
+    (~40 small files, ~1 ms): within one release, a change to either is a new key, not a
+    stale entry read back."""
     package = Path(__file__).parent
     h = hashlib.sha256()
-    for path in sorted([*package.glob("engine/**/*.py"), *package.glob("sql/*.sql")]):
+    for path in sorted(
+        [*package.glob("engine/**/*.py"), *package.glob("sql/*.sql"), package / "verify.py"]
+    ):
         h.update(path.read_bytes())
-    return version("schemainspect"), version("migra"), h.hexdigest()[:16]
+    return h.hexdigest()[:16]
 
 
 def load_inspection(key: str) -> Any:

@@ -163,9 +163,8 @@ def _edges(
             wanted |= after.needed_by(key, created_parts) - {key[:3]}
         for whole in wanted - own:
             add(creators.get(whole, ()), i)
-            if not any(
-                c[:3] == whole for c in st.completes
-            ):  # attaches need not wait on each other
+            # (the attaches that complete an index need not wait on one another)
+            if not any(c[:3] == whole for c in st.completes):
                 add(completers.get(whole, ()), i)
         for used in st.uses:
             if used[3] is not None:
