@@ -40,7 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from schemactl import pgserver
+from schemactl.scratch import pgserver
 
 # Runs schemactl in-process and reports its own peak RSS (KiB) on an inherited pipe at exit, so the
 # figure is schemactl's, not the PostgreSQL server's it starts.
@@ -355,7 +355,7 @@ def main() -> int:
 def each_server(sizes: list[int], repeat: int) -> int:
     """diff and check on each server discovery finds, with SCHEMACTL_PG_BIN naming it, each
     against the floor of psql on a server of the same binaries; then the ratio between them."""
-    from schemactl import pgbinaries
+    from schemactl.scratch import pgbinaries
 
     servers = pgbinaries.discover()
     by_server: dict[str, list[Row]] = {}

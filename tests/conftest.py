@@ -15,9 +15,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from schemactl import pgbinaries, pgserver
 from schemactl.api import DiffResult, diff
-from schemactl.config import Config, load_config
+from schemactl.project.config import Config, load_config
+from schemactl.scratch import pgbinaries, pgserver
 
 TEST_MAJOR = (
     "SCHEMACTL_TEST_PG_VERSION"  # the server major the suite runs on (default: discovery's)

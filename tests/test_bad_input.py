@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from schemactl import pgserver, scratch
+from schemactl.scratch import pgserver, sandbox
 
 from .conftest import Project, run_cli
 
@@ -212,8 +212,8 @@ def test_live_server_of_another_major_version_is_named_in_a_warning(
 ) -> None:
     # Only one PostgreSQL major version is installed here, so the live side is simulated.
     here = server.server_version() // 10000
-    assert scratch.version_warning(server.server_version(), server) is None
-    message = scratch.version_warning(140011, server)
+    assert sandbox.version_warning(server.server_version(), server) is None
+    message = sandbox.version_warning(140011, server)
     assert message is not None
     assert (
         f"PostgreSQL 14 and the scratch server PostgreSQL {here}" in message

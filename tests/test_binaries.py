@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from schemactl import pgbinaries, pgcluster
+from schemactl.scratch import pgbinaries, pgcluster
 
 from .conftest import Project
 
@@ -105,7 +105,7 @@ def test_a_bundled_server_the_server_user_cannot_reach_is_copied_where_it_can(
     import contextlib
     import os
 
-    from schemactl import pgserver
+    from schemactl.scratch import pgserver
 
     if os.geteuid() != 0:
         pytest.skip("only root runs the server as another user")

@@ -145,7 +145,7 @@ def test_an_interrupt_while_writing_a_pair_waits_for_all_three_files(tmp_path, m
     import os
     import signal
 
-    from schemactl import migfiles
+    from schemactl.project import migfiles
 
     generated = tmp_path / "generated"
     generated.mkdir()
@@ -223,7 +223,7 @@ def test_kept_inspections_are_read_by_key_and_checked_by_verification(
 def test_a_kept_entry_in_use_outlives_newer_ones(tmp_path, monkeypatch) -> None:
     import time
 
-    from schemactl import snapcache
+    from schemactl.verification import snapcache
 
     monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(snapcache, "KEEP", 3)

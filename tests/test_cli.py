@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from schemactl import pgserver
+from schemactl.scratch import pgserver
 
 from .conftest import Project, needs_extension, run_cli
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from schemactl import cloudsql, pgserver
+from schemactl.connect import cloudsql
+from schemactl.scratch import pgserver
 
 from .conftest import Project
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from schemactl import api
-from schemactl.config import load_config
 from schemactl.errors import ConfigError
+from schemactl.project.config import load_config
 
 
 def write(p: Path, text: str) -> Path:

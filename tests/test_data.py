@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from schemactl import pgserver, runner
+from schemactl.scratch import pgserver
+from schemactl.targets import runner
 
 from .conftest import Project
 

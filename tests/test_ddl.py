@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from schemactl import ddl
-from schemactl.config import DEFAULT_LOAD_ORDER
 from schemactl.errors import ConfigError, SQLFileError
-from schemactl.pgserver import EphemeralServer
+from schemactl.project import ddl
+from schemactl.project.config import DEFAULT_LOAD_ORDER
+from schemactl.scratch.pgserver import EphemeralServer
 
 from .conftest import Project
 

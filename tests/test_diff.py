@@ -6,9 +6,11 @@ import contextlib
 
 import pytest
 
-from schemactl import api, pgserver, verify
-from schemactl.config import SchemaFilter
+from schemactl import api
 from schemactl.errors import DestructiveChangeError, UsageError
+from schemactl.project.config import SchemaFilter
+from schemactl.scratch import pgserver
+from schemactl.verification import verify
 
 from .conftest import Project, needs_extension
 

@@ -11,9 +11,10 @@ import contextlib
 
 import pytest
 
-from schemactl import api, engine, runner
-from schemactl.config import SchemaFilter
+from schemactl import api, engine
 from schemactl.engine.kinds import enums
+from schemactl.project.config import SchemaFilter
+from schemactl.targets import runner
 
 from .conftest import Project, needs_extension, roundtrip, url_of
 

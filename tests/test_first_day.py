@@ -600,7 +600,7 @@ def test_tutorial_step_6_works_as_written_on_a_fresh_server(tmp_path: Path, serv
     import shlex
     import shutil
 
-    from schemactl import pgserver
+    from schemactl.scratch import pgserver
 
     readme = (REPO / "README.md").read_text()
     step = readme[

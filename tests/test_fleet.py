@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from schemactl import fleet, pgserver, session
+from schemactl.scratch import pgserver
+from schemactl.targets import fleet, session
 
 from .conftest import Project, url_of, wait_for_query
 from .conftest import popen_cli as _popen

@@ -1,46 +1,85 @@
-"""The package's shape: no import cycle between its modules (HOUSE_STYLE: no import cycles)."""
+"""The package's shape: wings that import only the wings below them, no import cycle
+(HOUSE_STYLE), as `scripts/layout.py` reads them from the syntax tree."""
 
 from __future__ import annotations
 
 import ast
-import graphlib
+import importlib
+import importlib.util
 import re
+import sys
+import textwrap
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "schemactl"
+SCRIPT = PACKAGE.parents[1] / "scripts" / "layout.py"
 
 
-def _name(path: Path) -> str:
-    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+def _layout():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("layout", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["layout"] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
 
 
-def module_imports() -> dict[str, set[str]]:
-    """Each module -> the package modules its module-level statements import."""
-    modules = {_name(p): p for p in PACKAGE.rglob("*.py")}
-    edges: dict[str, set[str]] = {m: set() for m in modules}
-    for name, path in modules.items():
-        here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-        for node in ast.parse(path.read_text(encoding="utf-8")).body:
-            if not isinstance(node, ast.ImportFrom) or not node.level:
-                continue
-            base = ".".join(
-                here[: len(here) - node.level + 1] + ([node.module] if node.module else [])
-            )
-            for alias in node.names:
-                target = f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
-                if target in modules and target != name:
-                    edges[name].add(target)
-    return edges
+def test_wings_import_only_what_their_init_allows_and_nothing_cycles() -> None:
+    layout = _layout()
+    report = layout.read()
+    assert "schemactl.cli.app" in layout.imports()["schemactl.cli.schema_commands"]  # it sees
+    assert {"project", "scratch", "engine", "verification", "targets", "cli"} <= set(report.wings)
+    assert report.floor == ["errors", "version"]
+    assert not report.unruled, f"wings without a `May import:` line: {report.unruled}"
+    assert not report.cycles, f"import cycles: {report.cycles}"
+    assert not report.upward, "imports against the wing rules:\n" + "\n".join(report.upward)
+    assert len(report.top_level) <= 10, report.top_level
+    assert layout.main([]) == 0
 
 
-def test_no_import_cycle() -> None:
-    edges = module_imports()
-    assert "schemactl.cli.app" in edges["schemactl.cli.schema_commands"]  # the scan sees imports
-    try:
-        list(graphlib.TopologicalSorter(edges).static_order())
-    except graphlib.CycleError as e:
-        raise AssertionError(f"import cycle: {' -> '.join(e.args[1])}") from None
+def _package(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / "schemactl" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return root / "schemactl"
+
+
+def test_the_layout_script_catches_an_upward_import_a_cycle_and_a_missing_rule(
+    tmp_path: Path,
+) -> None:
+    layout = _layout()
+    package = _package(
+        tmp_path,
+        {
+            "__init__.py": '"""Floor: errors."""\n',
+            "errors.py": "",
+            "api.py": "from .high import top\n",
+            "low/__init__.py": '"""Below.\n\nMay import: the floor."""\n',
+            "low/base.py": "from .. import errors\n\ndef f():\n    from ..high import top\n",
+            "high/__init__.py": '"""Above.\n\nMay import: low."""\n',
+            "high/top.py": "from ..low import base\nfrom . import ring\n",
+            "high/ring.py": "from .top import x\n",
+            "loose/__init__.py": '"""No rule written."""\n',
+        },
+    )
+    report = layout.read(package)
+    assert report.upward == [
+        "schemactl.low.base -> schemactl.high.top: low may import the floor"
+    ]  # found inside a function too
+    assert report.cycles == [["schemactl.high.ring", "schemactl.high.top", "schemactl.low.base"]]
+    assert report.unruled == ["loose"]
+    assert report.top_level == ["api", "errors"]
+    assert not report.ok
+
+
+def test_import_paths_the_readme_documents_resolve() -> None:
+    readme = (PACKAGE.parents[1] / "README.md").read_text(encoding="utf-8")
+    paths = set(re.findall(r"`(schemactl(?:\.[a-z_]+)+\.[A-Z]\w*)", readme))
+    assert "schemactl.pymigration.Connection" in paths
+    for path in sorted(paths):
+        module, _, name = path.rpartition(".")
+        assert hasattr(importlib.import_module(module), name), path
 
 
 def test_command_modules_share_only_the_public_helpers() -> None:
@@ -53,7 +92,7 @@ def test_command_modules_share_only_the_public_helpers() -> None:
 
 
 def test_environment_variables_are_read_in_one_documented_place() -> None:
-    from schemactl import envvars
+    from schemactl.project import envvars
 
     readme = (PACKAGE.parents[1] / "README.md").read_text(encoding="utf-8")
     for name in envvars.VARIABLES:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from schemactl import pgbinaries, pgserver
+from schemactl.scratch import pgbinaries, pgserver
 
 from .conftest import Project, query, url_of
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from schemactl import headers
 from schemactl.errors import SQLFileError
-from schemactl.migfiles import MigrationPair
-from schemactl.migration import Migration, read_all
+from schemactl.project import headers
+from schemactl.project.migfiles import MigrationPair
+from schemactl.project.migration import Migration, read_all
 
 
 def _pair(root: Path, up: bytes, down: bytes = b"select 1;\n") -> MigrationPair:

@@ -15,9 +15,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from schemactl import api, ddl, pgserver
-from schemactl.config import ModelSettings, load_config
+from schemactl import api
 from schemactl.errors import ConfigError, UsageError
+from schemactl.project import ddl
+from schemactl.project.config import ModelSettings, load_config
+from schemactl.scratch import pgserver
 
 from .conftest import Project, needs_extension, url_of
 

@@ -9,7 +9,8 @@ import json
 import signal
 from typing import Any
 
-from schemactl import pgserver, runner
+from schemactl.scratch import pgserver
+from schemactl.targets import runner
 
 from .conftest import Project, until_a_lock_wait_gives_up, wait_for_query
 from .conftest import popen_cli as _popen

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from schemactl import pgcluster, pgserver
 from schemactl.errors import ServerUnavailable
+from schemactl.scratch import pgcluster, pgserver
 
 from .conftest import Project
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from schemactl import pgserver
+from schemactl.scratch import pgserver
 
 from .conftest import Project, query, url_of
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from schemactl import pgserver
+from schemactl.scratch import pgserver
 
 from .conftest import Project, until_a_lock_wait_gives_up, wait_for_query
 from .conftest import popen_cli as _popen

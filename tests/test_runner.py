@@ -8,8 +8,8 @@ import hashlib
 import psycopg2
 import pytest
 
-from schemactl import bookkeeping, runner, session, status
 from schemactl.errors import ConfigError, IntegrityError, LockTimeout, MigrationFailed, UsageError
+from schemactl.targets import bookkeeping, runner, session, status
 
 from .conftest import Project, url_of
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from schemactl import sqltext
+from schemactl.grammar import sqltext
 
 
 def texts(sql: str) -> list[str]:

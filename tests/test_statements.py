@@ -6,7 +6,7 @@ import pytest
 
 from schemactl.engine import dependencies
 from schemactl.engine.dependencies import Dependencies
-from schemactl.engine.statements import parse
+from schemactl.grammar.statements import parse
 
 
 @pytest.mark.parametrize(

@@ -2,15 +2,18 @@
 
 The Python API mirrors the CLI: `schemactl.diff(config, "name")`, `schemactl.check(config)`,
 `schemactl.apply_migrations(config, url)`, ... with `schemactl.load_config()` to read
-`schemactl.toml`. Heavy modules load on first use
-so that `schemactl --help` stays instant.
+`schemactl.toml`. Heavy modules load on first use so that `schemactl --help` stays instant.
+
+The package stands in wings, each a sub-package whose `__init__` says what it holds and which
+wings below it it may import (README, "Layout"; `scripts/layout.py` checks it). Beneath them
+all: Floor: errors, version. Above them, the roof: `api`, `results`, `models` and `cli`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from .version import __version__ as __version__
 
 # Every command's entry point and result type is named in `api` (api.DEFINED_HERE,
 # api.RESULTS, api.ELSEWHERE); each loads on first use so that `schemactl --help` stays instant.
@@ -33,7 +36,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(api, name)
     if name in ("load_config", "Config"):
-        from . import config
+        from .project import config
 
         return getattr(config, name)
     if name == "SchemactlError":

@@ -15,75 +15,72 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import (
-    comparison,
-    data,
-    ddl,
-    engine,
-    headers,
-    migfiles,
-    online,
-    pgserver,
-    renames,
-    scratch,
-    snapcache,
-    sqltext,
-    verify,
-)
-from .config import Config, SchemaFilter
-from .destructive import find_destructive, refuse_unconvertible
+from . import engine
+from .engine import online, renames
+from .engine.destructive import find_destructive, refuse_unconvertible
 from .errors import DestructiveChangeError, UsageError
+from .grammar import sqltext
+from .project import ddl, headers, migfiles
+from .project.config import Config, SchemaFilter
 from .results import CheckResult, DiffResult, Finding
-from .results import DriftResult as DriftResult
 from .results import ModelsResult as ModelsResult
-from .results import RunResult as RunResult
+from .scratch import pgserver, sandbox
+from .verification import comparison, data, snapcache, verify
 
 Progress = Callable[[str], None]
 
 if TYPE_CHECKING:  # `X as X`: named here for type checkers, loaded by __getattr__
-    from .bookkeeping import BaselineResult as BaselineResult
-    from .bookkeeping import baseline as baseline
-    from .bookkeeping import repair as repair
-    from .doctor import DoctorReport as DoctorReport
-    from .doctor import doctor as doctor
-    from .execution import Step as Step
-    from .history import HistoryEntry as HistoryEntry
-    from .history import HistoryResult as HistoryResult
-    from .history import MigrationSummary as MigrationSummary
-    from .history import get_migration_history as get_migration_history
-    from .livediff import drift as drift
-    from .livediff import drift_many as drift_many
     from .models import generate_models as generate_models
-    from .project import clean as clean
-    from .project import init as init
-    from .project import new as new
-    from .project import rehash as rehash
-    from .reverify import PairResult as PairResult
-    from .reverify import VerifyResult as VerifyResult
-    from .reverify import verify_pairs as verify_pairs
-    from .runner import RunSettings as RunSettings
-    from .runner import apply_migrations as apply_migrations
-    from .runner import rollback_migrations as rollback_migrations
-    from .status import MigrationStatus as MigrationStatus
-    from .status import StatusResult as StatusResult
-    from .status import get_migration_status as get_migration_status
+    from .project.scaffold import init as init
+    from .project.scaffold import new as new
+    from .project.scaffold import rehash as rehash
+    from .scratch.doctor import DoctorReport as DoctorReport
+    from .scratch.doctor import doctor as doctor
+    from .scratch.sandbox import clean as clean
+    from .targets.bookkeeping import BaselineResult as BaselineResult
+    from .targets.bookkeeping import baseline as baseline
+    from .targets.bookkeeping import repair as repair
+    from .targets.execution import RunResult as RunResult
+    from .targets.execution import Step as Step
+    from .targets.history import HistoryEntry as HistoryEntry
+    from .targets.history import HistoryResult as HistoryResult
+    from .targets.history import MigrationSummary as MigrationSummary
+    from .targets.history import get_migration_history as get_migration_history
+    from .targets.livediff import DriftResult as DriftResult
+    from .targets.livediff import drift as drift
+    from .targets.livediff import drift_many as drift_many
+    from .targets.runner import RunSettings as RunSettings
+    from .targets.runner import apply_migrations as apply_migrations
+    from .targets.runner import rollback_migrations as rollback_migrations
+    from .targets.status import MigrationStatus as MigrationStatus
+    from .targets.status import StatusResult as StatusResult
+    from .targets.status import get_migration_status as get_migration_status
+    from .verification.reverify import PairResult as PairResult
+    from .verification.reverify import VerifyResult as VerifyResult
+    from .verification.reverify import verify_pairs as verify_pairs
 
 # The entry points (and their result types) defined beside what they drive: module -> names.
 _BY_MODULE = {
-    "runner": ("apply_migrations", "rollback_migrations", "RunSettings"),
-    "execution": ("Step",),
-    "status": ("get_migration_status", "StatusResult", "MigrationStatus"),
-    "bookkeeping": ("baseline", "repair", "BaselineResult"),
-    "reverify": ("verify_pairs", "VerifyResult", "PairResult"),
-    "history": ("get_migration_history", "HistoryResult", "HistoryEntry", "MigrationSummary"),
-    "doctor": ("doctor", "DoctorReport"),
+    "targets.runner": ("apply_migrations", "rollback_migrations", "RunSettings"),
+    "targets.execution": ("Step", "RunResult"),
+    "targets.status": ("get_migration_status", "StatusResult", "MigrationStatus"),
+    "targets.bookkeeping": ("baseline", "repair", "BaselineResult"),
+    "verification.reverify": ("verify_pairs", "VerifyResult", "PairResult"),
+    "targets.history": (
+        "get_migration_history",
+        "HistoryResult",
+        "HistoryEntry",
+        "MigrationSummary",
+    ),
+    "scratch.doctor": ("doctor", "DoctorReport"),
     "models": ("generate_models",),
-    "project": ("new", "rehash", "init", "clean"),
-    "livediff": ("drift", "drift_many"),
+    "project.scaffold": ("new", "rehash", "init"),
+    "scratch.sandbox": ("clean",),
+    "targets.livediff": ("drift", "drift_many", "DriftResult"),
 }
 ELSEWHERE = {name: module for module, names in _BY_MODULE.items() for name in names}
 DEFINED_HERE = ("diff", "check")
-RESULTS = ("DiffResult", "DriftResult", "CheckResult", "Finding", "ModelsResult", "RunResult")
+RESULTS = ("DiffResult", "CheckResult", "Finding", "ModelsResult")
 
 
 def __getattr__(name: str) -> Any:
@@ -138,7 +135,7 @@ def _diff(
     print_only: bool,
     progress: Progress,
 ) -> DiffResult:
-    with scratch.sandbox(config) as box, comparison.pool() as pool:
+    with sandbox.sandbox(config) as box, comparison.pool() as pool:
         # Imported while the databases load (not while the server starts: both want the GIL).
         engine.preload()
         sc = comparison.start(config, box, pool, progress)
@@ -267,9 +264,7 @@ def check(
     findings: list[Finding] = []
     notes: list[str] = []
     if verify_pairs:
-        from .reverify import stale_findings
-
-        findings += stale_findings(config, progress)
+        findings += _stale_findings(config, progress)
     pairs = migfiles.list_migrations(config.generated)
     for f in migfiles.check_sum(config.generated, pairs):
         findings.append(
@@ -299,7 +294,7 @@ def check(
         )
     kept_before, kept_target, kept_models = kept.before, kept.target, kept.models
     pending = ""
-    with scratch.sandbox(config) as box, comparison.pool() as pool:
+    with sandbox.sandbox(config) as box, comparison.pool() as pool:
         load = kept_target is None or (want_models and kept_models is None)
         sc = comparison.start(
             config,
@@ -371,3 +366,25 @@ def _stale_models(config: Config) -> Finding:
     return Finding(
         "models", f"{config.rel(config.models)} is out of date; run `schemactl generate-models`"
     )
+
+
+def _stale_findings(config: Config, progress: Callable[[str], None]) -> list[Finding]:
+    """`check --verify`: verify again the pairs changed since their last verification, and
+    report those that fail and the headers rewritten."""
+    from .verification.reverify import verify_pairs
+
+    result = verify_pairs(config, only_stale=True, progress=progress)
+    findings = [
+        Finding("unverified", f"{r.name} does not verify: {r.problems[0]}", r.problems[1:12])
+        for r in result.pairs
+        if not r.verified
+    ]
+    if written := [r.name for r in result.pairs if r.rewritten]:
+        findings.append(
+            Finding(
+                "headers",
+                f"verified again and rewrote the headers of {', '.join(written)} and schemactl.sum",
+                ["hint: commit the rewritten files"],
+            )
+        )
+    return findings

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points, version
 from typing import Any
 
-from .config import Config, ModelSettings
 from .errors import ModelsError, UsageError
+from .project.config import Config, ModelSettings
 from .results import ModelsResult
 
 DEFAULT_SCHEMA = "public"
@@ -277,14 +277,15 @@ def generate_models(
     progress: Callable[[str], None] = lambda _: None,
 ) -> ModelsResult:
     """Load `schemas/` into a scratch database and write SQLAlchemy models for it (sqlacodegen)."""
-    from . import ddl, migfiles, scratch
+    from .project import ddl, migfiles
+    from .scratch import sandbox
 
     settings = settings or config.model_settings
     files = ddl.discover(config.schemas, config.load_order, config.root)
-    with scratch.sandbox(config) as box:
+    with sandbox.sandbox(config) as box:
         db = box.create_database("models")
         progress(f"loading {len(files)} schema file{'' if len(files) == 1 else 's'}")
-        scratch.load_schemas(box, db, files)
+        sandbox.load_schemas(box, db, files)
         progress("generating models")
         rendered = render(config, settings, box.sqlalchemy_url(db))
     path = config.models

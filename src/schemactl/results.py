@@ -1,5 +1,7 @@
-"""What the schema commands return (`diff`, `diff --db`, `check`, `generate-models`), each with
-its JSON form: the keys `--format json` prints and README "JSON output" documents live here."""
+"""What the schema commands defined in `api` return (`diff`, `check`, `generate-models`), each
+with its JSON form: the keys `--format json` prints (README "JSON output"). The other commands'
+results stand beside what they drive (`targets.execution.RunResult`,
+`targets.livediff.DriftResult`, `verification.reverify.VerifyResult`, ...)."""
 
 from __future__ import annotations
 
@@ -8,9 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # records the results hold, never build: `apply` need not import them
-    from .data.hazards import Hazard
-    from .destructive import DestructiveStatement
-    from .execution import Step
+    from .engine.destructive import DestructiveStatement
+    from .verification.data.hazards import Hazard
 
 
 def _rel(path: Path | None, root: Path) -> str | None:
@@ -64,25 +65,6 @@ class DiffResult:
 
 
 @dataclass
-class DriftResult:
-    """What `diff --db` found: the SQL that brings the live database to `schemas/`."""
-
-    sql: str  # empty: no drift
-    destructive: list[DestructiveStatement] = field(
-        default_factory=list
-    )  # statements that lose data or may fail
-
-    def to_json(self, warnings: list[str]) -> dict[str, Any]:
-        """`warnings`: what the run said besides (a server version mismatch)."""
-        return {
-            "status": "drift" if self.sql else "no-changes",
-            "sql": self.sql,
-            "warnings": warnings,
-            "destructive": [d.to_json() for d in self.destructive],
-        }
-
-
-@dataclass
 class ModelsResult:
     """What `generate-models` wrote."""
 
@@ -127,28 +109,5 @@ class CheckResult:
             ],
             "pending_sql": self.pending_sql,
             "notes": self.notes,
-            "warnings": self.warnings,
-        }
-
-
-@dataclass
-class RunResult:
-    """What `apply` or `rollback` did (or, with `dry_run`, would do)."""
-
-    steps: list[Step]
-    current_version: int | None  # the version the database is at afterwards
-    dry_run: bool
-    database: str  # masked URL
-    warnings: list[str] = field(default_factory=list)  # e.g. an up file with no statements
-    current: str | None = None  # ... and its name, NNNN_slug (as the CLI and JSON show it)
-    previous: str | None = None  # the name of the version it was at before
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": True,
-            "database": self.database,
-            "dry_run": self.dry_run,
-            "current": self.current,
-            "steps": [s.to_json() for s in self.steps],
             "warnings": self.warnings,
         }

@@ -2,6 +2,8 @@
 
 A package of command modules that share only the public helpers of `shared`; importing them
 registers their commands on the one typer app (`app`), in the order `--help` lists them.
+
+May import: every wing.
 """
 
 # Registration order is the order `--help` lists the commands: the main job first.

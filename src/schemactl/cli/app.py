@@ -12,8 +12,9 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.exceptions import TyperException
 
-from .. import __version__, envvars
 from ..errors import ExitCode, Interrupted, MigrationFailed, SchemactlError, SQLFileError
+from ..project import envvars
+from ..version import __version__
 from .shared import (
     err_console,
     print_error,
@@ -86,7 +87,7 @@ def main() -> None:
     """Entry point of the `schemactl` command."""
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    from .. import terminal
+    from . import terminal
 
     terminal.install()
     debug = envvars.debug()

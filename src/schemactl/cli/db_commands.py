@@ -30,7 +30,7 @@ from .shared import (
 )
 
 if TYPE_CHECKING:
-    from ..runner import RunSettings
+    from ..targets.runner import RunSettings
 
 
 def _at(current: int | None, names: dict[int, str]) -> str:
@@ -48,9 +48,9 @@ def _run_command(
     """Run `runner.<function>(config, url, **arguments)` (apply or rollback) on the database
     --db / --env names, with the output both share: a line per step as it completes, or one
     JSON document."""
-    from .. import runner
-    from ..dburl import mask
-    from ..migfiles import list_migrations
+    from ..connect.dburl import mask
+    from ..project.migfiles import list_migrations
+    from ..targets import runner
 
     config = project_config()
     fleet_options = arguments.pop("fleet")
@@ -152,7 +152,7 @@ def _run_command(
 def _run_fleet(
     config: Any, env: str, fmt: Format, function: str, options: dict[str, Any], arguments: Any
 ) -> int:
-    from .. import fleet
+    from ..targets import fleet
     from .fleet_output import live, report
 
     shard = fleet.parse_shard(options["shard"]) if options["shard"] else None
@@ -174,7 +174,7 @@ def _python_listener(fmt: Format) -> Iterator[Any]:
     line when a batch ends), and their log lines, on stderr."""
     from rich.progress import Progress
 
-    from ..pymigration import Listener
+    from ..project.pymigration import Listener
 
     console = err_console()
     quiet = state.quiet or fmt is Format.json
@@ -293,11 +293,11 @@ def status(
     """Show every migration's state on a database (a fleet: grouped by version); exit 5 if an
     applied file changed or is gone."""
 
-    from ..status import get_migration_status
+    from ..targets.status import get_migration_status
 
     config = project_config()
     if env and config.targets_fleet(db, env):
-        from .. import fleet
+        from ..targets import fleet
         from .fleet_output import report_status
 
         urls = fleet.targets(config, env, fleet.parse_shard(shard) if shard else None)

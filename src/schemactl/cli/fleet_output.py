@@ -128,9 +128,9 @@ def report_drift(config: Any, env: str, fmt: Format) -> int:
     """`diff --env` of a fleet: schemas/ loaded once, each database compared with it; the
     databases that need the same SQL are listed together. Exit 1 when any drifts, else 7 when
     any could not be compared."""
-    from .. import fleet
     from ..errors import SchemactlError
-    from ..livediff import drift_many
+    from ..targets import fleet
+    from ..targets.livediff import drift_many
     from .shared import print_sql, working
 
     urls = fleet.targets(config, env)

@@ -39,7 +39,7 @@ def baseline(
     fmt: FormatOpt = Format.text,
 ) -> int:
     """Adopt an existing database: record 0001..VERSION as applied once its schema matches."""
-    from .. import bookkeeping
+    from ..targets import bookkeeping
 
     config = scratch_config()
     url = config.database_url(db, env)
@@ -76,7 +76,7 @@ def repair(
     fmt: FormatOpt = Format.text,
 ) -> int:
     """Re-record checksums after a deliberate edit of applied files; clear partial runs (logged)."""
-    from ..bookkeeping import repair as run_repair
+    from ..targets.bookkeeping import repair as run_repair
 
     config = project_config()
     changes = run_repair(config, config.database_url(db, env), lock_wait=lock_wait)
@@ -103,7 +103,7 @@ def history(
     """Show the audit trail (every apply, rollback, baseline, repair) and a summary per file."""
 
     from ..errors import UsageError
-    from ..history import get_migration_history
+    from ..targets.history import get_migration_history
 
     config = project_config()
     digits = (version or "").split("_", 1)[0]

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .. import envvars
 from ..errors import ExitCode, SchemactlError
+from ..project import envvars
 from .app import app
 from .shared import (
     EnvOpt,
@@ -41,9 +41,9 @@ def init(
 def doctor(fmt: FormatOpt = Format.text) -> int:
     """List the PostgreSQL servers found, the one scratch databases use and why, the cache."""
 
-    from ..config import load_config
-    from ..doctor import doctor as run_doctor
     from ..errors import ConfigError
+    from ..project.config import load_config
+    from ..scratch.doctor import doctor as run_doctor
 
     try:
         config = load_config(state.project)
@@ -166,15 +166,17 @@ def renumber(
     """After a merge, move this branch's new pairs after the other branch's; rewrite headers
     and schemactl.sum."""
 
-    from ..renumber import renumber as run_renumber
+    from ..project.renumber import renumber as run_renumber
+    from ..targets.status import applied_versions
 
     config = project_config()
     checked = db or env or (envvars.database_url() or ("", None))[1]
+    database = config.database_url(db, env) if checked else None
     moves = run_renumber(
         config,
         names or [],
         theirs=theirs,
-        database=config.database_url(db, env) if checked else None,
+        applied=lambda: applied_versions(database, config.tracking_schema) if database else set(),
     )
     if fmt is Format.json:
         emit_json({"moved": [{"from": m.old, "to": m.new} for m in moves]})

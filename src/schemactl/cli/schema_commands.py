@@ -163,7 +163,7 @@ def verify(
 ) -> int:
     """Verify pairs again (up runs, down undoes it, the newest reaches schemas/); rewrite
     their headers and schemactl.sum."""
-    from ..reverify import verify_pairs
+    from ..verification.reverify import verify_pairs
 
     config = scratch_config()
     with working("verifying") as progress:

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from .. import envvars
-from ..config import Config
 from ..errors import SQLFileError
+from ..project import envvars
+from ..project.config import Config
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -64,7 +64,7 @@ def _console(stream: Any, soft_wrap: bool = False) -> Console:
 
 
 def project_config() -> Config:
-    from ..config import load_config
+    from ..project.config import load_config
 
     return load_config(state.project).with_overrides(state.dev_url, state.pg_version)
 
@@ -97,8 +97,8 @@ def scratch_config() -> Config:
     """The project's configuration for commands that use scratch databases: `--dev-url` and
     `--pg-version` applied, and `pg_version = "auto"` asked here, once (an environment that
     cannot be asked is named in a warning, and discovery's default applies)."""
-    from .. import pgversion
-    from ..config import AUTO
+    from ..project.config import AUTO
+    from ..scratch import pgversion
 
     config = project_config()
     if config.pg_version == AUTO:
@@ -145,7 +145,7 @@ def print_error(
     detail: list[str] | None = None,
     source: SQLFileError | None = None,
 ) -> None:
-    from ..dburl import mask_text  # no secret is printed, whatever the error quotes
+    from ..connect.dburl import mask_text  # no secret is printed, whatever the error quotes
 
     console = err_console()
     console.print(f"[bold red]error:[/bold red] {escape(mask_text(message))}")
@@ -253,7 +253,7 @@ def run_settings_options(command: Callable[..., int]) -> Callable[..., int]:
 
     @functools.wraps(command)
     def with_settings(**kwargs: Any) -> int:
-        from ..runner import RunSettings  # loaded when a command runs, not for --help
+        from ..targets.runner import RunSettings  # loaded when a command runs, not for --help
 
         settings = RunSettings(**{n: kwargs.pop(n) for n in names})
         return command(**kwargs, settings=settings)

@@ -10,8 +10,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from .records import ident as ident  # re-exported: what the kinds quote with
-from .statements import Statement, parse
+from ..grammar.records import ident as ident  # re-exported: what the kinds quote with
+from ..grammar.statements import Statement, parse
 
 
 def rows(conn: Any, name: str) -> list[tuple[Any, ...]]:

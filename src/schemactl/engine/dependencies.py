@@ -27,9 +27,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..grammar.statements import Key, Statement, parse
 from .catalog import rows
 from .kind import Diff, Kind
-from .statements import Key, Statement, parse
 
 Whole = tuple[str, str, str]  # (family, schema, name): an object without its parts
 

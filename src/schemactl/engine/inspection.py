@@ -8,10 +8,10 @@ import pickle
 import sys
 from typing import Any, BinaryIO
 
-from ..config import SchemaFilter
+from ..project.config import SchemaFilter
 from . import upstream
 from .kind import Inspection
-from .kinds import KINDS
+from .kinds import KINDS, collations
 
 
 def inspect(url: Any, schemas: SchemaFilter) -> Inspection:
@@ -131,3 +131,9 @@ def tables_and_indexes(inspection: Inspection) -> tuple[frozenset[str], dict[str
     inspector = inspection.upstream
     tables = frozenset(k for k, t in inspector.tables.items() if not t.is_partitioned)
     return tables, {k: i.quoted_full_table_name for k, i in inspector.indexes.items()}
+
+
+def preload() -> None:
+    """Import migra and its kin on a thread while databases load (`upstream.preload`), and make
+    the column class kept inspections name (kinds/collations.py) there too."""
+    upstream.preload(lambda: collations.CollatedColumnInfo)

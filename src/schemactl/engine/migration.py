@@ -3,7 +3,7 @@ by the kinds (engine/kind.py, engine/kinds/), each hook in the order of `kinds.K
 
 from __future__ import annotations
 
-from .. import sqltext
+from ..grammar import sqltext
 from . import upstream
 from .casts import TypeChange
 from .inspection import unpin_extensions

@@ -8,6 +8,7 @@ import importlib.util
 import sys
 import threading
 import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +65,11 @@ def load() -> None:
 _PRELOADING: list[threading.Thread] = []
 
 
-def preload() -> None:
+def preload(then: Callable[[], object] = lambda: None) -> None:
     """Start importing SQLAlchemy, schemainspect and migra on a thread of their own (≈0.4 s),
-    while the caller loads databases: they are needed once a database is inspected, or a kept
-    inspection read. Whatever imports them elsewhere calls `ready` first. A failure here is
-    left to the import that needs it."""
+    then run `then` there, while the caller loads databases: they are needed once a database
+    is inspected, or a kept inspection read. Whatever imports them elsewhere calls `ready`
+    first. A failure here is left to the import that needs it."""
     if _PRELOADING or "migra" in sys.modules:
         return
 
@@ -78,9 +79,7 @@ def preload() -> None:
             import migra  # noqa: F401
             import sqlalchemy.dialects.postgresql.psycopg2  # noqa: F401
 
-            from .kinds import collations
-
-            collations.CollatedColumnInfo  # noqa: B018  (the class kept inspections name)
+            then()
 
     thread = threading.Thread(target=run, name="schemactl-imports", daemon=True)
     _PRELOADING.append(thread)

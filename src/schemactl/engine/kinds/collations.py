@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
+from ...grammar.statements import parse
 from ..catalog import Named, literal
 from ..kind import RowKind
-from ..statements import parse
 
 
 @dataclass(frozen=True)

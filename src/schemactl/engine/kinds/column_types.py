@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...grammar.statements import parse
 from ..casts import Catalog, TypeChange, classify, read_catalog
 from ..kind import Diff, Kind
-from ..statements import parse
 
 
 def _set_type(statement: str) -> tuple[str, str] | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...grammar.statements import Statement, parse
 from ..kind import Diff, Kind
-from ..statements import Statement, parse
 
 
 def _column_change(statement: str) -> Statement | None:

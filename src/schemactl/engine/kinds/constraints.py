@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ...grammar.statements import parse
 from ..catalog import ident
 from ..kind import Diff, Kind
-from ..statements import parse
 
 _NOT_VALID = " not valid;"
 

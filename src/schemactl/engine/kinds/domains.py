@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
+from ...grammar.statements import parse
 from ..kind import Diff, RowKind
-from ..statements import parse
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ...grammar.records import quoted
+from ...grammar.statements import parse
 from ..catalog import changed, literal, not_replaceable
 from ..kind import Diff, Kind
-from ..records import quoted
-from ..statements import parse
 
 
 @dataclass(frozen=True)

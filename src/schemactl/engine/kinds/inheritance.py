@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...grammar.statements import Statement, parse
 from ..catalog import ident, parents, rows
 from ..kind import Diff, Kind
-from ..statements import Statement, parse
 
 
 def read_inherited_columns(conn: Any, keeps: Any) -> dict[str, set[str]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...grammar.statements import parse
 from ..kind import Diff, Kind
-from ..statements import parse
 
 
 def reindex_recreated_matviews(statements: list[str], i_target: Any) -> list[str]:

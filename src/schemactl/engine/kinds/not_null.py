@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from operator import attrgetter
 
+from ...grammar.records import quoted
+from ...grammar.statements import parse
 from ..catalog import bare, created_names, ident, literal
 from ..kind import RowKind
-from ..records import quoted
-from ..statements import parse
 
 
 @dataclass(frozen=True)

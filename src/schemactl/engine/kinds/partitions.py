@@ -7,10 +7,10 @@ import copy
 import re
 from typing import Any
 
+from ...grammar.records import Name, quoted
+from ...grammar.statements import parse
 from ..catalog import ident, parents, rows
 from ..kind import Diff, Kind, Phase
-from ..records import Name, quoted
-from ..statements import parse
 
 
 def drop_partition_clones(conn: Any, inspector: Any) -> None:

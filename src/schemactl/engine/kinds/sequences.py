@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from operator import attrgetter
 
+from ...grammar.statements import parse
 from ..catalog import Named
 from ..kind import Diff, Phase, RowKind
-from ..statements import parse
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ...grammar.statements import parse
 from ..catalog import bare
 from ..kind import Diff, Kind
-from ..statements import parse
 
 
 @dataclass(frozen=True)
