@@ -4,7 +4,7 @@ that run up against the rules each wing's `__init__.py` writes down.
 
     python scripts/layout.py                # report; exit 1 when a rule is broken
     python scripts/layout.py --json         # the same, for a script
-    python scripts/layout.py --plan F.json  # a tree before it was grouped: {"module": "wing"}
+    python scripts/layout.py --plan F.json  # a tree before it was grouped (see `read`)
 
 Every import counts, wherever it stands (inside a function, under TYPE_CHECKING): a lazy
 import is still a dependency, only a later one. The rules: a wing's docstring has a line
@@ -24,6 +24,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "schemactl"
 ROOT = PACKAGE.name
@@ -96,23 +97,24 @@ class Report:
         return not (self.cycles or self.upward or self.unruled)
 
 
-def read(package: Path = PACKAGE, plan: dict[str, str] | None = None) -> Report:
-    """The report of `package` (with `plan`: modules assigned to wings that do not exist yet)."""
-    plan = {f"{ROOT}.{k}": v for k, v in (plan or {}).items()}
+def read(package: Path = PACKAGE, plan: dict[str, Any] | None = None) -> Report:
+    """The report of `package`. A `plan` judges a tree by rules it does not carry yet:
+    {"modules": {"module": "wing"}, "rules": {"wing": ["may import", ...]}, "floor": [...]}."""
+    plan = plan or {}
+    assigned = {f"{ROOT}.{k}": v for k, v in plan.get("modules", {}).items()}
     edges = imports(package)
     top = sorted(p.stem for p in package.glob("*.py") if p.stem != "__init__")
-    floor = _names_after("Floor", _docstring(package / "__init__.py")) or []
+    floor = plan.get("floor") or _names_after("Floor", _docstring(package / "__init__.py")) or []
     wings: dict[str, list[str]] = {}
     unruled = []
     for init in sorted(package.glob("*/__init__.py")):
         rule = _names_after("May import", _docstring(init))
         wings[init.parent.name] = rule or []
-        if rule is None:
+        if rule is None and init.parent.name not in plan.get("rules", {}):
             unruled.append(init.parent.name)
-    for wing in set(plan.values()) - set(wings):
-        wings[wing] = []  # planned, not written: its imports are reported, not judged
+    wings.update(plan.get("rules", {}))
     report = Report(
-        [t for t in top if f"{ROOT}.{t}" not in plan],
+        top,
         wings,
         floor,
         sum(map(len, edges.values())),
@@ -122,7 +124,7 @@ def read(package: Path = PACKAGE, plan: dict[str, str] | None = None) -> Report:
     )
     for a in sorted(edges):
         for b in sorted(edges[a]):
-            why = _breaks(unit(a, plan), unit(b, plan), wings, floor)
+            why = _breaks(unit(a, assigned), unit(b, assigned), wings, floor)
             if why:
                 report.upward.append(f"{a} -> {b}: {why}")
     report.cycles, report.floors = _cycles_and_floors(edges)
@@ -187,7 +189,7 @@ def _cycles_and_floors(edges: dict[str, set[str]]) -> tuple[list[list[str]], int
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--plan", type=Path, help='{"module": "wing"} for a tree not grouped')
+    parser.add_argument("--plan", type=Path, help="rules for a tree not grouped yet (`read`)")
     parser.add_argument("--package", type=Path, default=PACKAGE)
     args = parser.parse_args(argv)
     plan = json.loads(args.plan.read_text()) if args.plan else None

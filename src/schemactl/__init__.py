@@ -5,8 +5,9 @@ The Python API mirrors the CLI: `schemactl.diff(config, "name")`, `schemactl.che
 `schemactl.toml`. Heavy modules load on first use so that `schemactl --help` stays instant.
 
 The package stands in wings, each a sub-package whose `__init__` says what it holds and which
-wings below it it may import (README, "Layout"; `scripts/layout.py` checks it). Beneath them
-all: Floor: errors, version. Above them, the roof: `api`, `results`, `models` and `cli`.
+wings below it it may import (README, "Development"; `scripts/layout.py` checks it). Beneath them
+all: Floor: errors, version. Above them, the roof: `api`, `pipeline`, `results`, `models`,
+`pymigration` (an import path kept for migrations) and `cli`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # records the results hold, never build: `apply` need not import them
     from .engine.destructive import DestructiveStatement
-    from .verification.data.hazards import Hazard
+    from .verification.data.findings import Hazard
 
 
 def _rel(path: Path | None, root: Path) -> str | None:

@@ -206,11 +206,10 @@ def applicable(conn: Any, renames: list[Rename]) -> list[Rename]:
     return out
 
 
-def renamed_copy(box: Any, replay_db: str, renames: list[Rename]) -> tuple[str, list[Rename]]:
-    """A copy of the replayed history with the renames that apply to it made: what migra then
-    compares with schemas/, so it sees no drop and add. Returns the copy and the renames made,
-    with the names PostgreSQL chose after the old ones (next function)."""
-    db = box.copy_database(replay_db, "renamed")
+def make(box: Any, db: str, renames: list[Rename]) -> list[Rename]:
+    """Make, in `db` (a copy of the replayed history), the renames that apply to it: migra then
+    compares it with schemas/ and sees no drop and add. Returns the renames made, with the
+    names PostgreSQL chose after the old ones (next function)."""
     with contextlib.closing(box.connect(db)) as conn, conn.cursor() as cur:
         applied = applicable(conn, renames)
         for r in applied:
@@ -218,7 +217,7 @@ def renamed_copy(box: Any, replay_db: str, renames: list[Rename]) -> tuple[str, 
         implied = _implied(cur, applied)
         for r in implied:
             cur.execute(r.up())
-    return db, applied + implied
+    return applied + implied
 
 
 # The names PostgreSQL gives a table's keys, checks, indexes and serial sequences: they start

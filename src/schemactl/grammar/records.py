@@ -1,4 +1,4 @@
-"""The record a parsed statement becomes (engine/statements.py reads it from pglast's
+"""The record a parsed statement becomes (statements.py reads it from pglast's
 nodes): what the statement is, and the keys of the objects it creates, drops, changes, releases
 or uses.
 
@@ -78,3 +78,29 @@ def ident(name: str) -> str:
 
 def quoted(name: Name) -> str:
     return f"{ident(name[0])}.{ident(name[1])}"
+
+
+# pglast's ObjectType names (OBJECT_…) -> (family, kind) for DROP and COMMENT.
+OBJECT_KINDS = {
+    "TABLE": ("relation", "table"),
+    "VIEW": ("relation", "view"),
+    "MATVIEW": ("relation", "materialized view"),
+    "INDEX": ("relation", "index"),
+    "SEQUENCE": ("relation", "sequence"),
+    "FOREIGN_TABLE": ("relation", "foreign table"),
+    "FUNCTION": ("function", "function"),
+    "PROCEDURE": ("function", "procedure"),
+    "ROUTINE": ("function", "function"),
+    "AGGREGATE": ("function", "aggregate"),
+    "TYPE": ("type", "type"),
+    "DOMAIN": ("type", "domain"),
+    "SCHEMA": ("schema", "schema"),
+    "COLLATION": ("collation", "collation"),
+    "EXTENSION": ("extension", "extension"),
+    "TRIGGER": ("relation", "trigger"),
+    "RULE": ("relation", "rule"),
+    "POLICY": ("relation", "policy"),
+    "PUBLICATION": ("publication", "publication"),
+    "STATISTIC_EXT": ("statistics", "statistics"),
+    "EVENT_TRIGGER": ("event trigger", "event trigger"),
+}

@@ -1,7 +1,7 @@
 """Statements parsed once, by PostgreSQL's own grammar (pglast, on libpg_query), into the
-typed record of engine/records.py: what a statement is (verb, kind, name, table, action) and
-which objects it creates, drops or changes, so that the passes of this package and the
-dependency order read facts instead of matching text (README, "The stack": why pglast).
+typed record of records.py: what a statement is (verb, kind, name, table, action) and
+which objects it creates, drops or changes, so that the engine's passes, its dependency order
+and the data trial read facts instead of matching text (README, "The stack": why pglast).
 """
 
 from __future__ import annotations
@@ -10,36 +10,11 @@ from functools import lru_cache
 from typing import Any
 
 from . import positions
-from .records import Key, Name, Statement
+from .records import OBJECT_KINDS, Key, Name, Statement
 
 __all__ = ["Key", "Name", "Statement", "parse"]
 
 _DEFAULT_SCHEMA = "public"  # what unqualified names resolve to in a scratch database
-
-# pglast's ObjectType names (OBJECT_…) -> (family, kind) for DROP and COMMENT.
-_OBJECT_KINDS = {
-    "TABLE": ("relation", "table"),
-    "VIEW": ("relation", "view"),
-    "MATVIEW": ("relation", "materialized view"),
-    "INDEX": ("relation", "index"),
-    "SEQUENCE": ("relation", "sequence"),
-    "FOREIGN_TABLE": ("relation", "foreign table"),
-    "FUNCTION": ("function", "function"),
-    "PROCEDURE": ("function", "procedure"),
-    "ROUTINE": ("function", "function"),
-    "AGGREGATE": ("function", "aggregate"),
-    "TYPE": ("type", "type"),
-    "DOMAIN": ("type", "domain"),
-    "SCHEMA": ("schema", "schema"),
-    "COLLATION": ("collation", "collation"),
-    "EXTENSION": ("extension", "extension"),
-    "TRIGGER": ("relation", "trigger"),
-    "RULE": ("relation", "rule"),
-    "POLICY": ("relation", "policy"),
-    "PUBLICATION": ("publication", "publication"),
-    "STATISTIC_EXT": ("statistics", "statistics"),
-    "EVENT_TRIGGER": ("event trigger", "event trigger"),
-}
 
 
 @lru_cache(maxsize=65536)
@@ -131,7 +106,7 @@ def _create_function(text: str, node: Any) -> Statement:
 
 
 def _define(text: str, node: Any) -> Statement:
-    family, kind = _OBJECT_KINDS.get(_enum(node.kind), (None, None))
+    family, kind = OBJECT_KINDS.get(_enum(node.kind), (None, None))
     if family is None:
         return Statement(text, "create", _enum(node.kind).lower())
     name = _name(node.defnames)
@@ -206,7 +181,7 @@ def _create_extension(text: str, node: Any) -> Statement:
 
 
 def _drop(text: str, node: Any) -> Statement:
-    family, kind = _OBJECT_KINDS.get(_enum(node.removeType), (None, None))
+    family, kind = OBJECT_KINDS.get(_enum(node.removeType), (None, None))
     if family is None:
         return Statement(text, "drop", _enum(node.removeType).lower())
     keys: set[Key] = set()
@@ -268,7 +243,7 @@ _SUBCOMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 def _alter_table(text: str, node: Any) -> Statement:
     table = _range(node.relation)
-    family, kind = _OBJECT_KINDS.get(_enum(node.objtype), ("relation", "table"))
+    family, kind = OBJECT_KINDS.get(_enum(node.objtype), ("relation", "table"))
     sets: dict[str, set[Key]] = {"creates": set(), "drops": set(), "changes": set()}
     sets["releases"] = set()
     uses: set[Key] = {_whole(family, table)}
@@ -356,7 +331,7 @@ def _alter_sequence(text: str, node: Any) -> Statement:
 
 def _rename(text: str, node: Any) -> Statement:
     """ALTER … RENAME TO: `target` is the new name (renamed columns and constraints: kind None)."""
-    kind = _OBJECT_KINDS.get(_enum(node.renameType), (None, None))[1]
+    kind = OBJECT_KINDS.get(_enum(node.renameType), (None, None))[1]
     if node.relation is not None:
         name: Name | None = _range(node.relation)
     else:
@@ -365,7 +340,7 @@ def _rename(text: str, node: Any) -> Statement:
 
 
 def _comment(text: str, node: Any) -> Statement:
-    return Statement(text, "comment", _OBJECT_KINDS.get(_enum(node.objtype), (None, None))[1])
+    return Statement(text, "comment", OBJECT_KINDS.get(_enum(node.objtype), (None, None))[1])
 
 
 def _grant(text: str, node: Any) -> Statement:

@@ -168,7 +168,7 @@ def commit_parts(f: SQLFile) -> list[Part]:
     Each part commits on its own. PostgreSQL refuses a few sequences inside one transaction,
     notably using an enum value in the transaction that added it ("unsafe use of new value"),
     and some statements run only outside one (CREATE INDEX CONCURRENTLY); a commit point lets
-    one migration hold them (engine.py and online.py write one when they must).
+    one migration hold them (the engine and its online plans write one when they must).
     """
     parts: list[Part] = []
     for st in f.statements:

@@ -133,6 +133,7 @@ class EphemeralServer(Sandbox):
         binaries = pgcluster.reachable_binaries(binaries, run_as)
         self.binaries = binaries
         self._spares: list[str] | None = None  # read on first use
+        self._spares_lock = threading.Lock()  # databases are made from threads (flow.py)
         self.base_dir = tempfile.mkdtemp(
             prefix="schemactl-pg-", dir=pgcluster.temp_parent(run_as)
         )  # 0700
@@ -167,18 +168,20 @@ class EphemeralServer(Sandbox):
         return params
 
     def create_database(self, label: str) -> str:
-        if self._spares is None:
-            with self._admin() as cur:
-                cur.execute(
-                    "SELECT datname FROM pg_database WHERE datname = ANY(%s) ORDER BY 1",
-                    (list(pgcluster.SPARE_DATABASES),),
-                )
-                self._spares = [r[0] for r in cur.fetchall()]
-        if not self._spares:
+        with self._spares_lock:
+            if self._spares is None:
+                with self._admin() as cur:
+                    cur.execute(
+                        "SELECT datname FROM pg_database WHERE datname = ANY(%s) ORDER BY 1",
+                        (list(pgcluster.SPARE_DATABASES),),
+                    )
+                    self._spares = [r[0] for r in cur.fetchall()]
+            spare = self._spares.pop(0) if self._spares else None
+        if spare is None:
             return super().create_database(label)
         name = _scratch_name(label)
         with self._admin() as cur:
-            cur.execute(f'ALTER DATABASE "{self._spares.pop(0)}" RENAME TO "{name}"')
+            cur.execute(f'ALTER DATABASE "{spare}" RENAME TO "{name}"')
         return name
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ from ..errors import SchemactlError
 from ..project import ddl
 from ..project.config import Config
 from ..scratch import sandbox
-from ..verification import comparison
+from ..verification import steps
 
 
 @dataclass
@@ -71,11 +71,9 @@ def drift_many(
     schemas = config.schema_filter
     files = ddl.discover(config.schemas, config.load_order, config.root)
     out: list[tuple[str, DriftResult | SchemactlError]] = []
-    with sandbox.sandbox(config) as box:
-        target_db = box.create_database("target")
-        progress(f"loading {comparison.count_of(len(files), 'schema file')}")
-        sandbox.load_schemas(box, target_db, files)
-        target = engine.inspect(box.sqlalchemy_url(target_db), schemas)
+    with sandbox.sandbox(config) as box:  # the steps of `diff`, with one side only
+        progress(f"loading {steps.count_of(len(files), 'schema file')}")
+        target = steps.inspect(box, steps.load_schemas(box, files), schemas)
         for url in urls:
             version = versions[url]
             if isinstance(version, SchemactlError):

@@ -23,8 +23,8 @@ from ..project.config import Config, SchemaFilter
 from ..project.migfiles import parse_version
 from ..project.migration import Migration
 from ..scratch import pgserver, sandbox
-from . import data, verify
-from .data.hazards import Hazard
+from . import data, steps, verify
+from .data.findings import Hazard
 
 Progress = Callable[[str], None]
 
@@ -123,11 +123,8 @@ def verify_pairs(
         target = None
         if newest in todo:
             progress("loading schemas/")
-            db = box.create_database("target")
-            sandbox.load_schemas(
-                box, db, ddl.discover(config.schemas, config.load_order, config.root)
-            )
-            target = verify.snapshot(box, db, schemas)
+            files = ddl.discover(config.schemas, config.load_order, config.root)
+            target = verify.snapshot(box, steps.load_schemas(box, files), schemas)
         progress(f"verifying {len(todo)} pair(s)")
         results = _walk(config, box, schemas, pairs, todo, target)
         major = box.server_version() // 10000
@@ -202,12 +199,7 @@ def _walk(
         if not migration.reversible:  # nothing to undo it with: up is what is verified
             result.verified = not result.problems
             continue
-        if error := sandbox.run_migration(box, db, migration.down_script):
-            result.problems.append(f"down fails: {error}")
-        else:
-            result.problems += verify.describe(
-                "down: ", verify.compare(before, verify.snapshot(box, db, schemas))
-            )
+        result.problems += steps.verify_run(box, db, "down", migration.down_script, before, schemas)
         result.verified = not result.problems
         if result.verified:
             error = sandbox.run_migration(

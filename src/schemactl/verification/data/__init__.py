@@ -18,7 +18,7 @@ from ...errors import DestructiveChangeError, HazardRefused
 from ...project.config import LOCK_MODES
 from ...project.sqlfiles import SQLFile
 from . import generate, hazards, reach, rows
-from .hazards import BLOCKS_WRITES, KINDS, Hazard
+from .findings import BLOCKS_WRITES, KINDS, Hazard
 
 if TYPE_CHECKING:
     from ...project.config import Config

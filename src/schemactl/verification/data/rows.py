@@ -17,8 +17,8 @@ from typing import Any
 from ...engine.catalog import ident
 from ...grammar.statements import parse
 from ...project.sqlfiles import SQLFile
+from .findings import Hazard
 from .generate import Table, quoted, read_columns, read_keys
-from .hazards import Hazard
 from .values import Column
 
 

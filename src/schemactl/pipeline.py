@@ -1,0 +1,218 @@
+"""`diff` and `check` as their lists of steps (verification/steps.py), with which step overlaps
+which said in one place: the `flow.run` lines, each naming what it waits for.
+
+diff:  load schemas/ ∥ replay the history → (renames made in a copy) → inspect each side, or
+       read it kept ∥ dump each side → engine, renames, online → judge → verify up ∥ verify
+       down ∥ sample rows → write → keep.
+check: the sides not kept load and are dumped (∥ the models generated) → compare → on drift,
+       the engine says which SQL would fix it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import engine
+from .engine import renames
+from .project import ddl, headers, migfiles
+from .project.config import Config, SchemaFilter
+from .results import CheckResult, DiffResult, Finding
+from .scratch import pgserver, sandbox
+from .verification import data, snapcache, steps, verify
+from .verification.flow import Flow
+
+Progress = steps.Progress
+
+
+@dataclass
+class Options:
+    """What `diff` was asked to do beyond comparing."""
+
+    slug: str  # the new pair's name ("": print only)
+    allow_destructive: bool = False
+    allow_hazards: bool = False
+    print_only: bool = False
+
+
+def diff(config: Config, options: Options, progress: Progress) -> DiffResult:
+    """The next pair from schemas/: generated, judged, verified, tried on rows, written."""
+    schemas = config.schema_filter
+    files = ddl.discover(config.schemas, config.load_order, config.root)
+    pairs = migfiles.list_migrations(config.generated)
+    declared = renames.declared(files)
+    kept = snapcache.known(config, schemas, pairs, files, False)  # earlier runs, same files
+    keys = snapcache.inspection_key(kept.history_key), snapcache.inspection_key(kept.schemas_key)
+    with sandbox.sandbox(config) as box, Flow.open() as flow:
+        engine.preload()  # imported while the databases load, not while the server starts
+        flow.run("target_db", steps.load_schemas, box, files)
+        flow.run("replay_db", steps.replay, box, config.root, pairs)
+        progress(steps.loading(len(files), len(pairs), load=True, replay=True))
+        if declared:  # migra compares a copy of the history with the declared renames made
+            flow.run("renamed_db", box.copy_database, flow.of("replay_db"), "renamed")
+            flow.run("renames", renames.make, box, flow.of("renamed_db"), declared)
+            flow.run("was", steps.inspect, box, flow.of("renamed_db"), schemas, after=("renames",))
+        else:  # a kept inspection of the history spares waiting for its replay
+            flow.known("renames", [])
+            flow.run("was", steps.inspection, box, schemas, keys[0], flow.later("replay_db"))
+        flow.run("wanted", steps.inspection, box, schemas, keys[1], flow.later("target_db"))
+        # Dumped as soon as filled (the history once copied: a template must stay idle).
+        _snapshot(flow, "before", kept.before, box, "replay_db", schemas, after=("renames",))
+        _snapshot(flow, "target", kept.target, box, "target_db", schemas)
+
+        wanted, was = flow.get("wanted", "was")  # the schemas' error first: likely just edited
+        progress("comparing")  # with both inspections kept, while the databases still load
+        up, down = steps.changes(was, wanted, files, flow.get("renames"), config)
+        flow.get("target_db", "replay_db")
+        before, target = flow.get("before", "target")
+        kept.keep(before, target)
+        warnings = ddl.data_warnings(files)
+        if not up:
+            problems = verify.describe("", verify.compare(target, before))
+            return DiffResult(
+                "no-changes", verified=not problems, problems=problems, warnings=warnings
+            )
+        judged = steps.judge(
+            up, down, was, wanted, refuse=not (options.allow_destructive or options.print_only)
+        )
+
+        progress("verifying, and trying the pair on sample rows")
+        if config.data_check:  # the copy is made before up is verified on the history
+            flow.run("data_db", box.copy_database, flow.of("replay_db"), "data")
+            flow.run("rows", data.try_with_rows, box, flow.of("data_db"), up, down, config)
+        else:
+            flow.known("data_db", "")
+            flow.known("rows", data.DataReport())
+        replay_db, target_db = flow.get("replay_db", "target_db")
+        flow.run(
+            "up",
+            steps.verify_direction,
+            box,
+            replay_db,
+            "up",
+            up,
+            target,
+            schemas,
+            after=("data_db",),
+        )
+        flow.run("down", steps.verify_direction, box, target_db, "down", down, before, schemas)
+        problems_up, problems_down, report = flow.get("up", "down", "rows")
+        major = box.server_version() // 10000
+
+    problems = problems_up + problems_down
+    measured = report.worth_saying(problems)
+    renamed = [f"looks like a rename: {h}" for h in judged.renames]
+    result = DiffResult(
+        "printed", up, down, destructive=judged.destructive, verified=not problems,
+        problems=problems, may_fail=judged.may_fail, warnings=warnings + report.notes + renamed,
+        hazards=measured, sample_rows=report.rows,
+    )  # fmt: skip
+    if options.print_only:
+        return result
+    data.refuse(measured, config.hazard_locks, options.allow_destructive, options.allow_hazards)
+    version = f"{migfiles.next_version(pairs):04d}_{options.slug}"
+    said = (judged.hazards, measured, report.rows)
+    head = (
+        headers.generated(version, "up", *said, judged.renames),
+        headers.generated(version, "down", *said),
+    )
+    result.up_path, result.down_path = steps.write_pair(
+        config, version, up, down, head, problems, major
+    )
+    result.status, result.version = "written", version
+    if result.verified:
+        snapcache.keep_verified(config, schemas, files, target, keys[1])
+    return result
+
+
+def _snapshot(
+    flow: Flow, name: str, kept: verify.Snapshot | None, box: pgserver.Sandbox, db: str,
+    schemas: SchemaFilter, after: tuple[str, ...] = (),
+) -> None:  # fmt: skip
+    """Step `name`: the pg_dump snapshot of step `db`'s database, or the one kept."""
+    if kept is not None:
+        flow.known(name, kept)
+    else:
+        flow.run(name, verify.snapshot, box, flow.of(db), schemas, after=after)
+
+
+def check(config: Config, want_models: bool, progress: Progress) -> CheckResult:
+    """What `check` finds by loading: schemas/ the migrations do not reproduce (with the SQL
+    that would), a stale models file. What earlier runs kept is not loaded again."""
+    schemas = config.schema_filter
+    files = ddl.discover(config.schemas, config.load_order, config.root)
+    pairs = migfiles.list_migrations(config.generated)
+    kept = snapcache.known(config, schemas, pairs, files, want_models)
+    findings: list[Finding] = []
+    warnings = ddl.data_warnings(files)
+    if kept.unchanged():
+        progress("schemas/ and the migrations are unchanged since an earlier run: nothing to load")
+        if want_models and config.models.read_text(encoding="utf-8") != kept.models:
+            findings.append(stale_models(config))
+        return CheckResult(findings, "", [], warnings, models_checked=want_models)
+    pending = ""
+    with sandbox.sandbox(config) as box, Flow.open() as flow:
+        load = kept.target is None or (want_models and kept.models is None)
+        replay = kept.before is None
+        _fill(flow, "target_db", load, steps.load_schemas, box, files)
+        _fill(flow, "replay_db", replay, steps.replay, box, config.root, pairs)
+        progress(steps.loading(len(files), len(pairs), load, replay))
+        # The models are generated while pg_dump runs (reflection is Python work, the dumps
+        # are other processes).
+        _snapshot(flow, "before", kept.before, box, "replay_db", schemas)
+        _snapshot(flow, "target", kept.target, box, "target_db", schemas)
+        flow.get("target_db", "replay_db")
+        progress("comparing")
+        if want_models:
+            fresh = (
+                kept.models
+                if kept.models is not None
+                else _models(config, box, flow.get("target_db"))
+            )
+            kept.keep_models(fresh)
+            if config.models.read_text(encoding="utf-8") != fresh:
+                findings.append(stale_models(config))
+        before, target = flow.get("before", "target")
+        kept.keep(before, target)
+        if differences := verify.compare(target, before):
+            # migra needs both databases to say which SQL would fix it.
+            _fill(flow, "target_db", not flow.get("target_db"), steps.load_schemas, box, files)
+            _fill(
+                flow, "replay_db", not flow.get("replay_db"), steps.replay, box, config.root, pairs
+            )
+            replay_db, target_db = flow.get("replay_db", "target_db")
+            pending, _ = engine.both_directions(
+                steps.inspect(box, replay_db, schemas),
+                steps.inspect(box, target_db, schemas),
+                ddl.pinned_extensions(files),
+            )
+            findings.append(
+                Finding(
+                    "schema-drift",
+                    f"{config.rel(config.schemas)}/ has changes that no migration holds yet"
+                    + ("" if pending else " (and migra cannot express them)"),
+                    verify.describe("", differences),
+                )
+            )
+    return CheckResult(findings, pending, [], warnings, models_checked=want_models)
+
+
+def _fill(flow: Flow, name: str, needed: bool, fn: Any, *args: Any) -> None:
+    """Step `name` (a database filled by `fn`) when `needed`; else known as "" (not made)."""
+    if needed:
+        flow.run(name, fn, *args)
+    elif not flow.started(name):
+        flow.known(name, "")
+
+
+def _models(config: Config, box: pgserver.Sandbox, db: str) -> str:
+    from . import models as codegen
+
+    return codegen.render(config, config.model_settings, box.sqlalchemy_url(db)).text
+
+
+def stale_models(config: Config) -> Finding:
+    """The finding of a models file that differs from a fresh generation."""
+    return Finding(
+        "models", f"{config.rel(config.models)} is out of date; run `schemactl generate-models`"
+    )
