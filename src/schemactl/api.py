@@ -1,11 +1,11 @@
 """The Python API: every command's library entry point, each one typed function returning a
 dataclass with its JSON form (`to_json()`).
 
-The schema commands are defined here; the database commands live beside the runner, ledger
-and history code they use, and are named here (loaded on first use, so that `import
-schemactl.api` does not load the runner, nor `apply` the engine). The CLI (cli/) only parses
-options, calls these and prints. Nothing here prints or exits; errors are `SchemactlError`
-subclasses carrying their exit code.
+`diff` and `check` are defined here (their steps are listed in pipeline.py); the other
+commands live beside the code they drive, in their wings, and are named here (loaded on first
+use, so that `import schemactl.api` does not load the runner, nor `apply` the engine). The
+CLI (cli/) only parses options, calls these and prints. Nothing here prints or exits; errors
+are `SchemactlError` subclasses carrying their exit code.
 """
 
 from __future__ import annotations
