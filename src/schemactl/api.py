@@ -146,7 +146,7 @@ def check(
         )
     # Snapshots (and models) kept from earlier runs, keyed by everything they depend on
     # (snapcache.py, docs/performance.md): what is known is not loaded again.
-    result = pipeline.check(config, want_models, progress)
+    result = pipeline.check(config, pairs, want_models, progress)
     result.findings[:0], result.notes = findings, notes
     return result
 

@@ -17,6 +17,7 @@ from . import engine
 from .engine import renames
 from .project import ddl, headers, migfiles
 from .project.config import Config, SchemaFilter
+from .project.migfiles import MigrationPair
 from .results import CheckResult, DiffResult, Finding
 from .scratch import pgserver, sandbox
 from .verification import data, snapcache, steps, verify
@@ -136,12 +137,13 @@ def _snapshot(
         flow.run(name, verify.snapshot, box, flow.of(db), schemas, after=after)
 
 
-def check(config: Config, want_models: bool, progress: Progress) -> CheckResult:
+def check(
+    config: Config, pairs: list[MigrationPair], want_models: bool, progress: Progress
+) -> CheckResult:
     """What `check` finds by loading: schemas/ the migrations do not reproduce (with the SQL
     that would), a stale models file. What earlier runs kept is not loaded again."""
     schemas = config.schema_filter
     files = ddl.discover(config.schemas, config.load_order, config.root)
-    pairs = migfiles.list_migrations(config.generated)
     kept = snapcache.known(config, schemas, pairs, files, want_models)
     findings: list[Finding] = []
     warnings = ddl.data_warnings(files)
