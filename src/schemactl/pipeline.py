@@ -41,14 +41,18 @@ def diff(config: Config, options: Options, progress: Progress) -> DiffResult:
     schemas = config.schema_filter
     files = ddl.discover(config.schemas, config.load_order, config.root)
     pairs = migfiles.list_migrations(config.generated)
-    declared = renames.declared(files)
-    kept = snapcache.known(config, schemas, pairs, files, False)  # earlier runs, same files
-    keys = snapcache.inspection_key(kept.history_key), snapcache.inspection_key(kept.schemas_key)
     with sandbox.sandbox(config) as box, Flow.open() as flow:
         engine.preload()  # imported while the databases load, not while the server starts
         flow.run("target_db", steps.load_schemas, box, files)
         flow.run("replay_db", steps.replay, box, config.root, pairs)
         progress(steps.loading(len(files), len(pairs), load=True, replay=True))
+        # While they load: renames declared, and what earlier runs kept for these same files.
+        declared = renames.declared(files)
+        kept = snapcache.known(config, schemas, pairs, files, False)
+        keys = (
+            snapcache.inspection_key(kept.history_key),
+            snapcache.inspection_key(kept.schemas_key),
+        )
         if declared:  # migra compares a copy of the history with the declared renames made
             flow.run("renamed_db", box.copy_database, flow.of("replay_db"), "renamed")
             flow.run("renames", renames.make, box, flow.of("renamed_db"), declared)
