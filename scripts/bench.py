@@ -13,6 +13,8 @@ checks, enums, views, plpgsql functions, triggers) and a variant that edits 2% o
   check   `schemactl check --no-models` on the same project once it is in sync: cold (empty
           cache), warm (nothing changed since: the kept snapshots answer), and warm with the
           DDL file touched (same schema, other bytes: the history is known, schemas/ is loaded)
+  import  `schemactl import --db` of a database holding the variant schema, into an empty
+          project (files written, proved, first pair), against `pg_dump --schema-only` of it
   --help / --version   start-up alone (best of 5)
   apply   `schemactl apply` of M small migrations into an empty database, against psql
           running the same files in one session, each file in its own transaction
@@ -306,7 +308,37 @@ def bench_size(box: pgserver.EphemeralServer, n: int, repeat: int, work: Path) -
             ddl.write_text(ddl.read_text() + "-- touched\n")
         secs, peak = run_schemactl(["check", "--no-models"], synced, cache)
         rows.append((f"schemactl check ({label})", n, secs, secs / base, peak))
-    return rows
+    return rows + bench_import(box, sql, repeat, work, n)
+
+
+def bench_import(
+    box: pgserver.EphemeralServer, sql: Path, repeat: int, work: Path, n: int
+) -> list[Row]:
+    """`schemactl import` of a database holding the schema, against its floor: pg_dump
+    --schema-only of the same database (the same server's own pg_dump, best of --repeat)."""
+    db = box.create_database("import")
+    p = box.conn_params(db)
+    psql = box.binaries.tool("psql") if box.binaries else "psql"
+    where = ["-h", str(p["host"]), "-p", str(p["port"]), "-U", "postgres", "-d", db]
+    subprocess.run(
+        [psql, "-X", "-q", "-1", "-f", str(sql), *where], check=True, capture_output=True
+    )
+    pg_dump = box.binaries.tool("pg_dump") if box.binaries else "pg_dump"
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([pg_dump, "--schema-only", *where], check=True, capture_output=True)
+        best = min(best, time.perf_counter() - start)
+    proj = work / f"import-{n}"
+    (proj / "schemas").mkdir(parents=True)
+    (proj / "schemactl.toml").write_text('schemas = "schemas"\ngenerated = "generated"\n')
+    url = f"postgresql://postgres@/{db}?host={p['host']}&port={p['port']}"
+    secs, peak = run_schemactl(["import", "--db", url], proj, work / f"import-cache-{n}")
+    box.drop_database(db)
+    return [
+        ("floor: pg_dump --schema-only", n, best, 1.0, 0),
+        ("schemactl import", n, secs, secs / best, peak),
+    ]
 
 
 def main() -> int:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # `X as X`: named here for type checkers, loaded by __getattr
     from .scratch.doctor import DoctorReport as DoctorReport
     from .scratch.doctor import doctor as doctor
     from .scratch.sandbox import clean as clean
+    from .targets.adopt import ImportResult as ImportResult
     from .targets.bookkeeping import BaselineResult as BaselineResult
     from .targets.bookkeeping import baseline as baseline
     from .targets.bookkeeping import repair as repair
@@ -72,9 +73,10 @@ _BY_MODULE = {
     "project.scaffold": ("new", "rehash", "init"),
     "scratch.sandbox": ("clean",),
     "targets.livediff": ("drift", "drift_many", "DriftResult"),
+    "targets.adopt": ("ImportResult",),
 }
 ELSEWHERE = {name: module for module, names in _BY_MODULE.items() for name in names}
-DEFINED_HERE = ("diff", "check")
+DEFINED_HERE = ("diff", "check", "import_schema")
 RESULTS = ("DiffResult", "CheckResult", "Finding", "ModelsResult")
 
 
@@ -171,3 +173,39 @@ def _stale_findings(config: Config, progress: Callable[[str], None]) -> list[Fin
             )
         )
     return findings
+
+
+def import_schema(
+    config: Config,
+    database: str,
+    *,
+    force: bool = False,
+    baseline: bool = False,
+    progress: Progress = _quiet,
+    warn: Progress = _quiet,
+) -> ImportResult:
+    """Write the live schema of `database` as schemas/ (one file per object, proved by loading
+    it and comparing with pg_dump; `force` replaces a non-empty schemas/), then the first pair
+    `0001_import` as `diff` writes it; with `baseline`, record it as applied there."""
+    from .targets import adopt
+
+    if baseline:  # refused before anything is written, as `baseline` would refuse after
+        adopt.refuse_baseline(config, database)
+    with migfiles.writer_lock(config.root, progress):
+        result, config = adopt.write_schemas(
+            config, database, force=force, progress=progress, warn=warn
+        )
+        options = pipeline.Options("import", allow_hazards=True)  # it never runs there
+        pair = pipeline.diff(config, options, progress)
+    result.pair = [config.rel(p) for p in (pair.up_path, pair.down_path) if p is not None]
+    result.warnings += pair.warnings
+    if not pair.verified:
+        result.warnings.append(f"{result.pair[0]} does not verify: {'; '.join(pair.problems[:3])}")
+    if baseline and not pair.verified:
+        result.warnings.append("not recorded as applied (--baseline): the first pair must verify")
+    if baseline and pair.verified:
+        from .targets.bookkeeping import baseline as record
+
+        record(config, database, 1, warn=warn)
+        result.baseline = True
+    return result

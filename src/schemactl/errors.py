@@ -113,6 +113,12 @@ class UnverifiedMigration(SchemactlError):
     exit_code = ExitCode.UNVERIFIED
 
 
+class ImportNotProved(SchemactlError):
+    """Files `import` wrote that do not load to the live schema (nothing is kept)."""
+
+    exit_code = ExitCode.UNVERIFIED
+
+
 class NeedsHandWriting(SchemactlError):
     """A change no generated statement can make (a type PostgreSQL cannot convert): `diff`
     writes nothing and says what to write by hand."""

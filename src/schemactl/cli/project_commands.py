@@ -1,4 +1,5 @@
-"""Commands that set up and look after a project: init, new, rehash, renumber, clean, doctor."""
+"""Commands that set up and look after a project: init, import, doctor, new, rehash, renumber,
+clean."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ..errors import ExitCode, SchemactlError
 from ..project import envvars
 from .app import app
 from .shared import (
+    DbOpt,
     EnvOpt,
     Format,
     FormatOpt,
@@ -21,7 +23,9 @@ from .shared import (
     out_console,
     print_error,
     project_config,
+    scratch_config,
     state,
+    working,
 )
 
 
@@ -34,6 +38,49 @@ def init(
 
     for p in api.init(directory):
         out_console().print(f"created {p}", markup=False, highlight=False)
+    return 0
+
+
+@app.command("import")
+def import_(
+    db: DbOpt = None,
+    env: EnvOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the files of a non-empty schemas/.")
+    ] = False,
+    baseline: Annotated[
+        bool,
+        typer.Option("--baseline", help="Record the first pair as applied on that database."),
+    ] = False,
+    fmt: FormatOpt = Format.text,
+) -> int:
+    """Write an existing database's schema as schemas/ (one file per object, proved by loading
+    it), then the first migration pair; with --baseline, adopt the database at 0001."""
+    from .. import api
+
+    config = scratch_config()
+    url = config.database_url(db, env)
+    warnings: list[str] = []
+    with working("importing the database") as progress:
+        result = api.import_schema(
+            config, url, force=force, baseline=baseline, progress=progress, warn=warnings.append
+        )
+    result.warnings[:0] = warnings
+    if fmt is Format.json:
+        emit_json(result.to_json())
+        return 0
+    for w in result.warnings:
+        info(f"warning: {w}")
+    for f in result.not_diffed:
+        info(f"note: {f} holds a kind schemactl does not diff (its first line says so)")
+    if result.roles_added:
+        info(f"added to roles in the config: {', '.join(result.roles_added)}")
+    info(
+        f"wrote {len(result.files)} file(s) under {config.rel(config.schemas)}/, proved by pg_dump"
+    )
+    info(f"wrote {' and '.join(result.pair)}")
+    if result.baseline:
+        info("baseline: the database is recorded at 0001_import")
     return 0
 
 

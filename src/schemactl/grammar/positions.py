@@ -56,3 +56,25 @@ def index_name(text: str) -> tuple[int, tuple[int, int] | None]:
     after = tokens[at].end + 1
     name = tokens[at + 1]
     return after, (None if name.name == "ON" else (name.start, name.end + 1))
+
+
+def without_schema(text: str, schema: str = "public") -> str:
+    """`text` with the qualifier `schema.` taken off every name that carries it, unquoted, as a
+    token of its own: strings and function bodies (one token each) are left as written."""
+    from pglast.parser import scan
+
+    tokens = scan(text)
+    cut = [
+        t.start
+        for t, dot, nxt in zip(tokens, tokens[1:], tokens[2:], strict=False)
+        if t.name == "IDENT"
+        and text[t.start : t.end + 1] == schema
+        and dot.name == "ASCII_46"
+        and dot.start == t.end + 1
+        and nxt.start == dot.end + 1
+    ]
+    out, at = [], 0
+    for start in cut:
+        out.append(text[at:start])
+        at = start + len(schema) + 1
+    return "".join(out) + text[at:]
