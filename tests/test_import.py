@@ -209,3 +209,19 @@ GRANT SELECT ON TABLE public.t TO "Reader", app;
     assert without_schema("select \"public\".x, public.y, 'public.z'") == (
         "select \"public\".x, y, 'public.z'"
     )
+
+
+def test_import_from_a_fleet_reads_its_first_database_and_says_so(
+    project: Project, server: pgserver.EphemeralServer, database: str
+) -> None:
+    first = _live(server, database, "create table t (id int);")
+    other = server.create_database("other")
+    try:
+        (project.root / "fleet.txt").write_text(f"{first}\n{url_of(server, other)}\n")
+        project.write_config('[environments.fleet]\nurls_from = "fleet.txt"\n')
+        r = project.cli("import", "--env", "fleet")
+        assert r.returncode == 0, r.stderr
+        assert "names 2 databases: imported from the first" in r.stderr
+        assert (project.root / "schemas" / "tables" / "t.sql").exists()
+    finally:
+        server.drop_database(other)

@@ -59,8 +59,19 @@ def import_(
     from .. import api
 
     config = scratch_config()
-    url = config.database_url(db, env)
     warnings: list[str] = []
+    if config.targets_fleet(db, env):  # one schema for all: its first database is read
+        from ..connect.dburl import mask
+        from ..targets.fleet import targets
+
+        urls = targets(config, env or "")
+        url = urls[0]
+        warnings.append(
+            f"environment {env!r} names {len(urls)} databases: imported from the first, "
+            f"{mask(url)}" + (" (and only it is baselined)" if baseline else "")
+        )
+    else:
+        url = config.database_url(db, env)
     with working("importing the database") as progress:
         result = api.import_schema(
             config, url, force=force, baseline=baseline, progress=progress, warn=warnings.append
