@@ -45,6 +45,8 @@ if TYPE_CHECKING:  # `X as X`: named here for type checkers, loaded by __getattr
     from .targets.livediff import DriftResult as DriftResult
     from .targets.livediff import drift as drift
     from .targets.livediff import drift_many as drift_many
+    from .targets.push import PushResult as PushResult
+    from .targets.push import push as push
     from .targets.runner import RunSettings as RunSettings
     from .targets.runner import apply_migrations as apply_migrations
     from .targets.runner import rollback_migrations as rollback_migrations
@@ -74,6 +76,7 @@ _BY_MODULE = {
     "scratch.sandbox": ("clean",),
     "targets.livediff": ("drift", "drift_many", "DriftResult"),
     "targets.adopt": ("ImportResult",),
+    "targets.push": ("push", "PushResult"),
 }
 ELSEWHERE = {name: module for module, names in _BY_MODULE.items() for name in names}
 DEFINED_HERE = ("diff", "check", "import_schema")

@@ -25,6 +25,7 @@ class Environment:
     urls: tuple[str, ...] = ()
     urls_from: str | None = None  # a file, one URL per line (relative to the project)
     urls_query: str | None = None  # SQL run on `url`, one URL per row
+    production: bool = False  # `push` refuses it: production changes only through migrations
 
     @property
     def is_fleet(self) -> bool:
@@ -38,7 +39,7 @@ def parse_environment(where: str, name: str, table: Any) -> Environment:
             f"{where}: environments.{name} must be a table with a 'url' (or, for many "
             "databases, 'urls', 'urls_from' or 'urls_query')"
         )
-    if extra := sorted(set(table) - set(keys)):
+    if extra := sorted(set(table) - {*keys, "production"}):
         raise ConfigError(f"{where}: unknown setting 'environments.{name}.{extra[0]}'")
     for key in ("url", "urls_from", "urls_query"):
         if key in table and (not isinstance(table[key], str) or not table[key].strip()):
@@ -51,8 +52,15 @@ def parse_environment(where: str, name: str, table: Any) -> Environment:
             f"{where}: environments.{name}.urls_query needs a 'url' to run on",
             hint="url is the database that lists the fleet, e.g. a tenants table",
         )
+    if not isinstance(table.get("production", False), bool):
+        raise ConfigError(f"{where}: environments.{name}.production must be true or false")
     return Environment(
-        name, table.get("url", ""), tuple(urls), table.get("urls_from"), table.get("urls_query")
+        name,
+        table.get("url", ""),
+        tuple(urls),
+        table.get("urls_from"),
+        table.get("urls_query"),
+        table.get("production", False),
     )
 
 

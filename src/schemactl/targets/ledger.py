@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import IntegrityError
 from ..version import __version__
 
-LATEST = 2  # the newest ledger version this release knows; sql/ledger_v{1..LATEST}.sql
+LATEST = 3  # the newest ledger version this release knows; sql/ledger_v{1..LATEST}.sql
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,25 @@ class Ledger:
     version: int  # 0 when the tracking schema does not exist
     rows: dict[int, Row]
     failures: dict[int, Failure]  # versions whose latest apply attempt did not succeed
+    pushed: dt.datetime | None = None  # the last `push` since the last baseline, if any
 
     @property
     def current(self) -> int | None:
         """The highest version in effect, or None."""
         done = [v for v, r in self.rows.items() if r.in_effect]
         return max(done) if done else None
+
+    def refuse_if_pushed(self, command: str) -> None:
+        """`push` changed this database: no migration describes its schema, so `command`
+        (apply, rollback) would run files over a state they never saw."""
+        if self.pushed is not None:
+            raise IntegrityError(
+                f"this database was changed by `schemactl push` (last at "
+                f"{self.pushed:%Y-%m-%d %H:%M}): no migration describes its schema, so {command} "
+                "refuses it",
+                hint="push is for development databases: keep pushing to this one, or recreate "
+                "it and run apply (or `schemactl baseline` once it matches the migrations)",
+            )
 
 
 def _version(cur: Any, schema: str) -> int:
@@ -143,9 +156,17 @@ def read(conn: Any, schema: str) -> Ledger:
             for v, status, error, started, checksum in cur.fetchall()
             if status in ("failed", "interrupted") and not (v in rows and rows[v].in_effect)
         }
+        pushed = None
+        if version >= 3:
+            cur.execute(
+                f"""SELECT max(started_at) FROM {schema}.history WHERE action = 'push'
+                    AND id > (SELECT coalesce(max(id), 0) FROM {schema}.history
+                              WHERE action = 'baseline')"""
+            )
+            pushed = cur.fetchone()[0]
     if not conn.autocommit:
         conn.rollback()  # end the read-only transaction psycopg2 opened
-    return Ledger(version, rows, failures)
+    return Ledger(version, rows, failures, pushed)
 
 
 def now() -> dt.datetime:
@@ -213,7 +234,7 @@ def set_checksum(cur: Any, schema: str, version: int, checksum: str) -> None:
 class Entry:
     """One history entry."""
 
-    action: str  # apply, rollback, baseline, repair
+    action: str  # apply, rollback, baseline, repair, push
     status: str  # ok, failed, interrupted, skipped, forced
     started_at: dt.datetime
     version: int | None = None

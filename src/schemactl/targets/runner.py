@@ -169,6 +169,7 @@ def _plan_apply(
     allow_out_of_order: bool,
     settings: RunSettings,
 ) -> list[Step]:
+    led.refuse_if_pushed("apply")
     statuses = states(files, led, config)
     validate(statuses)
     late = [
@@ -251,6 +252,7 @@ def rollback_migrations(
         )
         with lock:
             led = ledger.read(conn, schema)
+            led.refuse_if_pushed("rollback")
             validate(states(files, led, config))
             in_effect = sorted((v for v, r in led.rows.items() if r.in_effect), reverse=True)
             if steps is not None and steps > len(in_effect):
