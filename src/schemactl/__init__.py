@@ -27,7 +27,7 @@ _API = {
     "verify_pairs", "VerifyResult", "PairResult",
     "get_migration_history", "HistoryResult", "HistoryEntry", "MigrationSummary",
     "doctor", "DoctorReport",
-    "import_schema", "ImportResult", "push", "PushResult",
+    "import_schema", "ImportResult", "push", "PushResult", "squash", "SquashResult",
 }  # fmt: skip
 __all__ = sorted(_API | {"load_config", "Config", "SchemactlError", "__version__"})
 

@@ -56,6 +56,8 @@ if TYPE_CHECKING:  # `X as X`: named here for type checkers, loaded by __getattr
     from .verification.reverify import PairResult as PairResult
     from .verification.reverify import VerifyResult as VerifyResult
     from .verification.reverify import verify_pairs as verify_pairs
+    from .verification.squash import SquashResult as SquashResult
+    from .verification.squash import squash as squash
 
 # The entry points (and their result types) defined beside what they drive: module -> names.
 _BY_MODULE = {
@@ -77,6 +79,7 @@ _BY_MODULE = {
     "targets.livediff": ("drift", "drift_many", "DriftResult"),
     "targets.adopt": ("ImportResult",),
     "targets.push": ("push", "PushResult"),
+    "verification.squash": ("squash", "SquashResult"),
 }
 ELSEWHERE = {name: module for module, names in _BY_MODULE.items() for name in names}
 DEFINED_HERE = ("diff", "check", "import_schema")

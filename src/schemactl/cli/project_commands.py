@@ -96,6 +96,32 @@ def import_(
 
 
 @app.command()
+def squash(
+    through: Annotated[
+        str, typer.Option("--through", help="The last version to fold (NNNN or NNNN_slug).")
+    ],
+    fmt: FormatOpt = Format.text,
+) -> int:
+    """Fold pairs 0001..VERSION into one verified pair that replays to the same schema;
+    databases at VERSION or later count it as applied."""
+    from .. import api
+
+    config = scratch_config()
+    with working("squashing the history") as progress:
+        result = api.squash(config, through, progress=progress)
+    if fmt is Format.json:
+        emit_json(result.to_json())
+        return 0
+    for b in result.backfills:
+        info(f"note: not carried (it changes rows a new database does not have): {b}")
+    info(
+        f"squashed {result.replaced[0]}..{result.replaced[-1]} ({len(result.replaced)} pairs) "
+        f"into {result.up} and {result.down}, verified; schemactl.sum rewritten"
+    )
+    return 0
+
+
+@app.command()
 def doctor(fmt: FormatOpt = Format.text) -> int:
     """List the PostgreSQL servers found, the one scratch databases use and why, the cache."""
 

@@ -115,13 +115,31 @@ def list_migrations(generated: Path, allow_gaps: bool = False) -> list[Migration
                     ),
                 )
         pairs.append(MigrationPair(v, next(iter(slugs[v])), files["up"], files["down"]))
-    for expected, pair in enumerate(pairs, start=1):
+    # A squashed pair (`-- schemactl:squashes 0001-0042`) stands where its last version stood.
+    first = pairs[0].version if pairs and squashed_range(pairs[0]) else 1
+    for expected, pair in enumerate(pairs, start=first):
         if pair.version != expected and not allow_gaps:
             raise IntegrityError(
                 f"migration numbering has a gap: expected {expected:04d}, found {pair.id}",
                 hint=gap_hint(expected),
             )
     return pairs
+
+
+_SQUASHES = re.compile(r"(?P<first>\d+)-(?P<last>\d+)")
+
+
+def squashed_range(pair: MigrationPair) -> tuple[int, int] | None:
+    """The versions a squashed pair replaces (`-- schemactl:squashes 0001-0042`, ending at its
+    own version), or None."""
+    if pair.python:
+        return None
+    with pair.up.open(encoding="utf-8", errors="replace") as f:
+        head = "".join(line for _, line in zip(range(40), f, strict=False))
+    m = _SQUASHES.fullmatch(directives(head.removeprefix("\ufeff")).get("squashes", ""))
+    if m is None or int(m["last"]) != pair.version:
+        return None
+    return int(m["first"]), pair.version
 
 
 def gap_hint(version: int) -> str:
@@ -197,6 +215,19 @@ def write_pair(generated: Path, up: Path, up_text: str, down: Path, down_text: s
     interrupt never leaves an up file without its down file, or files the integrity file does
     not know."""
     with _uninterrupted():
+        write_atomic(up, up_text)
+        write_atomic(down, down_text)
+        write_sum(generated, list_migrations(generated))
+
+
+def replace_pairs(
+    generated: Path, old: list[Path], up: Path, up_text: str, down: Path, down_text: str
+) -> None:
+    """Write a pair in place of the files `old` (a squash), and update the integrity file, as
+    one step (`write_pair`)."""
+    with _uninterrupted():
+        for path in old:
+            path.unlink()
         write_atomic(up, up_text)
         write_atomic(down, down_text)
         write_sum(generated, list_migrations(generated))

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import SQLFileError, UsageError
 from . import headers, pymigration, sqlfiles
-from .migfiles import MigrationPair, directives, list_migrations
+from .migfiles import MigrationPair, directives, list_migrations, squashed_range
 from .sqlfiles import SQLFile
 
 
@@ -78,6 +78,11 @@ class Migration:
     @property
     def python(self) -> bool:
         return self.pair.python
+
+    @functools.cached_property
+    def squashes(self) -> tuple[int, int] | None:
+        """The versions this pair replaces when it is a squash (`schemactl squash`), or None."""
+        return squashed_range(self.pair)
 
     @functools.cached_property
     def source(self) -> pymigration.PythonSource:

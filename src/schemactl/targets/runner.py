@@ -271,6 +271,12 @@ def rollback_migrations(
             plan = []
             for v in chosen:
                 f, row = files[v], led.rows[v]
+                if f.squashes:  # its down drops what a whole history made
+                    raise IntegrityError(
+                        f"{f.name} squashes {f.squashes[0]:04d}-{v:04d}: rollback stops above it",
+                        hint=f"roll back to it at most (--target {v:04d}); further back takes "
+                        "the old files, from version control",
+                    )
                 down, transactional = f.down, f.down_transactional
                 skip = row.state == "skipped"
                 if not skip and not f.reversible:

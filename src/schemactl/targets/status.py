@@ -28,7 +28,9 @@ class MigrationStatus:
     # applied, baseline, skipped, pending, changed (checksum differs), missing (applied, file
     # gone), out-of-order (pending below the current version), failed (last attempt failed;
     # apply retries it, resuming a file in parts where it stopped), partial (a no-transaction
-    # file stopped partway where running it again is not safe; needs `repair`)
+    # file stopped partway where running it again is not safe; needs `repair`), squashed (a
+    # squash of versions this database holds through the old files: in effect), inside-squash
+    # (the database stopped inside the range a squash replaces: apply the old files first)
     state: str
     file: str | None = None
     checksum: str | None = None
@@ -64,7 +66,11 @@ class StatusResult:
     @property
     def problems(self) -> list[MigrationStatus]:
         """Migrations that stop `apply` until someone acts."""
-        return [m for m in self.migrations if m.state in ("changed", "missing", "partial")]
+        return [
+            m
+            for m in self.migrations
+            if m.state in ("changed", "missing", "partial", "inside-squash")
+        ]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,8 +110,13 @@ def states(
     """Return every migration known to the files or the ledger, with its state."""
     current = led.current
     out = []
-    gaps = set(range(1, max(files, default=0))) - set(files)
-    for v in sorted(set(files) | set(led.rows) | gaps):
+    # A squash (`schemactl squash`) replaces the versions below it: their ledger rows stay, and
+    # say only whether the database holds them.
+    squash = files[min(files)].squashes if files else None
+    replaced = range(squash[0], squash[1]) if squash else range(0)
+    held = [v for v in replaced if v in led.rows and led.rows[v].in_effect]
+    gaps = set(range(squash[1] if squash else 1, max(files, default=0))) - set(files)
+    for v in sorted((set(files) | set(led.rows) | gaps) - set(replaced)):
         f, row = files.get(v), led.rows.get(v)
         s = MigrationStatus(v, f.name if f else row.name if row else f"{v:04d}", "pending")
         if f:
@@ -131,6 +142,14 @@ def states(
                 s.error = "no file, and not applied to this database"
         elif row:
             s.state = row.state if f.matches(row.checksum) else "changed"
+            if s.state == "changed" and f.squashes and row.in_effect:
+                s.state = "squashed"  # the old files' version: held, through them
+        elif f.squashes and held:
+            s.state = "inside-squash"
+            s.error = (
+                f"the database is at {max(held):04d}, inside {f.squashes[0]:04d}-{v:04d} "
+                f"that {f.name} replaces"
+            )
         elif current is not None and v < current:
             s.state = "out-of-order"
         elif v in led.failures and (
@@ -174,6 +193,13 @@ def validate(statuses: list[MigrationStatus]) -> None:
         raise IntegrityError(
             f"migration numbering has a gap: {gaps[0].name} has no files",
             hint=migfiles.gap_hint(gaps[0].version),
+        )
+    inside = [s for s in statuses if s.state == "inside-squash"]
+    if inside:
+        raise IntegrityError(
+            f"{inside[0].error}: the squash cannot run over part of what it replaces",
+            hint="apply the old files from version control first (check out the commit before "
+            "the squash), then this database counts the squash as applied",
         )
     partial = [s for s in statuses if s.state == "partial"]
     if partial:
