@@ -67,6 +67,9 @@ def test_a_squashed_history_replays_equal_and_databases_at_its_end_or_inside_beh
         status = project.cli("status", "--db", url_of(server, at_end), "--format", "json")
         (squashed,) = json.loads(status.stdout)["migrations"]
         assert squashed["state"] == "squashed", status.stdout
+        assert squashed["squashes"] == "0001-0040"
+        text = project.cli("status", "--db", url_of(server, at_end))
+        assert "0001-0040 squashed into 0040_squashed" in text.stderr
         assert project.cli("apply", "--db", url_of(server, at_end)).returncode == 0
         r = project.cli("apply", "--db", url_of(server, inside))
         assert r.returncode == 5 and "the database is at 0012, inside 0001-0040" in r.stderr

@@ -329,6 +329,8 @@ def status(
         )
     out_console().print(table)
     for m in result.migrations:
+        if m.squashes:
+            info(f"{m.squashes} squashed into {m.name}")
         if m.error:
             info(f"{m.name} {m.state}: {m.error}")
     info(

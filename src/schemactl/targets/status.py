@@ -42,6 +42,7 @@ class MigrationStatus:
     environments: tuple[str, ...] | None = None
     kind: str = "sql"  # sql, or python (NNNN_slug.py)
     reversible: bool = True  # False: a Python migration that says `reversible = False`
+    squashes: str | None = None  # a squash: the versions it replaces, "0001-0042"
 
 
 @dataclass
@@ -122,6 +123,8 @@ def states(
         if f:
             s.file, s.checksum, s.environments = config.rel(f.pair.up), f.checksum, f.environments
             s.kind, s.reversible = ("python" if f.python else "sql"), f.reversible
+            if f.squashes:
+                s.squashes = f"{f.squashes[0]:04d}-{f.squashes[1]:04d}"
         if row:
             s.recorded_checksum, s.applied_at, s.applied_by = (
                 row.checksum,
