@@ -94,3 +94,15 @@ def test_squash_refuses_what_cannot_be_folded_into_schema_sql(project: Project) 
     assert len(project.migrations()) == 6  # nothing changed
     r = project.cli("squash", "--through", "1")
     assert r.returncode == 2 and "nothing to squash" in r.stderr
+
+
+def test_squash_refuses_a_python_migration_in_its_range(project: Project) -> None:
+    project.migration(1, "a", "create table a (id int);", "drop table a;")
+    (project.root / "generated" / "0002_code.py").write_text(
+        '"""Code."""\n\n\ndef up(conn, environment):\n    pass\n\n\n'
+        "def down(conn, environment):\n    pass\n"
+    )
+    project.migration(3, "b", "create table b (id int);", "drop table b;")
+    assert project.cli("rehash").returncode == 0
+    r = project.cli("squash", "--through", "0003_b")
+    assert r.returncode == 2 and "0002_code.py is a Python migration" in r.stderr, r.stderr
