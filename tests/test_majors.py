@@ -378,3 +378,19 @@ def test_a_virtual_generated_column_needs_18_and_stays_virtual_there(
     assert r.returncode == 0 and "verified:" in r.stderr, r.stderr
     up = (project.root / "generated" / "0002_c.up.sql").read_text()
     assert 'add column "c" bigint generated always as ((a + 1)) virtual;' in up
+
+
+def test_import_and_baseline_compare_like_with_like_when_the_scratch_major_differs(
+    other_major: tuple[int, int, pgserver.EphemeralServer], project: Project
+) -> None:
+    # Each major deparses a view its own way (15: `SELECT t.id`, 18: `SELECT id`): the live
+    # schema is loaded into the scratch server too, and compared there.
+    here, other, live = other_major
+    db = live.create_database("live")
+    url = url_of(live, db)
+    query(url, "create table t (id int primary key, n int); create view v as select id from t;")
+    r = project.cli("--pg-version", str(here), "import", "--db", url, "--baseline")
+    assert r.returncode == 0, r.stderr
+    assert f"runs PostgreSQL {other} and the scratch server PostgreSQL {here}" in r.stderr
+    assert r.stderr.count("warning: the live database runs") == 1
+    assert "recorded at 0001_import" in r.stderr

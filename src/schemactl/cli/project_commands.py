@@ -80,7 +80,7 @@ def import_(
     if fmt is Format.json:
         emit_json(result.to_json())
         return 0
-    for w in result.warnings:
+    for w in dict.fromkeys(result.warnings):  # a version mismatch is said by two steps
         info(f"warning: {w}")
     for f in result.not_diffed:
         info(f"note: {f} holds a kind schemactl does not diff (its first line says so)")

@@ -25,7 +25,7 @@ from ..errors import ConfigError, ImportNotProved, IntegrityError, UsageError
 from ..project import ddl, dumpfiles, migfiles
 from ..project.config import Config
 from ..scratch import pgbinaries, pgserver, sandbox
-from ..verification import verify
+from ..verification import steps, verify
 
 Progress = Callable[[str], None]
 
@@ -133,13 +133,13 @@ def _prove(config: Config, staging: Path, dump: str, warn: Progress, live: int) 
     schemas = config.schema_filter
     loaded = ddl.discover(staging, config.load_order, config.root)
     with sandbox.sandbox(config) as box:
-        if message := sandbox.version_warning(live * 10000, box):
-            warn(message)
         db = box.create_database("import")
         sandbox.load_schemas(box, db, loaded)
         found = verify.snapshot(box, db, schemas)
-    diffs = verify.compare(verify.parse_dump(dump, schemas), found)
-    return [d.describe() for d in diffs]
+        if message := sandbox.version_warning(live * 10000, box):
+            warn(message)
+        expected = steps.live_snapshot(box, dump, live, schemas)
+    return [d.describe() for d in verify.compare(expected, found)]
 
 
 _ROLES_LINE = re.compile(r"^roles\s*=\s*\[[^\]\n]*\]\s*(#.*)?$", re.MULTILINE)

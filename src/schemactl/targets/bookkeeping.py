@@ -50,8 +50,8 @@ def baseline(
     live schema matches their replay (`force` records them despite differences; a mismatch
     names each differing object, every line of each with `full_detail`)."""
     # heavy (SQLAlchemy); only baseline needs them
-    from ..scratch import pgbinaries, pgserver, pgversion, sandbox
-    from ..verification import verify
+    from ..scratch import pgbinaries, pgserver, sandbox
+    from ..verification import steps, verify
 
     files = read_files(config)
     upto = parse_version(version, files, "--version")
@@ -72,10 +72,10 @@ def baseline(
         replay = box.create_database("baseline")
         sandbox.replay(box, replay, [f.up_script for f in chosen])
         expected = verify.snapshot(box, replay, schemas)
-        binaries = box.binaries or pgbinaries.find_binaries(pgversion.wanted(config, None))
-        live = verify.parse_dump(
-            pgserver.pg_dump(binaries, params, schemas.excluded_for_dump), schemas
-        )
+        # The live server's own major reads it (an older pg_dump refuses a newer server).
+        binaries = pgbinaries.dump_binaries(live_version // 10000)
+        dump = pgserver.pg_dump(binaries, params, schemas.excluded_for_dump)
+        live = steps.live_snapshot(box, dump, live_version // 10000, schemas)
     diffs = verify.compare(expected, live)
     differences = [line for d in diffs for line in d.describe()]
     if differences and not force:

@@ -120,8 +120,7 @@ def _planned(
     was judged and measured goes into `result`)."""
     schemas = config.schema_filter
     files = ddl.discover(config.schemas, config.load_order, config.root)
-    live_text = "\n".join(ln for ln in dump.splitlines() if not ln.startswith("\\"))
-    live_file = SQLFile(Path("live schema"), "the live schema (pg_dump)", live_text)
+    live_file = SQLFile(Path("live"), "the live schema (pg_dump)", steps.loadable(dump))
     with sandbox.sandbox(config) as box:
         if message := sandbox.version_warning(live_major * 10000, box):
             warn(message)

@@ -197,3 +197,27 @@ def write_pair(
     down_path = config.generated / f"{version}.down.sql"
     migfiles.write_pair(config.generated, up_path, up_text, down_path, down_text)
     return up_path, down_path
+
+
+def live_snapshot(
+    box: pgserver.Sandbox, dump: str, live_major: int, schemas: SchemaFilter
+) -> verify.Snapshot:
+    """The snapshot a live database's `pg_dump --schema-only` text gives, to compare with this
+    server's databases: read as it is on the same major; on another, loaded here and dumped
+    again, since each major deparses views and defaults its own way."""
+    if box.server_version() // 10000 == live_major:
+        return verify.parse_dump(dump, schemas)
+    db = box.create_database("live")
+    text = loadable(dump)
+    sandbox.load_schemas(box, db, [SQLFile(Path("live"), "the live schema (pg_dump)", text)])
+    return verify.snapshot(box, db, schemas)
+
+
+def loadable(dump: str) -> str:
+    """A `pg_dump` script as a server of any major loads it: without psql's meta-commands
+    (`\\restrict`) and the session settings before its first object, which a newer pg_dump
+    may name and an older server not know (`SET transaction_timeout`, 17+)."""
+    lines = dump.splitlines()
+    first = next((i for i, ln in enumerate(lines) if ln.startswith("-- Name: ")), len(lines))
+    kept = [ln for ln in lines[:first] if not ln.startswith("SET ")] + lines[first:]
+    return "\n".join(ln for ln in kept if not ln.startswith("\\"))
