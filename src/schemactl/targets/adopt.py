@@ -21,7 +21,7 @@ from typing import Any
 
 from ..connect import dburl
 from ..engine.kinds import NOT_DIFFED
-from ..errors import ConfigError, ImportNotProved, IntegrityError, UsageError
+from ..errors import ConfigError, ImportNotProved, IntegrityError, SQLFileError, UsageError
 from ..project import ddl, dumpfiles, migfiles
 from ..project.config import Config
 from ..scratch import pgbinaries, pgserver, sandbox
@@ -94,6 +94,7 @@ def write_schemas(
     files = dumpfiles.layout(dump, NOT_DIFFED, keep=schemas.keeps)
     added = sorted(files.roles - set(config.roles))
     wanted = dataclasses.replace(config, roles=(*config.roles, *added))
+    config_text = _with_roles(config, added) if added else None  # refused before any write
     config.schemas.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".schemactl-import-", dir=config.schemas.parent))
     try:
@@ -101,7 +102,15 @@ def write_schemas(
             (staging / rel).parent.mkdir(parents=True, exist_ok=True)
             (staging / rel).write_text(text, encoding="utf-8")
         progress(f"proving {len(files.files)} files: loading them and comparing with pg_dump")
-        differences = _prove(wanted, staging, dump, warn, live_major)
+        try:
+            differences = _prove(wanted, staging, dump, warn, live_major)
+        except SQLFileError as e:  # named as the file will be, not as it is staged
+            staged, final = config.rel(staging), config.rel(config.schemas)
+            raise ImportNotProved(
+                "an imported file does not load: " + e.message.replace(staged, final),
+                hint="nothing was written; report it with the statement named",
+                detail=[line.replace(staged, final) for line in e.detail],
+            ) from None
         if differences:
             raise ImportNotProved(
                 "the imported files do not load to the live schema: "
@@ -114,8 +123,8 @@ def write_schemas(
         staging.rename(config.schemas)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    if added:
-        _add_roles(config, added)
+    if config_text is not None and config.source is not None:
+        config.source.write_text(config_text, encoding="utf-8")
     rel = config.rel(config.schemas)
     return (
         ImportResult(
@@ -145,22 +154,21 @@ def _prove(config: Config, staging: Path, dump: str, warn: Progress, live: int) 
 _ROLES_LINE = re.compile(r"^roles\s*=\s*\[[^\]\n]*\]\s*(#.*)?$", re.MULTILINE)
 
 
-def _add_roles(config: Config, added: list[str]) -> None:
-    """Add `added` to `roles` in the config file (a one-line array, or a new line)."""
+def _with_roles(config: Config, added: list[str]) -> str:
+    """The config file's text with `added` in `roles` (a one-line array, or a new line)."""
     roles = ", ".join(f'"{r}"' for r in (*config.roles, *added))
     source = config.source
     if source is None:
         raise ConfigError(
-            f"the imported files name roles that scratch servers need: {', '.join(added)}",
-            hint=f"add roles = [{roles}] to schemactl.toml",
+            f"the database's GRANTs and policies name roles scratch servers need: "
+            f"{', '.join(added)}",
+            hint=f"create schemactl.toml with roles = [{roles}], then import again",
         )
     text = source.read_text(encoding="utf-8")
     if _ROLES_LINE.search(text):
-        text = _ROLES_LINE.sub(lambda _: f"roles = [{roles}]", text, count=1)
-    elif source.name == "pyproject.toml":
-        text = text.replace("[tool.schemactl]\n", f"[tool.schemactl]\nroles = [{roles}]\n", 1)
-    else:
-        first_table = re.search(r"^\[", text, re.MULTILINE)
-        at = first_table.start() if first_table else len(text)
-        text = text[:at] + f"roles = [{roles}]\n" + text[at:]
-    source.write_text(text, encoding="utf-8")
+        return _ROLES_LINE.sub(lambda _: f"roles = [{roles}]", text, count=1)
+    if source.name == "pyproject.toml":
+        return text.replace("[tool.schemactl]\n", f"[tool.schemactl]\nroles = [{roles}]\n", 1)
+    first_table = re.search(r"^\[", text, re.MULTILINE)
+    at = first_table.start() if first_table else len(text)
+    return text[:at] + f"roles = [{roles}]\n" + text[at:]
