@@ -24,7 +24,7 @@ from ..engine.kinds import NOT_DIFFED
 from ..errors import ConfigError, ImportNotProved, IntegrityError, SQLFileError, UsageError
 from ..project import ddl, dumpfiles, migfiles
 from ..project.config import Config
-from ..scratch import pgbinaries, pgserver, sandbox
+from ..scratch import sandbox
 from ..verification import steps, verify
 
 Progress = Callable[[str], None]
@@ -85,12 +85,10 @@ def write_schemas(
     and the config with the roles the files need."""
     refuse_to_overwrite(config, force)
     schemas = config.schema_filter
-    params = dburl.conn_params(database)
     with contextlib.closing(dburl.connect(database, application_name="schemactl import")) as c:
         live_major = c.server_version // 10000
     progress(f"reading {dburl.mask(database)}")
-    exclude = [*schemas.excluded_for_dump, config.tracking_schema]
-    dump = pgserver.pg_dump(pgbinaries.dump_binaries(live_major), params, exclude)
+    dump = steps.live_dump(config, database, live_major)
     files = dumpfiles.layout(dump, NOT_DIFFED, keep=schemas.keeps)
     added = sorted(files.roles - set(config.roles))
     wanted = dataclasses.replace(config, roles=(*config.roles, *added))

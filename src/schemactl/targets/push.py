@@ -23,7 +23,7 @@ from ..errors import IntegrityError, SQLFileError, UnverifiedMigration, UsageErr
 from ..project import ddl, sqlfiles
 from ..project.config import Config
 from ..project.sqlfiles import SQLFile
-from ..scratch import pgbinaries, pgserver, sandbox
+from ..scratch import sandbox
 from ..verification import data, steps, verify
 from ..verification.data.findings import Hazard
 from . import ledger, session
@@ -91,10 +91,7 @@ def push(
             )
         live_major = conn.server_version // 10000
     progress(f"reading {dburl.mask(database)}")
-    exclude = [*config.schema_filter.excluded_for_dump, schema]
-    dump = pgserver.pg_dump(
-        pgbinaries.dump_binaries(live_major), dburl.conn_params(database), exclude
-    )
+    dump = steps.live_dump(config, database, live_major)
     result = PushResult(dburl.mask(database), "no-changes")
     sql = _planned(config, dump, live_major, allow_destructive, result, progress, warn)
     if not sql:
@@ -120,13 +117,11 @@ def _planned(
     was judged and measured goes into `result`)."""
     schemas = config.schema_filter
     files = ddl.discover(config.schemas, config.load_order, config.root)
-    live_file = SQLFile(Path("live"), "the live schema (pg_dump)", steps.loadable(dump))
     with sandbox.sandbox(config) as box:
         if message := sandbox.version_warning(live_major * 10000, box):
             warn(message)
         progress("loading the live schema and schemas/ into scratch databases")
-        live_db = box.create_database("live")
-        sandbox.load_schemas(box, live_db, [live_file])
+        live_db = steps.load_live(box, dump)
         target_db = steps.load_schemas(box, files)
         was, wanted = steps.inspect(box, live_db, schemas), steps.inspect(box, target_db, schemas)
         up, down = steps.changes(was, wanted, files, [], config)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import engine
+from ..connect import dburl
 from ..engine import online, renames
 from ..engine.destructive import DestructiveStatement, find_destructive, refuse_unconvertible
 from ..errors import DestructiveChangeError
@@ -24,7 +25,7 @@ from ..project.config import Config, SchemaFilter
 from ..project.migfiles import MigrationPair
 from ..project.migration import Migration, Script
 from ..project.sqlfiles import SQLFile
-from ..scratch import pgserver, sandbox
+from ..scratch import pgbinaries, pgserver, sandbox
 from . import snapcache, verify
 
 Progress = Callable[[str], None]
@@ -199,6 +200,22 @@ def write_pair(
     return up_path, down_path
 
 
+def live_dump(config: Config, database: str, live_major: int) -> str:
+    """The live database's `pg_dump --schema-only`, by its own major's pg_dump (an older one
+    refuses a newer server), without the schemas the config leaves out or schemactl's own."""
+    exclude = [*config.schema_filter.excluded_for_dump, config.tracking_schema]
+    binaries = pgbinaries.dump_binaries(live_major)
+    return pgserver.pg_dump(binaries, dburl.conn_params(database), exclude)
+
+
+def load_live(box: pgserver.Sandbox, dump: str) -> str:
+    """A new database holding a live database's schema (its `pg_dump` script loaded)."""
+    db = box.create_database("live")
+    text = _loadable(dump)
+    sandbox.load_schemas(box, db, [SQLFile(Path("live"), "the live schema (pg_dump)", text)])
+    return db
+
+
 def live_snapshot(
     box: pgserver.Sandbox, dump: str, live_major: int, schemas: SchemaFilter
 ) -> verify.Snapshot:
@@ -207,13 +224,10 @@ def live_snapshot(
     again, since each major deparses views and defaults its own way."""
     if box.server_version() // 10000 == live_major:
         return verify.parse_dump(dump, schemas)
-    db = box.create_database("live")
-    text = loadable(dump)
-    sandbox.load_schemas(box, db, [SQLFile(Path("live"), "the live schema (pg_dump)", text)])
-    return verify.snapshot(box, db, schemas)
+    return verify.snapshot(box, load_live(box, dump), schemas)
 
 
-def loadable(dump: str) -> str:
+def _loadable(dump: str) -> str:
     """A `pg_dump` script as a server of any major loads it: without psql's meta-commands
     (`\\restrict`) and the session settings before its first object, which a newer pg_dump
     may name and an older server not know (`SET transaction_timeout`, 17+)."""
