@@ -20,6 +20,10 @@ checks, enums, views, plpgsql functions, triggers) and a variant that edits 2% o
           running the same files in one session, each file in its own transaction
   fleet   `schemactl apply --env fleet` of 20 small migrations to --fleet databases (40):
           --parallel 8 against one database at a time (--parallel 1), in the same run
+  traffic a deploy under live traffic (scripts/traffic.py) on a table of --traffic rows
+          (1,000,000): the change as a plain `diff` (the baseline) and as an expand/contract
+          plan, in the same run; a table of transactions, failures, writes lost, the longest
+          client transaction and the longest ACCESS EXCLUSIVE hold per side
 
 Every figure: seconds, ratio to the same run's floor, peak RSS of schemactl; then each one's
 growth exponent between the two largest sizes (1.0 = linear). Usage:
@@ -356,6 +360,10 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3, help="floor runs per size (best is kept)")
     ap.add_argument("--fleet", type=int, default=40, help="databases of the fleet benchmark")
     ap.add_argument(
+        "--traffic", type=int, default=1_000_000, help="rows of the traffic benchmark (0: none)"
+    )
+    ap.add_argument("--only-traffic", action="store_true", help="only the traffic benchmark")
+    ap.add_argument(
         "--each-server",
         action="store_true",
         help="diff and check on every PostgreSQL found (system and bundled), each against its own "
@@ -371,17 +379,48 @@ def main() -> int:
     rows: list[Row] = []
     box = pgserver.EphemeralServer(pgserver.find_binaries())
     try:
-        with tempfile.TemporaryDirectory(prefix="schemactl-bench-") as tmp:
-            work = Path(tmp)
-            rows += startup(work)
-            for n in sizes:
-                rows += bench_size(box, n, a.repeat, work)
-        rows += bench_apply(box, a.migrations, a.repeat)
-        rows += bench_fleet(box, a.fleet, 20)
+        if not a.only_traffic:
+            with tempfile.TemporaryDirectory(prefix="schemactl-bench-") as tmp:
+                work = Path(tmp)
+                rows += startup(work)
+                for n in sizes:
+                    rows += bench_size(box, n, a.repeat, work)
+            rows += bench_apply(box, a.migrations, a.repeat)
+            rows += bench_fleet(box, a.fleet, 20)
+        traffic = bench_traffic(box, a.traffic) if a.traffic else []
     finally:
         box.close()
-    _print(rows, sizes)
+    if rows:
+        _print(rows, sizes)
+    for line in traffic:
+        print(line)
     return 0
+
+
+def bench_traffic(box: pgserver.EphemeralServer, n: int) -> list[str]:
+    """The traffic scenario (scripts/traffic.py) at `n` rows, plain then expand/contract: a
+    Markdown table, a row per side of each."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import traffic
+
+    lines = [
+        "",
+        f"deploy under traffic, {n:,} rows ({traffic.OLD_CLIENTS} old and "
+        f"{traffic.NEW_CLIENTS} new clients):",
+        "| plan | side | transactions | failed | writes lost | longest transaction | "
+        "longest ACCESS EXCLUSIVE | deploy |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for mode in ("plain", "expand-contract"):
+        found = traffic.scenario(box, n, mode)
+        lost = len(found.lost)
+        for name, side in (("old", found.old), ("new", found.new)):
+            lines.append(
+                f"| {mode} | {name} | {side.transactions} | {len(side.failures)} | {lost} | "
+                f"{side.longest * 1000:.0f} ms | {found.exclusive_ms:.0f} ms | "
+                f"{found.deploy_s:.2f} s |"
+            )
+    return lines
 
 
 def each_server(sizes: list[int], repeat: int) -> int:

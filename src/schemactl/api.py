@@ -105,18 +105,22 @@ def diff(
     allow_destructive: bool = False,
     allow_hazards: bool = False,
     online: bool | None = None,
+    expand_contract: bool | None = None,
     print_only: bool = False,
     progress: Progress = _quiet,
 ) -> DiffResult:
     """Generate, verify and write the next up/down migration pair from `schemas/`, tried on
     sample rows too (data loss refuses like a destructive change; hazards beyond
     `hazard_locks` refuse without `allow_hazards`). `online` (default: the config's) writes an
-    online plan."""
+    online plan; `expand_contract` (default: the config's) writes a change that would break
+    running clients as an expand pair and a contract pair."""
     if name is None and not print_only:
         raise UsageError("a migration name is required", hint='pass -m "what changed"')
     slug = migfiles.slugify(name) if name is not None else ""
     if online is not None:
         config = dataclasses.replace(config, online=online)
+    if expand_contract is not None:
+        config = dataclasses.replace(config, expand_contract=expand_contract)
     lock = contextlib.nullcontext() if print_only else migfiles.writer_lock(config.root, progress)
     with lock:
         options = pipeline.Options(slug, allow_destructive, allow_hazards, print_only)

@@ -10,17 +10,18 @@ check: the sides not kept load and are dumped (∥ the models generated) → com
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from . import engine
-from .engine import renames
+from .engine import expand, renames
 from .project import ddl, headers, migfiles
 from .project.config import Config, SchemaFilter
 from .project.migfiles import MigrationPair
 from .results import CheckResult, DiffResult, Finding
 from .scratch import pgserver, sandbox
-from .verification import data, snapcache, steps, verify
+from .verification import data, phases, snapcache, steps, verify
 from .verification.flow import Flow
 
 Progress = steps.Progress
@@ -67,7 +68,8 @@ def diff(config: Config, options: Options, progress: Progress) -> DiffResult:
 
         wanted, was = flow.get("wanted", "was")  # the schemas' error first: likely just edited
         progress("comparing")  # with both inspections kept, while the databases still load
-        up, down = steps.changes(was, wanted, files, flow.get("renames"), config)
+        raw = engine.both_directions(was, wanted, ddl.pinned_extensions(files))
+        up, down = steps.changes(was, wanted, files, flow.get("renames"), config, raw)
         flow.get("target_db", "replay_db")
         before, target = flow.get("before", "target")
         kept.keep(before, target)
@@ -80,6 +82,19 @@ def diff(config: Config, options: Options, progress: Progress) -> DiffResult:
         judged = steps.judge(
             up, down, was, wanted, refuse=not (options.allow_destructive or options.print_only)
         )
+        if config.expand_contract:
+            source = flow.get("renamed_db") if declared else flow.get("replay_db")
+            plan = steps.expand_contract(
+                box, source, raw, flow.get("renames"), (was, wanted), files, config
+            )
+            if plan is not None:
+                result = _two_pairs(
+                    config, options, (box, flow), plan, judged, (before, target), progress
+                )
+                result.warnings = warnings + result.warnings
+                if result.status == "written" and result.verified:
+                    snapcache.keep_verified(config, schemas, files, target, keys[1])
+                return result
 
         progress("verifying, and trying the pair on sample rows")
         if config.data_check:  # the copy is made before up is verified on the history
@@ -127,6 +142,73 @@ def diff(config: Config, options: Options, progress: Progress) -> DiffResult:
     result.status, result.version = "written", version
     if result.verified:
         snapcache.keep_verified(config, schemas, files, target, keys[1])
+    return result
+
+
+def _two_pairs(
+    config: Config,
+    options: Options,
+    where: tuple[pgserver.Sandbox, Flow],
+    plan: expand.Plan,
+    judged: steps.Judgement,
+    snapshots: tuple[verify.Snapshot, verify.Snapshot],
+    progress: Progress,
+) -> DiffResult:
+    """`diff` of a change written as an expand/contract plan: both pairs verified (and the
+    window between them checked), tried on sample rows, written as two versions."""
+    box, flow = where
+    progress("verifying both pairs of the expand/contract plan, and trying them on sample rows")
+    if config.data_check:
+        flow.run("data_db", box.copy_database, flow.of("replay_db"), "data")
+        flow.run("data_db2", box.copy_database, flow.of("replay_db"), "data")
+        args = (flow.of("data_db"), flow.of("data_db2"), plan, config)
+        flow.run("rows", phases.try_plan, box, *args)
+    else:
+        flow.known("data_db", "")
+        flow.known("data_db2", "")
+        flow.known("rows", (data.DataReport(), data.DataReport()))
+    replay_db, target_db = flow.get("replay_db", "target_db")
+    flow.run(
+        "both", phases.verify_plan, box, replay_db, target_db, plan, *snapshots,
+        config.schema_filter, after=("data_db", "data_db2"),
+    )  # fmt: skip
+    found, (rows_e, rows_c) = flow.get("both", "rows")
+    problems = found.problems_up + found.problems_down
+    measured = rows_e.worth_saying(problems) + [
+        dataclasses.replace(h, detail=f"contract: {h.detail}")
+        for h in rows_c.worth_saying(problems)
+    ]
+    contract_up, contract_down = plan.contract or ("", "")
+    result = DiffResult(
+        "printed", plan.expand[0], plan.expand[1], destructive=judged.destructive,
+        verified=not problems, problems=problems, may_fail=judged.may_fail,
+        warnings=found.window + rows_e.notes + rows_c.notes, hazards=measured, plan=plan.notes,
+        sample_rows=rows_e.rows, contract_up_sql=contract_up, contract_down_sql=contract_down,
+    )  # fmt: skip
+    if options.print_only:
+        return result
+    data.refuse(measured, config.hazard_locks, options.allow_destructive, options.allow_hazards)
+    pairs = migfiles.list_migrations(config.generated)
+    number = migfiles.next_version(pairs)
+    major = box.server_version() // 10000
+    dropping = [h for h in judged.hazards if plan.contract and h.loses_data]
+    versions = [(f"{number:04d}_{options.slug}", plan.expand, rows_e, [
+        h for h in judged.hazards if h not in dropping
+    ])]  # fmt: skip
+    if plan.contract:
+        versions.append(
+            (f"{number + 1:04d}_{options.slug}_contract", plan.contract, rows_c, dropping)
+        )
+    written = []
+    for version, (up, down), report, hazards in versions:
+        said = (hazards, report.hazards, report.rows)
+        head = (headers.generated(version, "up", *said), headers.generated(version, "down", *said))
+        written.append(steps.write_pair(config, version, up, down, head, problems, major))
+    result.up_path, result.down_path = written[0]
+    result.status, result.version = "written", versions[0][0]
+    if plan.contract:
+        result.contract_version = versions[1][0]
+        result.contract_up_path, result.contract_down_path = written[1]
     return result
 
 

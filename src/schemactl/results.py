@@ -44,10 +44,28 @@ class DiffResult:
     warnings: list[str] = field(default_factory=list)  # e.g. INSERTs under schemas/
     hazards: list[Hazard] = field(default_factory=list)  # measured on sample rows (data/)
     sample_rows: int = 0  # the rows the pair was tried on
+    # An expand/contract plan: the contract pair (the pair above is the expand pair).
+    contract_version: str | None = None
+    contract_up_path: Path | None = None
+    contract_down_path: Path | None = None
+    contract_up_sql: str = ""
+    contract_down_sql: str = ""
+    plan: list[str] = field(default_factory=list)  # how each change waits for old clients
 
     def to_json(self, root: Path) -> dict[str, Any]:
         """`root`: the project root, which the file paths are relative to."""
+        contract = {
+            "contract": {
+                "version": self.contract_version,
+                "up_file": _rel(self.contract_up_path, root),
+                "down_file": _rel(self.contract_down_path, root),
+                "up_sql": self.contract_up_sql,
+                "down_sql": self.contract_down_sql,
+            },
+            "plan": self.plan,
+        }
         return {
+            **(contract if self.contract_up_sql else {}),
             "status": self.status,
             "version": self.version,
             "up_file": _rel(self.up_path, root),

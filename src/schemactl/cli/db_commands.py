@@ -146,6 +146,11 @@ def _run_command(
             f"done: {len(result.steps)} migration(s); the database "
             f"{_at(result.current_version, names)}"
         )
+    if getattr(result, "waiting", None):
+        info(
+            f"{result.waiting} waits for `apply --contract`: run it once every client runs "
+            "the new version"
+        )
     return 0
 
 
@@ -223,6 +228,14 @@ def apply(
             help="Apply pending migrations numbered below the current version.",
         ),
     ] = False,
+    contract: Annotated[
+        bool,
+        typer.Option(
+            "--contract",
+            help="Run contract pairs too (expand/contract plans): once no client runs the old "
+            "version. Without it, apply stops before the first.",
+        ),
+    ] = False,
     settings: RunSettings = None,  # type: ignore[assignment]  # set by run_settings_options
     parallel: ParallelOpt = 4,
     canary: CanaryOpt = 0,
@@ -231,7 +244,8 @@ def apply(
     fmt: FormatOpt = Format.text,
 ) -> int:
     """Apply pending migrations in order, each with its bookkeeping in one transaction (on
-    every database of a fleet environment, --parallel at a time)."""
+    every database of a fleet environment, --parallel at a time); stop before a contract
+    pair unless --contract."""
     return _run_command(
         db,
         env,
@@ -241,6 +255,7 @@ def apply(
         target=target,
         environment=env,
         allow_out_of_order=allow_out_of_order,
+        contract=contract,
         settings=settings,
         fleet={"parallel": parallel, "canary": canary, "keep_going": keep_going, "shard": shard},
     )

@@ -101,6 +101,10 @@ def report(result: Any, fmt: Format) -> int:
         f"{result.command} on {len(result.databases)} database(s) of {result.environment}: "
         + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     )
+    for waiting in sorted({d.waiting for d in result.databases if d.waiting}):
+        info(
+            f"{waiting} waits for `apply --contract`: run it once every client runs the new version"
+        )
     return int(result.exit_code)
 
 

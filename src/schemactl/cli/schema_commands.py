@@ -56,6 +56,17 @@ def diff(
             show_default=False,
         ),
     ] = None,
+    expand_contract: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--expand-contract/--no-expand-contract",
+            help="Write a change that would break running clients (a rename, a rewriting type "
+            "change, a NOT NULL column, a dropped column) as an expand pair and a contract "
+            "pair that `apply` runs only with --contract (default: the config's "
+            "`expand_contract`).",
+            show_default=False,
+        ),
+    ] = None,
     print_only: Annotated[
         bool, typer.Option("--print", help="Show the SQL (verified) without writing files.")
     ] = False,
@@ -110,6 +121,7 @@ def diff(
             allow_destructive=allow_destructive,
             allow_hazards=allow_hazards,
             online=online,
+            expand_contract=expand_contract,
             print_only=print_only,
             progress=progress,
         )
@@ -129,11 +141,28 @@ def diff(
             detail=result.problems,
         )
         return code
+    for line in result.plan:
+        info(f"expand/contract: {line}")
     if result.status == "printed":
         print_sql("-- up\n" + result.up_sql + "\n-- down\n" + result.down_sql)
+        if result.contract_up_sql:
+            sql = result.contract_up_sql + "\n-- contract down\n" + result.contract_down_sql
+            print_sql("-- contract up\n" + sql)
     else:
-        info(f"wrote {rel_path(config, result.up_path)}")
-        info(f"wrote {rel_path(config, result.down_path)}")
+        paths = [
+            result.up_path,
+            result.down_path,
+            result.contract_up_path,
+            result.contract_down_path,
+        ]
+        for path in paths:
+            if path is not None:
+                info(f"wrote {rel_path(config, path)}")
+        if result.contract_version:
+            info(
+                f"{result.contract_version} waits for `apply --contract`: run it once every "
+                "client runs the new version"
+            )
     for d in [*result.destructive, *result.may_fail]:
         info(hazard_warning(d))
     for line in hazard_table(result.hazards, result.sample_rows):

@@ -177,7 +177,8 @@ def hazard_table(hazards: list[Any], sample_rows: int) -> list[str]:
         # a terminal's line holds a statement's start; a CI log keeps all of it
         room = max(100 - len(head) - 2, 30) if sys.stderr.isatty() else len(h.statement)
         statement = h.statement if len(h.statement) <= room else h.statement[: room - 1] + "…"
-        lines += [f"{head}  {statement}", f"    {h.detail}"]
+        held = f" (ran {h.held_ms} ms on the sample rows)" if h.held_ms is not None else ""
+        lines += [f"{head}  {statement}", f"    {h.detail}{held}"]
         if h.fix:
             lines.append(f"    fix: {h.fix}")
     return lines

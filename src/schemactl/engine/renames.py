@@ -65,13 +65,21 @@ _SQL = {
 
 def declared(files: list[SQLFile]) -> list[Rename]:
     """Every rename the files annotate, in file order."""
-    out: list[Rename] = []
+    return [r for r, _ in annotated(files, _ANNOTATION, "@renamed")]
+
+
+def annotated(
+    files: list[SQLFile], pattern: re.Pattern[str], word: str
+) -> list[tuple[Rename, str]]:
+    """Every annotation `pattern` finds (its group `name`) in the files' comments, with the
+    object it is attached to (a Rename whose `new` names it) where it names one."""
+    out: list[tuple[Rename, str]] = []
     for f in files:
-        if "@renamed" not in f.text:
+        if word not in f.text:
             continue
         statements = f.statements
         for i, st in enumerate(statements):
-            for at, old in _annotations(st.text):
+            for at, value in _annotations(st.text, pattern):
                 own, where = st, st.offset + at
                 if at < st.lead and i > 0:
                     # In the comments before this statement: on the line where the one before
@@ -79,17 +87,17 @@ def declared(files: list[SQLFile]) -> list[Rename]:
                     own = statements[i - 1]
                     if "\n" in f.text[own.offset + len(own.text) : where]:
                         continue
-                found = _attach(own.text, where - own.offset, old, f"{f.rel}:{_line(f, where)}")
-                if found is not None:
-                    out.append(found)
+                line = f"{f.rel}:{_line(f, where)}"
+                if (found := _attach(own.text, where - own.offset, value, line)) is not None:
+                    out.append((found, value))
         if statements:  # after the last statement, on its line
             last = statements[-1]
             end = last.offset + len(last.text)
             tail = f.text[end:].split("\n", 1)[0]
-            for _, old in _annotations(tail.lstrip(";")):
+            for _, value in _annotations(tail.lstrip(";"), pattern):
                 line = f"{f.rel}:{_line(f, end)}"
-                if (found := _attach(last.text, len(last.text), old, line)) is not None:
-                    out.append(found)
+                if (found := _attach(last.text, len(last.text), value, line)) is not None:
+                    out.append((found, value))
     return out
 
 
@@ -97,15 +105,15 @@ def _line(f: SQLFile, offset: int) -> int:
     return f.text.count("\n", 0, offset) + 1
 
 
-def _annotations(text: str) -> list[tuple[int, str]]:
+def _annotations(text: str, pattern: re.Pattern[str]) -> list[tuple[int, str]]:
     from pglast.parser import scan
 
     with contextlib.suppress(Exception):
         return [
-            (t.start, _name(m["name"]))
+            (t.start, _name(m["name"]) if pattern is _ANNOTATION else m["name"].strip())
             for t in scan(text)
             if t.name in ("SQL_COMMENT", "C_COMMENT")
-            and (m := _ANNOTATION.search(text[t.start : t.end + 1]))
+            and (m := pattern.search(text[t.start : t.end + 1]))
         ]
     return []
 

@@ -107,6 +107,8 @@ class Config:
     hazard_locks: tuple[str, ...] | None = None  # lock modes that pass; None: hazards only warn
     online: bool = False  # diff writes online plans (as with --online)
     online_lock_timeout: str = "5s"  # SET LOCAL lock_timeout at the start of each online part
+    expand_contract: bool = False  # diff writes expand/contract pairs (--expand-contract)
+    expand_contract_lock_timeout: str = "500ms"  # the lock_timeout of their transactions
 
     def with_overrides(self, dev_url: str | None = None, pg_version: int | None = None) -> Config:
         """This configuration with the command line's `--dev-url` / `--pg-version` applied:
@@ -190,6 +192,7 @@ _STR_KEYS = {
     "models_generator",
     "sample_data",
     "online_lock_timeout",
+    "expand_contract_lock_timeout",
 }
 _LIST_KEYS = {
     "roles",
@@ -201,7 +204,7 @@ _LIST_KEYS = {
     "models_options",
     "hazard_locks",
 }
-_BOOL_KEYS = {"models_views", "data_check", "online"}
+_BOOL_KEYS = {"models_views", "data_check", "online", "expand_contract"}
 _KNOWN = _STR_KEYS | _LIST_KEYS | _BOOL_KEYS | {"pg_version", "environments", "sample_rows"}
 
 
@@ -352,6 +355,8 @@ def parse_config(data: dict[str, Any], source: Path) -> Config:
         data_check=data.get("data_check", True),
         online=data.get("online", False),
         online_lock_timeout=data.get("online_lock_timeout", "5s"),
+        expand_contract=data.get("expand_contract", False),
+        expand_contract_lock_timeout=data.get("expand_contract_lock_timeout", "500ms"),
         sample_rows=sample_rows,
         sample_data=root / data["sample_data"] if "sample_data" in data else None,
         hazard_locks=_hazard_locks(data, where),

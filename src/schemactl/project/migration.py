@@ -79,6 +79,13 @@ class Migration:
     def python(self) -> bool:
         return self.pair.python
 
+    @property
+    def phase(self) -> str | None:
+        """ "expand" or "contract" for the pairs of an expand/contract plan (their up file's
+        `-- schemactl:expand` / `-- schemactl:contract`), else None."""
+        found = [p for p in ("expand", "contract") if p in self._directives]
+        return found[0] if found and not self.python else None
+
     @functools.cached_property
     def squashes(self) -> tuple[int, int] | None:
         """The versions this pair replaces when it is a squash (`schemactl squash`), or None."""

@@ -145,6 +145,7 @@ class Part:
 
     statements: list[sqltext.Statement]
     transactional: bool = True
+    backfill: bool = False  # `-- schemactl:commit backfill`: one UPDATE, run in batches
 
     @property
     def rerunnable(self) -> bool:
@@ -152,7 +153,7 @@ class Part:
         leaves nothing behind, and the concurrent index builds and drops schemactl writes
         (IF NOT EXISTS / IF EXISTS) only what they did not finish, once execution.py has
         dropped the INVALID index an interrupted build leaves."""
-        if self.transactional:
+        if self.transactional or self.backfill:  # a backfill never fills a row twice
             return True
         from ..grammar.statements import parse
 
@@ -175,8 +176,9 @@ def commit_parts(f: SQLFile) -> list[Part]:
         point = commit_point(st)
         if not parts or point is not None:
             rest = _COMMIT_POINT.match(st.text.splitlines()[point]) if point is not None else None
-            outside = bool(rest and rest.group("rest").split()[:1] == ["no-transaction"])
-            parts.append(Part([], transactional=not outside))
+            kind = rest.group("rest").split()[:1] if rest else []
+            outside = kind in (["no-transaction"], ["backfill"])
+            parts.append(Part([], transactional=not outside, backfill=kind == ["backfill"]))
         parts[-1].statements.append(st)
     return parts or [Part([])]
 
@@ -205,6 +207,9 @@ def execute_file(conn: Any, f: SQLFile, transactional: bool = True) -> None:
     if len(parts) > 1 or not parts[0].transactional:
         try:
             for part in parts:
+                if part.backfill:
+                    run_backfill(conn, f, part.statements)
+                    continue
                 conn.autocommit = not part.transactional
                 with conn.cursor() as cur:
                     run_statements(cur, f, part.statements)
@@ -237,6 +242,22 @@ def run_statements(cur: Any, f: SQLFile, statements: list[sqltext.Statement] | N
             pos = getattr(e.diag, "statement_position", None)
             offset = st.offset + (int(pos) - 1 if pos else st.lead)
             raise _sql_error(f, e, offset, st.body.strip()) from None
+
+
+def run_backfill(
+    conn: Any, f: SQLFile, statements: list[sqltext.Statement], progress: Any = None
+) -> None:
+    """Run a backfill part's statements in batches (backfill.py), errors naming the line."""
+    from . import backfill
+
+    for st in statements:
+        try:
+            backfill.run(conn, st.text[st.lead :], progress or (lambda *_: None))
+        except ValueError as e:
+            line = sqltext.LineIndex(f.text).position(st.offset + st.lead)[0]
+            raise SQLFileError(f"{f.rel}:{line}: {e}", path=f.rel, line=line) from None
+        except psycopg2.Error as e:
+            raise _sql_error(f, e, st.offset + st.lead, st.body.strip()) from None
 
 
 # A file sent as one query between its own BEGIN and COMMIT: one round trip, where psycopg2's

@@ -217,10 +217,13 @@ def _run_part(
     if progress:  # visible if we die partway (see the runner's module docstring)
         with session.transaction(conn) as cur:
             progress(cur, i, part.rerunnable)
-    with conn.cursor() as cur:
-        for st in part.statements:
-            job.notes += concurrent_builds.recover(cur, st.text)
-            sqlfiles.run_statements(cur, job.sqlfile, [st])
+    if part.backfill:  # batches that commit one by one; a re-run fills only what is left
+        sqlfiles.run_backfill(conn, job.sqlfile, part.statements, job.listener.progress)
+    else:
+        with conn.cursor() as cur:
+            for st in part.statements:
+                job.notes += concurrent_builds.recover(cur, st.text)
+                sqlfiles.run_statements(cur, job.sqlfile, [st])
     with session.transaction(conn) as cur:
         if last:
             job.finish(cur, elapsed())
@@ -357,6 +360,7 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)  # e.g. an up file with no statements
     current: str | None = None  # ... and its name, NNNN_slug (as the CLI and JSON show it)
     previous: str | None = None  # the name of the version it was at before
+    waiting: str | None = None  # the contract pair `apply` stopped before (see --contract)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -366,4 +370,5 @@ class RunResult:
             "current": self.current,
             "steps": [s.to_json() for s in self.steps],
             "warnings": self.warnings,
+            "awaiting_contract": self.waiting,
         }

@@ -103,9 +103,11 @@ class DatabaseRun:
     duration_ms: int = 0
     error: str | None = None
     steps: list[Step] = field(default_factory=list)
+    waiting: str | None = None  # the contract pair apply stopped before
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "awaiting_contract": self.waiting,
             "database": self.database,
             "status": self.status,
             "before": self.before,
@@ -205,6 +207,7 @@ def run(
         try:
             result = function(config, urls[i], on_step=on_step, **arguments)
             d.status, d.before, d.after = "ok", result.previous, result.current
+            d.waiting = getattr(result, "waiting", None)
         except _Stop:
             d.status = "stopped"
             d.after = d.steps[-1].name if command == "apply" else None

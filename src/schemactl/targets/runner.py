@@ -21,17 +21,16 @@ from typing import Any
 
 from ..connect import dburl, interrupts
 from ..errors import IntegrityError, MigrationFailed, UsageError
-from ..grammar import sqltext
 from ..project import headers, pymigration, sqlfiles
 from ..project.config import Config
 from ..project.migfiles import parse_version
 from ..project.migration import Migration
-from ..scratch import pgversion
-from . import execution, ledger, session
+from . import execution, ledger, run_notes, session
 from .execution import RunResult, Step
-from .status import label, read_files, states, validate
+from .status import RUNNABLE, label, read_files, states, validate
 
 DEFAULT_LOCK_WAIT = session.DEFAULT_LOCK_WAIT
+PHASE_RETRIES = 6  # an expand/contract part that hit lock_timeout: after 1, 2, 4, 8, 16, 30 s
 
 
 @dataclass(frozen=True)
@@ -68,27 +67,33 @@ def apply_migrations(
     target: int | str | None = None,
     environment: str | None = None,
     allow_out_of_order: bool = False,
+    contract: bool = False,
     settings: RunSettings = RunSettings(),
     on_step: Callable[[Step], None] | None = None,
     listener: pymigration.Listener = pymigration.SILENT,
 ) -> RunResult:
     """Apply pending migrations (up to `target`) in order, each with its bookkeeping in one
-    transaction; files marked UNVERIFIED are refused unless `settings.allow_unverified`.
+    transaction; files marked UNVERIFIED are refused unless `settings.allow_unverified`. The
+    run stops before a contract pair unless `contract` (RunResult.waiting names it).
     `listener` hears Python migrations' progress and log lines."""
     files = read_files(config)
     upto = parse_version(target, files, "--target") if target is not None else None
     schema = config.tracking_schema
+    waiting: list[str] = []
+    how = (settings, contract, waiting)
     with session.open_session(database, "apply", schema) as conn:
         if settings.dry_run:
             led = ledger.read(conn, schema)
-            plan = _plan_apply(config, files, led, upto, environment, allow_out_of_order, settings)
+            plan = _plan_apply(config, files, led, upto, environment, allow_out_of_order, *how)
             return _named(
                 RunResult(
                     plan,
                     led.current,
                     True,
                     dburl.mask(database),
-                    _major_warnings(files, plan, conn.server_version) + _resumed(files, plan, led),
+                    run_notes.major_warnings(files, plan, conn.server_version)
+                    + run_notes.resumed(files, plan, led),
+                    waiting=next(iter(waiting), None),
                 ),
                 files,
                 led,
@@ -96,11 +101,11 @@ def apply_migrations(
         with session.migration_lock(conn, schema, settings.lock_wait):
             ledger.ensure(conn, schema)
             led = ledger.read(conn, schema)
-            plan = _plan_apply(config, files, led, upto, environment, allow_out_of_order, settings)
+            plan = _plan_apply(config, files, led, upto, environment, allow_out_of_order, *how)
             session.set_timeouts(conn, settings.lock_timeout, settings.statement_timeout)
-            warnings = _major_warnings(files, plan, conn.server_version) + _resumed(
-                files, plan, led
-            )
+            warnings = run_notes.major_warnings(
+                files, plan, conn.server_version
+            ) + run_notes.resumed(files, plan, led)
             warnings += [
                 f"{files[st.version].up.rel} has no statements: {st.name} is recorded as "
                 "applied, and nothing ran"
@@ -120,44 +125,17 @@ def apply_migrations(
                 (v for v in (led.current, *(st.version for st in done)) if v), default=None
             )
             return _named(
-                RunResult(done, current, False, dburl.mask(database), warnings), files, led
+                RunResult(
+                    done,
+                    current,
+                    False,
+                    dburl.mask(database),
+                    warnings,
+                    waiting=next(iter(waiting), None),
+                ),
+                files,
+                led,
             )
-
-
-def _not_given_back(files: dict[int, Migration], plan: list[Step]) -> list[str]:
-    from ..engine.destructive import rollback_losses  # the engine's casts: only when rolling back
-
-    return [
-        line
-        for step in plan
-        if "skip" not in step.status and not (f := files[step.version]).python
-        for line in rollback_losses(f.name, f.up.text, f.down.text)
-    ]
-
-
-def _major_warnings(
-    files: dict[int, Migration], plan: list[Step], server_version: int
-) -> list[str]:
-    pairs = [files[step.version].pair for step in plan if step.status != "skipped"]
-    return pgversion.verified_elsewhere(pairs, server_version)
-
-
-def _resumed(files: dict[int, Migration], plan: list[Step], led: ledger.Ledger) -> list[str]:
-    """Say where each migration that stopped partway resumes (see execution.run)."""
-    out = []
-    for step in plan:
-        row = led.rows.get(step.version)
-        if row and row.resume_part and step.status in ("applied", "would-apply"):
-            up = files[step.version].up
-            parts = sqlfiles.commit_parts(up)
-            if row.resume_part < len(parts):
-                first = parts[row.resume_part].statements[0]
-                line = sqltext.LineIndex(up.text).position(first.offset + first.lead)[0]
-                out.append(
-                    f"{step.name} stopped partway in an earlier run: it resumes at line {line} "
-                    f"of {up.rel} (the parts before it committed then)"
-                )
-    return out
 
 
 def _plan_apply(
@@ -168,6 +146,8 @@ def _plan_apply(
     environment: str | None,
     allow_out_of_order: bool,
     settings: RunSettings,
+    contract: bool,
+    waiting: list[str],
 ) -> list[Step]:
     led.refuse_if_pushed("apply")
     statuses = states(files, led, config)
@@ -186,10 +166,11 @@ def _plan_apply(
         )
     steps = []
     for s in statuses:
-        if s.state not in ("pending", "failed", "out-of-order") or (
-            upto is not None and s.version > upto
-        ):
+        if s.state not in RUNNABLE or (upto is not None and s.version > upto):
             continue
+        if s.state == "awaiting-contract" and not contract:
+            waiting.append(s.name)  # nothing after it runs either: the order is the history's
+            break
         f = files[s.version]
         runs = f.runs_in(environment)
         transactional = f.transactional
@@ -313,7 +294,7 @@ def rollback_migrations(
                         if "roll" in st.status and not files[st.version].python
                     ],
                 )
-            notes = _not_given_back(files, plan)
+            notes = run_notes.not_given_back(files, plan)
             if on_warning:
                 for note in notes:
                     on_warning(note)
@@ -375,7 +356,9 @@ class _Run:
                     f.transactional if apply else f.down_transactional,
                     (execution.finish_apply if apply else execution.finish_rollback)(schema, f),
                     start=(resume or {}).get(f.version, 0) if apply else 0,
-                    retries=self.settings.retry_on_lock,
+                    # An expand/contract pair's parts time out after a short lock_timeout
+                    # (they take ACCESS EXCLUSIVE briefly): they retry by themselves.
+                    retries=max(self.settings.retry_on_lock, PHASE_RETRIES if f.phase else 0),
                     notes=self.notes,
                     python=f.source if f.python else None,
                     environment=self.environment,

@@ -18,6 +18,9 @@ from ..project.config import Config
 from ..project.migration import Migration, read_all
 from . import ledger, session
 
+# The states `apply` runs (an awaiting contract pair only with --contract).
+RUNNABLE = ("pending", "failed", "out-of-order", "awaiting-contract")
+
 
 @dataclass
 class MigrationStatus:
@@ -62,7 +65,7 @@ class StatusResult:
     @property
     def pending(self) -> list[MigrationStatus]:
         """Migrations `apply` would run."""
-        return [m for m in self.migrations if m.state in ("pending", "failed", "out-of-order")]
+        return [m for m in self.migrations if m.state in RUNNABLE]
 
     @property
     def problems(self) -> list[MigrationStatus]:
@@ -160,6 +163,8 @@ def states(
         ):
             # Only the file that failed is `failed`; a replaced file is simply pending.
             s.state, s.error = "failed", led.failures[v].error or led.failures[v].status
+        if s.state == "pending" and f is not None and f.phase == "contract":
+            s.state = "awaiting-contract"  # `apply` stops here; `apply --contract` runs it
         out.append(s)
     return out
 

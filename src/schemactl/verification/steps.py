@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import engine
 from ..connect import dburl
-from ..engine import online, renames
+from ..engine import expand, online, renames
 from ..engine.destructive import DestructiveStatement, find_destructive, refuse_unconvertible
 from ..errors import DestructiveChangeError
 from ..grammar import sqltext
@@ -94,11 +94,12 @@ def changes(
     files: list[SQLFile],
     applied: list[renames.Rename],
     config: Config,
+    raw: tuple[str, str] | None = None,
 ) -> tuple[str, str]:
-    """Up and down from the two inspections: the engine's statements, the declared renames
-    made around them, and (with `online`) both as online plans, since a rollback runs on the
-    same live traffic."""
-    up, down = engine.both_directions(was, wanted, ddl.pinned_extensions(files))
+    """Up and down from the two inspections (or the engine's `raw` statements from them):
+    the engine's statements, the declared renames made around them, and (with `online`) both
+    as online plans, since a rollback runs on the same live traffic."""
+    up, down = raw or engine.both_directions(was, wanted, ddl.pinned_extensions(files))
     up, down = renames.around(up, down, applied)
     if up and config.online:
         up, down = (
@@ -109,6 +110,24 @@ def changes(
             )
         )
     return up, down
+
+
+def expand_contract(
+    box: pgserver.Sandbox,
+    db: str,
+    raw: tuple[str, str],
+    applied: list[renames.Rename],
+    inspections: tuple[Any, Any],
+    files: list[SQLFile],
+    config: Config,
+) -> expand.Plan | None:
+    """The expand/contract plan of the engine's `raw` statements (None: nothing needs one),
+    read against `db`, the database the engine compared from."""
+    with contextlib.closing(box.connect(db)) as conn:
+        return expand.plan(
+            conn, raw, applied, inspections, expand.backfills(files),
+            config.expand_contract_lock_timeout,
+        )  # fmt: skip
 
 
 @dataclass

@@ -24,6 +24,9 @@ class Hazard:
     detail: str = ""  # one line for people
     direction: str = "up"
     fix: str = ""  # fails-with-data: how to write the change so that it runs on such rows
+    # How long the statement ran on the sample rows, holding its lock: said in the output,
+    # never in a file (files stay byte-stable between runs).
+    held_ms: int | None = None
 
     @property
     def loses_data(self) -> bool:
@@ -43,4 +46,5 @@ class Hazard:
             "rewrite": self.rewrite,
             "detail": self.detail,
             "fix": self.fix or None,
+            "held_ms": self.held_ms,
         }

@@ -11,6 +11,7 @@ statements of the same part take are added to it, since applied they are still h
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import threading
 import time
@@ -116,8 +117,10 @@ def run_measured(
             # Each statement commits on its own here: a SET LOCAL, which holds for the rest of
             # the file's transaction when applied, is made for the session, and reset at the end.
             local = _SET_LOCAL.match(text)
+            t0 = time.monotonic()
             try:
                 cur.execute(f"SET {local[1]}" if local else st.text)
+                ran = int((time.monotonic() - t0) * 1000)
                 if local:
                     settings.add(local[2])
                 cur.execute(_LOCKS)
@@ -142,6 +145,7 @@ def run_measured(
                 try:
                     locks = _watched(conn, st.text, named, observer, applied.touched)
                     taken = set(locks)
+                    ran = int((time.monotonic() - t0) * 1000)
                 except Exception as e2:
                     _failed(applied, text, e2, direction)
                     continue
@@ -154,7 +158,8 @@ def run_measured(
                 after = _relations(cur, _WATCHED, touched)
                 was = {*after, *(i for t in touched for i in on_table.get(t, ()))}
                 before = {oid: known[oid] for oid in was if oid in known}
-                applied.hazards += _classify(text, direction, before, after, locks, scanned, taken)
+                found = _classify(text, direction, before, after, locks, scanned, taken)
+                applied.hazards += [dataclasses.replace(h, held_ms=ran) for h in found]
                 known.update(after)
                 _index(after, indexes, on_table)
             conn.commit()

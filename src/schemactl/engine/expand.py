@@ -1,0 +1,367 @@
+"""Expand/contract plans (`diff --expand-contract`, `expand_contract = true`): a change that
+would break the application running while it deploys, written as two pairs (README,
+"Zero-downtime changes").
+
+The expand pair makes the new shape while keeping the old one (expand_ops.py says how, per
+kind of change); the contract pair, which `apply` runs only when told (`--contract`), removes
+the old shape once no old client runs. Everything else in the change goes into the expand
+pair as an online plan (online.py). Every transaction of both pairs sets a short
+`lock_timeout`, which the runner retries with backoff.
+
+Found here from the engine's statements, the declared renames made around them, the two
+inspections, and the catalog of the database the history replays into (what depends on a
+column decides whether it can be copied and swapped; what cannot is written as before, and
+said).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import NeedsHandWriting
+from ..grammar import sqltext
+from ..grammar.statements import parse
+from ..project.sqlfiles import SQLFile
+from . import expand_ops as ops
+from . import online, renames
+from .catalog import Named, ident, literal, query
+
+CONTRACT = "-- schemactl:contract"
+EXPAND = "-- schemactl:expand"
+_BACKFILL = re.compile(r"@backfill\s+(?P<name>.*?)\s*(?:\*/)?\s*$", re.S)
+# Kinds whose creation the expand phase's statements may need (a column of a new type), and
+# whose drop comes after its undo.
+_EARLY = {"schema", "extension", "enum", "type", "domain", "sequence", "collation"}
+_COLUMN_ACTIONS = {
+    "alter column type", "set default", "drop default", "set not null", "drop not null",
+    "add column", "drop column",
+}  # fmt: skip
+
+
+@dataclass
+class Plan:
+    """The two pairs (no contract pair when nothing waits for old clients to stop)."""
+
+    expand: tuple[str, str]
+    contract: tuple[str, str] | None
+    notes: list[str] = field(default_factory=list)
+
+
+def backfills(files: list[SQLFile]) -> dict[tuple[str, str, str], str]:
+    """`-- @backfill <expression>` annotations: (schema, table, column) -> the expression."""
+    return {
+        (r.schema, r.owner or "", r.new): value
+        for r, value in renames.annotated(files, _BACKFILL, "@backfill")
+        if r.kind == "column" and value
+    }
+
+
+def plan(
+    conn: Any,
+    changes: tuple[str, str],
+    applied: list[renames.Rename],
+    inspections: tuple[Any, Any],
+    fills: dict[tuple[str, str, str], str],
+    lock_timeout: str,
+) -> Plan | None:
+    """The expand/contract plan of `changes` (the engine's up and down, before the declared
+    renames `applied` are put around them), or None when nothing in them needs one. `conn`
+    is on the database the engine compared from (the history, renames made)."""
+    was, wanted = (i.upstream for i in inspections)
+    ph = ops.Phases()
+    claimed: set[tuple[str, str]] = set()  # (quoted table, column) whose statements are ours
+    renamed_tables = {(r.schema, r.new): r.old for r in applied if r.kind == "table"}
+    columns_renamed = [r for r in applied if r.kind == "column"]
+    first = [r for r in applied if r.kind != "column" or (r.schema, r.owner) in renamed_tables]
+    swapped: set[tuple[str, str]] = set()
+
+    for key, table in wanted.tables.items():
+        before = was.tables.get(key)
+        if before is None:
+            continue
+        t = Named(table.schema, table.name)
+        for name, col in table.columns.items():
+            old = before.columns.get(name)
+            if old is None:
+                if _add(conn, ph, t, name, col, fills, claimed):
+                    claimed.add((key, name))
+            elif old.dbtypestr != col.dbtypestr and _swap(conn, ph, t, name, old, col):
+                claimed.add((key, name))
+                swapped.add((t.schema, t.name))
+        for name, old in before.columns.items():
+            if name not in table.columns and not old.is_inherited:
+                info = _survey(conn, t, name)
+                ops.drop_column(ph, t, name, ops.Column(info[0], info[1], info[2]))
+                claimed.add((key, name))
+                ph.notes.append(
+                    f"{t.quoted}.{ident(name)} is dropped at contract; until then it stays"
+                )
+    for r in columns_renamed:
+        if (r.schema, r.owner) in renamed_tables:
+            continue  # the old name's view shows it under its old name
+        t = Named(r.schema, r.owner or "")
+        info = _survey(conn, t, r.new)
+        ops.rename_column(ph, t, r.old, r.new, info[0])
+        ph.notes.append(
+            f"{t.quoted}.{ident(r.old)} → {ident(r.new)}: old clients read and write a shadow "
+            "column under the old name until contract (a trigger keeps both equal)"
+        )
+    if first:
+        ph.prepare += [(ops.FIRST, r.up()) for r in first]
+        ph.undo += [(ops.FIRST, r.down()) for r in reversed(first)]
+    for (schema, new), old_name in renamed_tables.items():
+        before = was.tables[f"{ident(schema)}.{ident(new)}"]
+        shown = {r.new: r.old for r in columns_renamed if (r.schema, r.owner) == (schema, new)}
+        select = ", ".join(
+            ident(c) if c not in shown else f"{ident(c)} as {ident(shown[c])}"
+            for c, col in before.columns.items()
+        )
+        t, old = Named(schema, new), Named(schema, old_name)
+        grants = _grants(conn, t)
+        ops.rename_table(
+            ph, old, ([], []), f"select {select} from {t.quoted}", grants, (schema, new) in swapped
+        )
+        ph.notes.append(
+            f"{old.quoted} → {ident(new)}: old clients use a view under the old name until contract"
+        )
+    if not (ph.prepare or ph.middle or ph.switch):
+        return None
+    up, down = (_statements(sql) for sql in changes)
+    rest_up = [s for s in up if not _claimed(s, claimed)]
+    rest_down = [s for s in down if not _claimed(s, claimed)]
+    early = [s for s in rest_up if (p := parse(s)).verb == "create" and p.kind in _EARLY]
+    late = [s for s in rest_down if (p := parse(s)).verb == "drop" and p.kind in _EARLY]
+    rest_up = [s for s in rest_up if s not in early]
+    rest_down = [s for s in rest_down if s not in late]
+    timeout = f"SET LOCAL lock_timeout = {literal(lock_timeout)};"
+    existing = (online.Existing(*_tables(was)), online.Existing(*_tables(wanted)))
+    expand_up = _expand(ph, early, rest_up, timeout, lock_timeout, existing[0])
+    expand_down = _parts(
+        [
+            *_online(rest_down, lock_timeout, existing[1]),
+            _tx(timeout, ops.ordered(ph.undo, reverse=True) + late),
+        ]
+    )
+    contract = None
+    if ph.contract:
+        contract = (
+            f"{CONTRACT}\n" + _parts([_tx(timeout, ops.ordered(ph.contract))]),
+            _parts(
+                [
+                    _tx(timeout, ops.ordered(ph.restore)),
+                    *(_backfill(b) for b in ph.restore_backfill),
+                ]
+            ),
+        )
+    return Plan((f"{EXPAND}\n" + expand_up, expand_down), contract, ph.notes)
+
+
+def _expand(
+    ph: ops.Phases,
+    early: list[str],
+    rest: list[str],
+    timeout: str,
+    lock_timeout: str,
+    existing: online.Existing,
+) -> str:
+    parts = [_tx(timeout, early + ops.ordered(ph.prepare))]
+    parts += [_backfill(b) for b in ph.backfill]
+    if ph.middle:
+        parts.append(_tx(timeout, ops.ordered(ph.middle)))
+    parts += [_backfill(b) for b in ph.fill]
+    if ph.guard:
+        parts.append(_tx(timeout, ops.ordered(ph.guard)))
+    parts += [f"-- schemactl:commit no-transaction\n{b}" for b in ph.build]
+    if ph.validate:
+        parts.append(_tx(timeout, ph.validate))
+    if ph.switch:
+        parts.append(_tx(timeout, ops.ordered(ph.switch)))
+    parts += _online(rest, lock_timeout, existing)
+    return _parts(parts)
+
+
+def _tx(timeout: str, statements: list[str]) -> str:
+    return "\n".join([timeout, *statements])
+
+
+def _backfill(statement: str) -> str:
+    return f"-- schemactl:commit backfill\n{statement}"
+
+
+def _online(statements: list[str], lock_timeout: str, existing: online.Existing) -> list[str]:
+    return [online.plan("\n\n".join(statements), lock_timeout, existing)] if statements else []
+
+
+def _parts(parts: list[str]) -> str:
+    """Parts joined, each after the first behind a commit point (unless it has its own)."""
+    out = []
+    for i, part in enumerate(p.strip() for p in parts if p.strip()):
+        out.append(
+            part
+            if i == 0 or part.startswith("-- schemactl:commit")
+            else f"-- schemactl:commit\n{part}"
+        )
+    return "\n\n".join(out) + "\n"
+
+
+def _statements(sql: str) -> list[str]:
+    return [st.text.strip() + ";" for st in sqltext.split(sql)[0]]
+
+
+def _claimed(statement: str, claimed: set[tuple[str, str]]) -> bool:
+    p = parse(statement)
+    return (
+        p.verb == "alter"
+        and p.action in _COLUMN_ACTIONS
+        and (p.quoted_table or "", p.target or "") in claimed
+    )
+
+
+def _tables(inspector: Any) -> tuple[frozenset[str], dict[str, str]]:
+    tables = frozenset(k for k, t in inspector.tables.items() if not t.is_partitioned)
+    return tables, {k: i.quoted_full_table_name for k, i in inspector.indexes.items()}
+
+
+def _survey(conn: Any, table: Named, column: str) -> tuple[Any, ...]:
+    with conn.cursor() as cur:
+        cur.execute(query("expand_column"), {"table": table.quoted, "column": column})
+        return tuple(cur.fetchone())
+
+
+def _grants(conn: Any, table: Named) -> list[str]:
+    with conn.cursor() as cur:
+        cur.execute(query("expand_grants"), {"table": table.quoted})
+        return [
+            f"grant {privilege.lower()} on {{view}} to {grantee}"
+            + (" with grant option" if grantable else "")
+            + ";"
+            for grantee, privilege, grantable in cur.fetchall()
+        ]
+
+
+def _volatile(conn: Any, expression: str) -> bool:
+    """Whether `expression` calls a volatile function (evaluated per row)."""
+    from pglast import parse_sql
+    from pglast.visitors import Visitor
+
+    names: set[str] = set()
+
+    class Calls(Visitor):
+        def visit_FuncCall(self, parent: Any, node: Any) -> None:
+            names.add(node.funcname[-1].sval)
+
+    try:
+        (raw,) = parse_sql(f"SELECT {expression}")
+    except Exception:
+        return True  # not readable here: treated as the costly case
+    node: Any = raw.stmt
+    Calls()(node)
+    if not names:
+        return False
+    with conn.cursor() as cur:
+        cur.execute(query("expand_volatile"), {"names": sorted(names)})
+        return bool(cur.fetchone()[0])
+
+
+def _add(
+    conn: Any,
+    ph: ops.Phases,
+    t: Named,
+    name: str,
+    col: Any,
+    fills: dict[tuple[str, str, str], str],
+    claimed: set[tuple[str, str]],
+) -> bool:
+    """An added column that a plain ADD COLUMN would rewrite the table for, or that fails on
+    a table with rows (NOT NULL, nothing to fill it with): planned; else False."""
+    if col.is_identity or col.is_generated:
+        return False
+    fill = fills.get((t.schema, t.name, name))
+    volatile = col.default is not None and _volatile(conn, col.default)
+    if not (volatile or (col.not_null and col.default is None)):
+        return False
+    if fill is None and col.default is None:
+        raise NeedsHandWriting(
+            f"{t.quoted}.{ident(name)} is added NOT NULL without a default: the rows the table "
+            "already holds need a value",
+            hint=f"say which with `-- @backfill <expression>` after the column in schemas/ "
+            f"(e.g. `{name} text NOT NULL, -- @backfill ''`), or give it a DEFAULT",
+        )
+    wanted = ops.Column(col.dbtypestr, col.not_null, col.default)
+    ops.add_column(
+        ph, t, name, wanted, fill or col.default, fill is not None and col.default is None
+    )
+    ph.notes.append(
+        f"{t.quoted}.{ident(name)}: added without a rewrite, filled in batches"
+        + (", NOT NULL once proven" if col.not_null else "")
+    )
+    return True
+
+
+def _swap(conn: Any, ph: ops.Phases, t: Named, name: str, old: Any, col: Any) -> bool:
+    """A type change that rewrites the table (planned as a copy and a swap), or False: one
+    PostgreSQL makes without a rewrite, or one a copy cannot carry (said in the notes)."""
+    info = _survey(conn, t, name)
+    was_type, _, _, relkind, special, constrained, depended, comment, sequence, _ = info
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT to_regtype(%s) = to_regtype(%s) OR EXISTS (SELECT FROM pg_cast WHERE "
+            "castsource = to_regtype(%s) AND casttarget = to_regtype(%s) AND castmethod = 'b')",
+            (was_type, col.dbtypestr, was_type, col.dbtypestr),
+        )
+        if cur.fetchone()[0]:
+            return False  # binary coercible, or only the type's modifier: no rewrite
+        cur.execute(query("expand_indexes"), {"table": t.quoted, "column": name})
+        indexes = [ops.Index(*row) for row in cur.fetchall()]
+    why = (
+        "it is not in an ordinary table" if relkind != "r" else
+        "it is an identity or generated column, has column privileges or its own collation"
+        if special else
+        "a constraint other than a key names it, or a foreign key points at it" if constrained
+        else "a view, rule, trigger, policy or statistics object names it" if depended
+        else "an exclusion constraint uses it" if any(ix.contype == "x" for ix in indexes)
+        else ""
+    )  # fmt: skip
+    if why:
+        ph.notes.append(f"{t.quoted}.{ident(name)}: type change written plainly ({why})")
+        return False
+    tmp = ops.short("schemactl_new", name)
+    rebuilt = [_rebuilt(ix, name, tmp) for ix in indexes]
+    ops.change_type(
+        ph, t, name, ops.Column(was_type, old.not_null, old.default),
+        ops.Column(col.dbtypestr, col.not_null, col.default), indexes, rebuilt, comment, sequence,
+    )  # fmt: skip
+    ph.notes.append(
+        f"{t.quoted}.{ident(name)} {was_type} → {col.dbtypestr}: copied, backfilled, indexed "
+        "concurrently and swapped in one short transaction"
+    )
+    return True
+
+
+def _rebuilt(ix: ops.Index, column: str, tmp: str) -> str:
+    """`ix`'s definition on the column `tmp` instead of `column`, under a temporary name,
+    built concurrently."""
+    from pglast import ast, parse_sql
+    from pglast.stream import RawStream
+    from pglast.visitors import Visitor
+
+    class Rename(Visitor):
+        def visit_ColumnRef(self, parent: Any, node: Any) -> Any:
+            f = node.fields
+            if len(f) == 1 and isinstance(f[0], ast.String) and f[0].sval == column:
+                return ast.ColumnRef(fields=(ast.String(sval=tmp),))
+            return None
+
+        def visit_IndexElem(self, parent: Any, node: Any) -> None:
+            if node.name == column:
+                node.name = tmp
+
+    (raw,) = parse_sql(ix.definition)
+    node: Any = raw.stmt
+    Rename()(node)
+    node.idxname = ops.short("schemactl", ix.name)
+    node.concurrent = True
+    node.if_not_exists = True
+    return str(RawStream()(node)) + ";"

@@ -1,0 +1,237 @@
+"""Expand/contract plans through the real CLI and the runner (README, "Zero-downtime changes"):
+two verified pairs, `apply` stopping before the contract pair, `status` saying so, backfills
+that resume without filling a row twice, rollbacks that keep the window's rows, and the
+traffic test: old and new clients through a deploy, against a plain `diff` of the same change."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+
+from schemactl.errors import Interrupted
+from schemactl.project import backfill
+from schemactl.targets import runner
+
+from .conftest import Project
+from .conftest import query as _query
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import traffic  # noqa: E402  (scripts/ is no package: the bench runs the same scenarios)
+
+OLD = """
+CREATE TABLE users (
+  id serial PRIMARY KEY,
+  username text NOT NULL,
+  score integer NOT NULL,
+  legacy text,
+  CONSTRAINT users_score_key UNIQUE (score)
+);
+CREATE INDEX users_username_idx ON users (username);
+CREATE TABLE notes (id bigserial PRIMARY KEY, body text);
+"""
+NEW = """
+CREATE TABLE users (
+  id serial PRIMARY KEY,
+  user_name text NOT NULL, -- @renamed from=username
+  score bigint NOT NULL,
+  created timestamptz NOT NULL DEFAULT clock_timestamp(),
+  slug text NOT NULL, -- @backfill lower(user_name)
+  CONSTRAINT users_score_key UNIQUE (score)
+);
+CREATE INDEX users_user_name_idx ON users (user_name);
+CREATE TABLE memos ( -- @renamed from=notes
+  id bigserial PRIMARY KEY,
+  body text
+);
+"""
+
+
+def _cli(project: Project, dev_url: str, *args: str) -> Any:
+    return project.cli("--dev-url", dev_url, *args)
+
+
+def _planned(project: Project, dev_url: str, target_url: str) -> dict[str, Any]:
+    """OLD applied to the target with rows, NEW diffed as an expand/contract plan."""
+    project.schema("app.sql", OLD)
+    assert _cli(project, dev_url, "diff", "-m", "init").returncode == 0
+    runner.apply_migrations(project.config, target_url)
+    _query(
+        target_url,
+        "INSERT INTO users (username, score, legacy) SELECT 'U' || g, g, 'x' "
+        "FROM generate_series(1, 2500) g; INSERT INTO notes (body) VALUES ('a'), ('b')",
+    )
+    project.schema("app.sql", NEW)
+    r = _cli(
+        project, dev_url, "diff", "-m", "deploy", "--expand-contract", "--allow-destructive",
+        "--format", "json",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    return dict(json.loads(r.stdout))
+
+
+def test_two_verified_pairs_and_apply_stops_before_contract(
+    project: Project, dev_url: str, target_url: str
+) -> None:
+    doc = _planned(project, dev_url, target_url)
+    assert doc["verified"] and doc["version"] == "0002_deploy"
+    assert doc["contract"]["version"] == "0003_deploy_contract"
+    assert project.migrations() == [
+        "0001_init.down.sql", "0001_init.up.sql", "0002_deploy.down.sql", "0002_deploy.up.sql",
+        "0003_deploy_contract.down.sql", "0003_deploy_contract.up.sql",
+    ]  # fmt: skip
+    up = (project.root / "generated" / "0002_deploy.up.sql").read_text()
+    contract = (project.root / "generated" / "0003_deploy_contract.up.sql").read_text()
+    assert "-- schemactl:expand" in up and "-- schemactl:commit backfill" in up
+    assert "-- schemactl:contract" in contract and 'drop column "legacy"' in contract
+    assert any("shadow column" in line for line in doc["plan"])
+
+    r = _cli(project, dev_url, "apply", "--db", target_url)
+    assert r.returncode == 0, r.stderr
+    assert "0003_deploy_contract waits for `apply --contract`" in r.stderr
+    status = _cli(project, dev_url, "status", "--db", target_url, "--format", "json")
+    assert status.returncode == 0
+    states = {m["name"]: m["state"] for m in json.loads(status.stdout)["migrations"]}
+    assert states == {
+        "0001_init": "applied", "0002_deploy": "applied",
+        "0003_deploy_contract": "awaiting-contract",
+    }  # fmt: skip
+    text = _cli(project, dev_url, "status", "--db", target_url)
+    assert "awaiting-contract" in text.stdout
+    # The window: both applications' SQL works, and each sees what the other wrote.
+    _query(target_url, "INSERT INTO users (username, score) VALUES ('Old', 10000)")
+    _query(target_url, "INSERT INTO users (user_name, score) VALUES ('New', 5000000000)")
+    _query(target_url, "UPDATE users SET username = 'Changed' WHERE id = 1")
+    _query(target_url, "INSERT INTO notes (body) VALUES ('old client')")
+    rows = _query(
+        target_url,
+        "SELECT user_name, username, slug FROM users WHERE id = 1 OR score IN (10000, 5000000000) "
+        "ORDER BY id",
+    )
+    assert rows == [("Changed", "Changed", "u1"), ("Old", "Old", "old"), ("New", "New", "new")]
+    assert _query(target_url, "SELECT count(*) FROM memos") == [(3,)]
+    assert _query(target_url, "SELECT count(*) FROM users WHERE created IS NULL") == [(0,)]
+
+    r = _cli(project, dev_url, "apply", "--db", target_url, "--contract")
+    assert r.returncode == 0, r.stderr
+    assert "applied 0003_deploy_contract" in r.stderr
+    assert _query(target_url, "SELECT to_regclass('notes')") == [(None,)]
+    columns = _query(
+        target_url,
+        "SELECT string_agg(attname, ',' ORDER BY attname) FROM pg_attribute "
+        "WHERE attrelid = 'users'::regclass AND attnum > 0 AND NOT attisdropped",
+    )
+    assert columns == [("created,id,score,slug,user_name",)]
+    check = _cli(project, dev_url, "check", "--no-models")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_rollback_of_expand_keeps_the_window_rows(
+    project: Project, dev_url: str, target_url: str
+) -> None:
+    _planned(project, dev_url, target_url)
+    runner.apply_migrations(project.config, target_url)
+    _query(target_url, "INSERT INTO users (username, score, legacy) VALUES ('Old', 10001, 'o')")
+    _query(target_url, "INSERT INTO users (user_name, score) VALUES ('New', 10002)")
+    _query(target_url, "INSERT INTO memos (body) VALUES ('new client')")
+    r = _cli(project, dev_url, "rollback", "--db", target_url, "--steps", "1")
+    assert r.returncode == 0, r.stderr
+    assert _query(
+        target_url, "SELECT username, score FROM users WHERE score > 10000 ORDER BY score"
+    ) == [("Old", 10001), ("New", 10002)]
+    assert _query(target_url, "SELECT count(*) FROM notes") == [(3,)]
+    assert _query(target_url, "SELECT count(*) FROM users") == [(2502,)]
+    assert _cli(project, dev_url, "status", "--db", target_url, "--format", "json").returncode == 0
+
+
+def test_a_not_null_column_without_a_value_is_refused(project: Project, dev_url: str) -> None:
+    project.schema("app.sql", "CREATE TABLE t (id int PRIMARY KEY);")
+    assert _cli(project, dev_url, "diff", "-m", "init").returncode == 0
+    project.schema("app.sql", "CREATE TABLE t (id int PRIMARY KEY, code text NOT NULL);")
+    r = _cli(project, dev_url, "diff", "-m", "code", "--expand-contract")
+    assert r.returncode == 4, r.stderr
+    assert 'error: "public"."t"."code" is added NOT NULL without a default' in r.stderr
+    assert "hint: say which with `-- @backfill <expression>`" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert project.migrations() == ["0001_init.down.sql", "0001_init.up.sql"]
+
+
+def test_config_key_and_plain_fallback(project: Project, dev_url: str) -> None:
+    """`expand_contract = true` plans without the flag; a type change a view depends on, and a
+    change that needs no plan, are written as before."""
+    project.write_config("expand_contract = true\n")
+    project.schema("app.sql", "CREATE TABLE t (id int PRIMARY KEY, n int);\n"
+                   "CREATE VIEW v AS SELECT n FROM t;")  # fmt: skip
+    assert _cli(project, dev_url, "diff", "-m", "init").returncode == 0
+    project.schema("app.sql", "CREATE TABLE t (id int PRIMARY KEY, n bigint, note text);\n"
+                   "CREATE VIEW v AS SELECT n FROM t;")  # fmt: skip
+    r = _cli(project, dev_url, "diff", "-m", "wider", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert "contract" not in doc and doc["verified"]
+    up = (project.root / "generated" / "0002_wider.up.sql").read_text()
+    assert "-- schemactl:expand" not in up and 'add column "note" text' in up
+
+
+def test_backfill_resumes_without_filling_a_row_twice(target_url: str) -> None:
+    _query(
+        target_url,
+        "CREATE TABLE t (id int PRIMARY KEY, at timestamptz); "
+        "INSERT INTO t (id) SELECT g FROM generate_series(1, 20000) g",
+    )
+    update = "UPDATE public.t SET at = clock_timestamp() WHERE (at IS NULL)"
+    seen: list[int] = []
+
+    def stop_after_two(label: str, done: int, total: int | None) -> None:
+        seen.append(done)
+        if len(seen) == 3:  # the start, then two batches committed
+            raise Interrupted(2)
+
+    with contextlib.closing(psycopg2.connect(target_url)) as conn:
+        with pytest.raises(Interrupted):
+            backfill.run(conn, update, stop_after_two)
+        first = dict(_query(target_url, "SELECT id, at FROM t WHERE at IS NOT NULL"))
+        assert 0 < len(first) < 20000
+        rest = backfill.run(conn, update, lambda *_: None)
+    assert rest == 20000 - len(first)  # only what was left
+    after = dict(_query(target_url, "SELECT id, at FROM t"))
+    assert all(after[k] == v for k, v in first.items())  # never filled again
+    assert None not in after.values()
+    with contextlib.closing(psycopg2.connect(target_url)) as conn:
+        assert backfill.run(conn, update, lambda *_: None) == 0
+
+
+def test_backfill_refuses_what_it_cannot_batch() -> None:
+    with pytest.raises(ValueError, match="WHERE"):
+        backfill.read("UPDATE t SET a = 1")
+    with pytest.raises(ValueError, match="FROM, WITH or RETURNING"):
+        backfill.read("UPDATE t SET a = 1 WHERE a IS NULL RETURNING id")
+    fill = backfill.read('UPDATE "s"."t" SET a = (b OR c) WHERE (a IS NULL OR a = 0)')
+    assert fill.table == '"s"."t"' and fill.columns == ("a",)
+    assert fill.where == "(a IS NULL OR a = 0)"
+
+
+@pytest.mark.parametrize("mode", ["plain", "expand-contract"])
+def test_traffic_through_a_deploy(server: Any, mode: str) -> None:
+    """Old clients through the deploy, new ones after it: the plan loses no write and fails no
+    transaction; the plain migration of the same change breaks the old clients."""
+    found = traffic.scenario(server, 10_000, mode)
+    print(found.line())
+    assert found.old.transactions > 0 and found.new.transactions > 0
+    assert found.lost == []
+    if mode == "plain":
+        assert found.old.failures  # renamed column and table: the old SQL fails
+        assert any("does not exist" in f for f in found.old.failures)
+    else:
+        assert found.old.failures == [] and found.new.failures == []
+
+
+def test_traffic_then_rollback_keeps_both_sides_rows(server: Any) -> None:
+    found = traffic.scenario(server, 10_000, "expand-contract", rollback=True)
+    assert found.old.failures == [] and found.new.failures == []
+    assert found.new.accounts and found.lost == []
