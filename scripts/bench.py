@@ -408,8 +408,8 @@ def bench_traffic(box: pgserver.EphemeralServer, n: int) -> list[str]:
         f"deploy under traffic, {n:,} rows ({traffic.OLD_CLIENTS} old and "
         f"{traffic.NEW_CLIENTS} new clients):",
         "| plan | side | transactions | failed | writes lost | longest transaction | "
-        "longest ACCESS EXCLUSIVE | deploy |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "longest ACCESS EXCLUSIVE | deploy | parts retried |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for mode in ("plain", "expand-contract"):
         found = traffic.scenario(box, n, mode)
@@ -418,7 +418,7 @@ def bench_traffic(box: pgserver.EphemeralServer, n: int) -> list[str]:
             lines.append(
                 f"| {mode} | {name} | {side.transactions} | {len(side.failures)} | {lost} | "
                 f"{side.longest * 1000:.0f} ms | {found.exclusive_ms:.0f} ms | "
-                f"{found.deploy_s:.2f} s |"
+                f"{found.deploy_s:.2f} s | {len(found.retries)} |"
             )
     return lines
 

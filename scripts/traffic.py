@@ -92,6 +92,7 @@ class Outcome:
     exclusive_ms: float  # the longest ACCESS EXCLUSIVE hold on either table
     deploy_s: float  # expand (or the plain migration) applying, seconds
     rolled_back: bool = False
+    retries: list[str] = field(default_factory=list)  # parts run again after lock_timeout
 
     def line(self) -> str:
         def side(s: Side) -> str:
@@ -102,7 +103,7 @@ class Outcome:
         return (
             f"{self.mode:<15} rows={self.rows:<8} old: {side(self.old)}; new: {side(self.new)}; "
             f"lost {len(self.lost)}; longest exclusive hold {self.exclusive_ms:.0f} ms; "
-            f"deploy {self.deploy_s:.2f} s"
+            f"deploy {self.deploy_s:.2f} s; {len(self.retries)} part(s) retried after lock_timeout"
         )
 
 
@@ -285,7 +286,7 @@ def scenario(server: Any, rows: int, mode: str, rollback: bool = False) -> Outco
             c.start()
         time.sleep(0.3)
         t0 = time.monotonic()
-        _cli(work, "apply", "--db", url)  # expand (it stops before contract), or the change
+        retries = _cli(work, "apply", "--db", url)  # expand (it stops before contract), or all
         deploy = time.monotonic() - t0
         for c in news:
             c.start()
@@ -304,7 +305,7 @@ def scenario(server: Any, rows: int, mode: str, rollback: bool = False) -> Outco
                 c.stop.set()
                 c.join()
             if mode == "expand-contract":
-                _cli(work, "apply", "--db", url, "--contract")
+                retries += _cli(work, "apply", "--db", url, "--contract")
             time.sleep(0.3)
             for c in news:
                 c.stop.set()
@@ -313,13 +314,15 @@ def scenario(server: Any, rows: int, mode: str, rollback: bool = False) -> Outco
         locks.join()
         names = ("username", "events") if rollback else ("login", "activities")
         lost = _lost(url, [old, new], *names)
-        return Outcome(mode, rows, old, new, lost, locks.longest * 1000, deploy, rollback)
+        found = Outcome(mode, rows, old, new, lost, locks.longest * 1000, deploy, rollback)
+        found.retries = retries
+        return found
     finally:
         server.drop_database(db)
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _cli(work: Path, *args: str) -> None:
+def _cli(work: Path, *args: str) -> list[str]:
     """Run the real `schemactl` in its own process, as a deploy does (and so that its
     psycopg2 settings, such as the wait callback that lets Ctrl-C cancel a query, are its
     own and not the clients')."""
@@ -328,6 +331,7 @@ def _cli(work: Path, *args: str) -> None:
     )
     if done.returncode != 0:
         raise RuntimeError(f"schemactl {args[0]} failed: {done.stderr}")
+    return [line for line in done.stderr.splitlines() if "ran the part again" in line]
 
 
 def _shares(rows: int, clients: int) -> list[list[int]]:

@@ -90,6 +90,9 @@ def test_two_verified_pairs_and_apply_stops_before_contract(
     assert "-- schemactl:expand" in up and "-- schemactl:commit backfill" in up
     assert "-- schemactl:contract" in contract and 'drop column "legacy"' in contract
     assert any("shadow column" in line for line in doc["plan"])
+    lost = [h["detail"] for h in doc["hazards"] if h["kind"] == "data-loss"]
+    # the dropped column's values are lost (asked for); the shadow's live on in user_name
+    assert lost and all("drops column legacy of public.users" in d for d in lost), lost
 
     r = _cli(project, dev_url, "apply", "--db", target_url)
     assert r.returncode == 0, r.stderr
@@ -129,6 +132,33 @@ def test_two_verified_pairs_and_apply_stops_before_contract(
     assert columns == [("created,id,score,slug,user_name",)]
     check = _cli(project, dev_url, "check", "--no-models")
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_fleet_stops_before_the_contract_on_every_database(
+    project: Project, dev_url: str, target_url: str, server: Any
+) -> None:
+    """A fleet (with a canary) runs the expand pair everywhere and waits, database by database,
+    for `--contract`."""
+    _planned(project, dev_url, target_url)
+    other = server.create_database("fleet")
+    try:
+        p = server.conn_params(other)
+        urls = [target_url, f"postgresql://postgres@/{other}?host={p['host']}&port={p['port']}"]
+        (project.root / "fleet.txt").write_text("\n".join(urls) + "\n")
+        project.write_config('[environments.fleet]\nurls_from = "fleet.txt"\n')
+        r = _cli(project, dev_url, "apply", "--env", "fleet", "--canary", "1", "--format", "json")
+        assert r.returncode == 0, r.stderr
+        runs = json.loads(r.stdout)["databases"]
+        assert [d["awaiting_contract"] for d in runs] == ["0003_deploy_contract"] * 2
+        assert [d["after"] for d in runs] == ["0002_deploy"] * 2
+        text = _cli(project, dev_url, "apply", "--env", "fleet")
+        assert "0003_deploy_contract waits for `apply --contract`" in text.stderr
+        r = _cli(project, dev_url, "apply", "--env", "fleet", "--contract", "--format", "json")
+        assert [d["after"] for d in json.loads(r.stdout)["databases"]] == [
+            "0003_deploy_contract"
+        ] * 2
+    finally:
+        server.drop_database(other)
 
 
 def test_rollback_of_expand_keeps_the_window_rows(

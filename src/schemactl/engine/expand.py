@@ -158,6 +158,22 @@ def plan(
     return Plan((f"{EXPAND}\n" + expand_up, expand_down), contract, ph.notes)
 
 
+def shadows(up: str) -> set[tuple[str, str]]:
+    """The columns a contract pair's `up` drops that were a renamed column's shadow, as
+    (relation "schema.table", column): each follows the drop of its sync trigger's function,
+    and its values live on in the renamed column, so dropping it loses nothing."""
+    found: set[tuple[str, str]] = set()
+    previous = None
+    for text in _statements(up):
+        p = parse(text)
+        if p.action == "drop column" and p.table and p.target and previous is not None:
+            if previous.verb == "drop" and previous.kind == "function" and previous.name:
+                if previous.name[1].startswith("schemactl_sync_"):
+                    found.add((f"{p.table[0]}.{p.table[1]}", p.target))
+        previous = p
+    return found
+
+
 def _expand(
     ph: ops.Phases,
     early: list[str],

@@ -178,7 +178,7 @@ def compare(
             if new_name(column) in types_now or column in derived:
                 continue
             values = sum(r[was.columns.index(column)] is not None for r in was.rows)
-            if values and not _kept_in(was, column, kept):
+            if values:
                 lost(table, f"drops column {column} of {_name(table)}: {values} value(s) lost")
         changed = {
             new_name(c): was.type_of(c) for c in kept if types_now[new_name(c)] != was.type_of(c)
@@ -273,13 +273,6 @@ def _show(value: str | None) -> str:
 
 def _rows(count: int) -> str:
     return f"{count} row{'' if count == 1 else 's'}"
-
-
-def _kept_in(was: TableRows, column: str, kept: list[str]) -> bool:
-    """Whether every value of the dropped `column` is in another column that stays, row by
-    row (a renamed column's shadow in an expand/contract plan): nothing is lost then."""
-    i = was.columns.index(column)
-    return any(all(r[i] == r[was.columns.index(k)] for r in was.rows) for k in kept if k != column)
 
 
 def _name(table: Table) -> str:
