@@ -18,7 +18,8 @@ from schemactl.errors import Interrupted
 from schemactl.project import backfill
 from schemactl.targets import runner
 
-from .conftest import Project
+from .conftest import Project, until_a_lock_wait_gives_up
+from .conftest import popen_cli as _popen
 from .conftest import query as _query
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -159,6 +160,27 @@ def test_a_fleet_stops_before_the_contract_on_every_database(
         ] * 2
     finally:
         server.drop_database(other)
+
+
+def test_a_part_that_hits_its_lock_timeout_is_retried_by_itself(
+    project: Project, dev_url: str, target_url: str, server: Any, database: str
+) -> None:
+    """A long reader holds the table: the expand pair's first part gives up after 500 ms and
+    runs again by itself (no --retry-on-lock), once the reader is gone."""
+    _planned(project, dev_url, target_url)
+    with contextlib.closing(server.connect(database, autocommit=False)) as reader:
+        with reader.cursor() as cur:
+            cur.execute("SELECT count(*) FROM users")
+        p = _popen(project, "apply", "--db", target_url)
+        until_a_lock_wait_gives_up(target_url, "%add column%", p)
+        reader.rollback()
+        out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    assert (
+        "canceling statement due to lock timeout; ran the part again after 1 s (retry 1 of 6)"
+        in err
+    )
+    assert "0003_deploy_contract waits for `apply --contract`" in err
 
 
 def test_rollback_of_expand_keeps_the_window_rows(
