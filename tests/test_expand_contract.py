@@ -183,6 +183,55 @@ def test_a_part_that_hits_its_lock_timeout_is_retried_by_itself(
     assert "0003_deploy_contract waits for `apply --contract`" in err
 
 
+def test_a_renamed_table_whose_columns_change_keeps_its_view_through_the_swap(
+    project: Project, dev_url: str, target_url: str
+) -> None:
+    """A renamed table whose key and a unique column are widened (swapped), one column renamed
+    and widened plainly, one dropped: the old name's view is dropped and made again around the
+    swap, with the table's grants; old clients write through it during the window."""
+    project.write_config('roles = ["reader"]\n')
+    project.schema("app.sql", """
+        CREATE TABLE orders (id serial PRIMARY KEY, qty integer NOT NULL, code text NOT NULL,
+          note text NOT NULL, ref integer UNIQUE);
+        COMMENT ON COLUMN orders.qty IS 'how many';
+        GRANT SELECT, INSERT ON orders TO reader;
+    """)  # fmt: skip
+    assert _cli(project, dev_url, "diff", "-m", "init").returncode == 0
+    _query(
+        target_url, "DO $$ BEGIN CREATE ROLE reader; EXCEPTION WHEN duplicate_object THEN END $$"
+    )
+    runner.apply_migrations(project.config, target_url)
+    _query(target_url, "INSERT INTO orders (qty, code, note, ref) VALUES (1, '7', 'n', 1)")
+    project.schema("app.sql", """
+        CREATE TABLE purchases ( -- @renamed from=orders
+          id bigserial PRIMARY KEY, qty bigint NOT NULL,
+          sku bigint NOT NULL, -- @renamed from=code
+          ref bigint UNIQUE);
+        COMMENT ON COLUMN purchases.qty IS 'how many';
+        GRANT SELECT, INSERT ON purchases TO reader;
+    """)  # fmt: skip
+    r = _cli(
+        project, dev_url, "diff", "-m", "wider", "--expand-contract", "--allow-destructive",
+        "--format", "json",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["verified"], doc["problems"]
+    assert any("sku" in line and "plainly" in line for line in doc["plan"])
+    runner.apply_migrations(project.config, target_url)
+    _query(target_url, "INSERT INTO orders (qty, code, ref) VALUES (2, '8', 2)")  # old client
+    _query(target_url, "INSERT INTO purchases (qty, sku, ref) VALUES (3, 9, 3000000000)")
+    assert _query(target_url, "SELECT qty, sku, ref FROM purchases ORDER BY qty") == [
+        (1, 7, 1), (2, 8, 2), (3, 9, 3000000000),
+    ]  # fmt: skip
+    grants = _query(
+        target_url,
+        "SELECT privilege_type FROM information_schema.role_table_grants "
+        "WHERE table_name = 'orders' AND grantee = 'reader' ORDER BY 1",
+    )
+    assert grants == [("INSERT",), ("SELECT",)]
+
+
 def test_rollback_of_expand_keeps_the_window_rows(
     project: Project, dev_url: str, target_url: str
 ) -> None:

@@ -74,8 +74,10 @@ def plan(
     claimed: set[tuple[str, str]] = set()  # (quoted table, column) whose statements are ours
     renamed_tables = {(r.schema, r.new): r.old for r in applied if r.kind == "table"}
     columns_renamed = [r for r in applied if r.kind == "column"]
+    renamed_columns = {(r.schema, r.owner, r.new) for r in columns_renamed}
     first = [r for r in applied if r.kind != "column" or (r.schema, r.owner) in renamed_tables]
     swapped: set[tuple[str, str]] = set()
+    moved: set[tuple[str, str]] = set()  # plain type changes in a renamed table
 
     for key, table in wanted.tables.items():
         before = was.tables.get(key)
@@ -85,10 +87,21 @@ def plan(
         for name, col in table.columns.items():
             old = before.columns.get(name)
             if old is None:
-                if _add(conn, ph, t, name, col, fills, claimed):
+                if _add(conn, ph, t, name, col, fills):
                     claimed.add((key, name))
-            elif old.dbtypestr != col.dbtypestr and _swap(conn, ph, t, name, old, col):
+                continue
+            if old.dbtypestr == col.dbtypestr:
+                continue
+            if (t.schema, t.name, name) in renamed_columns:
+                ph.notes.append(f"{t.quoted}.{ident(name)}: type change written plainly (renamed)")
+            elif _swap(conn, ph, t, name, old, col):
                 claimed.add((key, name))
+                swapped.add((t.schema, t.name))
+                continue
+            if (t.schema, t.name) in renamed_tables:
+                # Written plainly, but where the old name's view is dropped and made again.
+                claimed.add((key, name))
+                moved.add((key, name))
                 swapped.add((t.schema, t.name))
         for name, old in before.columns.items():
             if name not in table.columns and not old.is_inherited:
@@ -121,7 +134,7 @@ def plan(
         t, old = Named(schema, new), Named(schema, old_name)
         grants = _grants(conn, t)
         ops.rename_table(
-            ph, old, ([], []), f"select {select} from {t.quoted}", grants, (schema, new) in swapped
+            ph, old, f"select {select} from {t.quoted}", grants, (schema, new) in swapped
         )
         ph.notes.append(
             f"{old.quoted} → {ident(new)}: old clients use a view under the old name until contract"
@@ -131,6 +144,8 @@ def plan(
     up, down = (_statements(sql) for sql in changes)
     rest_up = [s for s in up if not _claimed(s, claimed)]
     rest_down = [s for s in down if not _claimed(s, claimed)]
+    ph.switch += [(ops.SWAP, s) for s in up if _claimed(s, moved)]
+    ph.undo += [(ops.SWAP, s) for s in down if _claimed(s, moved)]
     early = [s for s in rest_up if (p := parse(s)).verb == "create" and p.kind in _EARLY]
     late = [s for s in rest_down if (p := parse(s)).verb == "drop" and p.kind in _EARLY]
     rest_up = [s for s in rest_up if s not in early]
@@ -288,7 +303,6 @@ def _add(
     name: str,
     col: Any,
     fills: dict[tuple[str, str, str], str],
-    claimed: set[tuple[str, str]],
 ) -> bool:
     """An added column that a plain ADD COLUMN would rewrite the table for, or that fails on
     a table with rows (NOT NULL, nothing to fill it with): planned; else False."""

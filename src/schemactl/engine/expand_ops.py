@@ -140,25 +140,17 @@ def _both_ways(old: str, new: str) -> str:
     )
 
 
-def rename_table(
-    ph: Phases,
-    old: Table,
-    renames: tuple[list[str], list[str]],
-    select: str,
-    grants: list[str],
-    swapped: bool,
-) -> None:
-    """A declared table rename: at expand's start the table is renamed (with its columns
-    declared renamed: the view shows their old names) and a view takes its old name in the
-    same transaction (`select`: the view's query, in the old column order; `grants`: what to
-    grant on it). It is dropped at contract. With a column `swapped` (a type change), the
-    swap drops and makes the view again around it."""
+def rename_table(ph: Phases, old: Table, select: str, grants: list[str], swapped: bool) -> None:
+    """A declared table rename (the RENAMEs themselves run first, expand.py): a view takes the
+    old name in the same transaction (`select`: its query, the old columns in their order and
+    under their old names; `grants`: what to grant on it), dropped at contract. With a column
+    `swapped` (a type change), the swap drops the view and makes it again around it."""
     view = [
         f"create view {old.quoted} with (security_invoker = true) as {select};",
         *(g.format(view=old.quoted) for g in grants),
     ]
-    ph.prepare += [(FIRST, x) for x in renames[0] + view]
-    ph.undo += [(LAST, f"drop view {old.quoted};"), *((FIRST, x) for x in renames[1])]
+    ph.prepare += [(FIRST, x) for x in view]
+    ph.undo.append((LAST, f"drop view {old.quoted};"))
     if swapped:
         ph.switch += [(FIRST, f"drop view {old.quoted};"), *((LAST, x) for x in view)]
     ph.contract.append((FIRST, f"drop view {old.quoted};"))
