@@ -232,6 +232,39 @@ def test_a_renamed_table_whose_columns_change_keeps_its_view_through_the_swap(
     assert grants == [("INSERT",), ("SELECT",)]
 
 
+def test_a_swap_converts_as_the_engine_does(
+    project: Project, dev_url: str, target_url: str
+) -> None:
+    """An enum column moved to another enum: no cast between them, the engine converts through
+    text; the copy, its trigger and the way back do the same."""
+    project.schema("app.sql", """
+        CREATE TYPE mood AS ENUM ('ok', 'sad');
+        CREATE TYPE feeling AS ENUM ('ok', 'sad', 'glad');
+        CREATE TABLE t (id int PRIMARY KEY, m mood NOT NULL);
+    """)  # fmt: skip
+    assert _cli(project, dev_url, "diff", "-m", "init").returncode == 0
+    runner.apply_migrations(project.config, target_url)
+    _query(target_url, "INSERT INTO t VALUES (1, 'ok'), (2, 'sad')")
+    project.schema("app.sql", """
+        CREATE TYPE mood AS ENUM ('ok', 'sad');
+        CREATE TYPE feeling AS ENUM ('ok', 'sad', 'glad');
+        CREATE TABLE t (id int PRIMARY KEY, m feeling NOT NULL);
+    """)  # fmt: skip
+    r = _cli(project, dev_url, "diff", "-m", "feel", "--expand-contract", "--format", "json")
+    doc = json.loads(r.stdout)
+    assert r.returncode == 0 and doc["verified"], r.stderr + str(doc.get("problems"))
+    assert any("copied, backfilled" in line for line in doc["plan"])
+    runner.apply_migrations(project.config, target_url)
+    _query(target_url, "INSERT INTO t VALUES (3, 'sad')")
+    assert _query(target_url, "SELECT id, m::text FROM t ORDER BY id") == [
+        (1, "ok"), (2, "sad"), (3, "sad"),
+    ]  # fmt: skip
+    assert _cli(project, dev_url, "rollback", "--db", target_url, "--steps", "1").returncode == 0
+    assert _query(target_url, "SELECT pg_typeof(m)::text, count(*) FROM t GROUP BY 1") == [
+        ("mood", 3)
+    ]
+
+
 def test_rollback_of_expand_keeps_the_window_rows(
     project: Project, dev_url: str, target_url: str
 ) -> None:

@@ -62,7 +62,6 @@ class DiffResult:
                 "up_sql": self.contract_up_sql,
                 "down_sql": self.contract_down_sql,
             },
-            "plan": self.plan,
         }
         return {
             **(contract if self.contract_up_sql else {}),
@@ -79,6 +78,7 @@ class DiffResult:
             "up_sql": self.up_sql,
             "down_sql": self.down_sql,
             "warnings": self.warnings,
+            "plan": self.plan,
         }
 
 

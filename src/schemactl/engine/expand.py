@@ -78,6 +78,8 @@ def plan(
     first = [r for r in applied if r.kind != "column" or (r.schema, r.owner) in renamed_tables]
     swapped: set[tuple[str, str]] = set()
     moved: set[tuple[str, str]] = set()  # plain type changes in a renamed table
+    conversions = _conversions(_statements(changes[0]))
+    conversions_back = _conversions(_statements(changes[1]))
 
     for key, table in wanted.tables.items():
         before = was.tables.get(key)
@@ -94,7 +96,7 @@ def plan(
                 continue
             if (t.schema, t.name, name) in renamed_columns:
                 ph.notes.append(f"{t.quoted}.{ident(name)}: type change written plainly (renamed)")
-            elif _swap(conn, ph, t, name, old, col):
+            elif _swap(conn, ph, t, name, (old, col), (conversions, conversions_back)):
                 claimed.add((key, name))
                 swapped.add((t.schema, t.name))
                 continue
@@ -330,9 +332,17 @@ def _add(
     return True
 
 
-def _swap(conn: Any, ph: ops.Phases, t: Named, name: str, old: Any, col: Any) -> bool:
+def _swap(
+    conn: Any,
+    ph: ops.Phases,
+    t: Named,
+    name: str,
+    columns: tuple[Any, Any],
+    conversions: tuple[dict[tuple[str, str], str], dict[tuple[str, str], str]],
+) -> bool:
     """A type change that rewrites the table (planned as a copy and a swap), or False: one
     PostgreSQL makes without a rewrite, or one a copy cannot carry (said in the notes)."""
+    old, col = columns
     info = _survey(conn, t, name)
     was_type, _, _, relkind, special, constrained, depended, comment, sequence, _ = info
     with conn.cursor() as cur:
@@ -359,15 +369,56 @@ def _swap(conn: Any, ph: ops.Phases, t: Named, name: str, old: Any, col: Any) ->
         return False
     tmp = ops.short("schemactl_new", name)
     rebuilt = [_rebuilt(ix, name, tmp) for ix in indexes]
+    key = (t.quoted, name)
+    conversion = conversions[0].get(key) or f"{ident(name)}::{col.dbtypestr}"
+    back = conversions[1].get(key) or f"{ident(name)}::{was_type}"
     ops.change_type(
         ph, t, name, ops.Column(was_type, old.not_null, old.default),
         ops.Column(col.dbtypestr, col.not_null, col.default), indexes, rebuilt, comment, sequence,
+        (conversion, _of_new_row(conversion, name), back),
     )  # fmt: skip
     ph.notes.append(
         f"{t.quoted}.{ident(name)} {was_type} → {col.dbtypestr}: copied, backfilled, indexed "
         "concurrently and swapped in one short transaction"
     )
     return True
+
+
+def _conversions(statements: list[str]) -> dict[tuple[str, str], str]:
+    """The USING expression of each type change among the engine's `statements`, by (quoted
+    table, column): the engine chooses the conversion (an enum through text, say)."""
+    from pglast import parse_sql
+    from pglast.stream import RawStream
+
+    out = {}
+    for text in statements:
+        p = parse(text)
+        if p.action == "alter column type" and p.quoted_table and p.target:
+            (raw,) = parse_sql(text)
+            node: Any = raw.stmt
+            using = node.cmds[0].def_.raw_default
+            if using is not None:
+                out[p.quoted_table, p.target] = str(RawStream()(using))
+    return out
+
+
+def _of_new_row(expression: str, column: str) -> str:
+    """`expression` with `column` read from the trigger's NEW row."""
+    from pglast import ast, parse_sql
+    from pglast.stream import RawStream
+    from pglast.visitors import Visitor
+
+    class Row(Visitor):
+        def visit_ColumnRef(self, parent: Any, node: Any) -> Any:
+            f = node.fields
+            if len(f) == 1 and isinstance(f[0], ast.String) and f[0].sval == column:
+                return ast.ColumnRef(fields=(ast.String(sval="new"), ast.String(sval=column)))
+            return None
+
+    (raw,) = parse_sql(f"SELECT {expression}")
+    node: Any = raw.stmt
+    Row()(node)
+    return str(RawStream()(node.targetList[0].val))
 
 
 def _rebuilt(ix: ops.Index, column: str, tmp: str) -> str:

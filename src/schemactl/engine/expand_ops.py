@@ -188,6 +188,7 @@ def change_type(
     rebuilt: list[str],
     comment: str | None,
     sequence: str | None,
+    using: tuple[str, str, str],
 ) -> None:
     """A type change that rewrites the table: a copy of the new type, kept current by a
     trigger and backfilled, its indexes (`rebuilt`: their definitions on the copy, built
@@ -197,7 +198,7 @@ def change_type(
     tmp = short("schemactl_new", column)
     fn, trg = _function(table, "copy", column)
     c, t = ident(column), ident(tmp)
-    cast = f"new.{c}::{wanted.type}"
+    fill, cast, back = using
     ph.prepare += [
         (COLUMN, f"alter table {q} add column {t} {wanted.type};"),
         *((COLUMN, x) for x in _trigger(table, fn, trg, f"  new.{t} := {cast};\n")),
@@ -211,9 +212,7 @@ def change_type(
             )
         )
         ph.validate.append(f"alter table {q} validate constraint {check};")
-    ph.backfill.append(
-        f"update {q} set {t} = {c}::{wanted.type} where {_differ(t, f'{c}::{wanted.type}')};"
-    )
+    ph.backfill.append(f"update {q} set {t} = {fill} where {_differ(t, f'({fill})')};")
     ph.build += rebuilt
     swap = [
         *([f"alter sequence {sequence} owned by none;"] if sequence else []),
@@ -248,7 +247,7 @@ def change_type(
     ph.undo.append(
         (
             SWAP,
-            f"alter table {q} alter column {c} type {was.type} using {c}::{was.type};",
+            f"alter table {q} alter column {c} type {was.type} using {back};",
         )
     )
 
