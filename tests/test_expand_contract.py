@@ -265,6 +265,25 @@ def test_a_swap_converts_as_the_engine_does(
     ]
 
 
+def test_a_swapped_columns_partial_index_is_built_once_and_back_as_it_was(
+    project: Project, dev_url: str
+) -> None:
+    """A partial index on a column widened to numeric: built once, on the copy (not again by
+    the engine's own statements), and on the way back as it was written (ALTER TYPE would
+    leave its predicate as it reads on numeric)."""
+    index = "CREATE INDEX t_price ON t (price) WHERE price > 0;"
+    project.schema("app.sql", f"CREATE TABLE t (id int PRIMARY KEY, price integer);\n{index}")
+    assert _cli(project, dev_url, "diff", "-m", "init").returncode == 0
+    project.schema("app.sql", f"CREATE TABLE t (id int PRIMARY KEY, price numeric(12,2));\n{index}")
+    r = _cli(project, dev_url, "diff", "-m", "money", "--expand-contract", "--format", "json")
+    doc = json.loads(r.stdout)
+    assert r.returncode == 0 and doc["verified"], r.stderr + str(doc.get("problems"))
+    assert doc["up_sql"].count("CREATE INDEX CONCURRENTLY") == 1
+    assert (
+        "CREATE INDEX t_price ON public.t USING btree (price) WHERE (price > 0);" in doc["down_sql"]
+    )
+
+
 def test_rollback_of_expand_keeps_the_window_rows(
     project: Project, dev_url: str, target_url: str
 ) -> None:

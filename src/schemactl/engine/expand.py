@@ -144,10 +144,10 @@ def plan(
     if not (ph.prepare or ph.middle or ph.switch):
         return None
     up, down = (_statements(sql) for sql in changes)
-    rest_up = [s for s in up if not _claimed(s, claimed)]
-    rest_down = [s for s in down if not _claimed(s, claimed)]
-    ph.switch += [(ops.SWAP, s) for s in up if _claimed(s, moved)]
-    ph.undo += [(ops.SWAP, s) for s in down if _claimed(s, moved)]
+    rest_up = [s for s in up if not _claimed(s, claimed, ph.indexes)]
+    rest_down = [s for s in down if not _claimed(s, claimed, ph.indexes)]
+    ph.switch += [(ops.SWAP, s) for s in up if _claimed(s, moved, set())]
+    ph.undo += [(ops.SWAP, s) for s in down if _claimed(s, moved, set())]
     early = [s for s in rest_up if (p := parse(s)).verb == "create" and p.kind in _EARLY]
     late = [s for s in rest_down if (p := parse(s)).verb == "drop" and p.kind in _EARLY]
     rest_up = [s for s in rest_up if s not in early]
@@ -243,8 +243,12 @@ def _statements(sql: str) -> list[str]:
     return [st.text.strip() + ";" for st in sqltext.split(sql)[0]]
 
 
-def _claimed(statement: str, claimed: set[tuple[str, str]]) -> bool:
+def _claimed(statement: str, claimed: set[tuple[str, str]], indexes: set[str]) -> bool:
+    """Whether the plan makes what `statement` does: it changes a `claimed` column, or builds
+    or drops one of the plan's `indexes`."""
     p = parse(statement)
+    if p.kind == "index" and p.verb in ("create", "drop"):
+        return (p.quoted or "") in indexes
     return (
         p.verb == "alter"
         and p.action in _COLUMN_ACTIONS

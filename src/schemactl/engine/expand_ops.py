@@ -50,6 +50,9 @@ class Phases:
     contract: list[tuple[int, str]] = field(default_factory=list)  # contract's up
     restore: list[tuple[int, str]] = field(default_factory=list)  # contract's down
     restore_backfill: list[str] = field(default_factory=list)
+    # Indexes a swap builds on the copy and builds again on the way back (quoted names): the
+    # engine's own statements for them are not run too.
+    indexes: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)  # what the output says about the plan
 
 
@@ -244,12 +247,16 @@ def change_type(
     if sequence:
         swap.append(f"alter sequence {sequence} owned by {q}.{c};")
     ph.switch += [(SWAP, x) for x in swap]
-    ph.undo.append(
-        (
-            SWAP,
-            f"alter table {q} alter column {c} type {was.type} using {back};",
-        )
-    )
+    ph.undo.append((SWAP, f"alter table {q} alter column {c} type {was.type} using {back};"))
+    # ALTER TYPE keeps an index's expressions and predicate as they read on the new type
+    # (`price > 0` becomes `price::numeric > 0::numeric` and back): built again as they were.
+    for ix in indexes:
+        ph.indexes.add(f"{ident(table.schema)}.{ident(ix.name)}")
+        if ix.contype is None:
+            ph.undo += [
+                (SWAP, f"drop index {ident(table.schema)}.{ident(ix.name)};"),
+                (SWAP, ix.definition + ";"),
+            ]
 
 
 def add_column(
