@@ -25,8 +25,9 @@ from ..grammar import sqltext
 from ..grammar.statements import parse
 from ..project.sqlfiles import SQLFile
 from . import expand_ops as ops
+from . import expand_reads as reads
 from . import online, renames
-from .catalog import Named, ident, literal, query
+from .catalog import Named, ident, literal
 
 CONTRACT = "-- schemactl:contract"
 EXPAND = "-- schemactl:expand"
@@ -78,8 +79,8 @@ def plan(
     first = [r for r in applied if r.kind != "column" or (r.schema, r.owner) in renamed_tables]
     swapped: set[tuple[str, str]] = set()
     moved: set[tuple[str, str]] = set()  # plain type changes in a renamed table
-    conversions = _conversions(_statements(changes[0]))
-    conversions_back = _conversions(_statements(changes[1]))
+    conversions = reads.conversions(_statements(changes[0]))
+    conversions_back = reads.conversions(_statements(changes[1]))
 
     for key, table in wanted.tables.items():
         before = was.tables.get(key)
@@ -107,7 +108,7 @@ def plan(
                 swapped.add((t.schema, t.name))
         for name, old in before.columns.items():
             if name not in table.columns and not old.is_inherited:
-                info = _survey(conn, t, name)
+                info = reads.survey(conn, t, name)
                 ops.drop_column(ph, t, name, ops.Column(info[0], info[1], info[2]))
                 claimed.add((key, name))
                 ph.notes.append(
@@ -117,7 +118,7 @@ def plan(
         if (r.schema, r.owner) in renamed_tables:
             continue  # the old name's view shows it under its old name
         t = Named(r.schema, r.owner or "")
-        info = _survey(conn, t, r.new)
+        info = reads.survey(conn, t, r.new)
         ops.rename_column(ph, t, r.old, r.new, info[0])
         ph.notes.append(
             f"{t.quoted}.{ident(r.old)} → {ident(r.new)}: old clients read and write a shadow "
@@ -134,7 +135,7 @@ def plan(
             for c, col in before.columns.items()
         )
         t, old = Named(schema, new), Named(schema, old_name)
-        grants = _grants(conn, t)
+        grants = reads.grants(conn, t)
         ops.rename_table(
             ph, old, f"select {select} from {t.quoted}", grants, (schema, new) in swapped
         )
@@ -261,47 +262,6 @@ def _tables(inspector: Any) -> tuple[frozenset[str], dict[str, str]]:
     return tables, {k: i.quoted_full_table_name for k, i in inspector.indexes.items()}
 
 
-def _survey(conn: Any, table: Named, column: str) -> tuple[Any, ...]:
-    with conn.cursor() as cur:
-        cur.execute(query("expand_column"), {"table": table.quoted, "column": column})
-        return tuple(cur.fetchone())
-
-
-def _grants(conn: Any, table: Named) -> list[str]:
-    with conn.cursor() as cur:
-        cur.execute(query("expand_grants"), {"table": table.quoted})
-        return [
-            f"grant {privilege.lower()} on {{view}} to {grantee}"
-            + (" with grant option" if grantable else "")
-            + ";"
-            for grantee, privilege, grantable in cur.fetchall()
-        ]
-
-
-def _volatile(conn: Any, expression: str) -> bool:
-    """Whether `expression` calls a volatile function (evaluated per row)."""
-    from pglast import parse_sql
-    from pglast.visitors import Visitor
-
-    names: set[str] = set()
-
-    class Calls(Visitor):
-        def visit_FuncCall(self, parent: Any, node: Any) -> None:
-            names.add(node.funcname[-1].sval)
-
-    try:
-        (raw,) = parse_sql(f"SELECT {expression}")
-    except Exception:
-        return True  # not readable here: treated as the costly case
-    node: Any = raw.stmt
-    Calls()(node)
-    if not names:
-        return False
-    with conn.cursor() as cur:
-        cur.execute(query("expand_volatile"), {"names": sorted(names)})
-        return bool(cur.fetchone()[0])
-
-
 def _add(
     conn: Any,
     ph: ops.Phases,
@@ -315,7 +275,7 @@ def _add(
     if col.is_identity or col.is_generated:
         return False
     fill = fills.get((t.schema, t.name, name))
-    volatile = col.default is not None and _volatile(conn, col.default)
+    volatile = col.default is not None and reads.volatile(conn, col.default)
     if not (volatile or (col.not_null and col.default is None)):
         return False
     if fill is None and col.default is None:
@@ -347,18 +307,11 @@ def _swap(
     """A type change that rewrites the table (planned as a copy and a swap), or False: one
     PostgreSQL makes without a rewrite, or one a copy cannot carry (said in the notes)."""
     old, col = columns
-    info = _survey(conn, t, name)
+    info = reads.survey(conn, t, name)
     was_type, _, _, relkind, special, constrained, depended, comment, sequence, _ = info
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT to_regtype(%s) = to_regtype(%s) OR EXISTS (SELECT FROM pg_cast WHERE "
-            "castsource = to_regtype(%s) AND casttarget = to_regtype(%s) AND castmethod = 'b')",
-            (was_type, col.dbtypestr, was_type, col.dbtypestr),
-        )
-        if cur.fetchone()[0]:
-            return False  # binary coercible, or only the type's modifier: no rewrite
-        cur.execute(query("expand_indexes"), {"table": t.quoted, "column": name})
-        indexes = [ops.Index(*row) for row in cur.fetchall()]
+    if not reads.rewrites(conn, was_type, col.dbtypestr):
+        return False
+    indexes = reads.indexes(conn, t, name)
     why = (
         "it is not in an ordinary table" if relkind != "r" else
         "it is an identity or generated column, has column privileges or its own collation"
@@ -372,81 +325,17 @@ def _swap(
         ph.notes.append(f"{t.quoted}.{ident(name)}: type change written plainly ({why})")
         return False
     tmp = ops.short("schemactl_new", name)
-    rebuilt = [_rebuilt(ix, name, tmp) for ix in indexes]
+    rebuilt = [reads.rebuilt(ix, name, tmp) for ix in indexes]
     key = (t.quoted, name)
     conversion = conversions[0].get(key) or f"{ident(name)}::{col.dbtypestr}"
     back = conversions[1].get(key) or f"{ident(name)}::{was_type}"
     ops.change_type(
         ph, t, name, ops.Column(was_type, old.not_null, old.default),
         ops.Column(col.dbtypestr, col.not_null, col.default), indexes, rebuilt, comment, sequence,
-        (conversion, _of_new_row(conversion, name), back),
+        (conversion, reads.of_new_row(conversion, name), back),
     )  # fmt: skip
     ph.notes.append(
         f"{t.quoted}.{ident(name)} {was_type} → {col.dbtypestr}: copied, backfilled, indexed "
         "concurrently and swapped in one short transaction"
     )
     return True
-
-
-def _conversions(statements: list[str]) -> dict[tuple[str, str], str]:
-    """The USING expression of each type change among the engine's `statements`, by (quoted
-    table, column): the engine chooses the conversion (an enum through text, say)."""
-    from pglast import parse_sql
-    from pglast.stream import RawStream
-
-    out = {}
-    for text in statements:
-        p = parse(text)
-        if p.action == "alter column type" and p.quoted_table and p.target:
-            (raw,) = parse_sql(text)
-            node: Any = raw.stmt
-            using = node.cmds[0].def_.raw_default
-            if using is not None:
-                out[p.quoted_table, p.target] = str(RawStream()(using))
-    return out
-
-
-def _of_new_row(expression: str, column: str) -> str:
-    """`expression` with `column` read from the trigger's NEW row."""
-    from pglast import ast, parse_sql
-    from pglast.stream import RawStream
-    from pglast.visitors import Visitor
-
-    class Row(Visitor):
-        def visit_ColumnRef(self, parent: Any, node: Any) -> Any:
-            f = node.fields
-            if len(f) == 1 and isinstance(f[0], ast.String) and f[0].sval == column:
-                return ast.ColumnRef(fields=(ast.String(sval="new"), ast.String(sval=column)))
-            return None
-
-    (raw,) = parse_sql(f"SELECT {expression}")
-    node: Any = raw.stmt
-    Row()(node)
-    return str(RawStream()(node.targetList[0].val))
-
-
-def _rebuilt(ix: ops.Index, column: str, tmp: str) -> str:
-    """`ix`'s definition on the column `tmp` instead of `column`, under a temporary name,
-    built concurrently."""
-    from pglast import ast, parse_sql
-    from pglast.stream import RawStream
-    from pglast.visitors import Visitor
-
-    class Rename(Visitor):
-        def visit_ColumnRef(self, parent: Any, node: Any) -> Any:
-            f = node.fields
-            if len(f) == 1 and isinstance(f[0], ast.String) and f[0].sval == column:
-                return ast.ColumnRef(fields=(ast.String(sval=tmp),))
-            return None
-
-        def visit_IndexElem(self, parent: Any, node: Any) -> None:
-            if node.name == column:
-                node.name = tmp
-
-    (raw,) = parse_sql(ix.definition)
-    node: Any = raw.stmt
-    Rename()(node)
-    node.idxname = ops.short("schemactl", ix.name)
-    node.concurrent = True
-    node.if_not_exists = True
-    return str(RawStream()(node)) + ";"
