@@ -398,8 +398,8 @@ def main() -> int:
 
 
 def bench_traffic(box: pgserver.EphemeralServer, n: int) -> list[str]:
-    """The traffic scenario (scripts/traffic.py) at `n` rows, plain then expand/contract: a
-    Markdown table, a row per side of each."""
+    """The traffic scenario (scripts/traffic.py) at `n` rows, for each change alone and all
+    together, plain then expand/contract: a Markdown table, a row per side of each."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import traffic
 
@@ -407,19 +407,22 @@ def bench_traffic(box: pgserver.EphemeralServer, n: int) -> list[str]:
         "",
         f"deploy under traffic, {n:,} rows ({traffic.OLD_CLIENTS} old and "
         f"{traffic.NEW_CLIENTS} new clients):",
-        "| plan | side | transactions | failed | writes lost | longest transaction | "
+        "| change | plan | side | transactions | failed | writes lost | longest transaction | "
         "longest ACCESS EXCLUSIVE | deploy | parts retried |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for mode in ("plain", "expand-contract"):
-        found = traffic.scenario(box, n, mode)
-        lost = len(found.lost)
-        for name, side in (("old", found.old), ("new", found.new)):
-            lines.append(
-                f"| {mode} | {name} | {side.transactions} | {len(side.failures)} | {lost} | "
-                f"{side.longest * 1000:.0f} ms | {found.exclusive_ms:.0f} ms | "
-                f"{found.deploy_s:.2f} s | {len(found.retries)} |"
-            )
+    for change in (*traffic.CHANGES, "all"):
+        for mode in ("plain", "expand-contract"):
+            found = traffic.scenario(box, n, mode, change=change)
+            lost = len(found.lost)
+            for name, side in (("old", found.old), ("new", found.new)):
+                lines.append(
+                    f"| {change} | {mode} | {name} | {side.transactions} | "
+                    f"{len(side.failures)} | {lost} | {side.longest * 1000:.0f} ms | "
+                    f"{found.exclusive_ms:.0f} ms | {found.deploy_s:.2f} s | "
+                    f"{len(found.retries)} |"
+                )
+            print(lines[-2] + "\n" + lines[-1], file=sys.stderr, flush=True)
     return lines
 
 

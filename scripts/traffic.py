@@ -49,21 +49,60 @@ CREATE TABLE events (
   kind text NOT NULL
 );
 """
-V2 = """
-CREATE TABLE accounts (
-  id bigserial PRIMARY KEY,
-  login text NOT NULL, -- @renamed from=username
-  points bigint NOT NULL,
-  seen_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-  handle text NOT NULL{handle_default}, -- @backfill lower(login)
-  CONSTRAINT accounts_points_key UNIQUE (points)
-);
-CREATE TABLE activities ( -- @renamed from=events
-  id bigserial PRIMARY KEY,
-  account_id bigint NOT NULL,
-  kind text NOT NULL
-);
-"""
+# Each change on its own, or all of them (`all`): what `schemas/` says after it.
+CHANGES = ("rename-column", "bigint", "volatile-default", "backfill", "rename-table")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The names and columns an application uses: the old one's, or the new one's after
+    `changes`."""
+
+    changes: frozenset[str] = frozenset()
+
+    @property
+    def name(self) -> str:
+        return "login" if "rename-column" in self.changes else "username"
+
+    @property
+    def events(self) -> str:
+        return "activities" if "rename-table" in self.changes else "events"
+
+    @property
+    def big(self) -> bool:
+        return "bigint" in self.changes
+
+    @property
+    def handle(self) -> bool:
+        return "backfill" in self.changes
+
+    def ddl(self, plain: bool) -> str:
+        """`schemas/` after the changes (`plain`: a NOT NULL column gets a DEFAULT, which a
+        plain migration needs to add it to rows at all)."""
+        renamed = self.name != "username"
+        columns = [  # (definition, annotation)
+            ("id bigserial PRIMARY KEY", ""),
+            (f"{self.name} text NOT NULL", "@renamed from=username" if renamed else ""),
+            (f"points {'bigint' if self.big else 'integer'} NOT NULL", ""),
+        ]
+        if "volatile-default" in self.changes:
+            columns.append(("seen_at timestamptz NOT NULL DEFAULT clock_timestamp()", ""))
+        if self.handle:
+            default = " DEFAULT ''" if plain else ""
+            columns.append((f"handle text NOT NULL{default}", f"@backfill lower({self.name})"))
+        columns.append(("CONSTRAINT accounts_points_key UNIQUE (points)", ""))
+        lines = [
+            f"  {d}{',' if i < len(columns) - 1 else ''}" + (f" -- {a}" if a else "")
+            for i, (d, a) in enumerate(columns)
+        ]
+        events = self.events + (" ( -- @renamed from=events" if self.events != "events" else " (")
+        return (
+            "CREATE TABLE accounts (\n" + "\n".join(lines) + "\n);\n"
+            f"CREATE TABLE {events}\n  id bigserial PRIMARY KEY,\n"
+            "  account_id bigint NOT NULL,\n  kind text NOT NULL\n);\n"
+        )
+
+
 OLD_CLIENTS, NEW_CLIENTS = 4, 4
 _BIG = 3_000_000_000  # beyond integer: only the new application writes such points
 
@@ -111,13 +150,14 @@ class _Client(threading.Thread):
     """One application session: autocommit statements, each a transaction, timed."""
 
     def __init__(
-        self, url: str, side: Side, new: bool, k: int, owned: list[int], big: bool = True
+        self, url: str, side: Side, shape: Shape, k: int, owned: list[int], big: bool = True
     ) -> None:
         super().__init__(daemon=True)
-        self.url, self.side, self.new, self.k, self.owned = url, side, new, k, owned
-        self.big = big and new  # a rollback must narrow what the new side wrote: not then
+        self.url, self.side, self.shape, self.k, self.owned = url, side, shape, k, owned
+        self.new = bool(shape.changes)
+        self.big = big and shape.big  # a rollback must narrow what the new side wrote: not then
         self.stop = threading.Event()
-        self.rng = random.Random(k * 7919 + new)
+        self.rng = random.Random(k * 7919 + self.new)
 
     def run(self) -> None:
         conn = psycopg2.connect(self.url)
@@ -131,7 +171,7 @@ class _Client(threading.Thread):
             conn.close()
 
     def _one(self, conn: Any, n: int) -> None:
-        name_col, table = ("login", "activities") if self.new else ("username", "events")
+        name_col, table = self.shape.name, self.shape.events
         base = (_BIG if self.big else 1_000_000_000 * (1 + self.new)) + self.k * 10_000_000 + n
         step = n % 5
         t0 = time.monotonic()
@@ -139,11 +179,13 @@ class _Client(threading.Thread):
             with conn.cursor() as cur:
                 if step == 0:
                     name = f"{'n' if self.new else 'o'}{self.k}-{n}"
-                    if self.new:  # the new application fills the new NOT NULL column
-                        sql = "INSERT INTO accounts (login, points, handle) VALUES (%s, %s, %s)"
+                    if self.shape.handle:  # the new application fills its NOT NULL column
+                        sql = (
+                            f"INSERT INTO accounts ({name_col}, points, handle) VALUES (%s, %s, %s)"
+                        )
                         values: tuple[Any, ...] = (name, base, name.lower())
                     else:
-                        sql = "INSERT INTO accounts (username, points) VALUES (%s, %s)"
+                        sql = f"INSERT INTO accounts ({name_col}, points) VALUES (%s, %s)"
                         values = (name, base)
                     cur.execute(sql + " RETURNING id", values)
                     (new_id,) = cur.fetchone()
@@ -226,20 +268,21 @@ class _Locks(threading.Thread):
             conn.close()
 
 
-def _project(root: Path, handle_default: str) -> Any:
+def _project(root: Path) -> Any:
     from schemactl.project.config import load_config
 
     (root / "schemas").mkdir(parents=True)
     (root / "schemactl.toml").write_text('schemas = "schemas"\ngenerated = "generated"\n')
     (root / "schemas" / "app.sql").write_text(V1)
-    config = load_config(root)
-    return config, lambda: (root / "schemas" / "app.sql").write_text(
-        V2.format(handle_default=handle_default)
-    )
+    return load_config(root)
 
 
-def scenario(server: Any, rows: int, mode: str, rollback: bool = False) -> Outcome:
-    """Run one scenario ("expand-contract" or "plain") on a new database of `server`."""
+def scenario(
+    server: Any, rows: int, mode: str, rollback: bool = False, change: str = "all"
+) -> Outcome:
+    """Run one scenario ("expand-contract" or "plain") of one change (one of CHANGES, or
+    "all") on a new database of `server`."""
+    new_shape = Shape(frozenset(CHANGES if change == "all" else (change,)))
     from schemactl import api
     from schemactl.targets.runner import apply_migrations
 
@@ -248,8 +291,7 @@ def scenario(server: Any, rows: int, mode: str, rollback: bool = False) -> Outco
     p = server.conn_params(db)
     url = f"postgresql://postgres@/{db}?host={p['host']}&port={p['port']}"
     try:
-        # Plain: a NOT NULL column needs a DEFAULT to be added to rows at all.
-        config, edit = _project(work, "" if mode == "expand-contract" else " DEFAULT ''")
+        config = _project(work)
         dev = dict(dev_url=url.replace(f"/{db}?", "/postgres?"))
         config = config.with_overrides(**dev)
         api.diff(config, "init")
@@ -269,15 +311,15 @@ def scenario(server: Any, rows: int, mode: str, rollback: bool = False) -> Outco
             cur.execute("SELECT 'accounts'::regclass::oid::int, 'events'::regclass::oid::int")
             tables = list(cur.fetchone())
             conn.commit()
-        edit()
+        (work / "schemas" / "app.sql").write_text(new_shape.ddl(plain=mode == "plain"))
         api.diff(
             config, "deploy", expand_contract=mode == "expand-contract", allow_destructive=True
         )
         old, new = Side(), Side()
         shares = _shares(rows, OLD_CLIENTS + NEW_CLIENTS)
-        olds = [_Client(url, old, False, k, shares[k]) for k in range(OLD_CLIENTS)]
+        olds = [_Client(url, old, Shape(), k, shares[k]) for k in range(OLD_CLIENTS)]
         news = [
-            _Client(url, new, True, k, shares[OLD_CLIENTS + k], not rollback)
+            _Client(url, new, new_shape, k, shares[OLD_CLIENTS + k], not rollback)
             for k in range(NEW_CLIENTS)
         ]
         locks = _Locks(url, tables)
@@ -312,8 +354,8 @@ def scenario(server: Any, rows: int, mode: str, rollback: bool = False) -> Outco
                 c.join()
         locks.stop.set()
         locks.join()
-        names = ("username", "events") if rollback else ("login", "activities")
-        lost = _lost(url, [old, new], *names)
+        final = Shape() if rollback else new_shape
+        lost = _lost(url, [old, new], final.name, final.events)
         found = Outcome(mode, rows, old, new, lost, locks.longest * 1000, deploy, rollback)
         found.retries = retries
         return found
