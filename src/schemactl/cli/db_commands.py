@@ -328,7 +328,13 @@ def status(
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("version", "name", "state", "applied at", "by", "ms"):
         table.add_column(column, justify="right" if column == "ms" else "left")
-    styles = {"applied": "green", "baseline": "green", "pending": "yellow", "skipped": "dim"}
+    styles = {
+        "applied": "green",
+        "baseline": "green",
+        "pending": "yellow",
+        "awaiting-contract": "yellow",
+        "skipped": "dim",
+    }
     for m in result.migrations:
         marks = ("  (python)" if m.kind == "python" else "") + (
             "  (irreversible)" if not m.reversible else ""
