@@ -8,7 +8,7 @@ May import: every wing.
 
 # Registration order is the order `--help` lists the commands: the main job first.
 # isort: off
-from . import schema_commands, project_commands, db_commands, push_commands  # noqa: F401
+from . import schema_commands, project_commands, db_commands, push_commands, plan_commands  # noqa: F401
 from . import ledger_commands  # noqa: F401
 
 # isort: on

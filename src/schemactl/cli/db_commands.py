@@ -26,7 +26,9 @@ from .shared import (
     print_sql,
     project_config,
     run_settings_options,
+    scratch_config,
     state,
+    working,
 )
 
 if TYPE_CHECKING:
@@ -54,8 +56,11 @@ def _run_command(
 
     config = project_config()
     fleet_options = arguments.pop("fleet")
+    costs = arguments.pop("costs", None)
     if env and config.targets_fleet(db, env):
-        return _run_fleet(config, env, fmt, function, fleet_options, arguments)
+        from .fleet_output import run_fleet
+
+        return run_fleet(config, env, fmt, function, fleet_options, arguments)
     if fleet_options["shard"]:
         raise UsageError(
             "--shard splits an environment of many databases",
@@ -121,7 +126,7 @@ def _run_command(
             )
         raise
     if fmt is Format.json:
-        emit_json(result.to_json())
+        emit_json({**result.to_json(), **({"costs": costs} if costs is not None else {})})
         return 0
     for w in result.warnings:
         if w not in said:
@@ -152,25 +157,6 @@ def _run_command(
             "the new version"
         )
     return 0
-
-
-def _run_fleet(
-    config: Any, env: str, fmt: Format, function: str, options: dict[str, Any], arguments: Any
-) -> int:
-    from ..targets import fleet
-    from .fleet_output import live, report
-
-    shard = fleet.parse_shard(options["shard"]) if options["shard"] else None
-    settings = fleet.FleetSettings(options["parallel"], options["canary"], options["keep_going"])
-    urls = fleet.targets(config, env, shard)
-    command = "apply" if function == "apply_migrations" else "rollback"
-    state.on_interrupt = "every database was left at a migration boundary; run it again"
-    with live(fmt, len(urls)) as events:
-        result = fleet.run(config, env, urls, command, settings, events, **arguments)
-    code = report(result, fmt)
-    if result.interrupted:
-        info(f"interrupted: {state.on_interrupt}")
-    return code
 
 
 @contextlib.contextmanager
@@ -236,6 +222,14 @@ def apply(
             "version. Without it, apply stops before the first.",
         ),
     ] = False,
+    allow_hazards: Annotated[
+        bool,
+        typer.Option(
+            "--allow-hazards",
+            help="Apply even what the environment's budgets (max_exclusive_lock, max_rewrite) "
+            "refuse.",
+        ),
+    ] = False,
     settings: RunSettings = None,  # type: ignore[assignment]  # set by run_settings_options
     parallel: ParallelOpt = 4,
     canary: CanaryOpt = 0,
@@ -245,7 +239,9 @@ def apply(
 ) -> int:
     """Apply pending migrations in order, each with its bookkeeping in one transaction (on
     every database of a fleet environment, --parallel at a time); stop before a contract
-    pair unless --contract."""
+    pair unless --contract. With --dry-run, or budgets in the environment, what each
+    statement will cost there is projected first (see `plan`)."""
+    costs = _costs(db, env, settings, allow_hazards, fmt)
     return _run_command(
         db,
         env,
@@ -258,7 +254,33 @@ def apply(
         contract=contract,
         settings=settings,
         fleet={"parallel": parallel, "canary": canary, "keep_going": keep_going, "shard": shard},
+        costs=costs,
     )
+
+
+def _costs(
+    db: str | None, env: str | None, settings: Any, allow_hazards: bool, fmt: Format
+) -> dict[str, Any] | None:
+    """The projection `apply` makes first (a dry run, or an environment with budgets, which
+    refuse with exit 9 here): printed now as text, returned for the JSON. None: none made."""
+    config = project_config()
+    found = config.environments.get(env or "") if not db else None
+    if not settings.dry_run and not (found and found.budgets):
+        return None
+    if found is not None and found.is_fleet:
+        return None  # each database has its own sizes: `plan --env` names them one by one
+    from ..targets import planning
+
+    url = config.database_url(db, env)
+    with working("projecting what each statement will cost there") as progress:
+        result = planning.plan(
+            scratch_config(), url, env, allow_hazards=allow_hazards,
+            lock_timeout=settings.lock_timeout is not None, progress=progress,
+        )  # fmt: skip
+    if fmt is Format.text and settings.dry_run and result.migrations:
+        for line in result.report():
+            info(line)
+    return result.to_json()
 
 
 @app.command()

@@ -175,3 +175,23 @@ def report_drift(config: Any, env: str, fmt: Format) -> int:
         else:
             info(f"no changes on {len(databases)} database(s): they match schemas/")
     return code
+
+
+def run_fleet(
+    config: Any, env: str, fmt: Format, function: str, options: dict[str, Any], arguments: Any
+) -> int:
+    """`apply` or `rollback` (`function`) on every database of environment `env`: the live
+    lines, then the table."""
+    from ..targets import fleet
+
+    shard = fleet.parse_shard(options["shard"]) if options["shard"] else None
+    settings = fleet.FleetSettings(options["parallel"], options["canary"], options["keep_going"])
+    urls = fleet.targets(config, env, shard)
+    command = "apply" if function == "apply_migrations" else "rollback"
+    state.on_interrupt = "every database was left at a migration boundary; run it again"
+    with live(fmt, len(urls)) as events:
+        result = fleet.run(config, env, urls, command, settings, events, **arguments)
+    code = report(result, fmt)
+    if result.interrupted:
+        info(f"interrupted: {state.on_interrupt}")
+    return code

@@ -26,10 +26,17 @@ class Environment:
     urls_from: str | None = None  # a file, one URL per line (relative to the project)
     urls_query: str | None = None  # SQL run on `url`, one URL per row
     production: bool = False  # `push` refuses it: production changes only through migrations
+    cost_factor: float = 1.0  # projections (targets/cost.py) times this: the target's speed
+    budgets: tuple[tuple[str, str], ...] = ()  # max_exclusive_lock, max_rewrite: durations
 
     @property
     def is_fleet(self) -> bool:
         return bool(self.urls or self.urls_from or self.urls_query)
+
+
+# What a pending migration's projection may reach before `apply` and `plan` refuse it.
+BUDGETS = ("max_exclusive_lock", "max_rewrite")
+_DURATION = re.compile(r"\s*\d+(?:\.\d+)?\s*(?:ms|s|min|h)\s*")
 
 
 def parse_environment(where: str, name: str, table: Any) -> Environment:
@@ -39,7 +46,7 @@ def parse_environment(where: str, name: str, table: Any) -> Environment:
             f"{where}: environments.{name} must be a table with a 'url' (or, for many "
             "databases, 'urls', 'urls_from' or 'urls_query')"
         )
-    if extra := sorted(set(table) - {*keys, "production"}):
+    if extra := sorted(set(table) - {*keys, "production", "cost_factor", *BUDGETS}):
         raise ConfigError(f"{where}: unknown setting 'environments.{name}.{extra[0]}'")
     for key in ("url", "urls_from", "urls_query"):
         if key in table and (not isinstance(table[key], str) or not table[key].strip()):
@@ -54,6 +61,18 @@ def parse_environment(where: str, name: str, table: Any) -> Environment:
         )
     if not isinstance(table.get("production", False), bool):
         raise ConfigError(f"{where}: environments.{name}.production must be true or false")
+    factor = table.get("cost_factor", 1.0)
+    if isinstance(factor, bool) or not isinstance(factor, int | float) or factor <= 0:
+        raise ConfigError(
+            f"{where}: environments.{name}.cost_factor must be a number above 0",
+            hint="2 when the target is half as fast as this machine, 0.5 when twice",
+        )
+    for key in BUDGETS:
+        if key in table and not (isinstance(table[key], str) and _DURATION.fullmatch(table[key])):
+            raise ConfigError(
+                f"{where}: environments.{name}.{key} must be a duration",
+                hint='write e.g. "500ms", "2s", "1min", "1h"',
+            )
     return Environment(
         name,
         table.get("url", ""),
@@ -61,6 +80,8 @@ def parse_environment(where: str, name: str, table: Any) -> Environment:
         table.get("urls_from"),
         table.get("urls_query"),
         table.get("production", False),
+        float(factor),
+        tuple((k, table[k]) for k in BUDGETS if k in table),
     )
 
 

@@ -86,9 +86,17 @@ class Cluster(testing.postgresql.Postgresql):  # type: ignore[misc]  # untyped u
 
     child_process: subprocess.Popen[bytes] | None  # set by the upstream's start()
 
-    def __init__(self, binaries: PgBinaries, run_as: pwd.struct_passwd | None, **kw: Any) -> None:
+    def __init__(
+        self,
+        binaries: PgBinaries,
+        run_as: pwd.struct_passwd | None,
+        options: dict[str, str] | None = None,
+        **kw: Any,
+    ) -> None:
         self._binaries = binaries
         self._run_as = run_as
+        # Settings over the scratch ones (a calibration server runs as a target's settings say).
+        self._options = {**_SERVER_OPTIONS, **(options or {})}
         super().__init__(
             initdb=binaries.tool("initdb"),
             postgres=binaries.tool("postgres"),
@@ -153,7 +161,7 @@ class Cluster(testing.postgresql.Postgresql):  # type: ignore[misc]  # untyped u
 
     def get_server_commandline(self) -> list[str]:
         opts: list[str] = []
-        for k, v in _SERVER_OPTIONS.items():
+        for k, v in self._options.items():
             opts += ["-c", f"{k}={v}"]
         return (
             self._prefix(for_server=True)
@@ -285,7 +293,7 @@ def unprivileged_user() -> pwd.struct_passwd | None:
     )
 
 
-def _reachable_by(path: Path, user: pwd.struct_passwd) -> bool:
+def reachable_by(path: Path, user: pwd.struct_passwd) -> bool:
     """Whether `user` can traverse every directory down to `path` (the server must reach it)."""
     groups = {user.pw_gid, *os.getgrouplist(user.pw_name, user.pw_gid)}
     for d in [path, *path.parents]:
@@ -312,14 +320,14 @@ def reachable_binaries(binaries: PgBinaries, run_as: pwd.struct_passwd | None) -
     enter a virtualenv under /root (mode 0700): the bundled server's installation (bin, lib,
     share: ~35 MB) is then copied once to a root-owned, world-readable directory under
     /var/tmp (or /tmp), keyed by where it came from, and used from there."""
-    if run_as is None or _reachable_by(binaries.bindir, run_as):
+    if run_as is None or reachable_by(binaries.bindir, run_as):
         return binaries
     install = binaries.bindir.parent
     key = hashlib.sha256(
         f"{install}|{(binaries.bindir / 'postgres').stat().st_mtime_ns}".encode()
     ).hexdigest()[:12]
     for parent in (Path("/var/tmp"), Path("/tmp")):
-        if parent.is_dir() and _reachable_by(parent, run_as):
+        if parent.is_dir() and reachable_by(parent, run_as):
             break
     else:
         raise ServerUnavailable(
@@ -374,14 +382,14 @@ def temp_parent(run_as: pwd.struct_passwd | None) -> str | None:
             MEMORY_DIR.is_dir()
             and os.access(MEMORY_DIR, os.W_OK | os.X_OK)
             and shutil.disk_usage(MEMORY_DIR).free >= MEMORY_MIN_FREE
-            and (run_as is None or _reachable_by(MEMORY_DIR, run_as))
+            and (run_as is None or reachable_by(MEMORY_DIR, run_as))
         ):
             return str(MEMORY_DIR)
     default = Path(tempfile.gettempdir())
-    if run_as is None or _reachable_by(default, run_as):
+    if run_as is None or reachable_by(default, run_as):
         return None
     for candidate in (Path("/tmp"), Path("/var/tmp")):
-        if candidate.is_dir() and _reachable_by(candidate, run_as):
+        if candidate.is_dir() and reachable_by(candidate, run_as):
             log.debug("%s is not reachable by %s; using %s", default, run_as.pw_name, candidate)
             return str(candidate)
     raise ServerUnavailable(

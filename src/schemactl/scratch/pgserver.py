@@ -128,15 +128,18 @@ class EphemeralServer(Sandbox):
 
     _copy_files = True
 
-    def __init__(self, binaries: PgBinaries) -> None:
+    def __init__(
+        self, binaries: PgBinaries, options: dict[str, str] | None = None, parent: str | None = None
+    ) -> None:
+        """`options`: server settings over the scratch ones; `parent`: where its directory goes
+        (default: memory where there is room; calibrate.py puts a durable one on disk)."""
         run_as = pgcluster.unprivileged_user()
         binaries = pgcluster.reachable_binaries(binaries, run_as)
         self.binaries = binaries
         self._spares: list[str] | None = None  # read on first use
         self._spares_lock = threading.Lock()  # databases are made from threads (flow.py)
-        self.base_dir = tempfile.mkdtemp(
-            prefix="schemactl-pg-", dir=pgcluster.temp_parent(run_as)
-        )  # 0700
+        parent = parent or pgcluster.temp_parent(run_as)
+        self.base_dir = tempfile.mkdtemp(prefix="schemactl-pg-", dir=parent)  # 0700
         cache = pgcluster.cache_dir(binaries)
         self._pg: pgcluster.Cluster | None = None
         try:
@@ -146,7 +149,9 @@ class EphemeralServer(Sandbox):
                     os.utime(cache)  # in use: see _age_out
             # Constructed, then started, so that an interrupt while it starts still finds the
             # process to stop and the directory to remove.
-            self._pg = pgcluster.Cluster(binaries, run_as, base_dir=self.base_dir, auto_start=0)
+            self._pg = pgcluster.Cluster(
+                binaries, run_as, options, base_dir=self.base_dir, auto_start=0
+            )
             self._pg.setup()
             self._pg.start()
         except BaseException as e:

@@ -1,0 +1,107 @@
+"""`schemactl plan` against a target holding 2,000,000 rows (README, "What a migration will
+cost there"): each kind of hazard projected from the target's sizes, then applied, the
+projection within a factor of 2 of what applying took (scripts/cost.py, which the bench runs
+at other sizes); a budget refusal; the lock-queue warning; a role that cannot read the table."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import query as _query
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+import cost  # noqa: E402  (scripts/ is no package)
+
+ROWS = 2_000_000
+
+
+@pytest.fixture(scope="module")
+def big(server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """A project whose first migration makes `big`, applied to a target holding ROWS rows."""
+    root = cost.project(tmp_path_factory.mktemp("plan") / "p")
+    url = cost.filled(server, root, ROWS)
+    yield root, url
+    server.drop_database(url.split("/")[3].split("?")[0])
+
+
+@pytest.mark.parametrize("case", cost.CASES, ids=[c[0] for c in cost.CASES])
+def test_projection_within_a_factor_of_two(
+    big: tuple[Path, str], case: tuple[str, str, str, str]
+) -> None:
+    root, url = big
+    statement, measured = cost.one(root, url, case)
+    assert statement["table"] == "public.big" and statement["rows"] > ROWS * 0.9
+    assert statement["bytes"] > 100_000_000
+    projected = statement["projected_seconds"]
+    print(f"{case[0]}: projected {projected:.2f} s, measured {measured:.2f} s")
+    assert 0.5 <= measured / projected <= 2, (projected, measured)
+
+
+def test_lock_queue_warning_and_budget(big: tuple[Path, str]) -> None:
+    root, url = big
+    for version, (name, up, down, _) in ((2, cost.CASES[0]), (3, cost.CASES[4])):
+        (root / "generated" / f"000{version}_{name}.up.sql").write_text(up + "\n")
+        (root / "generated" / f"000{version}_{name}.down.sql").write_text(down + "\n")
+    config = (root / "schemactl.toml").read_text()
+    (root / "schemactl.toml").write_text(
+        config + f'[environments.prod]\nurl = "{url}"\nmax_rewrite = "10ms"\ncost_factor = 2\n'
+    )
+    assert cost.cli(root, "rehash").returncode == 0
+    try:
+        refused = cost.cli(root, "plan", "--env", "prod")
+        assert refused.returncode == 9, refused.stderr
+        assert "error: 0002_rewrite: ALTER TABLE big ALTER COLUMN n TYPE bigint" in refused.stderr
+        assert "over max_rewrite = 10ms" in refused.stderr and "--allow-hazards" in refused.stderr
+        applied = cost.cli(root, "apply", "--env", "prod")
+        assert applied.returncode == 9 and "over max_rewrite" in applied.stderr
+        assert _query(url, "SELECT max(version) FROM schemactl.migrations") == [(1,)]
+        r = cost.cli(root, "plan", "--env", "prod", "--allow-hazards", "--format", "json")
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        assert doc["cost_factor"] == 2
+        rewrite, online = doc["migrations"]
+        (plain,) = [s for s in rewrite["statements"] if s["kind"] == "rewrite"]
+        assert "no lock_timeout bounds the wait" in plain["lock_queue"]
+        assert plain["blocks"] == "reads and writes"
+        for s in online["statements"]:
+            assert s["lock_queue"] is None or "bounded by its lock_timeout" in s["lock_queue"]
+        scan = [s for s in online["statements"] if s["kind"] == "validation-scan"]
+        assert scan and scan[0]["blocks"] == "nothing" and scan[0]["lock_queue"] is None
+        text = cost.cli(root, "apply", "--env", "prod", "--dry-run", "--allow-hazards")
+        assert text.returncode == 0, text.stderr
+        assert "lock queue: waits for ACCESS EXCLUSIVE on public.big" in text.stderr
+        assert "cost_factor 2" in text.stderr and "nothing was changed" in text.stderr
+    finally:
+        (root / "schemactl.toml").write_text(config)
+        for p in (root / "generated").glob("000[23]_*"):
+            p.unlink()
+        assert cost.cli(root, "rehash").returncode == 0
+
+
+def test_a_role_that_cannot_read_the_table_plans(big: tuple[Path, str]) -> None:
+    """Sizes and statistics need no privilege on the table: the ledger's, as for `status`."""
+    root, url = big
+    _query(url, "DROP ROLE IF EXISTS watcher; CREATE ROLE watcher LOGIN")
+    _query(url, "GRANT USAGE ON SCHEMA schemactl TO watcher")
+    _query(url, "GRANT SELECT ON ALL TABLES IN SCHEMA schemactl TO watcher")
+    name, up, down, _ = cost.CASES[1]
+    (root / "generated" / f"0002_{name}.up.sql").write_text(up + "\n")
+    (root / "generated" / f"0002_{name}.down.sql").write_text(down + "\n")
+    assert cost.cli(root, "rehash").returncode == 0
+    try:
+        r = cost.cli(root, "plan", "--db", url.replace("postgres@", "watcher@"), "--format", "json")
+        assert r.returncode == 0, r.stderr
+        (statement,) = json.loads(r.stdout)["migrations"][0]["statements"]
+        assert statement["rows"] > ROWS * 0.9 and statement["projected_seconds"] > 0
+    finally:
+        for p in (root / "generated").glob("0002_*"):
+            p.unlink()
+        assert cost.cli(root, "rehash").returncode == 0
+        _query(url, "REVOKE ALL ON ALL TABLES IN SCHEMA schemactl FROM watcher")
+        _query(url, "REVOKE ALL ON SCHEMA schemactl FROM watcher; DROP ROLE watcher")
