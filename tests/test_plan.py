@@ -105,3 +105,20 @@ def test_a_role_that_cannot_read_the_table_plans(big: tuple[Path, str]) -> None:
         assert cost.cli(root, "rehash").returncode == 0
         _query(url, "REVOKE ALL ON ALL TABLES IN SCHEMA schemactl FROM watcher")
         _query(url, "REVOKE ALL ON SCHEMA schemactl FROM watcher; DROP ROLE watcher")
+
+
+def test_diff_db_projects_the_drift(big: tuple[Path, str]) -> None:
+    """`diff --db` says what its SQL would cost there, as `plan` says it."""
+    root, url = big
+    (root / "schemas" / "s.sql").write_text(cost.TABLE.replace("n integer", "n bigint"))
+    try:
+        r = cost.cli(root, "diff", "--db", url, "--format", "json")
+        assert r.returncode == 1, r.stderr  # drift is a finding
+        doc = json.loads(r.stdout)
+        (statement,) = [s for s in doc["costs"]["migrations"][0]["statements"]]
+        assert statement["kind"] == "rewrite" and statement["table"] == "public.big"
+        assert statement["rows"] > ROWS * 0.9 and statement["projected_seconds"] > 0.1
+        text = cost.cli(root, "diff", "--db", url)
+        assert "≈" in text.stderr and "lock queue: waits for ACCESS EXCLUSIVE" in text.stderr
+    finally:
+        (root / "schemas" / "s.sql").unlink()

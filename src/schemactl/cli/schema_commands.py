@@ -101,8 +101,15 @@ def diff(
                 warn=warnings.append,
             )
         code = int(ExitCode.FINDINGS) if found.sql else 0  # drift is a finding, as in `check`
+        costs = None
+        if found.sql:  # what that SQL would cost there, as `plan` says it
+            from ..targets.planning import drift_costs
+
+            with working("projecting what each statement would cost there"):
+                costs = drift_costs(config, url, found.sql, env)
         if fmt is Format.json:
-            emit_json(found.to_json(warnings))
+            extra = {"costs": costs.to_json()} if costs else {}
+            emit_json({**found.to_json(warnings), **extra})
             return code
         for w in warnings:
             info(f"warning: {w}")
@@ -110,6 +117,8 @@ def diff(
             print_sql(found.sql)
             for d in found.destructive:
                 info(hazard_warning(d))
+            for line in costs.report() if costs else []:
+                info(line)
             info("drift: the database differs from schemas/ (the SQL above would bring it there)")
         else:
             info("no changes: the database matches schemas/")

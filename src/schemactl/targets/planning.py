@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..connect import dburl
@@ -127,6 +128,36 @@ def plan(
         result.migrations.append(cost.MigrationCost(f.name, found))
     if env and env.budgets and not allow_hazards:
         cost.refuse_over_budget(result.migrations, dict(env.budgets), f"environments.{env.name}")
+    return result
+
+
+def drift_costs(
+    config: Config, database: str, sql: str, environment: str | None = None
+) -> PlanResult:
+    """What running `sql` (the drift `diff --db` prints) on `database` would cost there: its
+    schema (pg_dump) loaded on a scratch server and the statements tried on sample rows, then
+    projected to its sizes, as for pending migrations."""
+    from ..project.sqlfiles import SQLFile
+    from ..verification import steps
+
+    env = config.environments.get(environment or "")
+    result = PlanResult(dburl.mask(database), [], "", env.cost_factor if env else 1.0)
+    with session.open_session(database, "diff", config.tracking_schema) as conn:
+        major = conn.server_version // 10000
+    dump = steps.live_dump(config, database, major)
+    with sandbox.sandbox(config) as box:
+        binaries = getattr(box, "binaries", None) or pgbinaries.find_binaries()
+        report = data.try_with_rows(box, steps.load_live(box, dump), sql, "", config)
+    f = SQLFile(Path("drift"), "the drift SQL", sql)
+    hazards = report.hazards + cost.unmeasured_scans(f, report.hazards)
+    relations = sorted({h.relation for h in hazards if h.relation})
+    sizes, result.target_settings = _read_target(database, config.tracking_schema, relations)
+    rates = calibrate.calibration(binaries, result.target_settings)
+    result.assumption = rates.assumption()
+    found = cost.costs(
+        hazards, sizes, rates, result.cost_factor, cost.protected_statements(f, False)
+    )
+    result.migrations.append(cost.MigrationCost("the drift SQL", found))
     return result
 
 
