@@ -51,6 +51,7 @@ def test_lock_queue_warning_and_budget(big: tuple[Path, str]) -> None:
     config = (root / "schemactl.toml").read_text()
     (root / "schemactl.toml").write_text(
         config + f'[environments.prod]\nurl = "{url}"\nmax_rewrite = "10ms"\ncost_factor = 2\n'
+        f'[environments.tenants]\nurls = ["{url}"]\nmax_exclusive_lock = "1ms"\n'
     )
     assert cost.cli(root, "rehash").returncode == 0
     try:
@@ -60,6 +61,8 @@ def test_lock_queue_warning_and_budget(big: tuple[Path, str]) -> None:
         assert "over max_rewrite = 10ms" in refused.stderr and "--allow-hazards" in refused.stderr
         applied = cost.cli(root, "apply", "--env", "prod")
         assert applied.returncode == 9 and "over max_rewrite" in applied.stderr
+        fleet = cost.cli(root, "apply", "--env", "tenants")  # its first database stands for it
+        assert fleet.returncode == 9 and "over max_exclusive_lock = 1ms" in fleet.stderr
         assert _query(url, "SELECT max(version) FROM schemactl.migrations") == [(1,)]
         r = cost.cli(root, "plan", "--env", "prod", "--allow-hazards", "--format", "json")
         assert r.returncode == 0, r.stderr
@@ -122,3 +125,25 @@ def test_diff_db_projects_the_drift(big: tuple[Path, str]) -> None:
         assert "≈" in text.stderr and "lock queue: waits for ACCESS EXCLUSIVE" in text.stderr
     finally:
         (root / "schemas" / "s.sql").unlink()
+
+
+def test_calibration_runs_with_the_targets_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A durable target's rates are measured on a server that syncs, writes full pages and
+    WAL, on disk; kept per build and settings, so another target's settings measure again."""
+    from schemactl.scratch import calibrate, pgbinaries
+
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path))
+    durable = {"fsync": "on", "full_page_writes": "on", "synchronous_commit": "on",
+               "wal_level": "replica", "maintenance_work_mem": "65536"}  # fmt: skip
+    binaries = pgbinaries.find_binaries()
+    found = calibrate.calibration(binaries, durable)
+    assert found.where == "on disk"
+    assert {k: found.settings[k] for k in durable} == durable
+    assert found.rewrite_bytes_per_s > 0 and found.index_rows_per_s > 0
+    (kept,) = tmp_path.glob("calibration-*.json")
+    assert calibrate.calibration(binaries, durable) == found  # read back, not measured again
+    scratch = calibrate.calibration(binaries, {**durable, "fsync": "off"})
+    assert scratch.where == "in memory" and len(list(tmp_path.glob("calibration-*.json"))) == 2
+    assert kept.exists()

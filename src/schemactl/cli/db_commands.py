@@ -267,11 +267,17 @@ def _costs(
     found = config.environments.get(env or "") if not db else None
     if not settings.dry_run and not (found and found.budgets):
         return None
-    if found is not None and found.is_fleet:
-        return None  # each database has its own sizes: `plan --env` names them one by one
     from ..targets import planning
 
-    url = config.database_url(db, env)
+    if found is not None and found.is_fleet:  # its first database stands for the fleet
+        from ..targets import fleet
+
+        url = fleet.targets(config, found.name, None)[0]
+        from ..connect.dburl import mask
+
+        info(f"projecting on {env}'s first database, {mask(url)}, for every database")
+    else:
+        url = config.database_url(db, env)
     with working("projecting what each statement will cost there") as progress:
         result = planning.plan(
             scratch_config(), url, env, allow_hazards=allow_hazards,

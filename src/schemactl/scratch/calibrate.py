@@ -79,7 +79,8 @@ def calibration(binaries: PgBinaries, target: dict[str, str]) -> Calibration:
     parent = disk_parent(pgcluster.unprivileged_user()) if durable else None
     box = pgserver.EphemeralServer(binaries, options, parent)
     try:
-        found = measure(box, build, "on disk" if durable else "in memory")
+        in_memory = box.base_dir.startswith(str(pgcluster.MEMORY_DIR))
+        found = measure(box, build, "in memory" if in_memory else "on disk")
     finally:
         box.close()
     with contextlib.suppress(OSError):  # a cache only ever costs time
