@@ -95,7 +95,7 @@ def project(hazard: Hazard, size: Size | None, rates: Calibration, factor: float
     concurrently = "concurrently" in hazard.statement.lower()
     if hazard.kind == "rewrite":  # the heap copied, then every index built again
         seconds = size.heap_bytes / rates.rewrite_bytes_per_s
-        seconds += size.indexes * size.rows / rates.index_rows_per_s
+        seconds += size.indexes * size.rows / rates.rewrite_index_rows_per_s
     elif hazard.kind == "index-build":
         rate = rates.concurrent_rows_per_s if concurrently else rates.index_rows_per_s
         seconds = size.rows / rate
