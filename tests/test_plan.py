@@ -71,9 +71,10 @@ def test_lock_queue_warning_and_budget(big: tuple[Path, str]) -> None:
         rewrite, online = doc["migrations"]
         (plain,) = [s for s in rewrite["statements"] if s["kind"] == "rewrite"]
         assert "no lock_timeout bounds the wait" in plain["lock_queue"]
-        assert plain["blocks"] == "reads and writes"
-        for s in online["statements"]:
-            assert s["lock_queue"] is None or "bounded by its lock_timeout" in s["lock_queue"]
+        assert plain["blocks"] == "reads and writes" and plain["lock_timeout"] is False
+        exclusive = [s for s in online["statements"] if s["lock"] == "AccessExclusiveLock"]
+        assert exclusive and all(s["lock_timeout"] for s in exclusive)
+        assert [s["lock_queue"] for s in online["statements"]] == [None] * len(online["statements"])
         scan = [s for s in online["statements"] if s["kind"] == "validation-scan"]
         assert scan and scan[0]["blocks"] == "nothing" and scan[0]["lock_queue"] is None
         text = cost.cli(root, "apply", "--env", "prod", "--dry-run", "--allow-hazards")

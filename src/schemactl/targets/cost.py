@@ -61,6 +61,7 @@ class StatementCost:
                 None if self.projected_seconds is None else round(self.projected_seconds, 3)
             ),
             "blocks": self.blocks,
+            "lock_timeout": self.protected,
             "lock_queue": self.queue,
         }
 
@@ -171,15 +172,11 @@ def costs(
             h.statement, h.relation, h.kind, h.lock, size, project(h, size, rates, factor),
             blocks(h.lock), protection.get(h.statement.rstrip(";"), False),
         )  # fmt: skip
-        if h.lock == _EXCLUSIVE:
+        if h.lock == _EXCLUSIVE and not cost.protected:  # a lock_timeout bounds the queue
             cost.queue = (
                 f"waits for ACCESS EXCLUSIVE on {h.relation}: behind a long transaction, every "
-                "later query on the table queues behind it"
-                + (
-                    "; bounded by its lock_timeout"
-                    if cost.protected
-                    else "; no lock_timeout bounds the wait"
-                )
+                "later query on the table queues behind it, and no lock_timeout bounds the wait "
+                "(an online plan sets one; or apply --lock-timeout)"
             )
         out.append(cost)
     return out
