@@ -6,7 +6,14 @@
 SELECT n.nspname || '.' || c.relname,
        pg_table_size(c.oid),
        pg_indexes_size(c.oid),
-       greatest(c.reltuples, 0)::bigint,
+       -- never analyzed since it was written (a rewrite resets it, from 18 on): as the planner
+       -- estimates, from the size and the width of the columns (a variable one counted 32)
+       (CASE WHEN c.reltuples >= 0 THEN c.reltuples
+             ELSE pg_relation_size(c.oid) / (28 + coalesce(
+               (SELECT sum(CASE WHEN t.typlen > 0 THEN t.typlen ELSE 32 END)
+                FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), 0))
+        END)::bigint,
        coalesce(s.n_tup_ins + s.n_tup_upd + s.n_tup_del, 0)
          / greatest(extract(epoch FROM now() - coalesce(
              (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
