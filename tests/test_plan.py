@@ -148,3 +148,39 @@ def test_calibration_runs_with_the_targets_settings(
     scratch = calibrate.calibration(binaries, {**durable, "fsync": "off"})
     assert scratch.where == "in memory" and len(list(tmp_path.glob("calibration-*.json"))) == 2
     assert kept.exists()
+
+
+def test_a_dry_run_without_a_server_to_project_on_still_prints(big: tuple[Path, str]) -> None:
+    """No PostgreSQL to calibrate and try on (a deploy host with only a client): the dry run
+    says there is no projection and goes on; a budget, which cannot be checked then, refuses."""
+    import os
+    import subprocess
+
+    root, url = big
+    name, up, down, _ = cost.CASES[0]
+    (root / "generated" / f"0002_{name}.up.sql").write_text(up + "\n")
+    (root / "generated" / f"0002_{name}.down.sql").write_text(down + "\n")
+    config = (root / "schemactl.toml").read_text()
+    assert cost.cli(root, "rehash").returncode == 0
+    env = {**os.environ, "SCHEMACTL_PG_BIN": str(root / "nowhere")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "schemactl", *args]
+        return subprocess.run(command, cwd=root, capture_output=True, text=True, env=env)
+
+    try:
+        r = run("apply", "--db", url, "--dry-run")
+        assert r.returncode == 0, r.stderr
+        assert r.stderr.startswith("warning: no projection of what the statements cost")
+        assert "nothing was changed" in r.stderr
+        (root / "schemactl.toml").write_text(
+            config + f'[environments.prod]\nurl = "{url}"\nmax_rewrite = "1min"\n'
+        )
+        refused = run("apply", "--env", "prod")
+        assert refused.returncode == 7 and refused.stderr.startswith("error: "), refused.stderr
+        assert _query(url, "SELECT max(version) FROM schemactl.migrations") == [(1,)]
+    finally:
+        (root / "schemactl.toml").write_text(config)
+        for p in (root / "generated").glob("0002_*"):
+            p.unlink()
+        assert cost.cli(root, "rehash").returncode == 0

@@ -265,24 +265,29 @@ def _costs(
     refuse with exit 9 here): printed now as text, returned for the JSON. None: none made."""
     config = project_config()
     found = config.environments.get(env or "") if not db else None
-    if not settings.dry_run and not (found and found.budgets):
+    budgets = bool(found and found.budgets and not allow_hazards)
+    if not settings.dry_run and not budgets:
         return None
-    from ..targets import planning
+    from ..connect.dburl import mask
+    from ..errors import ServerUnavailable
+    from ..targets import fleet, planning
 
-    if found is not None and found.is_fleet:  # its first database stands for the fleet
-        from ..targets import fleet
-
-        url = fleet.targets(config, found.name, None)[0]
-        from ..connect.dburl import mask
-
+    url = config.database_url(db, env) if not (found and found.is_fleet) else ""
+    if not url:  # a fleet: its first database stands for it
+        url = fleet.targets(config, env or "", None)[0]
         info(f"projecting on {env}'s first database, {mask(url)}, for every database")
-    else:
-        url = config.database_url(db, env)
-    with working("projecting what each statement will cost there") as progress:
-        result = planning.plan(
-            scratch_config(), url, env, allow_hazards=allow_hazards,
-            lock_timeout=settings.lock_timeout is not None, progress=progress,
-        )  # fmt: skip
+    try:
+        with working("projecting what each statement will cost there") as progress:
+            result = planning.plan(
+                scratch_config(), url, env, allow_hazards=allow_hazards,
+                lock_timeout=settings.lock_timeout is not None,
+                allow_unverified=settings.allow_unverified, progress=progress,
+            )  # fmt: skip
+    except ServerUnavailable as e:
+        if budgets:  # a budget that cannot be checked is not passed
+            raise
+        info(f"warning: no projection of what the statements cost ({e.message})")
+        return None
     if fmt is Format.text and settings.dry_run and result.migrations:
         for line in result.report():
             info(line)

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..connect import dburl
 from ..engine.catalog import query
+from ..project import headers
 from ..project.config import Config
 from ..scratch import calibrate, pgbinaries, sandbox
 from ..verification import data
@@ -83,14 +84,18 @@ def plan(
     *,
     allow_hazards: bool = False,
     lock_timeout: bool = False,
+    allow_unverified: bool = True,
     progress: Callable[[str], None] = lambda _: None,
 ) -> PlanResult:
     """What each pending migration of `database` will cost there (nothing run on it); over a
     budget of `environment` is HazardRefused (exit 9) unless `allow_hazards`. `lock_timeout`:
-    the run will set one for the session (--lock-timeout)."""
+    the run will set one for the session (--lock-timeout); without `allow_unverified`, a
+    pending file marked UNVERIFIED is refused first, as `apply` refuses it."""
     files = read_files(config)
     status = get_migration_status(config, database)
     pending = [files[m.version] for m in status.migrations if m.state in RUNNABLE]
+    if not allow_unverified:
+        headers.refuse_unverified(config.rel, [f.pair.up for f in pending if not f.python])
     env = config.environments.get(environment or "")
     factor = env.cost_factor if env else 1.0
     result = PlanResult(dburl.mask(database), [], "", factor)
