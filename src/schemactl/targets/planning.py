@@ -21,6 +21,7 @@ from ..connect import dburl
 from ..engine.catalog import query
 from ..project import headers
 from ..project.config import Config
+from ..project.sqlfiles import SQLFile
 from ..scratch import calibrate, pgbinaries, sandbox
 from ..verification import data
 from . import cost, session
@@ -103,7 +104,7 @@ def plan(
         return result
     measured: dict[str, list[Any]] = {}
     with sandbox.sandbox(config) as box:
-        binaries = getattr(box, "binaries", None) or pgbinaries.find_binaries()
+        binaries = _binaries(box)
         db = box.create_database("plan")
         progress(f"replaying the history, then trying {len(pending)} pending migration(s)")
         for f in (f for v, f in sorted(files.items()) if v < pending[0].version):
@@ -117,20 +118,15 @@ def plan(
                 )
             elif config.data_check:
                 copy = box.copy_database(db, "data")
-                report = data.try_with_rows(box, copy, f.up.text, f.down.text, config)
-                measured[f.name] = report.hazards + cost.unmeasured_scans(f.up, report.hazards)
+                measured[f.name] = data.try_with_rows(
+                    box, copy, f.up.text, f.down.text, config
+                ).hazards
             if error := sandbox.run_migration(box, db, f.up_script):
                 result.notes.append(f"{f.name} fails on the scratch server: {error}")
                 break
-    relations = sorted({h.relation for hs in measured.values() for h in hs if h.relation})
-    sizes, result.target_settings = _read_target(database, config.tracking_schema, relations)
     progress("calibrating with the target's settings (once per server build and settings)")
-    rates = calibrate.calibration(binaries, result.target_settings)
-    result.assumption = rates.assumption()
-    for f in pending:
-        protection = cost.protected_statements(f.up, lock_timeout)
-        found = cost.costs(measured.get(f.name, []), sizes, rates, factor, protection)
-        result.migrations.append(cost.MigrationCost(f.name, found))
+    pieces = [(f.name, f.up, measured.get(f.name, [])) for f in pending]
+    _project(result, config, database, binaries, pieces, lock_timeout)
     if env and env.budgets and not allow_hazards:
         cost.refuse_over_budget(result.migrations, dict(env.budgets), f"environments.{env.name}")
     return result
@@ -142,7 +138,6 @@ def drift_costs(
     """What running `sql` (the drift `diff --db` prints) on `database` would cost there: its
     schema (pg_dump) loaded on a scratch server and the statements tried on sample rows, then
     projected to its sizes, as for pending migrations."""
-    from ..project.sqlfiles import SQLFile
     from ..verification import steps
 
     env = config.environments.get(environment or "")
@@ -151,19 +146,37 @@ def drift_costs(
         major = conn.server_version // 10000
     dump = steps.live_dump(config, database, major)
     with sandbox.sandbox(config) as box:
-        binaries = getattr(box, "binaries", None) or pgbinaries.find_binaries()
+        binaries = _binaries(box)
         report = data.try_with_rows(box, steps.load_live(box, dump), sql, "", config)
     f = SQLFile(Path("drift"), "the drift SQL", sql)
-    hazards = report.hazards + cost.unmeasured_scans(f, report.hazards)
-    relations = sorted({h.relation for h in hazards if h.relation})
+    _project(result, config, database, binaries, [(f.rel, f, report.hazards)], False)
+    return result
+
+
+def _binaries(box: Any) -> pgbinaries.PgBinaries:
+    """The server build of `box` (a dev server's: the one discovery finds)."""
+    return getattr(box, "binaries", None) or pgbinaries.find_binaries()
+
+
+def _project(
+    result: PlanResult,
+    config: Config,
+    database: str,
+    binaries: pgbinaries.PgBinaries,
+    pieces: list[tuple[str, SQLFile, list[Any]]],
+    lock_timeout: bool,
+) -> None:
+    """Each piece (a name, its file, the hazards measured on it) projected to `database`'s
+    sizes at the rates of `binaries` with its settings, into `result`."""
+    pieces = [(n, f, hs + cost.unmeasured_scans(f, hs)) for n, f, hs in pieces]
+    relations = sorted({h.relation for _, _, hs in pieces for h in hs if h.relation})
     sizes, result.target_settings = _read_target(database, config.tracking_schema, relations)
     rates = calibrate.calibration(binaries, result.target_settings)
     result.assumption = rates.assumption()
-    found = cost.costs(
-        hazards, sizes, rates, result.cost_factor, cost.protected_statements(f, False)
-    )
-    result.migrations.append(cost.MigrationCost("the drift SQL", found))
-    return result
+    for name, f, hazards in pieces:
+        protection = cost.protected_statements(f, lock_timeout)
+        found = cost.costs(hazards, sizes, rates, result.cost_factor, protection)
+        result.migrations.append(cost.MigrationCost(name, found))
 
 
 def _read_target(
