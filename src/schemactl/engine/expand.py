@@ -28,6 +28,7 @@ from . import expand_ops as ops
 from . import expand_reads as reads
 from . import online, renames
 from .catalog import Named, ident, literal
+from .inspection import tables_and_indexes
 
 CONTRACT = "-- schemactl:contract"
 EXPAND = "-- schemactl:expand"
@@ -154,7 +155,7 @@ def plan(
     rest_up = [s for s in rest_up if s not in early]
     rest_down = [s for s in rest_down if s not in late]
     timeout = f"SET LOCAL lock_timeout = {literal(lock_timeout)};"
-    existing = (online.Existing(*_tables(was)), online.Existing(*_tables(wanted)))
+    existing = tuple(online.Existing(*tables_and_indexes(i)) for i in inspections)
     expand_up = _expand(ph, early, rest_up, timeout, lock_timeout, existing[0])
     expand_down = _parts(
         [
@@ -181,6 +182,8 @@ def shadows(up: str) -> set[tuple[str, str]]:
     (relation "schema.table", column): each follows the drop of its sync trigger's function,
     and its values live on in the renamed column, so dropping it loses nothing."""
     found: set[tuple[str, str]] = set()
+    if "schemactl_sync_" not in up:  # every trial asks: only a contract pair is parsed
+        return found
     previous = None
     for text in _statements(up):
         p = parse(text)
@@ -255,11 +258,6 @@ def _claimed(statement: str, claimed: set[tuple[str, str]], indexes: set[str]) -
         and p.action in _COLUMN_ACTIONS
         and (p.quoted_table or "", p.target or "") in claimed
     )
-
-
-def _tables(inspector: Any) -> tuple[frozenset[str], dict[str, str]]:
-    tables = frozenset(k for k, t in inspector.tables.items() if not t.is_partitioned)
-    return tables, {k: i.quoted_full_table_name for k, i in inspector.indexes.items()}
 
 
 def _add(
