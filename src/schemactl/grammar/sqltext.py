@@ -204,6 +204,12 @@ def strip_comments(text: str) -> str:
     return _COMMENTS.sub(" ", text)
 
 
+def one_line(text: str) -> str:
+    """A statement on one line, without comments: as findings name it, and as they are
+    looked up by (the sample-row trial writes them so; `plan` finds its statements so)."""
+    return " ".join(strip_comments(text).split())
+
+
 class LineIndex:
     """Maps character offsets of a text to 1-based (line, column)."""
 

@@ -119,7 +119,7 @@ def protected_statements(f: SQLFile, session_timeout: bool) -> dict[str, bool]:
     for part in commit_parts(f):
         timed = session_timeout
         for st in part.statements:
-            text = " ".join(sqltext.strip_comments(st.text).split())
+            text = sqltext.one_line(st.text)
             timed = timed or bool(_TIMEOUT.match(text))
             out[text.rstrip(";")] = timed
     return out
@@ -135,7 +135,7 @@ def unmeasured_scans(f: SQLFile, hazards: list[Hazard]) -> list[Hazard]:
     scanned = {h.statement.rstrip(";") for h in hazards if h.kind == "validation-scan"}
     out = []
     for st in f.statements:
-        text = " ".join(sqltext.strip_comments(st.text).split())
+        text = sqltext.one_line(st.text)
         p, lowered = parse(text), text.lower()
         if not p.table or text.rstrip(";") in scanned:
             continue

@@ -111,7 +111,7 @@ def run_measured(
         for st in f.statements:
             if commit_point(st) is not None:
                 held = {}  # a new part: a new transaction
-            text = " ".join(sqltext.strip_comments(st.text).split())
+            text = sqltext.one_line(st.text)
             named = _named(text, names, indexes) if known else []
             scans_before = _scans(cur, named)
             # Each statement commits on its own here: a SET LOCAL, which holds for the rest of
