@@ -24,8 +24,8 @@ from ..project.config import Config
 from ..project.sqlfiles import SQLFile
 from ..scratch import calibrate, pgbinaries, sandbox
 from ..verification import data
-from . import cost, session
-from .status import RUNNABLE, get_migration_status, read_files
+from . import cost, ledger, session
+from .status import RUNNABLE, read_files, states
 
 
 @dataclass
@@ -93,8 +93,9 @@ def plan(
     the run will set one for the session (--lock-timeout); without `allow_unverified`, a
     pending file marked UNVERIFIED is refused first, as `apply` refuses it."""
     files = read_files(config)
-    status = get_migration_status(config, database)
-    pending = [files[m.version] for m in status.migrations if m.state in RUNNABLE]
+    with session.open_session(database, "plan", config.tracking_schema) as conn:
+        led = ledger.read(conn, config.tracking_schema)
+    pending = [files[m.version] for m in states(files, led, config) if m.state in RUNNABLE]
     if not allow_unverified:
         headers.refuse_unverified(config.rel, [f.pair.up for f in pending if not f.python])
     env = config.environments.get(environment or "")
