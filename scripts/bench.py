@@ -9,7 +9,8 @@ checks, enums, views, plpgsql functions, triggers) and a variant that edits 2% o
   floor   `psql -X -1 -f variant.sql` into an already running server (best of --repeat)
   diff    `schemactl diff -m edit` on a project whose one migration holds the base schema and
           whose DDL is the variant (cold: empty schemactl cache; warm: cache filled by the same
-          diff; warm, DDL edited: the same history, another 2% edit, as when iterating)
+          diff, nothing changed since; warm, DDL edited: the same history, another 2% edit, as
+          when iterating); then the memory the scratch cluster kept between runs takes
   check   `schemactl check --no-models` on the same project once it is in sync: cold (empty
           cache), warm (nothing changed since: the kept snapshots answer), and warm with the
           DDL file touched (same schema, other bytes: the history is known, schemas/ is loaded)
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
 import os
 import random
@@ -312,6 +314,9 @@ def bench_size(box: pgserver.EphemeralServer, n: int, repeat: int, work: Path) -
             ddl.write_text(ddl.read_text() + "-- touched\n")
         secs, peak = run_schemactl(["check", "--no-models"], synced, cache)
         rows.append((f"schemactl check ({label})", n, secs, secs / base, peak))
+    kept = sum(json.loads(p.read_text())["bytes"] for p in (cache / "clusters").glob("*.json"))
+    rows.append(("kept between runs (MiB, not s)", n, kept / 2**20, math.nan, 0))
+    run_schemactl(["clean"], synced, cache)  # the kept cluster lives in memory: freed
     return rows + bench_import(box, sql, repeat, work, n)
 
 
@@ -465,6 +470,8 @@ def _print(rows: list[Row], sizes: list[int]) -> None:
         print(f"\ngrowth from N={small} to N={large} (seconds ~ N^k; k = 1.0 is linear):")
         for label in dict.fromkeys(r[0] for r in rows if r[1] == large):
             t = {r[1]: r[2] for r in rows if r[0] == label}
+            if min(t.get(small, 0), t[large]) <= 0:
+                continue
             k = math.log(t[large] / t[small]) / math.log(large / small)
             print(f"  {label:<36} k = {k:.2f}")
 

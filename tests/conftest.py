@@ -24,9 +24,17 @@ TEST_MAJOR = (
 )
 
 
+_CACHE = "SCHEMACTL_CACHE_DIR"
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Run the whole suite (and the CLIs it starts) on the major SCHEMACTL_TEST_PG_VERSION names,
-    through SCHEMACTL_PG_BIN; tests of discovery itself clear that (`discovery` fixture)."""
+    """Run the whole suite (and the CLIs it starts) with a cache of its own, so that what earlier
+    runs kept (results, replayed histories) never answers for a test; and on the major
+    SCHEMACTL_TEST_PG_VERSION names, through SCHEMACTL_PG_BIN; tests of discovery itself clear
+    that (`discovery` fixture)."""
+    import tempfile
+
+    os.environ[_CACHE] = tempfile.mkdtemp(prefix="schemactl-test-cache-")
     wanted = os.environ.get(TEST_MAJOR)
     if not wanted:
         return
@@ -39,6 +47,17 @@ def pytest_configure(config: pytest.Config) -> None:
             "doctor`)"
         )
     os.environ["SCHEMACTL_PG_BIN"] = str(chosen.bindir)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The suite's cache removed, with the scratch clusters kept in memory that it points at."""
+    import shutil
+
+    from schemactl.scratch import kept
+
+    if cache := os.environ.get(_CACHE):
+        kept.clean_all()
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -209,6 +209,8 @@ def test_kept_inspections_are_read_by_key_and_checked_by_verification(
     # What diff reads is the file under the key: schemas/' swapped for the history's, it sees
     # no change, and verification (pg_dump, no inspection) says that is wrong.
     target.write_bytes(history.read_bytes())
+    forget = lambda: shutil.rmtree(tmp_path / "results")  # else the kept result answers  # noqa: E731
+    forget()
     swapped = api.diff(config, None, print_only=True)
     assert swapped.status == "no-changes" and not swapped.verified and swapped.problems
     # A file others may write to is not read; nor is a damaged one: inspected again.
@@ -216,6 +218,7 @@ def test_kept_inspections_are_read_by_key_and_checked_by_verification(
     assert api.diff(config, None, print_only=True).up_sql == first.up_sql
     target.write_bytes(b"not a pickle")
     target.chmod(0o600)
+    forget()
     again = api.diff(config, None, print_only=True)
     assert again.up_sql == first.up_sql and again.verified
 

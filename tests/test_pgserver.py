@@ -82,14 +82,15 @@ def test_missing_binaries_say_what_to_install(
 
 
 def test_dev_server_databases_are_tagged_and_cleaned(
-    server: pgserver.EphemeralServer, dev_url: str
+    server: pgserver.EphemeralServer, dev_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from schemactl import api
 
+    monkeypatch.setenv("SCHEMACTL_CACHE_DIR", str(tmp_path))  # clean also empties the cache's
     dev = pgserver.DevServer(dev_url, server.binaries)
     leftover = dev.create_database("leftover")  # as if a run had been killed
     assert leftover in dev.leftovers()
-    assert leftover in api.clean(dev_url)
+    assert f"database {leftover} (on the dev server)" in api.clean(dev_url)
     assert leftover not in dev.leftovers()
     copy = dev.copy_database(dev.create_database("original"), "copy")  # renames, data checks
     dev.close()

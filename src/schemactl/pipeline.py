@@ -19,6 +19,7 @@ from .engine import expand, renames
 from .project import ddl, headers, migfiles
 from .project.config import Config, SchemaFilter
 from .project.migfiles import MigrationPair
+from .project.sqlfiles import SQLFile
 from .results import CheckResult, DiffResult, Finding
 from .scratch import pgserver, sandbox
 from .verification import data, phases, snapcache, steps, verify
@@ -38,18 +39,62 @@ class Options:
 
 
 def diff(config: Config, options: Options, progress: Progress) -> DiffResult:
-    """The next pair from schemas/: generated, judged, verified, tried on rows, written."""
+    """The next pair from schemas/: generated, judged, verified, tried on rows, written; or,
+    when an earlier run verified one on exactly the same inputs, that one."""
     schemas = config.schema_filter
     files = ddl.discover(config.schemas, config.load_order, config.root)
     pairs = migfiles.list_migrations(config.generated)
+    computed = snapcache.keys(config, schemas, pairs, files, False)
+    reuse = "" if config.sample_data else snapcache.result_key(computed, config, options)
+    if reuse and (hit := snapcache.load_result(reuse)) is not None:
+        return _reused(config, files, computed, hit, progress)
+    result = _diff(config, options, (pairs, files, computed), progress)
+    if reuse and result.verified and not result.contract_version:
+        texts = None
+        if result.up_path is not None and result.down_path is not None:
+            texts = (result.up_path.read_text("utf-8"), result.down_path.read_text("utf-8"))
+        snapcache.keep_result(reuse, (result, texts))
+    return result
+
+
+def _reused(
+    config: Config, files: list[SQLFile], computed: tuple[str, str, str], hit: Any,
+    progress: Progress,
+) -> DiffResult:  # fmt: skip
+    """The result an earlier run verified on exactly these inputs (`snapcache.result_key`): its
+    files written again, byte for byte, and what it kept for the new history kept again."""
+    kept, texts = hit
+    result: DiffResult = dataclasses.replace(kept, reused=True)
+    progress("schemas/ and the migrations are as an earlier run verified them: its result stands")
+    if texts is not None and result.version:
+        result.up_path = config.generated / f"{result.version}.up.sql"
+        result.down_path = config.generated / f"{result.version}.down.sql"
+        migfiles.write_pair(config.generated, result.up_path, texts[0], result.down_path, texts[1])
+        if (target := snapcache.load_snapshot("schemas", computed[1])) is not None:
+            inspection = snapcache.inspection_key(computed[1])
+            snapcache.keep_verified(config, config.schema_filter, files, target, inspection)
+    return result
+
+
+def _diff(
+    config: Config,
+    options: Options,
+    inputs: tuple[list[MigrationPair], list[SQLFile], tuple[str, str, str]],
+    progress: Progress,
+) -> DiffResult:
+    """`diff` on the scratch server (see `diff`)."""
+    schemas = config.schema_filter
+    pairs, files, computed = inputs
     with sandbox.sandbox(config) as box, Flow.open() as flow:
         engine.preload()  # imported while the databases load, not while the server starts
+        history = computed[0]
+        replayed = box.template(history) is None  # else a copy of the replay a run kept
         flow.run("target_db", steps.load_schemas, box, files)
-        flow.run("replay_db", steps.replay, box, config.root, pairs)
-        progress(steps.loading(len(files), len(pairs), load=True, replay=True))
+        flow.run("replay_db", steps.replay, box, config.root, pairs, history)
+        progress(steps.loading(len(files), len(pairs), True, True, kept=not replayed))
         # While they load: renames declared, and what earlier runs kept for these same files.
         declared = renames.declared(files)
-        kept = snapcache.known(config, schemas, pairs, files, False)
+        kept = snapcache.known(config, schemas, pairs, files, False, computed)
         keys = (
             snapcache.inspection_key(kept.history_key),
             snapcache.inspection_key(kept.schemas_key),
@@ -65,6 +110,15 @@ def diff(config: Config, options: Options, progress: Progress) -> DiffResult:
         # Dumped as soon as filled (the history once copied: a template must stay idle).
         _snapshot(flow, "before", kept.before, box, "replay_db", schemas, after=("renames",))
         _snapshot(flow, "target", kept.target, box, "target_db", schemas)
+        # Copies of the history, made once nothing reads it (a template must stay idle) and
+        # before `up` is verified on it: the one kept for later runs, the sample rows' one.
+        idle = ("was", "before")
+        if replayed:
+            flow.run("kept_db", box.keep_template, flow.of("replay_db"), history, True, after=idle)
+        else:
+            flow.known("kept_db", None)
+        if config.data_check and not config.expand_contract:
+            flow.run("data_db", box.copy_database, flow.of("replay_db"), "data", after=idle)
 
         wanted, was = flow.get("wanted", "was")  # the schemas' error first: likely just edited
         progress("comparing")  # with both inspections kept, while the databases still load
@@ -76,6 +130,7 @@ def diff(config: Config, options: Options, progress: Progress) -> DiffResult:
         warnings = ddl.data_warnings(files)
         if not up:
             problems = verify.describe("", verify.compare(target, before))
+            flow.get("kept_db")
             return DiffResult(
                 "no-changes", verified=not problems, problems=problems, warnings=warnings
             )
@@ -83,6 +138,7 @@ def diff(config: Config, options: Options, progress: Progress) -> DiffResult:
             up, down, was, wanted, refuse=not (options.allow_destructive or options.print_only)
         )
         if config.expand_contract:
+            flow.get("kept_db")  # the plan reads the history: its copy must be made first
             source = flow.get("renamed_db") if declared else flow.get("replay_db")
             plan = steps.expand_contract(
                 box, source, raw, flow.get("renames"), (was, wanted), files, config
@@ -97,29 +153,36 @@ def diff(config: Config, options: Options, progress: Progress) -> DiffResult:
                 return result
 
         progress("verifying, and trying the pair on sample rows")
-        if config.data_check:  # the copy is made before up is verified on the history
-            flow.run("data_db", box.copy_database, flow.of("replay_db"), "data")
+        if config.data_check:
+            if not flow.started("data_db"):  # expand_contract on, but this change needs no plan
+                flow.run("data_db", box.copy_database, flow.of("replay_db"), "data")
             flow.run("rows", data.try_with_rows, box, flow.of("data_db"), up, down, config)
         else:
             flow.known("data_db", "")
             flow.known("rows", data.DataReport())
         replay_db, target_db = flow.get("replay_db", "target_db")
         flow.run(
-            "up",
-            steps.verify_direction,
-            box,
-            replay_db,
-            "up",
-            up,
-            target,
-            schemas,
-            after=("data_db",),
-        )
+            "up", steps.verify_direction, box, replay_db, "up", up, target, schemas,
+            after=("data_db", "kept_db"),
+        )  # fmt: skip
         flow.run("down", steps.verify_direction, box, target_db, "down", down, before, schemas)
         problems_up, problems_down, report = flow.get("up", "down", "rows")
-        major = box.server_version() // 10000
+        problems = problems_up + problems_down
+        result = _write(config, options, box, (up, down), judged, report, problems, warnings)
+        if result.status == "written" and result.verified:  # replay_db is the new history's
+            new_history = snapcache.keep_verified(config, schemas, files, target, keys[1])
+            box.keep_template(replay_db, new_history, copy=False)
+        return result
 
-    problems = problems_up + problems_down
+
+def _write(
+    config: Config, options: Options, box: pgserver.Sandbox, pair: tuple[str, str],
+    judged: steps.Judgement, report: data.DataReport, problems: list[str], warnings: list[str],
+) -> DiffResult:  # fmt: skip
+    """The result of a verified pair, and the pair written unless printing only (or refused
+    for its measured hazards)."""
+    up, down = pair
+    major = box.server_version() // 10000
     measured = report.worth_saying(problems)
     renamed = [f"looks like a rename: {h}" for h in judged.renames]
     result = DiffResult(
@@ -130,7 +193,8 @@ def diff(config: Config, options: Options, progress: Progress) -> DiffResult:
     if options.print_only:
         return result
     data.refuse(measured, config.hazard_locks, options.allow_destructive, options.allow_hazards)
-    version = f"{migfiles.next_version(pairs):04d}_{options.slug}"
+    version = f"{migfiles.next_version(migfiles.list_migrations(config.generated)):04d}_"
+    version += options.slug
     said = (judged.hazards, measured, report.rows)
     head = (
         headers.generated(version, "up", *said, judged.renames),
@@ -140,8 +204,6 @@ def diff(config: Config, options: Options, progress: Progress) -> DiffResult:
         config, version, up, down, head, problems, major
     )
     result.status, result.version = "written", version
-    if result.verified:
-        snapcache.keep_verified(config, schemas, files, target, keys[1])
     return result
 
 
@@ -173,7 +235,7 @@ def _two_pairs(
     replay_db, target_db = flow.get("replay_db", "target_db")
     flow.run(
         "both", phases.verify_plan, box, replay_db, target_db, plan, *snapshots,
-        config.schema_filter, after=("data_db", "data_db2"),
+        config.schema_filter, after=("data_db", "data_db2", "kept_db"),
     )  # fmt: skip
     found, (rows_e, rows_c) = flow.get("both", "rows")
     problems = found.problems_up + found.problems_down
@@ -245,9 +307,11 @@ def check(
     with sandbox.sandbox(config) as box, Flow.open() as flow:
         load = kept.target is None or (want_models and kept.models is None)
         replay = kept.before is None
+        copied = box.template(kept.history_key) is not None  # a replay a run kept
+        history = (box, config.root, pairs, kept.history_key)
         _fill(flow, "target_db", load, steps.load_schemas, box, files)
-        _fill(flow, "replay_db", replay, steps.replay, box, config.root, pairs)
-        progress(steps.loading(len(files), len(pairs), load, replay))
+        _fill(flow, "replay_db", replay, steps.replay, *history)
+        progress(steps.loading(len(files), len(pairs), load, replay, kept=copied))
         # The models are generated while pg_dump runs (reflection is Python work, the dumps
         # are other processes).
         _snapshot(flow, "before", kept.before, box, "replay_db", schemas)
@@ -268,9 +332,7 @@ def check(
         if differences := verify.compare(target, before):
             # migra needs both databases to say which SQL would fix it.
             _fill(flow, "target_db", not flow.get("target_db"), steps.load_schemas, box, files)
-            _fill(
-                flow, "replay_db", not flow.get("replay_db"), steps.replay, box, config.root, pairs
-            )
+            _fill(flow, "replay_db", not flow.get("replay_db"), steps.replay, *history)
             replay_db, target_db = flow.get("replay_db", "target_db")
             pending, _ = engine.both_directions(
                 steps.inspect(box, replay_db, schemas),
@@ -285,6 +347,8 @@ def check(
                     verify.describe("", differences),
                 )
             )
+        if not copied and flow.get("replay_db"):  # only read: kept as it is for later runs
+            box.keep_template(flow.get("replay_db"), kept.history_key, copy=False)
     return CheckResult(findings, pending, [], warnings, models_checked=want_models)
 
 

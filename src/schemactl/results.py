@@ -51,6 +51,7 @@ class DiffResult:
     contract_up_sql: str = ""
     contract_down_sql: str = ""
     plan: list[str] = field(default_factory=list)  # how each change waits for old clients
+    reused: bool = False  # verified by an earlier run on the same inputs (snapcache.py)
 
     def to_json(self, root: Path) -> dict[str, Any]:
         """`root`: the project root, which the file paths are relative to."""
@@ -70,6 +71,7 @@ class DiffResult:
             "up_file": _rel(self.up_path, root),
             "down_file": _rel(self.down_path, root),
             "verified": self.verified,
+            "reused": self.reused,
             "problems": self.problems,
             "destructive": [d.to_json() for d in self.destructive],
             "may_fail": [d.to_json() for d in self.may_fail],

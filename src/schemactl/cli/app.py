@@ -87,9 +87,10 @@ def main() -> None:
     """Entry point of the `schemactl` command."""
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    from . import terminal
+    from . import params, terminal
 
     terminal.install()
+    params.install()
     debug = envvars.debug()
     try:
         code = app(standalone_mode=False)

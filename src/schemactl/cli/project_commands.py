@@ -163,6 +163,17 @@ def doctor(fmt: FormatOpt = Format.text) -> int:
     where = "memory filesystem" if report.memory_filesystem else "disk"
     who = f", server runs as {report.server_user}" if report.server_user else ""
     out.print(f"scratch clusters: {report.temp_dir} ({where}{who})", markup=False, soft_wrap=True)
+    limit = f"at most {report.kept_limit_bytes >> 20} MiB, SCHEMACTL_KEEP_MIB"
+    out.print(f"kept between runs ({limit}; `schemactl clean` removes them):", markup=False)
+    for k in report.kept:
+        out.print(
+            f"  {k.path}  {k.bytes / 2**20:.1f} MiB, {k.histories} replayed "
+            f"histor{'y' if k.histories == 1 else 'ies'}",
+            markup=False,
+            soft_wrap=True,
+        )
+    if not report.kept:
+        out.print("  (none)", markup=False)
     for p in report.problems:
         print_error(
             p,
@@ -205,24 +216,21 @@ def rehash() -> int:
 @app.command()
 def clean(
     dev_url: Annotated[
-        Optional[str], typer.Option("--dev-url", help="The dev server to clean.")
+        Optional[str], typer.Option("--dev-url", help="Also drop a dev server's leftovers.")
     ] = None,
 ) -> int:
-    """Drop scratch databases that interrupted runs left on a dev server."""
+    """Remove the scratch clusters kept between runs (and what killed runs left); with a dev
+    server, drop the scratch databases interrupted runs left there."""
     from .. import api
 
     url = dev_url or state.dev_url
     if not url:
         with contextlib.suppress(SchemactlError):
             url = project_config().resolved_dev_url()
-    if not url:
-        from ..errors import UsageError
-
-        raise UsageError("no dev server to clean", hint="pass --dev-url URL (or set dev_url)")
-    names = api.clean(url)
-    for n in names:
-        info(f"dropped {n}")
-    info(f"{len(names)} leftover database(s) dropped")
+    removed = api.clean(url)
+    for what in removed:
+        info(f"removed {what}")
+    info(f"{len(removed)} left over or kept between runs: removed")
     return 0
 
 

@@ -184,7 +184,8 @@ def diff(
             detail=result.problems,
         )
     elif result.status == "written":
-        info("verified: up reaches schemas/, down returns to the previous state")
+        again = " (by an earlier run on these same files)" if result.reused else ""
+        info(f"verified: up reaches schemas/, down returns to the previous state{again}")
     return code
 
 

@@ -15,6 +15,7 @@ VARIABLES: dict[str, str] = {
     "SCHEMACTL_PG_USER": "the OS user scratch servers run as when schemactl runs as root",
     "SCHEMACTL_CACHE_DIR": "where what runs keep lives (else ~/.cache/schemactl)",
     "SCHEMACTL_TMPDIR": "where scratch clusters live (else /dev/shm, else TMPDIR)",
+    "SCHEMACTL_KEEP_MIB": "what scratch clusters kept between runs may take, in MiB (1024; 0 none)",
     "SCHEMACTL_DEBUG": "1: a full traceback for internal errors",
 }
 
@@ -52,6 +53,10 @@ def cache_dir() -> Path:
 
 def tmpdir() -> str | None:
     return _get("SCHEMACTL_TMPDIR")
+
+
+def keep_mib() -> str | None:
+    return _get("SCHEMACTL_KEEP_MIB")
 
 
 def debug() -> bool:

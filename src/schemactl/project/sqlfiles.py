@@ -240,7 +240,8 @@ def run_statements(cur: Any, f: SQLFile, statements: list[sqltext.Statement] | N
             # Without a position of its own the error belongs to the statement: point at its
             # first token, not at the comments before it (a generated file's header).
             pos = getattr(e.diag, "statement_position", None)
-            offset = st.offset + (int(pos) - 1 if pos else st.lead)
+            shift = getattr(cur, "shift", 0)  # a BEGIN sent before it (targets/session.Trip)
+            offset = st.offset + (int(pos) - 1 - shift if pos else st.lead)
             raise _sql_error(f, e, offset, st.body.strip()) from None
 
 

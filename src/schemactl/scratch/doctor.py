@@ -11,7 +11,7 @@ from ..connect import dburl
 from ..errors import ServerUnavailable
 from ..project import envvars
 from ..project.config import Config, cache_root
-from . import pgbinaries, pgcluster, pgversion
+from . import kept, pgbinaries, pgcluster, pgversion
 
 
 @dataclass
@@ -22,6 +22,15 @@ class Server:
     major: int
     source: str  # SCHEMACTL_PG_BIN, pg_config, system, PATH, embedded
     chosen: bool = False
+
+
+@dataclass
+class Kept:
+    """A scratch cluster kept between runs (kept.py)."""
+
+    path: str
+    bytes: int
+    histories: int  # replayed histories it holds (templates)
 
 
 @dataclass
@@ -38,6 +47,8 @@ class DoctorReport:
     memory_filesystem: bool  # temp_dir is /dev/shm
     server_user: str | None  # the user the server runs as (root cannot run PostgreSQL)
     problems: list[str] = field(default_factory=list)
+    kept: list[Kept] = field(default_factory=list)  # scratch clusters kept between runs
+    kept_limit_bytes: int = 0  # SCHEMACTL_KEEP_MIB
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,4 +124,9 @@ def doctor(
         Path(temp) == Path("/dev/shm"),
         user,
         problems,
+        [
+            Kept(str(e.get("home", "")), int(e.get("bytes", 0)), len(e.get("templates", {})))
+            for _, e in kept.kept_clusters()
+        ],
+        kept.limit_bytes(),
     )

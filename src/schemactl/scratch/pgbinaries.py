@@ -14,12 +14,15 @@ import contextlib
 import functools
 import glob
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from ..connect import dburl
 from ..errors import ServerUnavailable
 from ..project import envvars
 
@@ -173,3 +176,18 @@ def dump_binaries(server_major: int) -> PgBinaries:
         f"is installed (found: {have})",
         hint=f"install PostgreSQL {server_major} client binaries, or set SCHEMACTL_PG_BIN to them",
     )
+
+
+def pg_dump(binaries: PgBinaries, params: dict[str, Any], exclude_schemas: list[str]) -> str:
+    """Return `pg_dump --schema-only --no-owner` text of the database `params` name."""
+    env = dict(os.environ)
+    if params.get("password"):
+        env["PGPASSWORD"] = str(params["password"])  # never on the command line
+    args = [binaries.tool("pg_dump"), "--schema-only", "--no-owner", "-d", dburl.conninfo(params)]
+    for s in exclude_schemas:
+        args += ["--exclude-schema", s]
+    p = subprocess.run(args, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        last = (p.stderr.strip().splitlines() or ["no message"])[-1]
+        raise ServerUnavailable(f"pg_dump failed: {last}")
+    return p.stdout

@@ -48,6 +48,7 @@ _SERVER_OPTIONS = {
     "wal_level": "minimal",
     "max_wal_senders": "0",
     "max_wal_size": "4GB",
+    "min_wal_size": "2MB",  # a kept cluster's checkpoint leaves no recycled WAL behind
     "checkpoint_timeout": "1h",
     "autovacuum": "off",
     "jit": "off",
@@ -63,7 +64,7 @@ _SERVER_OPTIONS = {
 
 
 # 1 MB WAL segments instead of 16: every run copies the cached data directory, WAL included.
-_INITDB_ARGS = [
+INITDB_ARGS = [
     "-U",
     "postgres",
     "-A",
@@ -85,6 +86,7 @@ class Cluster(testing.postgresql.Postgresql):  # type: ignore[misc]  # untyped u
     """testing.postgresql adapted to root, Unix-socket-only listening and a shared cache."""
 
     child_process: subprocess.Popen[bytes] | None  # set by the upstream's start()
+    kept = False  # started on a kept cluster's directory (kept.py)
 
     def __init__(
         self,
@@ -134,10 +136,14 @@ class Cluster(testing.postgresql.Postgresql):  # type: ignore[misc]  # untyped u
     def initialize_database(self) -> None:
         data = Path(self.base_dir) / "data"
         if self._run_as is not None:
-            _chown_tree(Path(self.base_dir), self._run_as)
+            if self.kept:  # its data is the server user's already: only the new socket directory
+                for d in (Path(self.base_dir), Path(self.base_dir) / "tmp"):
+                    os.chown(d, self._run_as.pw_uid, self._run_as.pw_gid)
+            else:
+                _chown_tree(Path(self.base_dir), self._run_as)
         if (data / "PG_VERSION").exists():
             return
-        args = self._prefix(for_server=False) + [self.initdb, "-D", str(data), *_INITDB_ARGS]
+        args = self._prefix(for_server=False) + [self.initdb, "-D", str(data), *INITDB_ARGS]
         p = subprocess.run(args, capture_output=True, text=True)
         if p.returncode != 0:
             raise ServerUnavailable(f"initdb failed: {p.stderr.strip()[-500:]}")
@@ -191,12 +197,14 @@ class Cluster(testing.postgresql.Postgresql):  # type: ignore[misc]  # untyped u
         pass
 
     def terminate(self, *args: Any) -> None:
-        # Immediate shutdown: nothing in this cluster is worth a checkpoint. Waited for
-        # directly rather than polled every 0.1 s as upstream does.
+        # Immediate shutdown: nothing in this cluster is worth a checkpoint, unless it is kept
+        # (SIGINT: `stop(signal.SIGINT)`, a fast shutdown that checkpoints, so the next start
+        # does not replay WAL). Waited for directly rather than polled every 0.1 s as upstream.
         if self.child_process is None or self._owner_pid != os.getpid():
             return
+        sig = signal.SIGINT if args and args[0] == signal.SIGINT else signal.SIGQUIT
         with contextlib.suppress(OSError):
-            self.child_process.send_signal(signal.SIGQUIT)
+            self.child_process.send_signal(sig)
             try:
                 self.child_process.wait(timeout=self.DEFAULT_KILL_TIMEOUT)
             except subprocess.TimeoutExpired:
@@ -229,7 +237,7 @@ def cache_dir(binaries: PgBinaries) -> Path:
     and build, initdb's arguments), not by where the binaries are, so every virtualenv, clone and
     root copy of the same bundle shares one (a path key made one 44 MB entry per venv)."""
     key = hashlib.sha256(
-        f"{build_identity(binaries.bindir)}|{' '.join(_INITDB_ARGS)}".encode()
+        f"{build_identity(binaries.bindir)}|{' '.join(INITDB_ARGS)}".encode()
     ).hexdigest()[:12]
     return cache_root() / f"initdb-pg{binaries.major}-{key}"
 

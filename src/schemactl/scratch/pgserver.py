@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pwd
 import re
 import shutil
-import subprocess
+import signal
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,9 +26,10 @@ import psycopg2
 import psycopg2.extensions
 
 from ..connect import dburl
-from ..errors import ServerUnavailable, first_line
-from . import pgcluster
+from ..errors import SchemactlError, ServerUnavailable, first_line
+from . import kept, pgcluster
 from .pgbinaries import PgBinaries, dump_binaries, find_binaries
+from .pgbinaries import pg_dump as pg_dump  # callers name it here, beside the sandboxes
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +118,16 @@ class Sandbox:
             raise ServerUnavailable("pg_dump is needed but no PostgreSQL binaries were found")
         return pg_dump(self.binaries, self.conn_params(dbname), exclude_schemas)
 
-    def close(self) -> None:
-        """Release the sandbox (stop the server, or nothing for a dev server)."""
+    def template(self, history_key: str) -> str | None:
+        """A kept database holding the replay of the history `history_key` (kept.py)."""
+        return None
+
+    def keep_template(self, db: str, history_key: str, copy: bool) -> None:
+        """Keep `db`, a replay of the history `history_key`, for later runs (kept.py)."""
+
+    def close(self, keep: bool = True) -> None:
+        """Release the sandbox (stop the server, or nothing for a dev server); `keep`: what may
+        be kept for the next run is kept (False after an interrupt)."""
 
 
 def _scratch_name(label: str) -> str:
@@ -124,26 +135,62 @@ def _scratch_name(label: str) -> str:
 
 
 class EphemeralServer(Sandbox):
-    """A private PostgreSQL cluster in a temporary directory, removed on close."""
+    """A private PostgreSQL cluster in a temporary directory, removed on close (or, made with
+    `keep`, kept for the next run: kept.py)."""
 
     _copy_files = True
 
     def __init__(
-        self, binaries: PgBinaries, options: dict[str, str] | None = None, parent: str | None = None
+        self,
+        binaries: PgBinaries,
+        options: dict[str, str] | None = None,
+        parent: str | None = None,
+        keep: kept.Spec | None = None,
     ) -> None:
         """`options`: server settings over the scratch ones; `parent`: where its directory goes
-        (default: memory where there is room; calibrate.py puts a durable one on disk)."""
+        (default: memory where there is room; calibrate.py puts a durable one on disk);
+        `keep`: start on the cluster an earlier run kept for these roles, if there is one, and
+        keep this one at `close`."""
         run_as = pgcluster.unprivileged_user()
         binaries = pgcluster.reachable_binaries(binaries, run_as)
         self.binaries = binaries
         self._spares: list[str] | None = None  # read on first use
         self._spares_lock = threading.Lock()  # databases are made from threads (flow.py)
-        parent = parent or pgcluster.temp_parent(run_as)
-        self.base_dir = tempfile.mkdtemp(prefix="schemactl-pg-", dir=parent)  # 0700
-        cache = pgcluster.cache_dir(binaries)
+        self._templates: set[str] | None = None  # kept histories, read on first use
+        self._keep = keep
+        self._kept: kept.Claimed | None = None
         self._pg: pgcluster.Cluster | None = None
+        parent = parent or pgcluster.temp_parent(run_as) or tempfile.gettempdir()
+        keep = keep if keep is not None and kept.limit_bytes() else None
+        key = kept.cluster_key(binaries, pgcluster.INITDB_ARGS, keep) if keep else ""
+        claimed = kept.claim(parent, key, run_as, binaries.major) if keep else None
+        if claimed is not None:
+            self.base_dir = str(claimed.path)
+            try:
+                self._start(binaries, run_as, options, fresh=False)
+                self._kept = claimed
+                return
+            except ServerUnavailable as e:  # damaged: forgotten, and this run goes on cold
+                log.debug("kept cluster %s not usable: %s", claimed.home, e.message)
+                kept.discard(claimed)
+        self.base_dir = tempfile.mkdtemp(prefix="schemactl-pg-", dir=parent)  # 0700
+        self._start(binaries, run_as, options, fresh=True)
+        if keep:
+            self._kept = kept.adopt(Path(self.base_dir), parent, key)
+
+    def _start(
+        self,
+        binaries: PgBinaries,
+        run_as: pwd.struct_passwd | None,
+        options: dict[str, str] | None,
+        fresh: bool,
+    ) -> None:
+        """Start the server in `base_dir`, copying the cached initialised cluster when `fresh`;
+        on failure stop it and remove the directory."""
+        cache = pgcluster.cache_dir(binaries)
+        self._pg = None
         try:
-            if (cache / "PG_VERSION").exists():
+            if fresh and (cache / "PG_VERSION").exists():
                 pgcluster.copy_tree(cache, Path(self.base_dir) / "data")
                 with contextlib.suppress(OSError):
                     os.utime(cache)  # in use: see _age_out
@@ -152,12 +199,15 @@ class EphemeralServer(Sandbox):
             self._pg = pgcluster.Cluster(
                 binaries, run_as, options, base_dir=self.base_dir, auto_start=0
             )
+            self._pg.kept = not fresh
             self._pg.setup()
+            kept.mark_owner(Path(self.base_dir))
             self._pg.start()
         except BaseException as e:
             if self._pg is not None:
                 with contextlib.suppress(Exception):
                     self._pg.terminate()
+            self._pg = None
             shutil.rmtree(self.base_dir, ignore_errors=True)
             if isinstance(e, (RuntimeError, OSError)) and not isinstance(e, ServerUnavailable):
                 lines = [ln for ln in str(e).splitlines() if ln.strip()][-3:]
@@ -166,6 +216,44 @@ class EphemeralServer(Sandbox):
                     hint="use an existing server with --dev-url, or check SCHEMACTL_PG_BIN",
                 ) from None
             raise
+
+    def template(self, history_key: str) -> str | None:
+        """The kept database holding the replay of the history `history_key`, if there is one."""
+        if self._kept is None or not history_key:
+            return None
+        name = kept.template_name(history_key)
+        with self._spares_lock:
+            if self._templates is None:
+                with self._admin() as cur:
+                    cur.execute(
+                        "SELECT datname FROM pg_database WHERE starts_with(datname, %s)",
+                        (kept.TEMPLATE_PREFIX,),
+                    )
+                    self._templates = {r[0] for r in cur.fetchall()}
+            if name not in self._templates:
+                return None
+            self._kept.used[name] = time.time()
+        return name
+
+    def keep_template(self, db: str, history_key: str, copy: bool) -> None:
+        """Keep `db`, a replay of the history `history_key`, for later runs: a copy of it
+        (`copy`: this run goes on using it), else the database itself, renamed."""
+        if self._kept is None or not history_key or self.template(history_key) is not None:
+            return
+        name = kept.template_name(history_key)
+        try:
+            with self._admin() as cur:
+                if copy:
+                    cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{db}" STRATEGY FILE_COPY')
+                else:
+                    cur.execute(f'ALTER DATABASE "{db}" RENAME TO "{name}"')
+        except psycopg2.Error as e:  # only costs speed next time
+            log.debug("could not keep %s: %s", name, e)
+            return
+        with self._spares_lock:
+            assert self._templates is not None  # read by self.template above
+            self._templates.add(name)
+            self._kept.used[name] = time.time()
 
     def conn_params(self, dbname: str) -> dict[str, Any]:
         assert self._pg is not None  # set in __init__, which raises otherwise
@@ -189,12 +277,20 @@ class EphemeralServer(Sandbox):
             cur.execute(f'ALTER DATABASE "{spare}" RENAME TO "{name}"')
         return name
 
-    def close(self) -> None:
+    def close(self, keep: bool = True) -> None:
+        """Stop the server and remove its directory; or, when it may be kept (and `keep`: the
+        run ended without an interrupt), leave it ready for the next run."""
+        claimed, self._kept = self._kept, None
+        size = None
         try:
+            if claimed is not None and keep and self._keep is not None and self._pg is not None:
+                with contextlib.suppress(psycopg2.Error), self._admin() as cur:
+                    size = kept.tidy(cur, claimed, self._keep, pgcluster.SPARE_DATABASES)
             if self._pg is not None:
-                self._pg.stop()
+                self._pg.stop(signal.SIGINT if size is not None else signal.SIGQUIT)
         finally:
-            shutil.rmtree(self.base_dir, ignore_errors=True)
+            if claimed is None or size is None or not kept.put_back(claimed, size):
+                shutil.rmtree(self.base_dir, ignore_errors=True)
 
 
 class DevServer(Sandbox):
@@ -249,7 +345,7 @@ class DevServer(Sandbox):
         with contextlib.suppress(ValueError):
             self._created.remove(name)  # dropped already: close() need not ask again
 
-    def close(self) -> None:
+    def close(self, keep: bool = True) -> None:
         for name in list(self._created):
             with contextlib.suppress(psycopg2.Error):
                 self.drop_database(name)
@@ -271,24 +367,12 @@ class DevServer(Sandbox):
             return [r[0] for r in cur.fetchall()]
 
 
-def pg_dump(binaries: PgBinaries, params: dict[str, Any], exclude_schemas: list[str]) -> str:
-    """Return `pg_dump --schema-only --no-owner` text of the database `params` name."""
-    env = dict(os.environ)
-    if params.get("password"):
-        env["PGPASSWORD"] = str(params["password"])  # never on the command line
-    args = [binaries.tool("pg_dump"), "--schema-only", "--no-owner", "-d", dburl.conninfo(params)]
-    for s in exclude_schemas:
-        args += ["--exclude-schema", s]
-    p = subprocess.run(args, capture_output=True, text=True, env=env)
-    if p.returncode != 0:
-        last = (p.stderr.strip().splitlines() or ["no message"])[-1]
-        raise ServerUnavailable(f"pg_dump failed: {last}")
-    return p.stdout
-
-
 @contextlib.contextmanager
-def sandbox(dev_url: str | None = None, pg_version: int | None = None) -> Iterator[Sandbox]:
-    """Yield a sandbox (a dev server if a URL is given, else an ephemeral cluster); close it."""
+def sandbox(
+    dev_url: str | None = None, pg_version: int | None = None, keep: kept.Spec | None = None
+) -> Iterator[Sandbox]:
+    """Yield a sandbox (a dev server if a URL is given, else an ephemeral cluster, `keep`: the
+    one kept for these roles, kept again); close it (nothing kept after an interrupt)."""
     box: Sandbox
     if dev_url:
         # A dev server's major is its own: the pg_dump that reads it must be as new (an older
@@ -296,8 +380,13 @@ def sandbox(dev_url: str | None = None, pg_version: int | None = None) -> Iterat
         box = DevServer(dev_url, None)
         box.binaries = dump_binaries(box.server_version() // 10000)
     else:
-        box = EphemeralServer(find_binaries(pg_version))
+        box = EphemeralServer(find_binaries(pg_version), keep=keep)
     try:
         yield box
-    finally:
+    except SchemactlError:  # a finding (bad DDL, a refusal): what is kept stays good
         box.close()
+        raise
+    except BaseException:
+        box.close(keep=False)
+        raise
+    box.close()

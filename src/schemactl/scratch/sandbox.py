@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..errors import ServerUnavailable, SQLFileError
 from ..project import ddl, sqlfiles
 from ..project.config import Config
-from . import pgbinaries, pgserver, pgversion
+from . import kept, pgbinaries, pgserver, pgversion
 from .pgbinaries import PgBinaries
 
 if TYPE_CHECKING:  # migration.py's record; it does not import this module
@@ -23,8 +23,10 @@ if TYPE_CHECKING:  # migration.py's record; it does not import this module
 def sandbox(
     config: Config,
 ) -> Iterator[pgserver.Sandbox]:
-    """Yield a sandbox (dev server or ephemeral cluster) in which the project's roles exist."""
-    with pgserver.sandbox(config.resolved_dev_url(), pgversion.wanted(config, None)) as box:
+    """Yield a sandbox (dev server or ephemeral cluster) in which the project's roles exist; an
+    ephemeral one is kept for the next run (kept.py)."""
+    keep = kept.Spec(tuple(sorted(config.roles)))
+    with pgserver.sandbox(config.resolved_dev_url(), pgversion.wanted(config, None), keep) as box:
         box.create_roles(config.roles)
         yield box
 
@@ -168,10 +170,15 @@ def version_warning(live_version: int, box: pgserver.Sandbox) -> str | None:
     )
 
 
-def clean(dev_url: str) -> list[str]:
-    """Drop scratch databases that earlier runs left on a dev server; return their names."""
-    server = pgserver.DevServer(dev_url, None)  # dropping databases needs no local binaries
-    names = server.leftovers()
-    for name in names:
-        server.drop_database(name)
-    return names
+def clean(dev_url: str | None) -> list[str]:
+    """Remove the scratch clusters kept between runs and what killed runs left (kept.py), and
+    drop the scratch databases that earlier runs left on a dev server; what was removed."""
+    said = kept.clean_all()
+    if dev_url:
+        server = pgserver.DevServer(dev_url, None)  # dropping databases needs no local binaries
+        names = server.leftovers()
+        for name in names:
+            server.drop_database(name)
+            said.append(f"database {name} (on the dev server)")
+        server.close()
+    return said

@@ -206,13 +206,13 @@ def _run_part(
         with session.transaction(conn) as cur:
             job.finish(cur, elapsed())
         return
-    if part.transactional:
-        with session.transaction(conn) as cur:
-            sqlfiles.run_statements(cur, job.sqlfile, part.statements)
+    if part.transactional:  # BEGIN on the first statement, COMMIT on the bookkeeping
+        with session.trip(conn) as trip:
+            sqlfiles.run_statements(trip, job.sqlfile, part.statements)
             if last:
-                job.finish(cur, elapsed())
+                job.finish(_Committing(trip), elapsed())
             elif progress:
-                progress(cur, i + 1)
+                progress(_Committing(trip), i + 1)
         return
     if progress:  # visible if we die partway (see the runner's module docstring)
         with session.transaction(conn) as cur:
@@ -229,6 +229,14 @@ def _run_part(
             job.finish(cur, elapsed())
         elif progress:
             progress(cur, i + 1)
+
+
+class _Committing:
+    """The cursor the bookkeeping writes with as a part's last query: it commits too."""
+
+    def __init__(self, trip: session.Trip) -> None:
+        self.mogrify = trip.mogrify
+        self.execute = trip.commit_with
 
 
 def _failed(

@@ -16,7 +16,9 @@ import functools
 import hashlib
 import json
 import os
+import pickle
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -160,23 +162,50 @@ def _sources() -> str:
     return h.hexdigest()[:16]
 
 
-def load_inspection(key: str) -> Any:
-    """The inspection kept under `key` (engine/inspection.py, `write`), or None.
+def result_key(computed: tuple[str, str, str], config: Config, options: Any) -> str:
+    """The key of a `diff`'s verified result: both sides' keys (every input file, the server,
+    schemactl), every setting that shapes the pair, and what the command asked (`options`)."""
+    c = config
+    shaping = (
+        c.load_order, c.tracking_schema, c.data_check, c.sample_rows, c.hazard_locks, c.online,
+        c.online_lock_timeout, c.expand_contract, c.expand_contract_lock_timeout,
+    )  # fmt: skip
+    return _key("result", *computed[:2], shaping, options, *_engine_versions(), files=[])
 
-    It is a pickle, which runs code as it loads: only a file this user owns, in a directory
-    nobody else may write to, is read."""
-    from ..engine import inspection
 
-    path = _path("inspections", key, ".pickle")
+def load_result(key: str) -> Any:
+    """The result kept under `key` (`keep_result`), or None; read as `load_inspection` is."""
+    return _load_pickle("results", key, pickle.load)
+
+
+def _load_pickle(kind: str, key: str, read: Callable[[BinaryIO], Any]) -> Any:
+    """What `read` makes of the pickle kept under `key`, or None. A pickle runs code as it
+    loads: only a file this user owns, in a directory nobody else may write to, is read."""
+    path = _path(kind, key, ".pickle")
     try:
         if not (_private(path) and _private(path.parent)):
             return None
         with path.open("rb") as f:
-            found = inspection.read(f)
-    except OSError:
+            found = read(f)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         return None
     _used(path)
     return found
+
+
+def keep_result(key: str, found: Any) -> None:
+    path = _path("results", key, ".pickle")
+    with contextlib.suppress(OSError, pickle.PicklingError):
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        migfiles.write_atomic_with(path, lambda f: pickle.dump(found, f), 0o600)
+        _age_out(path.parent, KEEP)
+
+
+def load_inspection(key: str) -> Any:
+    """The inspection kept under `key` (engine/inspection.py, `write`), or None (`_load_pickle`)."""
+    from ..engine import inspection
+
+    return _load_pickle("inspections", key, inspection.read)
 
 
 def keep_inspection(key: str, found: Any, source: Path | None = None) -> None:
@@ -249,9 +278,11 @@ def known(
     pairs: list[migfiles.MigrationPair],
     files: list[SQLFile],
     want_models: bool,
+    computed: tuple[str, str, str] | None = None,
 ) -> Known:
-    """Look up what earlier runs kept for these migrations, schema files and settings."""
-    history, target, models = _keys(config, schemas, pairs, files, want_models)
+    """Look up what earlier runs kept for these migrations, schema files and settings
+    (`computed`: their `keys`, when the caller has them already)."""
+    history, target, models = computed or keys(config, schemas, pairs, files, want_models)
     return Known(
         history,
         target,
@@ -262,13 +293,14 @@ def known(
     )
 
 
-def _keys(
+def keys(
     config: Config,
     schemas: SchemaFilter,
     pairs: list[migfiles.MigrationPair],
     files: list[SQLFile],
     want_models: bool,
 ) -> tuple[str, str, str]:
+    """The keys of the replayed history, of schemas/ loaded, and of its models ("": none)."""
     server = server_identity(config)
     history = history_key(config, server, schemas, pairs)
     target = schemas_key(config, server, schemas, files)
@@ -281,16 +313,18 @@ def keep_verified(
     files: list[SQLFile],
     target: verify.Snapshot,
     target_inspection: str = "",
-) -> None:
+) -> str:
     """After a verified `diff`: the new history replays to exactly the target's snapshot, so
     keep it for the history too (the diff kept it for schemas/: `Known.keep`), and the
     `check` that usually follows (pre-commit) has nothing to load. The target's inspection
     (kept under `target_inspection`) stands for the new history's too: the next `diff`
     inspects only schemas/. Should it differ from a fresh one where pg_dump does not look,
-    that diff's verification, which never reads an inspection, fails."""
-    history, _, _ = _keys(config, schemas, migfiles.list_migrations(config.generated), files, False)
+    that diff's verification, which never reads an inspection, fails. Returns the new
+    history's key."""
+    history, _, _ = keys(config, schemas, migfiles.list_migrations(config.generated), files, False)
     keep_snapshot("history", history, target)
     if target_inspection:
         source = _path("inspections", target_inspection, ".pickle")
         if source.exists():
             keep_inspection(inspection_key(history), None, source)
+    return history

@@ -38,23 +38,31 @@ def load_schemas(box: pgserver.Sandbox, files: list[SQLFile]) -> str:
     return db
 
 
-def replay(box: pgserver.Sandbox, root: Path, pairs: list[MigrationPair]) -> str:
-    """A new database with the migrations replayed: the state the history produces. The files
-    are read and checked before the database is made."""
+def replay(
+    box: pgserver.Sandbox, root: Path, pairs: list[MigrationPair], history_key: str = ""
+) -> str:
+    """A new database with the migrations replayed: the state the history produces. A copy of
+    the replay an earlier run kept for the same history (`history_key`: scratch/kept.py), else
+    the files read, checked and run."""
+    if (template := box.template(history_key)) is not None:
+        return box.copy_database(template, "replay")
     scripts = [Migration.read(p, root).up_script for p in pairs]
     db = box.create_database("replay")
     sandbox.replay(box, db, scripts)
     return db
 
 
-def loading(files: int, pairs: int, load: bool, replay: bool) -> str:
-    """The progress line of the two loads, naming what earlier runs spared."""
+def loading(files: int, pairs: int, load: bool, replay: bool, kept: bool = False) -> str:
+    """The progress line of the two loads, naming what earlier runs spared (`kept`: the replay
+    is a copy of one an earlier run kept)."""
     doing, known = [], []
     if load:
         doing.append(f"loading {count_of(files, 'schema file')}")
     else:
         known.append("schemas/")
-    if replay:
+    if replay and kept:
+        doing.append(f"copying the replay of {count_of(pairs, 'migration')} kept by an earlier run")
+    elif replay:
         doing.append(f"replaying {count_of(pairs, 'migration')}")
     else:
         known.append("the migrations")
