@@ -36,6 +36,7 @@ import os
 import pwd
 import shutil
 import stat
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -152,7 +153,7 @@ def claim(parent: str, key: str, run_as: pwd.struct_passwd | None, major: int) -
     if state == "foreign":
         return None
     if state == "damaged" or found is None or found.get("home") != str(home):
-        shutil.rmtree(home, ignore_errors=True)  # or ours with no entry: the cache was emptied
+        _doom(home)  # or ours with no entry: the cache was emptied
         return None
     try:
         if (home / "data" / "PG_VERSION").read_text().strip() != str(major):
@@ -207,9 +208,40 @@ def put_back(claimed: Claimed, size: int) -> bool:
         os.rename(claimed.path, claimed.home)  # fails if the home is taken again meanwhile
     except OSError:
         return False
-    _age_out(claimed.key, limit_bytes() - size)
-    sweep(str(claimed.home.parent))
     return True
+
+
+def tidy_later(parent: str, key: str) -> threading.Thread:
+    """Remove, on a thread beside the run, what `sweep` finds, the directories `claim` gave up,
+    and the other clusters beyond KEEP_CLUSTERS or the limit: a kept cluster of 1,000 tables is
+    ~100 MB and thousands of files, 0.3 s to remove, which the run need not wait for."""
+    room = limit_bytes() - next(
+        (int(e.get("bytes", 0) or 0) for _, e in kept_clusters() if e.get("key") == key), 0
+    )
+
+    def work() -> None:
+        with contextlib.suppress(OSError):
+            while _doomed:
+                shutil.rmtree(_doomed.pop(), ignore_errors=True)
+            _age_out(key, room)
+            sweep(parent)
+
+    worker = threading.Thread(target=work, name="schemactl-sweep")
+    worker.start()  # not a daemon: an exit waits for it rather than leave half a directory
+    return worker
+
+
+_doomed: list[Path] = []  # given up by `claim`, removed by `tidy_later`
+
+
+def _doom(home: Path) -> None:
+    """Take `home` out of the way now (renamed, atomic), to be removed by `tidy_later`."""
+    gone = home.with_name(f"schemactl-gone-{uuid.uuid4().hex[:8]}")  # `sweep` finds it too
+    try:
+        os.rename(home, gone)
+    except OSError:
+        return
+    _doomed.append(gone)
 
 
 def sweep(parent: str) -> list[Path]:
@@ -224,7 +256,9 @@ def sweep(parent: str) -> list[Path]:
             st = d.lstat()
             if not stat.S_ISDIR(st.st_mode) or st.st_uid not in owners:
                 continue
-            if d.name.startswith("schemactl-pg-") and (d / _OWNER_FILE).exists():
+            if d.name.startswith("schemactl-gone-"):
+                pass  # given up by `claim`; its run ended before removing it
+            elif d.name.startswith("schemactl-pg-") and (d / _OWNER_FILE).exists():
                 pid = int((d / _OWNER_FILE).read_text())
                 if _alive(pid):
                     continue

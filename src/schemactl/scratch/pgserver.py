@@ -164,6 +164,8 @@ class EphemeralServer(Sandbox):
         keep = keep if keep is not None and kept.limit_bytes() else None
         key = kept.cluster_key(binaries, pgcluster.INITDB_ARGS, keep) if keep else ""
         claimed = kept.claim(parent, key, run_as, binaries.major) if keep else None
+        if keep:
+            kept.tidy_later(parent, key)
         if claimed is not None:
             self.base_dir = str(claimed.path)
             try:
