@@ -232,3 +232,38 @@ def test_the_same_diff_again_reuses_its_verified_result(tmp_path: Path, place: P
     project.write_config("online = true\n")
     assert not api.diff(project.config, None, print_only=True).reused
     assert api.diff(project.config, None, print_only=True).reused
+
+
+def test_a_trial_that_fails_on_rows_is_tried_again_from_the_kept_history(
+    tmp_path: Path, place: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A second table the pair does not reach; a NOT NULL column without a default fails on the
+    # sample rows, so the trial is run again with every table filled, on a copy of the kept
+    # history made only then.
+    project = Project(tmp_path / "p")
+    project.schema("s.sql", BASE + "create table other (id int primary key);\n")
+    api.diff(project.config, "base")
+    project.schema("s.sql", BASE.replace("not null", "not null, code int not null")
+                   + "create table other (id int primary key);\n")  # fmt: skip
+    from schemactl.scratch import pgserver
+
+    copies: list[tuple[str, str]] = []
+    copy = pgserver.Sandbox.copy_database
+
+    def recorded(self: pgserver.Sandbox, template: str, label: str) -> str:
+        copies.append((template[: len(kept.TEMPLATE_PREFIX)], label))
+        return copy(self, template, label)
+
+    monkeypatch.setattr(pgserver.Sandbox, "copy_database", recorded)
+    said: list[str] = []
+    result = api.diff(project.config, "code", allow_hazards=True, progress=said.append)
+    assert "copying the replay of 1 migration kept by an earlier run" in " ".join(said)
+    # The replay and the second trial's copy from the kept history; the first trial's from
+    # the replay; no copy made in advance.
+    assert sorted(copies) == sorted(
+        [(kept.TEMPLATE_PREFIX, "replay"), (kept.TEMPLATE_PREFIX, "data"), ("schemactl_re", "data")]
+    ), copies
+    assert result.verified
+    failed = [h for h in result.hazards if h.kind == "fails-with-data"]
+    assert failed and failed[0].relation == "public.item", result.hazards
+    assert result.sample_rows > 0

@@ -156,7 +156,8 @@ def _diff(
         if config.data_check:
             if not flow.started("data_db"):  # expand_contract on, but this change needs no plan
                 flow.run("data_db", box.copy_database, flow.of("replay_db"), "data")
-            flow.run("rows", data.try_with_rows, box, flow.of("data_db"), up, down, config)
+            spare = box.template(history)  # the history kept: a copy of it, made if needed
+            flow.run("rows", data.try_with_rows, box, flow.of("data_db"), up, down, config, spare)
         else:
             flow.known("data_db", "")
             flow.known("rows", data.DataReport())

@@ -65,25 +65,28 @@ def sample_files(config: Config) -> list[Path]:
     return sorted(config.sample_data.rglob("*.sql"))
 
 
-def try_with_rows(box: Any, db: str, up: str, down: str, config: Config) -> DataReport:
+def try_with_rows(
+    box: Any, db: str, up: str, down: str, config: Config, template: str | None = None
+) -> DataReport:
     """Fill `db` (a copy of the replayed history, before `up`), run `up` and then `down` on it,
     and report (see the module docstring). What `up` renames is looked for under its new name.
     `db` is dropped afterwards.
 
     Only the tables the pair can reach are filled (data/reach.py); should the run lock one
-    that was left empty, or fail, it is tried again with every table filled, on a copy kept
-    for that."""
+    that was left empty, or fail, it is tried again with every table filled, on a copy: of
+    `template` (a kept database `db` is a copy of: scratch/kept.py) when the need arises,
+    else made beforehand."""
     files = [SQLFile(Path(d), d, text) for d, text in (("up", up), ("down", down))]
     spare = ""
     try:
         with contextlib.closing(box.connect(db, autocommit=False)) as conn:
             reached = reach.trial(conn, files)
-        if reached is not None:
+        if reached is not None and template is None:
             spare = box.copy_database(db, "data")  # nobody may be connected to `db` now
         report, missed = _try(box, db, files, config, reached)
         if missed:
+            spare = spare or box.copy_database(template, "data")
             report, _ = _try(box, spare, files, config, None)
-            spare = ""
     finally:
         box.drop_database(db)
         if spare:
