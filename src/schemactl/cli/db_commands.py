@@ -163,20 +163,17 @@ def _run_command(
 def _python_listener(fmt: Format) -> Iterator[Any]:
     """What Python migrations report: a progress bar per batched change on a terminal (else a
     line when a batch ends), and their log lines, on stderr."""
-    from rich.progress import Progress
-
     from ..project.pymigration import Listener
 
-    console = err_console()
     quiet = state.quiet or fmt is Format.json
     bars: dict[str, Any] = {}
     printed: dict[str, float] = {}  # without a terminal: a line when done, else every 2 s
     with contextlib.ExitStack() as stack:
-        shown = (
-            stack.enter_context(Progress(console=console, transient=True))
-            if (console.is_terminal and not quiet)
-            else None
-        )
+        shown = None
+        if not quiet and sys.stderr.isatty():  # rich only then: its import is 60 ms of a start
+            from rich.progress import Progress
+
+            shown = stack.enter_context(Progress(console=err_console(), transient=True))
 
         def progress(label: str, done: int, total: int | None) -> None:
             if shown is not None:
@@ -189,11 +186,12 @@ def _python_listener(fmt: Format) -> Iterator[Any]:
                 and (done == total or time.monotonic() - printed.get(label, 0) > 2)
             ):
                 printed[label] = time.monotonic()
-                console.print(f"{label}: {done}" + (f" of {total}" if total else ""), markup=False)
+                said = f"{label}: {done}" + (f" of {total}" if total else "")
+                err_console().print(said, markup=False)
 
         def log(message: str) -> None:
             if not quiet:
-                (shown.console if shown is not None else console).print(message, markup=False)
+                (shown.console if shown is not None else err_console()).print(message, markup=False)
 
         yield Listener(progress, log)
 
