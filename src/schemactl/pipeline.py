@@ -87,7 +87,7 @@ def _diff(
     pairs, files, computed = inputs
     with sandbox.sandbox(config) as box, Flow.open() as flow:
         engine.preload()  # imported while the databases load, not while the server starts
-        history = computed[0]
+        history = computed[0] if pairs else ""  # no migration: nothing worth keeping
         replayed = box.template(history) is None  # else a copy of the replay a run kept
         flow.run("target_db", steps.load_schemas, box, files)
         flow.run("replay_db", steps.replay, box, config.root, pairs, history)
@@ -308,8 +308,9 @@ def check(
     with sandbox.sandbox(config) as box, Flow.open() as flow:
         load = kept.target is None or (want_models and kept.models is None)
         replay = kept.before is None
-        copied = box.template(kept.history_key) is not None  # a replay a run kept
-        history = (box, config.root, pairs, kept.history_key)
+        key = kept.history_key if pairs else ""  # no migration: nothing worth keeping
+        copied = box.template(key) is not None  # a replay a run kept
+        history = (box, config.root, pairs, key)
         _fill(flow, "target_db", load, steps.load_schemas, box, files)
         _fill(flow, "replay_db", replay, steps.replay, *history)
         progress(steps.loading(len(files), len(pairs), load, replay, kept=copied))
@@ -349,7 +350,7 @@ def check(
                 )
             )
         if not copied and flow.get("replay_db"):  # only read: kept as it is for later runs
-            box.keep_template(flow.get("replay_db"), kept.history_key, copy=False)
+            box.keep_template(flow.get("replay_db"), key, copy=False)
     return CheckResult(findings, pending, [], warnings, models_checked=want_models)
 
 
