@@ -199,7 +199,9 @@ def test_nothing_is_kept_with_no_room(
     assert not entries.exists() or [json.loads(p.read_text()) for p in entries.iterdir()] == []
 
 
-def test_the_same_diff_again_reuses_its_verified_result(tmp_path: Path, place: Path) -> None:
+def test_the_same_diff_again_reuses_its_verified_result(
+    tmp_path: Path, place: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     project = Project(tmp_path / "p")
     project.schema("s.sql", BASE)
     api.diff(project.config, "base")
@@ -232,6 +234,11 @@ def test_the_same_diff_again_reuses_its_verified_result(tmp_path: Path, place: P
     project.write_config("online = true\n")
     assert not api.diff(project.config, None, print_only=True).reused
     assert api.diff(project.config, None, print_only=True).reused
+    # schemactl's own code changed (a checkout, the same version): not read back either.
+    from schemactl.verification import snapcache
+
+    monkeypatch.setattr(snapcache, "_package", lambda: "other code")
+    assert not api.diff(project.config, None, print_only=True).reused
 
 
 def test_a_trial_that_fails_on_rows_is_tried_again_from_the_kept_history(

@@ -230,7 +230,7 @@ def clean(
     removed = api.clean(url)
     for what in removed:
         info(f"removed {what}")
-    info(f"{len(removed)} left over or kept between runs: removed")
+    info(f"removed {len(removed)}: scratch clusters kept between runs, and what killed runs left")
     return 0
 
 

@@ -157,11 +157,11 @@ class EphemeralServer(Sandbox):
         self._spares: list[str] | None = None  # read on first use
         self._spares_lock = threading.Lock()  # databases are made from threads (flow.py)
         self._templates: set[str] | None = None  # kept histories, read on first use
+        keep = keep if keep is not None and kept.limit_bytes() else None
         self._keep = keep
         self._kept: kept.Claimed | None = None
         self._pg: pgcluster.Cluster | None = None
         parent = parent or pgcluster.temp_parent(run_as) or tempfile.gettempdir()
-        keep = keep if keep is not None and kept.limit_bytes() else None
         key = kept.cluster_key(binaries, pgcluster.INITDB_ARGS, keep) if keep else ""
         claimed = kept.claim(parent, key, run_as, binaries.major) if keep else None
         if keep:

@@ -170,7 +170,21 @@ def result_key(computed: tuple[str, str, str], config: Config, options: Any) -> 
         c.load_order, c.tracking_schema, c.data_check, c.sample_rows, c.hazard_locks, c.online,
         c.online_lock_timeout, c.expand_contract, c.expand_contract_lock_timeout,
     )  # fmt: skip
-    return _key("result", *computed[:2], shaping, options, *_engine_versions(), files=[])
+    return _key(
+        "result", *computed[:2], shaping, options, *_engine_versions(), _package(), files=[]
+    )
+
+
+@functools.cache
+def _package() -> str:
+    """A digest of all of schemactl's code (≈ 130 files, a few ms, once a process): what a
+    result holds (hazards, sample rows, headers, the pair itself) comes from most of it, so
+    within one version, a checkout whose code changed never reads back an older result."""
+    h = hashlib.sha256()
+    package = Path(__file__).parent.parent
+    for path in sorted([*package.rglob("*.py"), *package.rglob("*.sql")]):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def load_result(key: str) -> Any:
