@@ -46,6 +46,14 @@ def _diff(project: Project, name: str) -> tuple[api.DiffResult, str]:
     return result, next(line for line in said if "migration" in line and "load" in line)
 
 
+def _based(tmp_path: Path) -> Project:
+    """A project whose one migration, written by a first `diff`, holds BASE."""
+    project = Project(tmp_path / "p")
+    project.schema("s.sql", BASE)
+    api.diff(project.config, "base")
+    return project
+
+
 def _edit(project: Project, extra: str) -> None:
     project.schema("s.sql", BASE.replace("not null", f"not null, {extra}"))
 
@@ -87,9 +95,7 @@ def test_a_history_replayed_once_is_copied_by_the_next_runs(tmp_path: Path, plac
 
 
 def test_check_copies_a_kept_replay(tmp_path: Path, place: Path) -> None:
-    project = Project(tmp_path / "p")
-    project.schema("s.sql", BASE)
-    api.diff(project.config, "base")
+    project = _based(tmp_path)
     (Path(os.environ["SCHEMACTL_CACHE_DIR"]) / "history").mkdir(exist_ok=True)
     for snapshot in (Path(os.environ["SCHEMACTL_CACHE_DIR"]) / "history").iterdir():
         snapshot.unlink()  # the history's snapshot forgotten: check must load the history
@@ -103,9 +109,7 @@ def test_check_copies_a_kept_replay(tmp_path: Path, place: Path) -> None:
 def test_a_kept_cluster_is_not_used_when_what_it_depends_on_changed(
     tmp_path: Path, place: Path, monkeypatch: pytest.MonkeyPatch, change: str
 ) -> None:
-    project = Project(tmp_path / "p")
-    project.schema("s.sql", BASE)
-    api.diff(project.config, "base")
+    project = _based(tmp_path)
     (home,) = _homes(place)
     if change == "server build":
         monkeypatch.setattr(kept, "build_identity", lambda bindir: "another build")
@@ -122,9 +126,7 @@ def test_a_kept_cluster_is_not_used_when_what_it_depends_on_changed(
 
 @pytest.mark.parametrize("damage", ["control file", "key file", "pointer"])
 def test_a_damaged_kept_cluster_is_ignored(tmp_path: Path, place: Path, damage: str) -> None:
-    project = Project(tmp_path / "p")
-    project.schema("s.sql", BASE)
-    api.diff(project.config, "base")
+    project = _based(tmp_path)
     (home,) = _homes(place)
     if damage == "control file":  # the server refuses to start on it
         (home / "data" / "global" / "pg_control").write_bytes(b"\0" * 8192)
@@ -144,9 +146,7 @@ def test_a_damaged_kept_cluster_is_ignored(tmp_path: Path, place: Path, damage: 
 
 
 def test_a_kept_cluster_not_ours_is_ignored_and_left_alone(tmp_path: Path, place: Path) -> None:
-    project = Project(tmp_path / "p")
-    project.schema("s.sql", BASE)
-    api.diff(project.config, "base")
+    project = _based(tmp_path)
     (home,) = _homes(place)
     if os.geteuid() == 0:  # another user's (the server runs as postgres or nobody, not root)
         os.chown(home, 12345, 12345)
@@ -162,9 +162,7 @@ def test_a_kept_cluster_not_ours_is_ignored_and_left_alone(tmp_path: Path, place
 def test_an_empty_cache_directory_is_a_cold_run_and_orphans_are_swept(
     tmp_path: Path, place: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = Project(tmp_path / "p")
-    project.schema("s.sql", BASE)
-    api.diff(project.config, "base")
+    project = _based(tmp_path)
     (home,) = _homes(place)
     first = (home / "schemactl-kept.key").stat().st_ino
     import shutil
@@ -202,9 +200,7 @@ def test_nothing_is_kept_with_no_room(
 def test_the_same_diff_again_reuses_its_verified_result(
     tmp_path: Path, place: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project = Project(tmp_path / "p")
-    project.schema("s.sql", BASE)
-    api.diff(project.config, "base")
+    project = _based(tmp_path)
     _edit(project, "note text")
     first = api.diff(project.config, "note")
     assert first.verified and not first.reused

@@ -47,7 +47,7 @@ from ..project import envvars
 from ..project.config import cache_root
 from ..version import __version__
 from .pgbinaries import PgBinaries, build_identity
-from .pgcluster import unprivileged_user
+from .pgcluster import scratch_location, unprivileged_user
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +143,8 @@ def _state(home: Path, key: str, run_as: pwd.struct_passwd | None) -> str:
 
 def claim(parent: str, key: str, run_as: pwd.struct_passwd | None, major: int) -> Claimed | None:
     """Take the kept cluster of `key` for this run (renamed to a scratch directory of its own),
-    or None: none kept, not ours, not matching, or taken by a concurrent run."""
-    if not limit_bytes():
-        return None
+    or None: none kept, not ours, not matching, or taken by a concurrent run. (With no room
+    to keep anything, EphemeralServer does not ask.)"""
     pointer = _pointer(key)
     found = _read_pointer(pointer)
     home = home_of(parent, key)
@@ -368,8 +367,6 @@ def tidy(cur: Any, claimed: Claimed, spec: Spec, spares: tuple[str, ...]) -> int
 def clean_all() -> list[str]:
     """Remove every kept cluster this cache directory points at, and what killed runs left in
     the scratch location; what was removed, in words."""
-    from .pgcluster import scratch_location
-
     said = []
     for pointer, entry in kept_clusters():
         freed = remove(pointer, entry)
